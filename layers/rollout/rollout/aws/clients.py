@@ -1,0 +1,53 @@
+"""boto3 clients with adaptive retries, created lazily, one per service, and the ClientError translation."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+from rollout.errors import AwsServiceError, ThrottledError
+
+RETRY_CONFIG = Config(retries={"mode": "adaptive", "max_attempts": 5}, user_agent_extra="sagemaker-rollout")
+THROTTLING_CODES = frozenset(
+    {"ThrottlingException", "Throttling", "TooManyRequestsException", "RequestLimitExceeded",
+     "ProvisionedThroughputExceededException", "RequestThrottled", "SlowDown"}
+)
+
+_clients: dict[str, Any] = {}
+
+
+def client(service: str) -> Any:
+    """The shared client for ``service``."""
+    if service not in _clients:
+        _clients[service] = boto3.client(service, config=RETRY_CONFIG)  # type: ignore[call-overload]
+    return _clients[service]
+
+
+def reset() -> None:
+    """Forget every client (the simulator calls this when it starts a new emulated world)."""
+    _clients.clear()
+
+
+def error_code(exc: ClientError) -> str:
+    return str(exc.response.get("Error", {}).get("Code", ""))
+
+
+def error_message(exc: ClientError) -> str:
+    return str(exc.response.get("Error", {}).get("Message", ""))
+
+
+@contextmanager
+def translated(action: str) -> Iterator[None]:
+    """Turn an uninterpreted ClientError into ThrottledError or AwsServiceError, naming the action."""
+    try:
+        yield
+    except ClientError as exc:
+        code = error_code(exc)
+        if code in THROTTLING_CODES:
+            raise ThrottledError(f"{action} was throttled: {error_message(exc)}") from exc
+        raise AwsServiceError(f"{action} failed: {code}: {error_message(exc)}") from exc

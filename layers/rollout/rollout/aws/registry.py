@@ -1,0 +1,35 @@
+"""The SageMaker Model Registry: reading a model package's approval and metadata."""
+
+from __future__ import annotations
+
+from botocore.exceptions import ClientError
+
+from rollout.aws.clients import client, error_code, error_message, translated
+from rollout.errors import PackageNotFoundError
+from rollout.models import ModelPackage
+
+
+def describe_model_package(arn: str) -> ModelPackage:
+    """The package, or PackageNotFoundError when the registry has no such version."""
+    with translated("sagemaker:DescribeModelPackage"):
+        try:
+            described = client("sagemaker").describe_model_package(ModelPackageName=arn)
+        except ClientError as exc:
+            if error_code(exc) in {"ValidationException", "ResourceNotFound"} and (
+                "does not exist" in error_message(exc) or "Could not find" in error_message(exc)
+            ):
+                raise PackageNotFoundError(f"model package {arn} does not exist in the registry") from None
+            raise
+    return ModelPackage(
+        arn=described["ModelPackageArn"],
+        group_name=described.get("ModelPackageGroupName") or _group_from_arn(arn),
+        version=described.get("ModelPackageVersion"),
+        approval_status=described.get("ModelApprovalStatus", "PendingManualApproval"),
+        metadata=described.get("CustomerMetadataProperties") or {},
+    )
+
+
+def _group_from_arn(arn: str) -> str:
+    resource = arn.split(":", 5)[-1]  # model-package/<group>/<version>
+    parts = resource.split("/")
+    return parts[1] if len(parts) > 2 else parts[-1]

@@ -1,0 +1,151 @@
+"""How we talk to SageMaker endpoints: snapshots, models, configs, updates. Everything idempotent by name."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from rollout.aws.clients import client, error_code, error_message, translated
+from rollout.errors import EndpointConfigNotFoundError
+from rollout.models import EndpointSnapshot, ServerlessCapacity, VariantSnapshot
+from rollout.plan import ConfigRequest
+
+_NOT_FOUND = "Could not find"  # SageMaker answers a missing resource with ValidationException "Could not find ..."
+
+
+def _sm() -> Any:
+    return client("sagemaker")
+
+
+def _is_not_found(exc: ClientError) -> bool:
+    return error_code(exc) in {"ValidationException", "ResourceNotFound"} and _NOT_FOUND in error_message(exc)
+
+
+def _describe(operation: str, **kwargs: str) -> dict[str, Any] | None:
+    """Call a Describe* operation; ``None`` when the resource does not exist."""
+    with translated(f"sagemaker:{operation}"):
+        try:
+            response: dict[str, Any] = getattr(_sm(), operation)(**kwargs)
+        except ClientError as exc:
+            if _is_not_found(exc):
+                return None
+            raise
+    return response
+
+
+def describe_endpoint(name: str) -> dict[str, Any] | None:
+    return _describe("describe_endpoint", EndpointName=name)
+
+
+def describe_endpoint_config(name: str) -> dict[str, Any] | None:
+    return _describe("describe_endpoint_config", EndpointConfigName=name)
+
+
+def snapshot(name: str) -> EndpointSnapshot:
+    """The endpoint as it is live: status, config, and per variant its model, weight and capacity."""
+    endpoint = describe_endpoint(name)
+    if endpoint is None:
+        return EndpointSnapshot(name=name, exists=False)
+    config_name = endpoint.get("EndpointConfigName")
+    config = describe_endpoint_config(config_name) if config_name else None
+    if config is None:
+        raise EndpointConfigNotFoundError(
+            f"endpoint {name} runs on EndpointConfig {config_name}, which no longer exists: there would be "
+            "nothing to roll back to. Recreate it (or update the endpoint to an existing config) first."
+        )
+    live = {v["VariantName"]: v for v in endpoint.get("ProductionVariants", [])}
+    variants = tuple(_variant(spec, live.get(spec["VariantName"], {})) for spec in config["ProductionVariants"])
+    return EndpointSnapshot(
+        name=name,
+        exists=True,
+        status=endpoint.get("EndpointStatus"),
+        config_name=config_name,
+        variants=variants,
+        failure_reason=endpoint.get("FailureReason") or None,
+        pending_config_name=(endpoint.get("PendingDeploymentSummary") or {}).get("EndpointConfigName"),
+    )
+
+
+def _variant(spec: dict[str, Any], live: dict[str, Any]) -> VariantSnapshot:
+    serverless = live.get("CurrentServerlessConfig") or spec.get("ServerlessConfig")
+    return VariantSnapshot(
+        name=spec["VariantName"],
+        model_name=spec["ModelName"],
+        weight=float(live.get("CurrentWeight", spec.get("InitialVariantWeight", 1.0))),
+        instance_type=spec.get("InstanceType"),
+        instance_count=live.get("CurrentInstanceCount", spec.get("InitialInstanceCount")),
+        serverless=(
+            ServerlessCapacity(memory_size_mb=serverless["MemorySizeInMB"], max_concurrency=serverless["MaxConcurrency"])
+            if serverless
+            else None
+        ),
+    )
+
+
+def config_request(config_name: str) -> ConfigRequest | None:
+    """An existing EndpointConfig as a CreateEndpointConfig request (only the members that operation takes)."""
+    described = describe_endpoint_config(config_name)
+    if described is None:
+        return None
+    accepted = _sm().meta.service_model.operation_model("CreateEndpointConfig").input_shape.members
+    return {key: value for key, value in described.items() if key in accepted}
+
+
+def ensure_model(name: str, package_arn: str, role_arn: str, tags: list[dict[str, str]]) -> bool:
+    """Create the Model from a registry package unless it exists. True when this call created it."""
+    if _describe("describe_model", ModelName=name) is not None:
+        return False
+    with translated("sagemaker:CreateModel"):
+        _sm().create_model(
+            ModelName=name, ExecutionRoleArn=role_arn, Containers=[{"ModelPackageName": package_arn}], Tags=tags
+        )
+    return True
+
+
+def ensure_endpoint_config(request: ConfigRequest, tags: list[dict[str, str]]) -> bool:
+    """Create the EndpointConfig unless one of that name exists. True when this call created it."""
+    if describe_endpoint_config(request["EndpointConfigName"]) is not None:
+        return False
+    with translated("sagemaker:CreateEndpointConfig"):
+        _sm().create_endpoint_config(**{**request, "Tags": tags})
+    return True
+
+
+def update_endpoint(name: str, config_name: str) -> None:
+    with translated("sagemaker:UpdateEndpoint"):
+        _sm().update_endpoint(EndpointName=name, EndpointConfigName=config_name)
+
+
+def create_endpoint(name: str, config_name: str, tags: list[dict[str, str]]) -> None:
+    with translated("sagemaker:CreateEndpoint"):
+        _sm().create_endpoint(EndpointName=name, EndpointConfigName=config_name, Tags=tags)
+
+
+def delete_endpoint(name: str) -> None:
+    with translated("sagemaker:DeleteEndpoint"):
+        _sm().delete_endpoint(EndpointName=name)
+
+
+def delete_endpoint_config(name: str) -> bool:
+    """Delete a config; False when it was already gone."""
+    with translated("sagemaker:DeleteEndpointConfig"):
+        try:
+            _sm().delete_endpoint_config(EndpointConfigName=name)
+        except ClientError as exc:
+            if _is_not_found(exc):
+                return False
+            raise
+    return True
+
+
+def delete_model(name: str) -> bool:
+    """Delete a model; False when it was already gone."""
+    with translated("sagemaker:DeleteModel"):
+        try:
+            _sm().delete_model(ModelName=name)
+        except ClientError as exc:
+            if _is_not_found(exc):
+                return False
+            raise
+    return True

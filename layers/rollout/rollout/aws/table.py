@@ -1,0 +1,144 @@
+"""DynamoDB: endpoint locks, approval claims, and rollout records, in one table (pk, sk).
+
+Items:
+- ``ENDPOINT#<name>`` / ``LOCK``: the rollout holding the endpoint (conditional writes, a lease).
+- ``ENDPOINT#<name>`` / ``CLAIM#<package arn>``: which rollout handles an approval event, so duplicates stop.
+- ``ENDPOINT#<name>`` / ``ROLLOUT#<started iso>#<rollout id>``: the rollout record.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from rollout.aws.clients import client, error_code, translated
+
+
+def _ddb() -> Any:
+    return client("dynamodb")
+
+
+def _pk(endpoint: str) -> dict[str, str]:
+    return {"S": f"ENDPOINT#{endpoint}"}
+
+
+def _epoch(moment: datetime) -> dict[str, str]:
+    return {"N": str(int(moment.timestamp()))}
+
+
+@dataclass(frozen=True)
+class LockHolder:
+    rollout_id: str
+    package_arn: str
+    acquired_at: str
+
+
+def acquire_lock(
+    table: str, endpoint: str, rollout_id: str, package_arn: str, now: datetime, lease_seconds: int
+) -> LockHolder | None:
+    """Take the endpoint's lock. None when we hold it now; otherwise the current holder."""
+    item = {
+        "pk": _pk(endpoint),
+        "sk": {"S": "LOCK"},
+        "rollout_id": {"S": rollout_id},
+        "package_arn": {"S": package_arn},
+        "acquired_at": {"S": now.isoformat()},
+        "expires_at": {"N": str(int(now.timestamp()) + lease_seconds)},
+    }
+    with translated("dynamodb:PutItem"):
+        try:
+            _ddb().put_item(
+                TableName=table,
+                Item=item,
+                ConditionExpression="attribute_not_exists(pk) OR rollout_id = :me OR expires_at < :now",
+                ExpressionAttributeValues={":me": {"S": rollout_id}, ":now": _epoch(now)},
+            )
+            return None
+        except ClientError as exc:
+            if error_code(exc) != "ConditionalCheckFailedException":
+                raise
+        current = _ddb().get_item(TableName=table, Key={"pk": _pk(endpoint), "sk": {"S": "LOCK"}}, ConsistentRead=True)
+    held = current.get("Item")
+    if held is None:  # released between our write and our read: try once more on the next poll
+        return LockHolder("(just released)", "", "")
+    return LockHolder(held["rollout_id"]["S"], held["package_arn"]["S"], held["acquired_at"]["S"])
+
+
+def release_lock(table: str, endpoint: str, rollout_id: str) -> bool:
+    """Release the lock if we hold it. False when someone else holds it (or nobody does)."""
+    with translated("dynamodb:DeleteItem"):
+        try:
+            _ddb().delete_item(
+                TableName=table,
+                Key={"pk": _pk(endpoint), "sk": {"S": "LOCK"}},
+                ConditionExpression="rollout_id = :me",
+                ExpressionAttributeValues={":me": {"S": rollout_id}},
+            )
+        except ClientError as exc:
+            if error_code(exc) == "ConditionalCheckFailedException":
+                return False
+            raise
+    return True
+
+
+def claim_package(table: str, endpoint: str, package_arn: str, rollout_id: str, now: datetime, ttl_seconds: int) -> str:
+    """Claim an approval of ``package_arn`` for ``endpoint``. Returns the rollout that owns the claim."""
+    key = {"pk": _pk(endpoint), "sk": {"S": f"CLAIM#{package_arn}"}}
+    with translated("dynamodb:PutItem"):
+        try:
+            _ddb().put_item(
+                TableName=table,
+                Item={**key, "rollout_id": {"S": rollout_id}, "expires_at": {"N": str(int(now.timestamp()) + ttl_seconds)}},
+                ConditionExpression="attribute_not_exists(pk) OR rollout_id = :me OR expires_at < :now",
+                ExpressionAttributeValues={":me": {"S": rollout_id}, ":now": _epoch(now)},
+            )
+            return rollout_id
+        except ClientError as exc:
+            if error_code(exc) != "ConditionalCheckFailedException":
+                raise
+        current = _ddb().get_item(TableName=table, Key=key, ConsistentRead=True)
+    return str(current.get("Item", {}).get("rollout_id", {}).get("S", rollout_id))
+
+
+def release_claim(table: str, endpoint: str, package_arn: str, rollout_id: str) -> None:
+    """Drop our claim (a refused rollout did nothing, so a later approval event may try again)."""
+    with translated("dynamodb:DeleteItem"):
+        try:
+            _ddb().delete_item(
+                TableName=table,
+                Key={"pk": _pk(endpoint), "sk": {"S": f"CLAIM#{package_arn}"}},
+                ConditionExpression="rollout_id = :me",
+                ExpressionAttributeValues={":me": {"S": rollout_id}},
+            )
+        except ClientError as exc:
+            if error_code(exc) != "ConditionalCheckFailedException":
+                raise
+
+
+def put_record(table: str, endpoint: str, started_at: datetime, rollout_id: str, fields: dict[str, str | None]) -> None:
+    """Write (or overwrite) the rollout record. ``None`` fields are left out."""
+    item: dict[str, Any] = {
+        "pk": _pk(endpoint),
+        "sk": {"S": f"ROLLOUT#{started_at.isoformat()}#{rollout_id}"},
+        "rollout_id": {"S": rollout_id},
+        "endpoint_name": {"S": endpoint},
+    }
+    item.update({key: {"S": value} for key, value in fields.items() if value is not None})
+    with translated("dynamodb:PutItem"):
+        _ddb().put_item(TableName=table, Item=item)
+
+
+def list_records(table: str, endpoint: str, limit: int = 20) -> list[dict[str, str]]:
+    """The endpoint's rollout records, newest first, as plain strings."""
+    with translated("dynamodb:Query"):
+        response = _ddb().query(
+            TableName=table,
+            KeyConditionExpression="pk = :pk AND begins_with(sk, :prefix)",
+            ExpressionAttributeValues={":pk": _pk(endpoint), ":prefix": {"S": "ROLLOUT#"}},
+            ScanIndexForward=False,
+            Limit=limit,
+        )
+    return [{k: v["S"] for k, v in item.items() if "S" in v and k not in {"pk", "sk"}} for item in response["Items"]]

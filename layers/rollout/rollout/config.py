@@ -1,0 +1,33 @@
+"""Settings from the environment the SAM template gives every function (``Globals.Function.Environment``)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Settings:
+    table_name: str
+    topic_arn: str
+    policy_parameter_prefix: str
+    default_policy: str
+    execution_role_arn: str
+    lock_lease_seconds: int
+    dedupe_window_seconds: int
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        env = os.environ
+        return cls(
+            table_name=env["ROLLOUT_TABLE_NAME"],
+            topic_arn=env.get("NOTIFY_TOPIC_ARN", ""),
+            policy_parameter_prefix=env.get("POLICY_PARAMETER_PREFIX", "/rollout/policies").rstrip("/"),
+            default_policy=env.get("DEFAULT_POLICY", "{}") or "{}",
+            execution_role_arn=env["SAGEMAKER_EXECUTION_ROLE_ARN"],
+            lock_lease_seconds=int(env.get("LOCK_LEASE_SECONDS", "86400")),
+            dedupe_window_seconds=int(env.get("DEDUPE_WINDOW_SECONDS", "86400")),
+        )
+
+    def policy_parameter_name(self, group_name: str) -> str:
+        return f"{self.policy_parameter_prefix}/{group_name}"

@@ -1,0 +1,80 @@
+"""The error taxonomy.
+
+Class names are part of the contract: the state machine's Retry and Catch blocks match them by name
+(a Lambda function's ``errorType`` is the exception's class name). Rename one and the ASL must change too.
+"""
+
+from __future__ import annotations
+
+
+class RolloutError(Exception):
+    """Base of every error this service raises on purpose."""
+
+
+# --- Refusals: raised before anything is touched; the execution ends as "rejected". ---------------------
+
+
+class RejectedError(RolloutError):
+    """A check before the rollout failed; nothing was changed."""
+
+
+class MalformedEventError(RejectedError):
+    """The execution input is neither an approval event nor a valid manual start."""
+
+
+class PolicyError(RejectedError):
+    """The resolved rollout policy is missing or invalid. The message names the field and its source."""
+
+
+class PackageNotFoundError(RejectedError):
+    """The model package named by the event or input does not exist."""
+
+
+class PackageNotApprovedError(RejectedError):
+    """The model package is not in the Approved state."""
+
+
+class EndpointNotInServiceError(RejectedError):
+    """The endpoint exists but is not InService, so SageMaker would refuse an update."""
+
+
+class EndpointConfigNotFoundError(RejectedError):
+    """The endpoint's current EndpointConfig is gone, so there would be nothing to roll back to."""
+
+
+class InvalidNameError(RejectedError):
+    """A name this rollout would use breaks SageMaker's naming rules."""
+
+
+# --- Failures after the endpoint was (or may have been) touched: the workflow rolls back. ---------------
+
+
+class DeploymentError(RolloutError):
+    """The new configuration did not become healthy and serving."""
+
+
+class UpdateFailedError(DeploymentError):
+    """SageMaker reported the update (or creation) as failed."""
+
+
+class UpdateTimedOutError(DeploymentError):
+    """The endpoint did not reach InService within the policy's update timeout."""
+
+
+class VerificationFailedError(DeploymentError):
+    """The endpoint is InService but does not serve the configuration we deployed."""
+
+
+class RollbackFailedError(RolloutError):
+    """The endpoint could not be put back on its previous configuration. A person must look."""
+
+
+# --- Transient: the state machine retries these with backoff; never a health verdict. -------------------
+
+
+class ThrottledError(RolloutError):
+    """AWS throttled a call even after the SDK's own retries."""
+
+
+class AwsServiceError(RolloutError):
+    """An AWS call failed in a way this service does not interpret."""

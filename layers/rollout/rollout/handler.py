@@ -1,0 +1,51 @@
+"""The shape every Lambda handler shares: parse the state at the edge, call one step, return the state.
+
+Decorators in Powertools' order (logger -> tracer). A handler file is then one line of wiring.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from aws_lambda_powertools import Logger, Tracer
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from rollout.config import Settings
+from rollout.models import RolloutState
+
+logger = Logger()
+tracer = Tracer()
+
+Handler = Callable[[dict[str, Any], LambdaContext], dict[str, Any]]
+
+
+def _wrap(call: Callable[[dict[str, Any]], dict[str, Any]]) -> Handler:
+    @logger.inject_lambda_context(log_event=False, clear_state=True)
+    @tracer.capture_lambda_handler(capture_response=False)
+    def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+        result = call(event)
+        logger.info(result.get("message", ""), extra={"phase": result.get("phase"), "outcome": result.get("outcome")})
+        return result
+
+    return handler
+
+
+def state_step(step: Callable[[RolloutState], RolloutState]) -> Handler:
+    """A handler for a step that needs only the state."""
+    return _wrap(lambda event: step(RolloutState.model_validate(event)).model_dump(mode="json"))
+
+
+def configured_step(step: Callable[[RolloutState, Settings], RolloutState]) -> Handler:
+    """A handler for a step that also needs the stack's settings."""
+    return _wrap(lambda event: step(RolloutState.model_validate(event), Settings.from_env()).model_dump(mode="json"))
+
+
+def payload_step(step: Callable[[Mapping[str, Any], Settings], Any]) -> Handler:
+    """A handler whose input is not yet a RolloutState (the first step, and the rejection record)."""
+
+    def call(event: dict[str, Any]) -> dict[str, Any]:
+        result = step(event, Settings.from_env())
+        return result.model_dump(mode="json") if isinstance(result, RolloutState) else dict(result)
+
+    return _wrap(call)

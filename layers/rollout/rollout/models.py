@@ -1,0 +1,221 @@
+"""The types that cross every boundary: what was asked (request, policy) and what has happened (state).
+
+Spec and status stay apart, as in Argo Rollouts: ``Policy`` is the immutable input, ``RolloutState`` is the
+progress that every step of the state machine receives and returns whole.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import Enum
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+SAGEMAKER_NAME = r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$"
+MODEL_PACKAGE_ARN = r"^arn:aws[a-z\-]*:sagemaker:[a-z0-9\-]*:[0-9]{12}:model-package/[\S]{1,2048}$"
+
+
+class Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+# --- Policy ---------------------------------------------------------------------------------------------
+
+
+class ServerlessCapacity(Frozen):
+    """A serverless variant's size (SageMaker ServerlessConfig)."""
+
+    memory_size_mb: Literal[1024, 2048, 3072, 4096, 5120, 6144]
+    max_concurrency: int = Field(ge=1, le=200)
+
+
+class Capacity(Frozen):
+    """The capacity of the new model's variant(s). Unset fields keep what the live endpoint has."""
+
+    instance_type: str | None = Field(default=None, pattern=r"^ml\.[a-z0-9]+\.[a-z0-9]+$")
+    instance_count: int | None = Field(default=None, ge=1, le=100)
+    serverless: ServerlessCapacity | None = None
+
+    @model_validator(mode="after")
+    def _instances_or_serverless(self) -> Capacity:
+        if self.serverless is not None and (self.instance_type or self.instance_count):
+            raise ValueError("give either serverless or instance_type/instance_count, not both")
+        return self
+
+
+class AllAtOnce(Frozen):
+    """Switch the endpoint to the new model in one zero-downtime UpdateEndpoint (SageMaker's standard update)."""
+
+    type: Literal["all_at_once"] = "all_at_once"
+
+
+Strategy = AllAtOnce
+
+
+class Policy(Frozen):
+    """The rollout policy document. ``docs/policy.schema.json`` is generated from this class."""
+
+    endpoint_name: str = Field(pattern=SAGEMAKER_NAME, description="The real-time endpoint to roll out to.")
+    strategy: Strategy = Field(default_factory=AllAtOnce, description="How traffic moves to the new model.")
+    on_busy: Literal["queue", "reject"] = Field(
+        default="queue", description="When another rollout holds the endpoint: wait for it, or refuse at once."
+    )
+    queue_timeout_seconds: int = Field(
+        default=3600, ge=0, le=86400, description="How long a queued rollout waits for the endpoint."
+    )
+    lock_poll_seconds: int = Field(default=60, ge=10, le=3600, description="How often a queued rollout retries.")
+    update_timeout_seconds: int = Field(
+        default=3600, ge=300, le=28800, description="How long an update may take to reach InService."
+    )
+    poll_interval_seconds: int = Field(
+        default=30, ge=10, le=600, description="Seconds between endpoint status checks (botocore's waiter uses 30)."
+    )
+    capacity: Capacity | None = Field(
+        default=None, description="Capacity of the new variant(s); required for a first deployment."
+    )
+    variant_name: str = Field(
+        default="AllTraffic", pattern=SAGEMAKER_NAME, description="Variant name used when creating a new endpoint."
+    )
+
+
+# --- Request --------------------------------------------------------------------------------------------
+
+
+class StartSource(str, Enum):
+    EVENT = "event"
+    MANUAL = "manual"
+
+
+class RolloutRequest(Frozen):
+    """What to roll out, wherever the execution came from (approval event, console, CLI)."""
+
+    model_package_arn: str = Field(pattern=MODEL_PACKAGE_ARN)
+    source: StartSource
+    endpoint_name: str | None = Field(default=None, pattern=SAGEMAKER_NAME)
+    policy_override: dict[str, object] | None = None
+    event_id: str | None = None
+
+
+class ModelPackage(Frozen):
+    """The parts of a registry model package this service reads."""
+
+    arn: str
+    group_name: str
+    version: int | None
+    approval_status: str
+    metadata: dict[str, str] = Field(default_factory=dict)
+
+
+# --- Endpoint snapshots ---------------------------------------------------------------------------------
+
+
+class VariantSnapshot(Frozen):
+    """One production variant as it is live: its model, weight and capacity."""
+
+    name: str
+    model_name: str
+    weight: float
+    instance_type: str | None = None
+    instance_count: int | None = None
+    serverless: ServerlessCapacity | None = None
+
+
+class EndpointSnapshot(Frozen):
+    """An endpoint as described before the rollout touched it (the rollback target) or at any later check."""
+
+    name: str
+    exists: bool
+    status: str | None = None
+    config_name: str | None = None
+    variants: tuple[VariantSnapshot, ...] = ()
+    failure_reason: str | None = None
+    pending_config_name: str | None = None
+
+
+# --- State ----------------------------------------------------------------------------------------------
+
+
+class Phase(str, Enum):
+    RESOLVED = "resolved"
+    WAITING_FOR_LOCK = "waiting_for_lock"
+    LOCKED = "locked"
+    PREPARED = "prepared"
+    UPDATING = "updating"
+    DEPLOYED = "deployed"
+    ROLLING_BACK = "rolling_back"
+    ROLLED_BACK = "rolled_back"
+    FINISHED = "finished"
+
+
+class LockStatus(str, Enum):
+    NONE = "none"
+    ACQUIRED = "acquired"
+    BUSY = "busy"
+    REFUSED = "refused"
+    DUPLICATE = "duplicate"
+    RELEASED = "released"
+
+
+class Outcome(str, Enum):
+    SUCCEEDED = "succeeded"
+    ROLLED_BACK = "rolled_back"
+    FAILED = "failed"
+    REJECTED = "rejected"
+    DUPLICATE = "duplicate"
+
+
+class LockState(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    status: LockStatus = LockStatus.NONE
+    holder: str | None = None
+    first_tried_at: datetime | None = None
+    attempts: int = 0
+
+
+class Target(Frozen):
+    """What this rollout creates and deploys."""
+
+    model_name: str
+    config_name: str
+    creates_endpoint: bool
+
+
+class TaskError(BaseModel):
+    """A caught error as Step Functions puts it in the state (``Catch`` with ``ResultPath: $.error``)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    Error: str
+    Cause: str | None = None
+
+
+class RolloutState(BaseModel):
+    """Everything a step needs to do its work again: the progress of one rollout."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    rollout_id: str
+    execution_arn: str
+    started_at: datetime
+    request: RolloutRequest
+    package: ModelPackage
+    policy: Policy
+    baseline: EndpointSnapshot
+    phase: Phase = Phase.RESOLVED
+    lock: LockState = Field(default_factory=LockState)
+    target: Target | None = None
+    touched: bool = False
+    update_started_at: datetime | None = None
+    rollback_started_at: datetime | None = None
+    polls: int = 0
+    outcome: Outcome | None = None
+    reason: str | None = None
+    error: TaskError | None = None
+    teardown_error: TaskError | None = None
+    message: str = ""
+
+    @property
+    def endpoint_name(self) -> str:
+        return self.policy.endpoint_name

@@ -1,0 +1,144 @@
+"""Resolving the rollout policy from its layered sources, remembering where every field came from.
+
+Resolution order, later wins: stack defaults -> the SSM parameter of the model package group -> the package's
+``rollout:`` CustomerMetadataProperties -> the ``policy`` of a manual start. Pure: the caller fetches the layers.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from pydantic import ValidationError
+
+from rollout.errors import PolicyError
+from rollout.models import Policy
+
+METADATA_PREFIX = "rollout:"
+
+Path = tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class PolicyLayer:
+    """One source of policy fields: a label a person understands and the fields it sets."""
+
+    source: str
+    fields: Mapping[str, object]
+
+
+@dataclass(frozen=True)
+class ResolvedPolicy:
+    policy: Policy
+    sources: dict[str, str] = field(default_factory=dict)  # dotted field path -> source label
+
+
+def layer_from_metadata(metadata: Mapping[str, str], source: str = "model package metadata") -> PolicyLayer:
+    """Turn ``rollout:a.b = value`` metadata keys into a nested layer. Values that parse as JSON are JSON."""
+    nested: dict[str, object] = {}
+    for key, raw in sorted(metadata.items()):
+        if not key.startswith(METADATA_PREFIX):
+            continue
+        path = key[len(METADATA_PREFIX) :].split(".")
+        if not all(path):
+            raise PolicyError(f"model package metadata key {key!r} is not a dotted policy field path")
+        node = nested
+        for part in path[:-1]:
+            child = node.setdefault(part, {})
+            if not isinstance(child, dict):
+                raise PolicyError(f"model package metadata key {key!r} conflicts with another key")
+            node = child
+        node[path[-1]] = _parse_scalar(raw)
+    return PolicyLayer(source, nested)
+
+
+def _parse_scalar(raw: str) -> object:
+    try:
+        return json.loads(raw)
+    except (json.JSONDecodeError, TypeError):
+        return raw
+
+
+def parse_policy_document(text: str, source: str) -> PolicyLayer:
+    """Parse a JSON policy document (an SSM parameter value, a file) into a layer."""
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise PolicyError(f"{source} is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from exc
+    if not isinstance(document, dict):
+        raise PolicyError(f"{source} must hold a JSON object, not {type(document).__name__}")
+    return PolicyLayer(source, document)
+
+
+def merge_layers(layers: Sequence[PolicyLayer]) -> tuple[dict[str, object], dict[Path, str]]:
+    """Deep-merge the layers in order; return the document and the source of every leaf."""
+    merged: dict[str, object] = {}
+    sources: dict[Path, str] = {}
+    for layer in layers:
+        _merge_into(merged, layer.fields, (), layer.source, sources)
+    return merged, sources
+
+
+def _merge_into(
+    target: dict[str, object], incoming: Mapping[str, object], prefix: Path, source: str, sources: dict[Path, str]
+) -> None:
+    for key, value in incoming.items():
+        path = (*prefix, key)
+        current = target.get(key)
+        if isinstance(value, Mapping) and isinstance(current, dict) and not _type_changes(current, value):
+            _merge_into(current, value, path, source, sources)
+            continue
+        # A new value, or a one-of record whose "type" changes: replace it whole, forget the old sources below.
+        for known in [p for p in sources if p[: len(path)] == path]:
+            del sources[known]
+        target[key] = _deep_copy(value)
+        for leaf in _leaf_paths(value, path):
+            sources[leaf] = source
+
+
+def _type_changes(current: Mapping[str, object], incoming: Mapping[str, object]) -> bool:
+    return "type" in current and "type" in incoming and current["type"] != incoming["type"]
+
+
+def _deep_copy(value: object) -> object:
+    if isinstance(value, Mapping):
+        return {k: _deep_copy(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_deep_copy(v) for v in value]
+    return value
+
+
+def _leaf_paths(value: object, path: Path) -> list[Path]:
+    if isinstance(value, Mapping) and value:
+        return [leaf for k, v in value.items() for leaf in _leaf_paths(v, (*path, k))]
+    return [path]
+
+
+def resolve_policy(layers: Sequence[PolicyLayer]) -> ResolvedPolicy:
+    """Merge and validate. A PolicyError names each bad field and the source that set it."""
+    document, sources = merge_layers(layers)
+    try:
+        policy = Policy.model_validate(document)
+    except ValidationError as exc:
+        raise PolicyError(_explain(exc, sources)) from None
+    return ResolvedPolicy(policy, {".".join(p): s for p, s in sorted(sources.items())})
+
+
+def _explain(exc: ValidationError, sources: Mapping[Path, str]) -> str:
+    problems = []
+    for error in exc.errors():
+        loc = tuple(str(part) for part in error["loc"])
+        dotted = ".".join(loc) or "(policy)"
+        source = _source_of(loc, sources)
+        where = f" (from {source})" if source else " (set by no source)"
+        problems.append(f"policy field '{dotted}'{where}: {error['msg']}")
+    return "invalid rollout policy: " + "; ".join(problems)
+
+
+def _source_of(loc: Path, sources: Mapping[Path, str]) -> str | None:
+    for cut in range(len(loc), 0, -1):
+        if loc[:cut] in sources:
+            return sources[loc[:cut]]
+    below = {s for p, s in sources.items() if p[: len(loc)] == loc}
+    return ", ".join(sorted(below)) or None

@@ -1,0 +1,71 @@
+"""Resolve Rollout: parse the start input, check the package and the endpoint, resolve the policy.
+
+Nothing is changed here; every failure is a RejectedError and the execution ends as "rejected".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from rollout import clock
+from rollout.aws import registry, sagemaker, ssm
+from rollout.config import Settings
+from rollout.errors import EndpointNotInServiceError, MalformedEventError, PackageNotApprovedError
+from rollout.inputs import parse_start_input, parse_time
+from rollout.models import ModelPackage, RolloutRequest, RolloutState
+from rollout.policy import PolicyLayer, ResolvedPolicy, layer_from_metadata, parse_policy_document, resolve_policy
+
+
+def resolve_rollout(payload: Mapping[str, object], settings: Settings) -> RolloutState:
+    """``payload`` is ``{"input": <execution input>, "execution_arn": ..., "started_at": ...}``."""
+    execution_arn = str(payload.get("execution_arn") or "")
+    if not execution_arn:
+        raise MalformedEventError("Resolve Rollout needs the execution ARN ($$.Execution.Id) in its payload")
+    request = parse_start_input(payload.get("input"))
+    package = registry.describe_model_package(request.model_package_arn)
+    if package.approval_status != "Approved":
+        raise PackageNotApprovedError(
+            f"model package {package.arn} is {package.approval_status}, not Approved: nothing to roll out"
+        )
+    resolved = resolve_policy(policy_layers(request, package, settings))
+    baseline = sagemaker.snapshot(resolved.policy.endpoint_name)
+    if baseline.exists and baseline.status != "InService":
+        raise EndpointNotInServiceError(
+            f"endpoint {baseline.name} is {baseline.status}, not InService: SageMaker accepts updates only "
+            "while InService"
+        )
+    started_at = parse_time(payload.get("started_at")) or clock.now()
+    return RolloutState(
+        rollout_id=execution_arn.rsplit(":", 1)[-1],
+        execution_arn=execution_arn,
+        started_at=started_at,
+        request=request,
+        package=package,
+        policy=resolved.policy,
+        baseline=baseline,
+        message=_summary(resolved, package, baseline.exists),
+    )
+
+
+def policy_layers(request: RolloutRequest, package: ModelPackage, settings: Settings) -> list[PolicyLayer]:
+    """The policy's sources in resolution order (later wins)."""
+    parameter = settings.policy_parameter_name(package.group_name)
+    layers = [parse_policy_document(settings.default_policy, "stack defaults (DefaultPolicy parameter)")]
+    stored = ssm.get_parameter(parameter)
+    if stored is not None:
+        layers.append(parse_policy_document(stored, f"SSM parameter {parameter}"))
+    layers.append(layer_from_metadata(package.metadata, "model package CustomerMetadataProperties"))
+    if request.policy_override:
+        layers.append(PolicyLayer("execution input 'policy'", request.policy_override))
+    if request.endpoint_name:
+        layers.append(PolicyLayer("execution input 'endpoint_name'", {"endpoint_name": request.endpoint_name}))
+    return layers
+
+
+def _summary(resolved: ResolvedPolicy, package: ModelPackage, exists: bool) -> str:
+    policy = resolved.policy
+    where = "existing endpoint" if exists else "new endpoint"
+    return (
+        f"{policy.strategy.type} rollout of {package.group_name} v{package.version} to {where} "
+        f"{policy.endpoint_name} (policy from {', '.join(sorted(set(resolved.sources.values())))})"
+    )

@@ -1,0 +1,80 @@
+"""Roll Back and Clean Up: put the endpoint back exactly as it was, then remove what the rollout made."""
+
+from __future__ import annotations
+
+import json
+
+from rollout import clock
+from rollout.aws import sagemaker
+from rollout.decide import RollbackAction, rollback_action
+from rollout.errors import RollbackFailedError
+from rollout.models import Outcome, Phase, RolloutState, TaskError
+from rollout.steps.target import resource_tags
+
+
+def failure_reason(error: TaskError | None) -> str:
+    """A person's sentence from a caught Step Functions error (Lambda errors carry JSON in Cause)."""
+    if error is None:
+        return "unknown failure"
+    try:
+        cause = json.loads(error.Cause or "")
+    except json.JSONDecodeError:
+        cause = None
+    if isinstance(cause, dict) and cause.get("errorMessage"):
+        return f"{error.Error}: {cause['errorMessage']}"
+    return f"{error.Error}: {error.Cause}" if error.Cause else error.Error
+
+
+def roll_back(state: RolloutState) -> RolloutState:
+    """Take one step toward the baseline; the state machine waits and calls again until the phase is rolled_back."""
+    now = clock.now()
+    if state.phase is not Phase.ROLLING_BACK:
+        state.phase, state.rollback_started_at = Phase.ROLLING_BACK, now
+        state.reason = state.reason or failure_reason(state.error)
+    endpoint = state.endpoint_name
+    baseline_config = state.baseline.config_name
+    observed = sagemaker.snapshot(endpoint)
+    decision = rollback_action(state, observed, now)
+    state.message = decision.reason
+    if decision.action not in (RollbackAction.DONE, RollbackAction.GIVE_UP):
+        state.touched = True
+    if decision.action is RollbackAction.DONE:
+        state.phase = Phase.ROLLED_BACK
+    elif decision.action is RollbackAction.UPDATE_TO_BASELINE and baseline_config:
+        sagemaker.update_endpoint(endpoint, baseline_config)
+    elif decision.action is RollbackAction.RECREATE_BASELINE and baseline_config:
+        sagemaker.create_endpoint(endpoint, baseline_config, resource_tags(state))
+    elif decision.action is RollbackAction.DELETE:
+        sagemaker.delete_endpoint(endpoint)
+    elif decision.action is RollbackAction.GIVE_UP:
+        raise RollbackFailedError(f"{decision.reason}; the rollout failed because: {state.reason}")
+    return state
+
+
+def clean_up(state: RolloutState) -> RolloutState:
+    """After a rollback, delete the target config and model; after success keep the baseline for a manual revert."""
+    target = state.target
+    if target is None or state.phase is not Phase.ROLLED_BACK:
+        state.message = "nothing to clean up"
+        return state
+    removed = [
+        name
+        for name, gone in (
+            (target.config_name, sagemaker.delete_endpoint_config(target.config_name)),
+            (target.model_name, sagemaker.delete_model(target.model_name)),
+        )
+        if gone
+    ]
+    state.message = f"deleted {', '.join(removed)}" if removed else "target resources were already gone"
+    return state
+
+
+def final_outcome(state: RolloutState) -> Outcome:
+    """The outcome a finished rollout reports."""
+    if state.outcome is not None:
+        return state.outcome
+    if state.phase is Phase.DEPLOYED:
+        return Outcome.SUCCEEDED
+    if state.phase is Phase.ROLLED_BACK and state.touched:
+        return Outcome.ROLLED_BACK
+    return Outcome.FAILED

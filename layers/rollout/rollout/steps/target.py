@@ -1,0 +1,38 @@
+"""Prepare Target: the SageMaker Model from the package and the EndpointConfig that serves it."""
+
+from __future__ import annotations
+
+from rollout import names, plan
+from rollout.aws import sagemaker
+from rollout.config import Settings
+from rollout.errors import EndpointConfigNotFoundError
+from rollout.models import Phase, RolloutState, Target
+
+
+def resource_tags(state: RolloutState) -> list[dict[str, str]]:
+    """Tags on everything a rollout creates, so people (and IAM conditions) can tell whose it is."""
+    return [
+        {"Key": "sagemaker-rollout:rollout-id", "Value": state.rollout_id},
+        {"Key": "sagemaker-rollout:endpoint", "Value": state.endpoint_name},
+    ]
+
+
+def prepare_target(state: RolloutState, settings: Settings) -> RolloutState:
+    endpoint, package = state.endpoint_name, state.package
+    model_name = names.model_name(endpoint, package.arn, package.version, state.rollout_id)
+    config_name = names.endpoint_config_name(endpoint, package.version, state.rollout_id)
+    baseline_config = None
+    if state.baseline.exists and state.baseline.config_name:
+        baseline_config = sagemaker.config_request(state.baseline.config_name)
+        if baseline_config is None:
+            raise EndpointConfigNotFoundError(
+                f"EndpointConfig {state.baseline.config_name} of {endpoint} disappeared before the rollout began"
+            )
+    request = plan.target_config(state.policy, state.baseline, baseline_config, model_name, config_name)
+    tags = resource_tags(state)
+    sagemaker.ensure_model(model_name, package.arn, settings.execution_role_arn, tags)
+    sagemaker.ensure_endpoint_config(request, tags)
+    state.target = Target(model_name=model_name, config_name=config_name, creates_endpoint=not state.baseline.exists)
+    state.phase = Phase.PREPARED
+    state.message = f"created model {model_name} and endpoint config {config_name}"
+    return state

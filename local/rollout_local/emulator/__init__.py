@@ -1,0 +1,1 @@
+"""The emulated AWS: moto, plus what moto lacks (SageMaker endpoint behaviour, virtual time)."""

@@ -1,0 +1,247 @@
+"""Every point where local mode reaches into moto, in one place.
+
+moto runs the real ASL and stores DynamoDB, SSM, SNS, IAM, Lambda and Step Functions state. Local mode adds:
+- the real handlers, in-process, for every Lambda task (``LambdaSimpleBackend.invoke``);
+- virtual time for Wait states, Retry intervals and history timestamps (``WaitFunction._wait_interval``,
+  the retrier's ``time.sleep``, ``EventManager._get_current_timestamp``, execution start and end);
+- the SageMaker emulator, scenario faults and per-operation call counts, at moto's one request entry point
+  (``BotocoreStubber.__call__``).
+``tests/functional/test_patch_points.py`` fails loudly when a moto upgrade moves any of these.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import traceback
+import types
+import uuid
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from unittest import mock
+
+from botocore.awsrequest import AWSResponse
+from moto import mock_aws
+from moto.awslambda_simple.models import LambdaSimpleBackend
+from moto.core.botocore_stubber import BotocoreStubber, MockRawResponse
+from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
+from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function import WaitFunction
+from moto.stepfunctions.parser.asl.eval.event.event_manager import EventManager
+from moto.stepfunctions.parser.backend.execution import Execution
+from moto.stepfunctions.parser.backend.execution_worker import ExecutionWorker
+
+from rollout_local.emulator.clock import VirtualClock
+from rollout_local.emulator.sagemaker import ApiError, Fault, SageMakerEmulator
+
+MOTO_VERSION = "5.2.1"
+MOTO_CONFIG: Any = {"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}
+
+LambdaHandler = Callable[[dict[str, Any], Any], Any]
+
+
+@dataclass
+class LocalContext:
+    """The Lambda context object a handler receives (the attributes Powertools reads)."""
+
+    function_name: str
+    invoked_function_arn: str
+    aws_request_id: str
+    memory_limit_in_mb: int = 256
+    function_version: str = "$LATEST"
+    log_group_name: str = ""
+    log_stream_name: str = "local"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 60_000
+
+
+@dataclass
+class Invocation:
+    function: str
+    at: datetime
+    error: str | None
+
+
+class ApiFaults:
+    """Scenario faults that answer an API call with an error instead of calling it."""
+
+    def __init__(self, faults: list[Fault]) -> None:
+        self._faults = [(f, [0]) for f in faults if f.error]
+        self._lock = threading.Lock()
+
+    def error_for(self, api: str) -> Fault | None:
+        with self._lock:
+            for fault, seen in self._faults:
+                if fault.api == api:
+                    seen[0] += 1
+                    if fault.after_calls < seen[0] <= fault.after_calls + fault.times:
+                        return fault
+        return None
+
+
+def _json_default(value: object) -> object:
+    if isinstance(value, datetime):
+        return value.timestamp()
+    raise TypeError(f"cannot serialize {type(value).__name__}")
+
+
+class LocalAws:
+    """An emulated AWS account: ``with LocalAws(clock) as aws:`` then create clients and run executions."""
+
+    def __init__(self, clock: VirtualClock, sagemaker: SageMakerEmulator, faults: list[Fault] | None = None) -> None:
+        self.clock = clock
+        self.sagemaker = sagemaker
+        self.api_faults = ApiFaults(faults or [])
+        for fault in faults or []:
+            if fault.endpoint_status_after:
+                sagemaker.add_status_fault(fault)
+        self.handlers: dict[str, LambdaHandler] = {}
+        self.api_calls: Counter[str] = Counter()
+        self.invocations: list[Invocation] = []
+        self._local = threading.local()
+        self._stack = ExitStack()
+
+    # --- lifecycle ---------------------------------------------------------------------------------------
+
+    def __enter__(self) -> LocalAws:
+        import rollout.clock
+        from rollout.aws import clients
+
+        stack = self._stack
+        mocked = mock_aws(config=MOTO_CONFIG)
+        mocked.start()
+        stack.callback(mocked.stop)
+        original_call = BotocoreStubber.__call__
+        local = self
+
+        def stub(stubber: BotocoreStubber, event_name: str, request: Any, **kwargs: Any) -> AWSResponse | None:
+            return local._dispatch(original_call, stubber, event_name, request, **kwargs)
+
+        def invoke(backend: Any, function_name: str, qualifier: Any, body: Any, headers: Any, response_headers: Any) -> bytes:
+            return local._invoke(function_name, body, response_headers)
+
+        clock = self.clock
+        stack.enter_context(mock.patch.object(BotocoreStubber, "__call__", stub))
+        stack.enter_context(mock.patch.object(LambdaSimpleBackend, "invoke", invoke))
+        stack.enter_context(
+            mock.patch.object(WaitFunction, "_wait_interval", lambda _self, env, wait_seconds: clock.sleep(wait_seconds))
+        )
+        stack.enter_context(mock.patch.object(retrier_decl, "time", types.SimpleNamespace(sleep=clock.sleep)))
+        stack.enter_context(mock.patch.object(EventManager, "_get_current_timestamp", staticmethod(clock.now)))
+        stack.enter_context(mock.patch.object(Execution, "start", _timed_start(Execution.start, clock)))
+        stack.enter_context(
+            mock.patch.object(ExecutionWorker, "_execution_logic", _timed_logic(ExecutionWorker._execution_logic, clock))
+        )
+        rollout.clock.use(clock.now)
+        stack.callback(rollout.clock.use, None)
+        clients.reset()
+        stack.callback(clients.reset)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stack.close()
+
+    # --- Lambda, in-process ------------------------------------------------------------------------------
+
+    def register(self, function_arn: str, handler: LambdaHandler) -> None:
+        self.handlers[function_arn] = handler
+        self.handlers[function_arn.rsplit(":", 1)[-1]] = handler
+
+    def _invoke(self, function_name: str, body: Any, response_headers: dict[str, str]) -> bytes:
+        handler = self.handlers.get(function_name) or self.handlers.get(function_name.rsplit(":", 1)[-1])
+        if handler is None:
+            raise KeyError(f"no local handler registered for Lambda function {function_name}")
+        short = function_name.rsplit(":", 1)[-1]
+        event = json.loads(body) if body else {}
+        context = LocalContext(short, function_name, str(uuid.uuid4()), log_group_name=f"/aws/lambda/{short}")
+        with self.in_handler():
+            try:
+                result = handler(event, context)
+            except Exception as exc:  # a Lambda function error, as the Lambda service reports it
+                self.invocations.append(Invocation(short, self.clock.now(), type(exc).__name__))
+                response_headers["x-amz-function-error"] = "Unhandled"
+                return json.dumps(
+                    {
+                        "errorType": type(exc).__name__,
+                        "errorMessage": str(exc),
+                        "stackTrace": traceback.format_tb(exc.__traceback__)[-5:],
+                    }
+                ).encode()
+        self.invocations.append(Invocation(short, self.clock.now(), None))
+        return json.dumps(result, default=_json_default).encode()
+
+    @contextmanager
+    def in_handler(self) -> Iterator[None]:
+        """Calls made inside count as the service's own API calls."""
+        previous = getattr(self._local, "in_handler", False)
+        self._local.in_handler = True
+        try:
+            yield
+        finally:
+            self._local.in_handler = previous
+
+    # --- requests ----------------------------------------------------------------------------------------
+
+    def _dispatch(
+        self, original: Callable[..., AWSResponse | None], stubber: BotocoreStubber, event_name: str, request: Any,
+        **kwargs: Any,
+    ) -> AWSResponse | None:
+        if not stubber.enabled:
+            return None
+        _, service, operation = (event_name.split(".") + ["", ""])[:3]
+        api = f"{service}:{operation}"
+        if getattr(self._local, "in_handler", False):
+            self.api_calls[api] += 1
+        fault = self.api_faults.error_for(api)
+        if fault is not None and fault.error:
+            return _error_response(request, fault.error, fault.message, 400)
+        if service == "sagemaker" and self.sagemaker.handles(operation):
+            params = json.loads(request.body or b"{}")
+            try:
+                result = self.sagemaker.call(operation, params)
+            except ApiError as error:
+                return _error_response(request, error.code, error.message, error.status)
+            body = json.dumps(result, default=_json_default)
+            return AWSResponse(request.url, 200, {"Content-Type": "application/x-amz-json-1.1"}, MockRawResponse(body))  # type: ignore[arg-type]
+        return original(stubber, event_name, request, **kwargs)
+
+
+def _error_response(request: Any, code: str, message: str, status: int) -> AWSResponse:
+    content_type = str(request.headers.get("Content-Type", ""))
+    if "x-www-form-urlencoded" in content_type:  # query protocol (SNS, CloudWatch): an XML error
+        body = (
+            f"<ErrorResponse><Error><Type>Sender</Type><Code>{code}</Code><Message>{message}</Message></Error>"
+            f"<RequestId>{uuid.uuid4()}</RequestId></ErrorResponse>"
+        )
+        headers = {"Content-Type": "text/xml"}
+    else:
+        body = json.dumps({"__type": code, "message": message})
+        headers = {"Content-Type": "application/x-amz-json-1.1", "x-amzn-ErrorType": code}
+    return AWSResponse(request.url, status, headers, MockRawResponse(body))  # type: ignore[arg-type]
+
+
+def _timed_start(original: Callable[[Execution], None], clock: VirtualClock) -> Callable[[Execution], None]:
+    def start(execution: Execution) -> None:
+        execution.start_date = clock.now()
+        clock.enter()  # before the worker thread exists, so time cannot run ahead of it
+        try:
+            original(execution)
+        except BaseException:
+            clock.exit()
+            raise
+
+    return start
+
+
+def _timed_logic(original: Callable[[ExecutionWorker], None], clock: VirtualClock) -> Callable[[ExecutionWorker], None]:
+    def logic(worker: ExecutionWorker) -> None:
+        try:
+            original(worker)
+        finally:
+            clock.exit()
+
+    return logic

@@ -1,0 +1,414 @@
+"""The SageMaker that moto lacks: model packages, models, endpoint configs and endpoints with AWS's rules.
+
+Status transitions take simulated minutes (Creating/Updating -> InService), updates are accepted only while
+InService, names follow SageMaker's pattern, a config holds 1 to 10 production variants (or exactly one
+production and one shadow variant), and faults from a scenario can make an update fail, revert, or hang.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+NAME = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
+ACCOUNT = "123456789012"
+REGION = "us-east-1"
+
+
+class ApiError(Exception):
+    """An AWS error response: the code botocore raises as ClientError, and its message."""
+
+    def __init__(self, code: str, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.code, self.message, self.status = code, message, status
+
+
+def _invalid(message: str) -> ApiError:
+    return ApiError("ValidationException", message)
+
+
+class Timings(BaseModel):
+    """How long SageMaker takes, in simulated seconds."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    create_endpoint_seconds: int = Field(default=360, ge=1)
+    update_endpoint_seconds: int = Field(default=480, ge=1)
+    update_weights_seconds: int = Field(default=60, ge=1)
+    delete_endpoint_seconds: int = Field(default=60, ge=1)
+
+
+class Fault(BaseModel):
+    """A scenario's fault: an API error, or an endpoint operation that ends badly."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    api: str = Field(pattern=r"^[a-z0-9-]+:[A-Za-z]+$", description="service:Operation, e.g. sagemaker:UpdateEndpoint")
+    error: str | None = Field(default=None, description="return this AWS error code instead of calling the API")
+    message: str = "injected by the scenario"
+    endpoint_status_after: str | None = Field(
+        default=None,
+        description="Failed: the operation fails; InService: SageMaker reverts to the old config; "
+        "Updating/Creating: it never finishes",
+    )
+    failure_reason: str = "The primary container for production variant failed the ping health check."
+    times: int = Field(default=1, ge=1, description="how many matching calls the fault affects")
+    after_calls: int = Field(default=0, ge=0, description="let this many matching calls through first")
+
+
+@dataclass
+class Pending:
+    kind: str  # create | update | weights | delete
+    completes_at: datetime
+    config_name: str | None = None
+    weights: dict[str, tuple[float, int]] | None = None
+    end_status: str = "InService"
+    failure_reason: str | None = None
+
+
+@dataclass
+class Endpoint:
+    name: str
+    config_name: str
+    status: str
+    created: datetime
+    modified: datetime
+    live: dict[str, tuple[float, int | None]] = field(default_factory=dict)  # variant -> (weight, instances)
+    failure_reason: str | None = None
+    pending: Pending | None = None
+    tags: list[dict[str, str]] = field(default_factory=list)
+
+
+class SageMakerEmulator:
+    """In-memory SageMaker for the operations the rollout service and the simulator use."""
+
+    def __init__(self, now: Callable[[], datetime], timings: Timings | None = None) -> None:
+        self._now = now
+        self.timings = timings or Timings()
+        self.groups: dict[str, dict[str, Any]] = {}
+        self.packages: dict[str, dict[str, Any]] = {}
+        self.models: dict[str, dict[str, Any]] = {}
+        self.configs: dict[str, dict[str, Any]] = {}
+        self.endpoints: dict[str, Endpoint] = {}
+        self.status_faults: list[tuple[Fault, list[int]]] = []
+
+    # --- dispatch ----------------------------------------------------------------------------------------
+
+    def handles(self, operation: str) -> bool:
+        return hasattr(self, f"op_{operation}")
+
+    def call(self, operation: str, params: dict[str, Any]) -> dict[str, Any]:
+        self.settle()
+        result: dict[str, Any] = getattr(self, f"op_{operation}")(params)
+        return result
+
+    def add_status_fault(self, fault: Fault) -> None:
+        self.status_faults.append((fault, [0]))
+
+    def _status_fault(self, operation: str) -> Fault | None:
+        for fault, seen in self.status_faults:
+            if fault.api == f"sagemaker:{operation}":
+                seen[0] += 1
+                if fault.after_calls < seen[0] <= fault.after_calls + fault.times:
+                    return fault
+        return None
+
+    # --- time --------------------------------------------------------------------------------------------
+
+    def settle(self) -> None:
+        """Apply every transition whose time has come."""
+        now = self._now()
+        for name in list(self.endpoints):
+            endpoint = self.endpoints[name]
+            pending = endpoint.pending
+            if pending is None or pending.completes_at > now:
+                continue
+            endpoint.pending, endpoint.modified = None, pending.completes_at
+            if pending.kind == "delete":
+                del self.endpoints[name]
+                continue
+            if pending.end_status in ("Creating", "Updating"):
+                continue  # a hung operation never completes
+            if pending.end_status == "InService" and pending.failure_reason is None:
+                if pending.config_name:
+                    endpoint.config_name = pending.config_name
+                    endpoint.live = self._live_from_config(pending.config_name)
+                if pending.weights:
+                    for variant, (weight, count) in pending.weights.items():
+                        endpoint.live[variant] = (weight, count)
+                endpoint.failure_reason = None
+            else:
+                endpoint.failure_reason = pending.failure_reason
+            endpoint.status = pending.end_status
+
+    def _live_from_config(self, config_name: str) -> dict[str, tuple[float, int | None]]:
+        return {
+            v["VariantName"]: (float(v.get("InitialVariantWeight", 1.0)), v.get("InitialInstanceCount"))
+            for v in self.configs[config_name]["ProductionVariants"]
+        }
+
+    def _schedule(self, endpoint: Endpoint, pending: Pending, operation: str) -> None:
+        fault = self._status_fault(operation)
+        if fault is not None and fault.endpoint_status_after:
+            pending.end_status = fault.endpoint_status_after
+            if fault.endpoint_status_after in ("Failed", "InService"):
+                pending.failure_reason = fault.failure_reason
+        endpoint.pending = pending
+
+    # --- names and lookups -------------------------------------------------------------------------------
+
+    @staticmethod
+    def _check_name(kind: str, name: str) -> None:
+        if not NAME.match(name or ""):
+            raise _invalid(
+                f"1 validation error detected: Value '{name}' at '{kind}' failed to satisfy constraint: Member must "
+                "satisfy regular expression pattern: ^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}"
+            )
+
+    def _arn(self, kind: str, name: str) -> str:
+        return f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:{kind}/{name.lower()}"
+
+    def _endpoint(self, name: str) -> Endpoint:
+        endpoint = self.endpoints.get(name)
+        if endpoint is None:
+            raise _invalid(f'Could not find endpoint "{self._arn("endpoint", name)}".')
+        return endpoint
+
+    def _config(self, name: str) -> dict[str, Any]:
+        config = self.configs.get(name)
+        if config is None:
+            raise _invalid(f'Could not find endpoint configuration "{self._arn("endpoint-config", name)}".')
+        return config
+
+    # --- model registry ----------------------------------------------------------------------------------
+
+    def op_CreateModelPackageGroup(self, p: dict[str, Any]) -> dict[str, Any]:
+        name = p["ModelPackageGroupName"]
+        if name in self.groups:
+            raise _invalid(f"Model Package Group {name} already exists.")
+        arn = f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:model-package-group/{name.lower()}"
+        self.groups[name] = {"ModelPackageGroupName": name, "ModelPackageGroupArn": arn, "versions": 0}
+        return {"ModelPackageGroupArn": arn}
+
+    def op_CreateModelPackage(self, p: dict[str, Any]) -> dict[str, Any]:
+        group = self.groups.get(p.get("ModelPackageGroupName", ""))
+        if group is None:
+            raise _invalid(f"Model Package Group {p.get('ModelPackageGroupName')} does not exist.")
+        group["versions"] += 1
+        version = group["versions"]
+        arn = f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:model-package/{group['ModelPackageGroupName'].lower()}/{version}"
+        self.packages[arn] = {
+            "ModelPackageName": group["ModelPackageGroupName"],
+            "ModelPackageGroupName": group["ModelPackageGroupName"],
+            "ModelPackageVersion": version,
+            "ModelPackageArn": arn,
+            "ModelPackageStatus": "Completed",
+            "ModelApprovalStatus": p.get("ModelApprovalStatus", "PendingManualApproval"),
+            "InferenceSpecification": p.get("InferenceSpecification", {}),
+            "CustomerMetadataProperties": dict(p.get("CustomerMetadataProperties", {})),
+            "CreationTime": self._now(),
+            "LastModifiedTime": self._now(),
+        }
+        return {"ModelPackageArn": arn}
+
+    def _package(self, name_or_arn: str) -> dict[str, Any]:
+        package = self.packages.get(name_or_arn)
+        if package is None:
+            raise _invalid(f"ModelPackage {name_or_arn} does not exist.")
+        return package
+
+    def op_DescribeModelPackage(self, p: dict[str, Any]) -> dict[str, Any]:
+        return copy.deepcopy(self._package(p["ModelPackageName"]))
+
+    def op_UpdateModelPackage(self, p: dict[str, Any]) -> dict[str, Any]:
+        package = self._package(p["ModelPackageArn"])
+        for key in ("ModelApprovalStatus", "ApprovalDescription"):
+            if key in p:
+                package[key] = p[key]
+        package["CustomerMetadataProperties"].update(p.get("CustomerMetadataProperties", {}))
+        package["LastModifiedTime"] = self._now()
+        return {"ModelPackageArn": package["ModelPackageArn"]}
+
+    # --- models ------------------------------------------------------------------------------------------
+
+    def op_CreateModel(self, p: dict[str, Any]) -> dict[str, Any]:
+        name = p["ModelName"]
+        self._check_name("modelName", name)
+        if name in self.models:
+            raise _invalid(f'Cannot create already existing model "{self._arn("model", name)}".')
+        containers = p.get("Containers") or ([p["PrimaryContainer"]] if "PrimaryContainer" in p else [])
+        if not containers:
+            raise _invalid("Either PrimaryContainer or Containers must be provided.")
+        for container in containers:
+            if "ModelPackageName" in container:
+                self._package(container["ModelPackageName"])
+        self.models[name] = {
+            "ModelName": name,
+            "ModelArn": self._arn("model", name),
+            "ExecutionRoleArn": p["ExecutionRoleArn"],
+            "Containers": copy.deepcopy(containers),
+            "CreationTime": self._now(),
+            "Tags": p.get("Tags", []),
+        }
+        return {"ModelArn": self.models[name]["ModelArn"]}
+
+    def op_DescribeModel(self, p: dict[str, Any]) -> dict[str, Any]:
+        model = self.models.get(p["ModelName"])
+        if model is None:
+            raise _invalid(f'Could not find model "{self._arn("model", p["ModelName"])}".')
+        return {k: v for k, v in model.items() if k != "Tags"}
+
+    def op_DeleteModel(self, p: dict[str, Any]) -> dict[str, Any]:
+        self.op_DescribeModel(p)
+        del self.models[p["ModelName"]]
+        return {}
+
+    # --- endpoint configs --------------------------------------------------------------------------------
+
+    def op_CreateEndpointConfig(self, p: dict[str, Any]) -> dict[str, Any]:
+        name = p["EndpointConfigName"]
+        self._check_name("endpointConfigName", name)
+        if name in self.configs:
+            raise _invalid(f'Cannot create already existing endpoint configuration "{self._arn("endpoint-config", name)}".')
+        variants = p.get("ProductionVariants", [])
+        shadows = p.get("ShadowProductionVariants", [])
+        if not 1 <= len(variants) <= 10:
+            raise _invalid("ProductionVariants must hold 1 to 10 variants.")
+        if shadows and (len(variants) != 1 or len(shadows) != 1):
+            raise _invalid("An endpoint config with ShadowProductionVariants must have exactly one production variant and one shadow variant.")
+        seen: set[str] = set()
+        for variant in [*variants, *shadows]:
+            vname = variant["VariantName"]
+            self._check_name("variantName", vname)
+            if vname in seen:
+                raise _invalid(f"Variant name {vname} is used more than once; variant names must be unique.")
+            seen.add(vname)
+            if variant["ModelName"] not in self.models:
+                raise _invalid(f'Could not find model "{self._arn("model", variant["ModelName"])}".')
+            serverless = "ServerlessConfig" in variant
+            instances = "InstanceType" in variant or "InitialInstanceCount" in variant
+            if serverless == instances or (instances and not ("InstanceType" in variant and "InitialInstanceCount" in variant)):
+                raise _invalid(
+                    f"Variant {vname} must specify either InstanceType and InitialInstanceCount, or ServerlessConfig."
+                )
+        stored = {k: copy.deepcopy(v) for k, v in p.items() if k != "Tags"}
+        stored["EndpointConfigArn"] = self._arn("endpoint-config", name)
+        stored["CreationTime"] = self._now()
+        for variant in stored["ProductionVariants"]:
+            variant.setdefault("InitialVariantWeight", 1.0)
+        self.configs[name] = stored
+        return {"EndpointConfigArn": stored["EndpointConfigArn"]}
+
+    def op_DescribeEndpointConfig(self, p: dict[str, Any]) -> dict[str, Any]:
+        return copy.deepcopy(self._config(p["EndpointConfigName"]))
+
+    def op_DeleteEndpointConfig(self, p: dict[str, Any]) -> dict[str, Any]:
+        self._config(p["EndpointConfigName"])
+        del self.configs[p["EndpointConfigName"]]
+        return {}
+
+    # --- endpoints ---------------------------------------------------------------------------------------
+
+    def op_CreateEndpoint(self, p: dict[str, Any]) -> dict[str, Any]:
+        name, config_name = p["EndpointName"], p["EndpointConfigName"]
+        self._check_name("endpointName", name)
+        if name in self.endpoints:
+            raise _invalid(f'Cannot create already existing endpoint "{self._arn("endpoint", name)}".')
+        self._config(config_name)
+        now = self._now()
+        endpoint = Endpoint(name=name, config_name=config_name, status="Creating", created=now, modified=now,
+                            tags=p.get("Tags", []))
+        self.endpoints[name] = endpoint
+        done = now + timedelta(seconds=self.timings.create_endpoint_seconds)
+        self._schedule(endpoint, Pending("create", done, config_name=config_name), "CreateEndpoint")
+        return {"EndpointArn": self._arn("endpoint", name)}
+
+    def _require_in_service(self, endpoint: Endpoint, action: str) -> None:
+        if endpoint.status != "InService":
+            raise _invalid(
+                f'Cannot {action} endpoint "{self._arn("endpoint", endpoint.name)}" because it is in '
+                f"{endpoint.status} status; it must be InService."
+            )
+
+    def op_UpdateEndpoint(self, p: dict[str, Any]) -> dict[str, Any]:
+        endpoint = self._endpoint(p["EndpointName"])
+        self._config(p["EndpointConfigName"])
+        self._require_in_service(endpoint, "update")
+        for key in ("DeploymentConfig", "RetainAllVariantProperties", "ExcludeRetainedVariantProperties"):
+            if p.get(key):
+                raise _invalid(f"{key} is not supported by this emulator yet.")
+        endpoint.status, endpoint.modified = "Updating", self._now()
+        done = endpoint.modified + timedelta(seconds=self.timings.update_endpoint_seconds)
+        self._schedule(endpoint, Pending("update", done, config_name=p["EndpointConfigName"]), "UpdateEndpoint")
+        return {"EndpointArn": self._arn("endpoint", endpoint.name)}
+
+    def op_UpdateEndpointWeightsAndCapacities(self, p: dict[str, Any]) -> dict[str, Any]:
+        endpoint = self._endpoint(p["EndpointName"])
+        self._require_in_service(endpoint, "update weights and capacities of")
+        weights: dict[str, tuple[float, int]] = {}
+        for desired in p["DesiredWeightsAndCapacities"]:
+            variant = desired["VariantName"]
+            if variant not in endpoint.live:
+                raise _invalid(f"The variant name(s) [{variant}] is/are not present in the endpoint.")
+            weight, count = endpoint.live[variant]
+            weights[variant] = (float(desired.get("DesiredWeight", weight)), desired.get("DesiredInstanceCount", count))
+        endpoint.status, endpoint.modified = "Updating", self._now()
+        done = endpoint.modified + timedelta(seconds=self.timings.update_weights_seconds)
+        self._schedule(endpoint, Pending("weights", done, weights=weights), "UpdateEndpointWeightsAndCapacities")
+        return {"EndpointArn": self._arn("endpoint", endpoint.name)}
+
+    def op_DeleteEndpoint(self, p: dict[str, Any]) -> dict[str, Any]:
+        endpoint = self._endpoint(p["EndpointName"])
+        if endpoint.status == "Deleting":
+            raise _invalid(f'Endpoint "{self._arn("endpoint", endpoint.name)}" is already being deleted.')
+        endpoint.status, endpoint.modified = "Deleting", self._now()
+        endpoint.pending = Pending("delete", endpoint.modified + timedelta(seconds=self.timings.delete_endpoint_seconds))
+        return {}
+
+    def op_DescribeEndpoint(self, p: dict[str, Any]) -> dict[str, Any]:
+        endpoint = self._endpoint(p["EndpointName"])
+        config = self.configs.get(endpoint.config_name, {})
+        specs = {v["VariantName"]: v for v in config.get("ProductionVariants", [])}
+        variants = []
+        for name, (weight, count) in endpoint.live.items():
+            spec = specs.get(name, {})
+            described: dict[str, Any] = {"VariantName": name, "CurrentWeight": weight, "DesiredWeight": weight}
+            if count is not None:
+                described["CurrentInstanceCount"] = described["DesiredInstanceCount"] = count
+            if "ServerlessConfig" in spec:
+                described["CurrentServerlessConfig"] = spec["ServerlessConfig"]
+            variants.append(described)
+        described_endpoint: dict[str, Any] = {
+            "EndpointName": endpoint.name,
+            "EndpointArn": self._arn("endpoint", endpoint.name),
+            "EndpointConfigName": endpoint.config_name,
+            "EndpointStatus": endpoint.status,
+            "CreationTime": endpoint.created,
+            "LastModifiedTime": endpoint.modified,
+        }
+        if variants and endpoint.status != "Creating":
+            described_endpoint["ProductionVariants"] = variants
+        if endpoint.failure_reason:
+            described_endpoint["FailureReason"] = endpoint.failure_reason
+        pending = endpoint.pending
+        if pending is not None and pending.kind == "update" and pending.config_name:
+            described_endpoint["PendingDeploymentSummary"] = {
+                "EndpointConfigName": pending.config_name,
+                "StartTime": endpoint.modified,
+            }
+        return described_endpoint
+
+    def op_ListEndpoints(self, p: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "Endpoints": [
+                {"EndpointName": e.name, "EndpointArn": self._arn("endpoint", e.name), "CreationTime": e.created,
+                 "LastModifiedTime": e.modified, "EndpointStatus": e.status}
+                for e in self.endpoints.values()
+            ]
+        }

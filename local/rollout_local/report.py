@@ -1,0 +1,229 @@
+"""The simulation report: outcome, the endpoint as left, the timeline, and what it cost."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import TYPE_CHECKING, Any
+
+from pydantic import BaseModel, Field
+
+if TYPE_CHECKING:
+    from rollout_local.simulator import Simulation
+
+TIMELINE_EVENTS = ("TaskStateEntered", "WaitStateEntered", "SucceedStateEntered", "FailStateEntered")
+
+
+class VariantReport(BaseModel):
+    name: str
+    model: str
+    model_package: str | None
+    weight: float
+    instances: int | None
+    instance_type: str | None
+
+
+class EndpointReport(BaseModel):
+    name: str
+    exists: bool
+    status: str | None = None
+    config_name: str | None = None
+    variants: list[VariantReport] = Field(default_factory=list)
+
+
+class TimelineEntry(BaseModel):
+    t: float = Field(description="simulated seconds since the approval")
+    state: str
+    note: str = ""
+
+
+class ExecutionReport(BaseModel):
+    name: str
+    status: str
+    outcome: str
+    reason: str | None
+
+
+class Metrics(BaseModel):
+    state_transitions: int
+    api_calls: dict[str, int]
+    lambda_invocations: int
+    simulated_seconds: float
+    wall_seconds: float
+
+
+class Report(BaseModel):
+    scenario: str
+    outcome: str
+    reason: str | None
+    endpoint: EndpointReport | None
+    executions: list[ExecutionReport]
+    timeline: list[TimelineEntry]
+    metrics: Metrics
+    records: list[dict[str, str]] = Field(default_factory=list)
+
+    def to_json(self) -> str:
+        return self.model_dump_json(indent=2)
+
+    def to_text(self) -> str:
+        lines = [f"scenario  {self.scenario}", f"outcome   {self.outcome}", f"reason    {self.reason or '-'}", ""]
+        previous = None
+        repeats = 0
+        for entry in self.timeline:
+            key = (entry.state, entry.note)
+            if key == previous:
+                repeats += 1
+                continue
+            if repeats:
+                lines.append(f"{'':>9}  ... {repeats} more")
+            repeats, previous = 0, key
+            lines.append(f"{_clock(entry.t):>9}  {entry.state:<24} {entry.note}")
+        if repeats:
+            lines.append(f"{'':>9}  ... {repeats} more")
+        if self.endpoint is not None:
+            e = self.endpoint
+            lines += ["", f"endpoint  {e.name}: {e.status if e.exists else 'does not exist'} on {e.config_name or '-'}"]
+            for v in e.variants:
+                size = f"{v.instances} x {v.instance_type}" if v.instance_type else "serverless"
+                lines.append(f"          {v.name}: model {v.model}, weight {v.weight:g}, {size}")
+        m = self.metrics
+        calls = ", ".join(f"{k} {v}" for k, v in sorted(m.api_calls.items()))
+        lines += [
+            "",
+            f"metrics   {m.state_transitions} state transitions, {m.lambda_invocations} Lambda invocations, "
+            f"{m.simulated_seconds:.0f} simulated s in {m.wall_seconds:.2f} wall s",
+            f"          API calls: {calls}",
+        ]
+        return "\n".join(lines)
+
+
+def _clock(seconds: float) -> str:
+    minutes, secs = divmod(int(seconds), 60)
+    return f"+{minutes:02d}:{secs:02d}"
+
+
+def _history(simulation: Simulation, arn: str) -> list[dict[str, Any]]:
+    events: list[dict[str, Any]] = []
+    kwargs: dict[str, Any] = {"executionArn": arn, "maxResults": 1000}
+    while True:
+        page = simulation.sfn.get_execution_history(**kwargs)
+        events.extend(page["events"])
+        if not page.get("nextToken"):
+            return events
+        kwargs["nextToken"] = page["nextToken"]
+
+
+def _timeline(simulation: Simulation, events: list[dict[str, Any]]) -> list[TimelineEntry]:
+    start = simulation.clock.start
+    entries: list[TimelineEntry] = []
+    open_task: TimelineEntry | None = None
+    for event in events:
+        kind = event["type"]
+        if kind in TIMELINE_EVENTS:
+            name = event["stateEnteredEventDetails"]["name"]
+            entry = TimelineEntry(t=(event["timestamp"] - start).total_seconds(), state=name)
+            entries.append(entry)
+            open_task = entry if kind == "TaskStateEntered" else None
+        elif kind == "TaskStateExited" and open_task is not None:
+            output = json.loads(event["stateExitedEventDetails"].get("output") or "{}")
+            if isinstance(output, dict):
+                error = output.get("error") if output.get("error") and "message" not in output else None
+                open_task.note = str(output.get("message") or output.get("reason") or (error or {}).get("Error") or "")
+        elif kind in ("LambdaFunctionFailed", "TaskFailed") and open_task is not None:
+            details = event.get("lambdaFunctionFailedEventDetails") or event.get("taskFailedEventDetails") or {}
+            open_task.note = f"{details.get('error', 'error')}: {_cause(details.get('cause'))}"
+    return entries
+
+
+def _cause(cause: str | None) -> str:
+    try:
+        parsed = json.loads(cause or "")
+    except json.JSONDecodeError:
+        return cause or ""
+    return str(parsed.get("errorMessage", cause)) if isinstance(parsed, dict) else str(cause)
+
+
+def _endpoint(simulation: Simulation, name: str | None) -> EndpointReport | None:
+    if not name:
+        return None
+    emulator = simulation.sagemaker
+    emulator.settle()
+    endpoint = emulator.endpoints.get(name)
+    if endpoint is None:
+        return EndpointReport(name=name, exists=False)
+    specs = {v["VariantName"]: v for v in emulator.configs.get(endpoint.config_name, {}).get("ProductionVariants", [])}
+    variants = []
+    for variant, (weight, count) in endpoint.live.items():
+        spec = specs.get(variant, {})
+        model = spec.get("ModelName", "?")
+        containers = emulator.models.get(model, {}).get("Containers", [])
+        variants.append(
+            VariantReport(
+                name=variant,
+                model=model,
+                model_package=containers[0].get("ModelPackageName") if containers else None,
+                weight=weight,
+                instances=count,
+                instance_type=spec.get("InstanceType"),
+            )
+        )
+    return EndpointReport(name=name, exists=True, status=endpoint.status, config_name=endpoint.config_name, variants=variants)
+
+
+def _records(simulation: Simulation) -> list[dict[str, str]]:
+    items = simulation.session.client("dynamodb").scan(TableName=simulation.stack.table_name)["Items"]
+    records = [
+        {k: v["S"] for k, v in item.items() if "S" in v and k not in {"pk", "sk"}}
+        for item in items
+        if item["sk"]["S"].startswith("ROLLOUT#")
+    ]
+    return sorted(records, key=lambda r: (r.get("started_at", ""), r.get("rollout_id", "")))
+
+
+def build_report(simulation: Simulation) -> Report:
+    records = _records(simulation)
+    by_id = {r["rollout_id"]: r for r in records}
+    executions: list[ExecutionReport] = []
+    timeline: list[TimelineEntry] = []
+    transitions = 0
+    for arn in simulation.executions:
+        described = simulation.sfn.describe_execution(executionArn=arn)
+        events = _history(simulation, arn)
+        transitions += sum(1 for e in events if e["type"].endswith("StateEntered"))
+        timeline.extend(_timeline(simulation, events))
+        name = arn.rsplit(":", 1)[-1]
+        record = by_id.get(name, {})
+        outcome = record.get("outcome") or ("failed" if described["status"] != "SUCCEEDED" else "succeeded")
+        executions.append(
+            ExecutionReport(name=name, status=described["status"], outcome=outcome,
+                            reason=record.get("reason") or described.get("cause"))
+        )
+    timeline.sort(key=lambda e: e.t)
+    primary = next((e for e in executions if e.outcome != "duplicate"), executions[0] if executions else None)
+    endpoint_name = _endpoint_name(simulation)
+    return Report(
+        scenario=simulation.scenario.name,
+        outcome=primary.outcome if primary else "ignored",
+        reason=primary.reason if primary else "the approval event does not match the stack's EventBridge rule",
+        endpoint=_endpoint(simulation, endpoint_name),
+        executions=executions,
+        timeline=timeline,
+        metrics=Metrics(
+            state_transitions=transitions,
+            api_calls=dict(sorted(simulation.aws.api_calls.items())),
+            lambda_invocations=len(simulation.aws.invocations),
+            simulated_seconds=round(simulation.clock.elapsed(), 3),
+            wall_seconds=round(time.monotonic() - simulation.wall_started, 3),
+        ),
+        records=records,
+    )
+
+
+def _endpoint_name(simulation: Simulation) -> str | None:
+    scenario = simulation.scenario
+    if scenario.endpoint is not None:
+        return scenario.endpoint.name
+    for source in (scenario.approval.manual or {}, (scenario.approval.manual or {}).get("policy") or {}, scenario.policy or {}):
+        if isinstance(source, dict) and isinstance(source.get("endpoint_name"), str):
+            return str(source["endpoint_name"])
+    return None

@@ -1,0 +1,93 @@
+"""The scenario file: the world before an approval, what gets approved, and what goes wrong."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from rollout_local.emulator.sagemaker import Fault, Timings
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ServerlessSpec(Strict):
+    memory_size_mb: int
+    max_concurrency: int
+
+
+class VariantSpec(Strict):
+    name: str
+    instance_type: str | None = None
+    instance_count: int | None = None
+    serverless: ServerlessSpec | None = None
+    weight: float = 1.0
+    model: str | None = Field(default=None, description="the live model's name (default: <endpoint>-<variant>-model)")
+
+
+class EndpointSpec(Strict):
+    """The live endpoint before the approval."""
+
+    name: str
+    variants: list[VariantSpec]
+    status: Literal["InService", "Creating", "Updating", "Failed", "OutOfService"] = "InService"
+    config_name: str | None = None
+    config_extras: dict[str, Any] = Field(
+        default_factory=dict, description="more CreateEndpointConfig keys (DataCaptureConfig, KmsKeyId, ...)"
+    )
+    config_missing: bool = Field(default=False, description="delete the live config before the approval")
+
+
+class ApprovalSpec(Strict):
+    """What is approved and how the rollout is started."""
+
+    group: str = "churn"
+    event: str | dict[str, Any] | None = None
+    manual: dict[str, Any] | None = None
+    package_status: Literal["Approved", "PendingManualApproval", "Rejected"] = "Approved"
+    package_exists: bool = True
+    metadata: dict[str, str] = Field(default_factory=dict, description="the package's CustomerMetadataProperties")
+    duplicates: int = Field(default=0, ge=0, le=5, description="deliver the same event this many more times")
+
+    @model_validator(mode="after")
+    def _one_start(self) -> ApprovalSpec:
+        if (self.event is None) == (self.manual is None):
+            raise ValueError("approval needs exactly one of 'event' or 'manual'")
+        return self
+
+
+class Scenario(Strict):
+    name: str
+    description: str = ""
+    endpoint: EndpointSpec | None = None
+    approval: ApprovalSpec
+    policy: dict[str, Any] | None = Field(default=None, description="stored as the group's SSM policy parameter")
+    stack: dict[str, str] = Field(default_factory=dict, description="template parameter overrides")
+    faults: list[Fault] = Field(default_factory=list)
+    timings: Timings = Field(default_factory=Timings)
+    base_dir: Path = Field(default=Path("."), exclude=True)
+
+    def load_event(self, root: Path) -> dict[str, Any]:
+        event = self.approval.event
+        if isinstance(event, dict):
+            return json.loads(json.dumps(event))
+        assert event is not None
+        for base in (self.base_dir, root):
+            candidate = base / event
+            if candidate.exists():
+                loaded: dict[str, Any] = json.loads(candidate.read_text())
+                return loaded
+        raise FileNotFoundError(f"approval event file {event} not found next to the scenario or in {root}")
+
+
+def load_scenario(path: Path) -> Scenario:
+    """Read and validate a scenario file (YAML or JSON)."""
+    data = yaml.safe_load(path.read_text())
+    if not isinstance(data, dict):
+        raise ValueError(f"{path}: a scenario is a mapping, got {type(data).__name__}")
+    return Scenario.model_validate({**data, "base_dir": path.parent})

@@ -1,0 +1,210 @@
+"""Running a scenario: build the world, deliver the approval, run the real workflow, report what happened."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import boto3
+from moto.events.models import EventPattern
+
+from rollout_local.emulator.clock import VirtualClock
+from rollout_local.emulator.patches import LocalAws
+from rollout_local.emulator.sagemaker import SageMakerEmulator
+from rollout_local.report import Report, build_report
+from rollout_local.scenario import EndpointSpec, Scenario
+from rollout_local.stack import REGION, ROOT, Stack, deploy
+
+QUIET_ENVIRONMENT = {
+    "POWERTOOLS_TRACE_DISABLED": "true",
+    "POWERTOOLS_LOG_LEVEL": "WARNING",
+    "AWS_DEFAULT_REGION": REGION,
+    "AWS_REGION": REGION,
+}
+MAX_WALL_SECONDS = 120.0
+
+
+@contextmanager
+def _environment(values: dict[str, str]) -> Iterator[None]:
+    saved = {key: os.environ.get(key) for key in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+class Simulation:
+    """An emulated account with the stack deployed. Use as a context manager; tests drive it step by step."""
+
+    def __init__(self, scenario: Scenario, root: Path = ROOT, verbose: bool = False) -> None:
+        self.scenario = scenario
+        self.root = root
+        self.verbose = verbose
+        self.clock = VirtualClock()
+        self.sagemaker = SageMakerEmulator(self.clock.now, scenario.timings)
+        self.aws = LocalAws(self.clock, self.sagemaker, scenario.faults)
+        self.executions: list[str] = []
+        self.wall_started = time.monotonic()
+        self._exits: list[Any] = []
+
+    # --- lifecycle ---------------------------------------------------------------------------------------
+
+    def __enter__(self) -> Simulation:
+        quiet = dict(QUIET_ENVIRONMENT)
+        if self.verbose:
+            quiet["POWERTOOLS_LOG_LEVEL"] = "INFO"
+        self._env = _environment(quiet)
+        self._env.__enter__()
+        self.aws.__enter__()
+        parameters = dict(self.scenario.stack)
+        self.stack: Stack = deploy(self.aws, parameters)
+        self._stack_env = _environment(self.stack.environment)
+        self._stack_env.__enter__()
+        self.session = boto3.Session(region_name=REGION)
+        self.sfn = self.session.client("stepfunctions")
+        self.sm = self.session.client("sagemaker")
+        if self.scenario.endpoint is not None:
+            self.create_endpoint(self.scenario.endpoint)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stack_env.__exit__(None, None, None)
+        self.aws.__exit__(None, None, None)
+        self._env.__exit__(None, None, None)
+
+    # --- the world before the approval -------------------------------------------------------------------
+
+    def create_endpoint(self, spec: EndpointSpec) -> None:
+        """An InService endpoint (or one in the status the scenario asks for), made through the real API."""
+        group = f"{spec.name}-baseline"
+        if group not in self.sagemaker.groups:
+            self.sm.create_model_package_group(ModelPackageGroupName=group)
+        package = self.sm.create_model_package(ModelPackageGroupName=group, ModelApprovalStatus="Approved")["ModelPackageArn"]
+        variants = []
+        for variant in spec.variants:
+            model = variant.model or f"{spec.name}-{variant.name}-model"
+            if model not in self.sagemaker.models:
+                self.sm.create_model(ModelName=model, ExecutionRoleArn=self.stack.role_arn,
+                                     Containers=[{"ModelPackageName": package}])
+            entry: dict[str, Any] = {"VariantName": variant.name, "ModelName": model, "InitialVariantWeight": variant.weight}
+            if variant.serverless:
+                entry["ServerlessConfig"] = {"MemorySizeInMB": variant.serverless.memory_size_mb,
+                                             "MaxConcurrency": variant.serverless.max_concurrency}
+            else:
+                entry["InstanceType"] = variant.instance_type or "ml.m5.xlarge"
+                entry["InitialInstanceCount"] = variant.instance_count or 1
+            variants.append(entry)
+        config = spec.config_name or f"{spec.name}-config-v0"
+        self.sm.create_endpoint_config(EndpointConfigName=config, ProductionVariants=variants, **spec.config_extras)
+        self.sm.create_endpoint(EndpointName=spec.name, EndpointConfigName=config)
+        self.settle_endpoints()
+        endpoint = self.sagemaker.endpoints[spec.name]
+        if spec.status != "InService":
+            endpoint.status = spec.status
+        if spec.config_missing:
+            self.sm.delete_endpoint_config(EndpointConfigName=config)
+
+    def settle_endpoints(self) -> None:
+        """Let setup-time operations finish before the story starts (simulated time moves on)."""
+        self.clock.advance(max(self.scenario.timings.create_endpoint_seconds, self.scenario.timings.update_endpoint_seconds))
+        self.sagemaker.settle()
+        self.clock.start = self.clock.now()
+
+    def create_package(self, group: str, status: str = "Approved", metadata: dict[str, str] | None = None) -> str:
+        """Register a model version and set its approval status, as a data scientist would."""
+        if group not in self.sagemaker.groups:
+            self.sm.create_model_package_group(ModelPackageGroupName=group)
+        arn: str = self.sm.create_model_package(
+            ModelPackageGroupName=group,
+            InferenceSpecification={
+                "Containers": [{"Image": "123456789012.dkr.ecr.us-east-1.amazonaws.com/churn:latest",
+                                "ModelDataUrl": f"s3://models/{group}/model.tar.gz"}],
+                "SupportedContentTypes": ["text/csv"],
+                "SupportedResponseMIMETypes": ["text/csv"],
+            },
+            ModelApprovalStatus="PendingManualApproval",
+            CustomerMetadataProperties=metadata or {"owner": "ml-platform"},
+        )["ModelPackageArn"]
+        if status != "PendingManualApproval":
+            self.sm.update_model_package(ModelPackageArn=arn, ModelApprovalStatus=status)
+        return arn
+
+    def put_policy(self, group: str, policy: dict[str, Any]) -> None:
+        name = f"{self.stack.environment['POLICY_PARAMETER_PREFIX'].rstrip('/')}/{group}"
+        self.session.client("ssm").put_parameter(Name=name, Value=json.dumps(policy), Type="String", Overwrite=True)
+
+    def approval_event(self, template: dict[str, Any], package_arn: str) -> dict[str, Any]:
+        """The event SageMaker emits for this package: the template's envelope with the package's facts."""
+        event = json.loads(json.dumps(template))
+        detail = event.get("detail")
+        if isinstance(detail, dict) and package_arn in self.sagemaker.packages:
+            package = self.sagemaker.packages[package_arn]
+            for key in ("ModelPackageArn", "ModelPackageGroupName", "ModelPackageVersion"):
+                if key in detail:
+                    detail[key] = package[key]
+            if "CustomerMetadataProperties" in detail or package["CustomerMetadataProperties"]:
+                detail["CustomerMetadataProperties"] = dict(package["CustomerMetadataProperties"])
+            event["resources"] = [package_arn]
+        return event
+
+    # --- running -----------------------------------------------------------------------------------------
+
+    def matches_rule(self, event: dict[str, Any]) -> bool:
+        """Would the template's EventBridge rule deliver this event to the state machine?"""
+        return bool(EventPattern.load(json.dumps(self.stack.event_pattern)).matches_event(event))
+
+    def start(self, execution_input: dict[str, Any], name: str | None = None) -> str:
+        kwargs: dict[str, Any] = {"stateMachineArn": self.stack.state_machine_arn, "input": json.dumps(execution_input)}
+        if name:
+            kwargs["name"] = name
+        arn: str = self.sfn.start_execution(**kwargs)["executionArn"]
+        self.executions.append(arn)
+        return arn
+
+    def wait(self, arns: list[str] | None = None) -> None:
+        """Wait (real time, bounded) until the executions finish; virtual time runs meanwhile."""
+        deadline = time.monotonic() + MAX_WALL_SECONDS
+        for arn in arns or self.executions:
+            while self.sfn.describe_execution(executionArn=arn)["status"] == "RUNNING":
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"execution {arn} still running after {MAX_WALL_SECONDS} s of wall time")
+                time.sleep(0.002)
+
+    def run(self) -> Report:
+        """The scenario from approval to report."""
+        approval = self.scenario.approval
+        package_arn = None
+        if approval.package_exists:
+            package_arn = self.create_package(approval.group, approval.package_status, approval.metadata)
+        if self.scenario.policy is not None:
+            self.put_policy(approval.group, self.scenario.policy)
+        if approval.manual is not None:
+            execution_input = dict(approval.manual)
+            if package_arn and "model_package_arn" not in execution_input:
+                execution_input["model_package_arn"] = package_arn
+            self.start(execution_input)
+        else:
+            event = self.scenario.load_event(self.root)
+            if package_arn:
+                event = self.approval_event(event, package_arn)
+            if self.matches_rule(event):
+                for _ in range(1 + approval.duplicates):
+                    self.start(event)
+        self.wait()
+        return build_report(self)
+
+
+def simulate(scenario: Scenario, verbose: bool = False) -> Report:
+    """Run one scenario in a fresh emulated account and return its report."""
+    with Simulation(scenario, verbose=verbose) as simulation:
+        return simulation.run()

@@ -1,0 +1,196 @@
+"""Deploying template.yaml into the emulated account: what `sam deploy` would create, read from the template.
+
+The table's keys, the functions and their handlers, the environment every function gets, the state
+machine's definition and substitutions, and the approval rule's event pattern all come from the template
+and the ASL file, so local mode runs what production runs.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import io
+import json
+import sys
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import boto3
+import yaml
+
+from rollout_local.emulator.patches import LambdaHandler, LocalAws
+
+ROOT = Path(__file__).resolve().parents[2]
+TEMPLATE = ROOT / "template.yaml"
+REGION = "us-east-1"
+
+
+@dataclass(frozen=True)
+class Tag:
+    """A CloudFormation intrinsic function (!Ref, !GetAtt, !Sub, ...) as read from YAML."""
+
+    name: str
+    value: Any
+
+
+class _CfnLoader(yaml.SafeLoader):
+    pass
+
+
+def _construct_tag(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> Tag:
+    if isinstance(node, yaml.ScalarNode):
+        value: Any = loader.construct_scalar(node)
+    elif isinstance(node, yaml.SequenceNode):
+        value = loader.construct_sequence(node, deep=True)
+    else:
+        value = loader.construct_mapping(node, deep=True)  # type: ignore[arg-type]
+    return Tag(suffix, value)
+
+
+_CfnLoader.add_multi_constructor("!", _construct_tag)
+
+
+def load_template(path: Path = TEMPLATE) -> dict[str, Any]:
+    with path.open() as handle:
+        loaded: dict[str, Any] = yaml.load(handle, Loader=_CfnLoader)  # noqa: S506 - SafeLoader subclass
+    return loaded
+
+
+def resolve(value: Any, refs: dict[str, str]) -> Any:
+    """Resolve the intrinsics local mode needs (Ref, GetAtt, Sub) against known values."""
+    if isinstance(value, Tag):
+        if value.name == "Ref":
+            return refs[value.value]
+        if value.name == "GetAtt":
+            target = value.value if isinstance(value.value, str) else ".".join(value.value)
+            return refs[target]
+        if value.name == "Sub" and isinstance(value.value, str):
+            text = value.value
+            for key, replacement in refs.items():
+                text = text.replace("${" + key + "}", replacement)
+            return text
+        raise ValueError(f"local mode cannot resolve !{value.name}")
+    if isinstance(value, dict):
+        return {k: resolve(v, refs) for k, v in value.items()}
+    if isinstance(value, list):
+        return [resolve(v, refs) for v in value]
+    return value
+
+
+@dataclass
+class Stack:
+    """The deployed stack's names, as its Outputs would give them."""
+
+    state_machine_arn: str
+    table_name: str
+    topic_arn: str
+    role_arn: str
+    environment: dict[str, str]
+    event_pattern: dict[str, Any]
+    functions: dict[str, str] = field(default_factory=dict)  # logical id -> function ARN
+
+
+def load_handler(code_uri: str, handler: str, logical_id: str) -> LambdaHandler:
+    """Import ``functions/<x>/app.py`` under a unique module name and return its handler."""
+    module_name, _, attribute = handler.rpartition(".")
+    path = ROOT / code_uri / f"{module_name}.py"
+    spec = importlib.util.spec_from_file_location(f"rollout_function_{logical_id}", path)
+    assert spec is not None and spec.loader is not None, f"cannot load {path}"
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    found: LambdaHandler = getattr(module, attribute)
+    return found
+
+
+def _zip() -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("app.py", "def handler(event, context):\n    return event\n")
+    return buffer.getvalue()
+
+
+def deploy(aws: LocalAws, parameters: dict[str, str] | None = None, template_path: Path = TEMPLATE) -> Stack:
+    """Create the template's resources in the emulated account and register the real handlers."""
+    template = load_template(template_path)
+    resources: dict[str, Any] = template["Resources"]
+    session = boto3.Session(region_name=REGION)
+    iam = session.client("iam")
+    role_arn = iam.create_role(
+        RoleName="sagemaker-rollout-local",
+        AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": []}),
+    )["Role"]["Arn"]
+    sagemaker_role = iam.create_role(
+        RoleName="sagemaker-execution-local",
+        AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": []}),
+    )["Role"]["Arn"]
+    refs: dict[str, str] = {"AWS::Region": REGION, "AWS::AccountId": "123456789012", "AWS::Partition": "aws",
+                            "AWS::StackName": "sagemaker-rollout-local"}
+    for name, spec in template.get("Parameters", {}).items():
+        if "Default" in spec:
+            refs[name] = str(spec["Default"])
+    refs["SageMakerExecutionRoleArn"] = sagemaker_role
+    refs.update(parameters or {})
+
+    table_name = topic_arn = ""
+    for logical_id, resource in resources.items():
+        props = resource.get("Properties", {})
+        if resource["Type"] == "AWS::DynamoDB::Table":
+            table_name = f"sagemaker-rollout-{logical_id}"
+            session.client("dynamodb").create_table(
+                TableName=table_name,
+                AttributeDefinitions=props["AttributeDefinitions"],
+                KeySchema=props["KeySchema"],
+                BillingMode=props.get("BillingMode", "PAY_PER_REQUEST"),
+            )
+            refs[logical_id] = table_name
+        elif resource["Type"] == "AWS::SNS::Topic":
+            topic_arn = session.client("sns").create_topic(Name=f"sagemaker-rollout-{logical_id}")["TopicArn"]
+            refs[logical_id] = topic_arn
+            refs[f"{logical_id}.TopicName"] = topic_arn.rsplit(":", 1)[-1]
+
+    globals_function = template.get("Globals", {}).get("Function", {})
+    environment = {
+        key: str(resolve(value, refs))
+        for key, value in globals_function.get("Environment", {}).get("Variables", {}).items()
+    }
+    functions: dict[str, str] = {}
+    lambda_client = session.client("lambda")
+    for logical_id, resource in resources.items():
+        if resource["Type"] != "AWS::Serverless::Function":
+            continue
+        props = resource["Properties"]
+        if props.get("Environment"):
+            raise ValueError(f"{logical_id}: local mode expects every function to share the Globals environment")
+        arn = lambda_client.create_function(
+            FunctionName=logical_id,
+            Runtime=globals_function.get("Runtime", "python3.13"),
+            Role=role_arn,
+            Handler=props["Handler"],
+            Code={"ZipFile": _zip()},
+            Timeout=int(globals_function.get("Timeout", 60)),
+        )["FunctionArn"]
+        aws.register(arn, load_handler(props["CodeUri"], props["Handler"], logical_id))
+        functions[logical_id] = arn
+        refs[logical_id] = logical_id
+        refs[f"{logical_id}.Arn"] = arn
+
+    machine_id, machine = next((k, r) for k, r in resources.items() if r["Type"] == "AWS::Serverless::StateMachine")
+    props = machine["Properties"]
+    definition = (template_path.parent / props["DefinitionUri"]).read_text()
+    for key, value in props.get("DefinitionSubstitutions", {}).items():
+        definition = definition.replace("${" + key + "}", str(resolve(value, refs)))
+    state_machine_arn = session.client("stepfunctions").create_state_machine(
+        name=f"sagemaker-rollout-{machine_id}", definition=definition, roleArn=role_arn, type=props.get("Type", "STANDARD")
+    )["stateMachineArn"]
+    rule = next(e for e in props.get("Events", {}).values() if e["Type"] == "EventBridgeRule")
+    return Stack(
+        state_machine_arn=state_machine_arn,
+        table_name=table_name,
+        topic_arn=topic_arn,
+        role_arn=sagemaker_role,
+        environment=environment,
+        event_pattern=resolve(rule["Properties"]["Pattern"], refs),
+        functions=functions,
+    )
