@@ -126,12 +126,15 @@ def _timeline(simulation: Simulation, events: list[dict[str, Any]]) -> list[Time
             open_task = entry if kind == "TaskStateEntered" else None
         elif kind == "TaskStateExited" and open_task is not None:
             output = json.loads(event["stateExitedEventDetails"].get("output") or "{}")
-            if isinstance(output, dict):
-                error = output.get("error") if output.get("error") and "message" not in output else None
-                open_task.note = str(output.get("message") or output.get("reason") or (error or {}).get("Error") or "")
+            if isinstance(output, dict) and not open_task.note:
+                open_task.note = str(output.get("message") or output.get("reason") or "")
+            open_task = None
         elif kind in ("LambdaFunctionFailed", "TaskFailed") and open_task is not None:
             details = event.get("lambdaFunctionFailedEventDetails") or event.get("taskFailedEventDetails") or {}
             open_task.note = f"{details.get('error', 'error')}: {_cause(details.get('cause'))}"
+    for entry, following in zip(entries, entries[1:], strict=False):
+        if entry.state.startswith("Wait") and not entry.note:
+            entry.note = f"{following.t - entry.t:g} s"
     return entries
 
 

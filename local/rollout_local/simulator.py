@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import time
 from collections.abc import Iterator
@@ -63,6 +64,8 @@ class Simulation:
         quiet = dict(QUIET_ENVIRONMENT)
         if self.verbose:
             quiet["POWERTOOLS_LOG_LEVEL"] = "INFO"
+        else:  # moto logs every failed state of the workflow; the report already tells them
+            logging.getLogger("moto").setLevel(logging.CRITICAL)
         self._env = _environment(quiet)
         self._env.__enter__()
         self.aws.__enter__()
@@ -180,8 +183,8 @@ class Simulation:
                     raise TimeoutError(f"execution {arn} still running after {MAX_WALL_SECONDS} s of wall time")
                 time.sleep(0.002)
 
-    def run(self) -> Report:
-        """The scenario from approval to report."""
+    def prepare_approval(self) -> dict[str, Any]:
+        """Register and approve the scenario's package, store its policy; return the execution input."""
         approval = self.scenario.approval
         package_arn = None
         if approval.package_exists:
@@ -192,16 +195,37 @@ class Simulation:
             execution_input = dict(approval.manual)
             if package_arn and "model_package_arn" not in execution_input:
                 execution_input["model_package_arn"] = package_arn
-            self.start(execution_input)
-        else:
-            event = self.scenario.load_event(self.root)
-            if package_arn:
-                event = self.approval_event(event, package_arn)
-            if self.matches_rule(event):
-                for _ in range(1 + approval.duplicates):
-                    self.start(event)
+            return execution_input
+        event = self.scenario.load_event(self.root)
+        return self.approval_event(event, package_arn) if package_arn else event
+
+    def run(self, execution_name: str | None = None) -> Report:
+        """The scenario from approval to report."""
+        execution_input = self.prepare_approval()
+        if self.scenario.approval.manual is not None or self.matches_rule(execution_input):
+            for copy_number in range(1 + self.scenario.approval.duplicates):
+                name = f"{execution_name}-{copy_number}" if execution_name and copy_number else execution_name
+                self.start(execution_input, name)
         self.wait()
         return build_report(self)
+
+    def invoke(self, logical_id: str, event: dict[str, Any]) -> Any:
+        """Call one function's real handler in-process, as `sam local invoke -e` would (functional tests)."""
+        arn = self.stack.functions[logical_id]
+        body = json.dumps(event).encode()
+        headers: dict[str, str] = {}
+        result = json.loads(self.aws._invoke(arn, body, headers))
+        if headers.get("x-amz-function-error"):
+            raise FunctionError(result["errorType"], result["errorMessage"])
+        return result
+
+
+class FunctionError(Exception):
+    """A handler raised: ``error_type`` is what the state machine's Catch would match."""
+
+    def __init__(self, error_type: str, message: str) -> None:
+        super().__init__(f"{error_type}: {message}")
+        self.error_type, self.message = error_type, message
 
 
 def simulate(scenario: Scenario, verbose: bool = False) -> Report:

@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 from unittest import mock
 
@@ -64,6 +65,7 @@ class Invocation:
     function: str
     at: datetime
     error: str | None
+    event: dict[str, Any]
 
 
 class ApiFaults:
@@ -162,16 +164,19 @@ class LocalAws:
             try:
                 result = handler(event, context)
             except Exception as exc:  # a Lambda function error, as the Lambda service reports it
-                self.invocations.append(Invocation(short, self.clock.now(), type(exc).__name__))
+                self.invocations.append(Invocation(short, self.clock.now(), type(exc).__name__, event))
                 response_headers["x-amz-function-error"] = "Unhandled"
                 return json.dumps(
                     {
                         "errorType": type(exc).__name__,
                         "errorMessage": str(exc),
-                        "stackTrace": traceback.format_tb(exc.__traceback__)[-5:],
+                        "stackTrace": [
+                            f"{Path(frame.filename).name}:{frame.lineno} in {frame.name}"
+                            for frame in traceback.extract_tb(exc.__traceback__)[-3:]
+                        ],
                     }
                 ).encode()
-        self.invocations.append(Invocation(short, self.clock.now(), None))
+        self.invocations.append(Invocation(short, self.clock.now(), None, event))
         return json.dumps(result, default=_json_default).encode()
 
     @contextmanager

@@ -7,6 +7,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from rollout.aws.clients import client, error_code, error_message, translated
+from rollout.decide import TRANSITIONAL
 from rollout.errors import EndpointConfigNotFoundError
 from rollout.models import EndpointSnapshot, ServerlessCapacity, VariantSnapshot
 from rollout.plan import ConfigRequest
@@ -42,12 +43,23 @@ def describe_endpoint_config(name: str) -> dict[str, Any] | None:
     return _describe("describe_endpoint_config", EndpointConfigName=name)
 
 
-def snapshot(name: str) -> EndpointSnapshot:
-    """The endpoint as it is live: status, config, and per variant its model, weight and capacity."""
+def snapshot(name: str, variants_while_busy: bool = True) -> EndpointSnapshot:
+    """The endpoint as it is live: status, config, and per variant its model, weight and capacity.
+
+    With ``variants_while_busy=False`` an endpoint in a transitional status is described without its
+    variants (one call instead of two), which is all a poll during an update needs.
+    """
     endpoint = describe_endpoint(name)
     if endpoint is None:
         return EndpointSnapshot(name=name, exists=False)
     config_name = endpoint.get("EndpointConfigName")
+    status = endpoint.get("EndpointStatus")
+    pending = (endpoint.get("PendingDeploymentSummary") or {}).get("EndpointConfigName")
+    if not variants_while_busy and status in TRANSITIONAL:
+        return EndpointSnapshot(
+            name=name, exists=True, status=status, config_name=config_name, pending_config_name=pending,
+            failure_reason=endpoint.get("FailureReason") or None,
+        )
     config = describe_endpoint_config(config_name) if config_name else None
     if config is None:
         raise EndpointConfigNotFoundError(
@@ -59,11 +71,11 @@ def snapshot(name: str) -> EndpointSnapshot:
     return EndpointSnapshot(
         name=name,
         exists=True,
-        status=endpoint.get("EndpointStatus"),
+        status=status,
         config_name=config_name,
         variants=variants,
         failure_reason=endpoint.get("FailureReason") or None,
-        pending_config_name=(endpoint.get("PendingDeploymentSummary") or {}).get("EndpointConfigName"),
+        pending_config_name=pending,
     )
 
 

@@ -15,7 +15,7 @@ def start_update(state: RolloutState) -> RolloutState:
     target = state.target
     assert target is not None, "Start Update runs after Prepare Target"
     endpoint = state.endpoint_name
-    observed = sagemaker.snapshot(endpoint)
+    observed = sagemaker.snapshot(endpoint, variants_while_busy=False)
     already = target.config_name in {observed.config_name, observed.pending_config_name}
     state.touched = True  # from here on, any failure must put the endpoint back
     if not already:
@@ -32,7 +32,7 @@ def start_update(state: RolloutState) -> RolloutState:
 
 def check_endpoint(state: RolloutState) -> RolloutState:
     """One look at the endpoint: still going, deployed and verified, or a failure that triggers rollback."""
-    observed = sagemaker.snapshot(state.endpoint_name)
+    observed = sagemaker.snapshot(state.endpoint_name, variants_while_busy=False)
     decision = deployment_progress(state, observed, clock.now())
     state.polls += 1
     state.message = decision.reason

@@ -33,7 +33,7 @@ def roll_back(state: RolloutState) -> RolloutState:
         state.reason = state.reason or failure_reason(state.error)
     endpoint = state.endpoint_name
     baseline_config = state.baseline.config_name
-    observed = sagemaker.snapshot(endpoint)
+    observed = sagemaker.snapshot(endpoint, variants_while_busy=False)
     decision = rollback_action(state, observed, now)
     state.message = decision.reason
     if decision.action not in (RollbackAction.DONE, RollbackAction.GIVE_UP):

@@ -1,0 +1,62 @@
+# Two commands matter:  `make demo` (set up, then simulate a real approval event locally)
+#                       `make test` (every test and static check)
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+SAMVENV := .venv-sam
+# `sam build` for the python3.13 runtime needs a python3.13 on PATH (pyenv keeps one here).
+PY313_DIR := $(shell dirname "$$(command -v python3.13 || ls -d /root/.pyenv/versions/3.13*/bin/python3.13 2>/dev/null | head -n 1)" 2>/dev/null)
+
+.PHONY: setup demo test unit functional workflow static lint typecheck template asl schema sam clean
+
+setup: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[dev]'
+	touch $@
+
+demo: setup
+	$(BIN)/rollout simulate scenarios/standard-happy-path.yaml
+
+test: setup static
+	$(BIN)/pytest
+
+unit: setup
+	$(BIN)/pytest tests/unit
+functional: setup
+	$(BIN)/pytest tests/functional
+workflow: setup
+	$(BIN)/pytest tests/workflow
+
+static: lint typecheck template asl schema sam
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: setup
+	$(BIN)/mypy
+
+template: setup
+	$(BIN)/cfn-lint template.yaml
+
+asl: setup
+	$(BIN)/statelint --ignore=URI statemachine/rollout.asl.json
+
+schema: setup
+	$(BIN)/python -m rollout_local.schema --check docs/policy.schema.json
+
+$(SAMVENV)/.installed:
+	$(PYTHON) -m venv $(SAMVENV)
+	$(SAMVENV)/bin/pip install --quiet --disable-pip-version-check aws-sam-cli==1.170.0
+	touch $@
+
+sam: $(SAMVENV)/.installed
+	SAM_CLI_TELEMETRY=0 $(SAMVENV)/bin/sam validate --lint
+	@if [ -n "$(PY313_DIR)" ] && [ "$(PY313_DIR)" != "." ]; then \
+	  PATH="$(PY313_DIR):$$PATH" SAM_CLI_TELEMETRY=0 $(SAMVENV)/bin/sam build --build-dir .aws-sam/build; \
+	else echo "sam build skipped: no python3.13 on this machine (the Lambda runtime's interpreter)"; fi
+
+clean:
+	rm -rf $(VENV) $(SAMVENV) .aws-sam .mypy_cache .ruff_cache
