@@ -12,8 +12,9 @@ from dataclasses import dataclass, field
 
 from pydantic import ValidationError
 
-from rollout.errors import PolicyError
+from rollout.errors import InvalidNameError, PolicyError
 from rollout.models import Policy
+from rollout.names import is_valid_name
 
 METADATA_PREFIX = "rollout:"
 
@@ -118,11 +119,26 @@ def _leaf_paths(value: object, path: Path) -> list[Path]:
 def resolve_policy(layers: Sequence[PolicyLayer]) -> ResolvedPolicy:
     """Merge and validate. A PolicyError names each bad field and the source that set it."""
     document, sources = merge_layers(layers)
+    _check_names(document, sources)
     try:
         policy = Policy.model_validate(document)
     except ValidationError as exc:
         raise PolicyError(_explain(exc, sources)) from None
     return ResolvedPolicy(policy, {".".join(p): s for p, s in sorted(sources.items())})
+
+
+NAME_FIELDS = ("endpoint_name", "variant_name")
+
+
+def _check_names(document: Mapping[str, object], sources: Mapping[Path, str]) -> None:
+    """SageMaker's naming rule gets its own error: the most common policy mistake deserves a plain answer."""
+    for field_name in NAME_FIELDS:
+        value = document.get(field_name)
+        if isinstance(value, str) and not is_valid_name(value):
+            raise InvalidNameError(
+                f"policy field '{field_name}' (from {sources.get((field_name,), 'no source')}) is {value!r}, which "
+                "SageMaker refuses: use 1 to 63 letters, digits and hyphens, starting and ending with a letter or digit"
+            )
 
 
 def _explain(exc: ValidationError, sources: Mapping[Path, str]) -> str:

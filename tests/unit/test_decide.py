@@ -1,0 +1,82 @@
+from datetime import timedelta
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from rollout.decide import TRANSITIONAL, Progress, RollbackAction, deployment_progress, rollback_action
+
+from .factories import T0, snapshot, state
+
+STATUSES = ["OutOfService", "Creating", "Updating", "SystemUpdating", "RollingBack", "InService", "Deleting",
+            "Failed", "UpdateRollbackFailed"]
+
+
+def test_an_update_in_flight_waits_until_its_timeout():
+    s = state()
+    assert deployment_progress(s, snapshot("Updating"), T0 + timedelta(seconds=600)).progress is Progress.WAIT
+    late = T0 + timedelta(seconds=s.policy.update_timeout_seconds + 1)
+    decision = deployment_progress(s, snapshot("Updating"), late)
+    assert decision.progress is Progress.TIMED_OUT and "update_timeout_seconds" in decision.reason
+
+
+def test_in_service_on_the_target_with_the_new_model_is_deployed():
+    observed = snapshot("InService", config="new-config", model="new-model")
+    assert deployment_progress(state(), observed, T0).progress is Progress.DEPLOYED
+
+
+def test_in_service_on_the_target_with_another_model_fails_verification():
+    observed = snapshot("InService", config="new-config", model="someone-elses-model")
+    assert deployment_progress(state(), observed, T0).progress is Progress.NOT_SERVING_TARGET
+
+
+def test_sagemaker_reverting_to_the_old_config_is_a_failure_with_its_reason():
+    observed = snapshot("InService", config="churn-prod-config-v0", failure="ping failed")
+    decision = deployment_progress(state(), observed, T0)
+    assert decision.progress is Progress.FAILED and "ping failed" in decision.reason
+
+
+def test_failed_endpoint_is_a_failure_even_without_a_reason():
+    decision = deployment_progress(state(), snapshot("Failed"), T0)
+    assert decision.progress is Progress.FAILED and "no FailureReason" in decision.reason
+
+
+def test_rollback_is_done_only_when_the_endpoint_is_back_on_its_baseline():
+    s = state()
+    assert rollback_action(s, snapshot("InService"), T0).action is RollbackAction.DONE
+    on_target = snapshot("InService", config="new-config")
+    assert rollback_action(s, on_target, T0).action is RollbackAction.UPDATE_TO_BASELINE
+    moving = snapshot("Updating", pending="new-config")
+    assert rollback_action(s, moving, T0).action is RollbackAction.WAIT
+
+
+def test_a_failed_endpoint_is_deleted_then_recreated_on_its_baseline():
+    s = state()
+    assert rollback_action(s, snapshot("Failed", config="new-config"), T0).action is RollbackAction.DELETE
+    assert rollback_action(s, snapshot(exists=False), T0).action is RollbackAction.RECREATE_BASELINE
+
+
+def test_an_endpoint_created_by_the_rollout_is_deleted():
+    s = state(baseline=snapshot(exists=False))
+    assert rollback_action(s, snapshot("Failed", config="new-config"), T0).action is RollbackAction.DELETE
+    assert rollback_action(s, snapshot(exists=False), T0).action is RollbackAction.DONE
+
+
+def test_a_rollback_stuck_in_a_transition_gives_up_after_the_timeout():
+    s = state(rollback_started_at=T0)
+    late = T0 + timedelta(seconds=s.policy.update_timeout_seconds + 1)
+    assert rollback_action(s, snapshot("Updating"), late).action is RollbackAction.GIVE_UP
+
+
+@given(status=st.sampled_from(STATUSES), config=st.sampled_from(["churn-prod-config-v0", "new-config"]),
+       exists=st.booleans(), baseline_exists=st.booleans())
+def test_rollback_never_calls_done_while_the_endpoint_differs_from_before(status, config, exists, baseline_exists):
+    baseline = snapshot() if baseline_exists else snapshot(exists=False)
+    observed = snapshot(status, config=config) if exists else snapshot(exists=False)
+    decision = rollback_action(state(baseline=baseline), observed, T0)
+    if decision.action is RollbackAction.DONE:
+        if baseline_exists:
+            assert observed.exists and observed.status == "InService" and observed.config_name == baseline.config_name
+        else:
+            assert not observed.exists
+    if exists and status in TRANSITIONAL:
+        assert decision.action is RollbackAction.WAIT

@@ -1,0 +1,66 @@
+import json
+from pathlib import Path
+
+import pytest
+
+from rollout.errors import MalformedEventError, PackageNotApprovedError
+from rollout.inputs import parse_start_input
+from rollout.models import StartSource
+
+EVENTS = Path(__file__).resolve().parents[2] / "events"
+
+
+def approval_event():
+    return json.loads((EVENTS / "model-package-approved.json").read_text())
+
+
+def test_the_sample_approval_event_becomes_a_request():
+    request = parse_start_input(approval_event())
+    assert request.source is StartSource.EVENT
+    assert request.model_package_arn.endswith("model-package/churn/1")
+    assert request.event_id == approval_event()["id"]
+
+
+def test_a_manual_start_carries_endpoint_and_policy():
+    request = parse_start_input(
+        {"model_package_arn": "arn:aws:sagemaker:us-east-1:123456789012:model-package/churn/2",
+         "endpoint_name": "churn-prod", "policy": {"on_busy": "reject"}}
+    )
+    assert request.source is StartSource.MANUAL
+    assert request.endpoint_name == "churn-prod"
+    assert request.policy_override == {"on_busy": "reject"}
+
+
+@pytest.mark.parametrize(
+    ("mutate", "message"),
+    [
+        (lambda e: e["detail"].pop("ModelPackageArn"), "detail.ModelPackageArn"),
+        (lambda e: e.__setitem__("detail-type", "SageMaker Endpoint State Change"), "not a 'aws.sagemaker'"),
+        (lambda e: e["detail"].__setitem__("ModelPackageArn", "not-an-arn"), "ModelPackageArn"),
+        (lambda e: e.pop("id"), "id"),
+    ],
+)
+def test_malformed_events_are_refused_with_the_field_named(mutate, message):
+    event = approval_event()
+    mutate(event)
+    with pytest.raises(MalformedEventError, match=message):
+        parse_start_input(event)
+
+
+def test_an_event_for_a_rejected_package_is_refused():
+    event = approval_event()
+    event["detail"]["ModelApprovalStatus"] = "Rejected"
+    with pytest.raises(PackageNotApprovedError, match="Rejected"):
+        parse_start_input(event)
+
+
+@pytest.mark.parametrize("raw", [None, [], "text", {}, {"endpoint_name": "x"}])
+def test_inputs_of_no_known_shape_are_malformed(raw):
+    with pytest.raises(MalformedEventError):
+        parse_start_input(raw)
+
+
+def test_manual_start_with_unknown_keys_is_malformed():
+    with pytest.raises(MalformedEventError, match="endpoint"):
+        parse_start_input({"model_package_arn": "arn:aws:sagemaker:us-east-1:123456789012:model-package/g/1",
+                           "endpoint": "churn-prod"})
