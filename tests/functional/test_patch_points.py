@@ -1,0 +1,41 @@
+"""Local mode reaches into moto at a few points; a moto upgrade that moves one must fail here, loudly."""
+
+import inspect
+
+import moto
+from moto.awslambda_simple.models import LambdaSimpleBackend
+from moto.core.botocore_stubber import BotocoreStubber
+from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
+from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function import WaitFunction
+from moto.stepfunctions.parser.asl.eval.event.event_manager import EventManager
+from moto.stepfunctions.parser.backend.execution import Execution
+from moto.stepfunctions.parser.backend.execution_worker import ExecutionWorker
+
+from rollout_local.emulator.patches import MOTO_VERSION
+
+
+def params(function):
+    return list(inspect.signature(function).parameters)
+
+
+def test_moto_is_the_pinned_version():
+    assert moto.__version__ == MOTO_VERSION, "local mode's patch points were checked against this moto only"
+
+
+def test_every_patch_point_still_has_the_shape_local_mode_expects():
+    assert params(LambdaSimpleBackend.invoke) == ["self", "function_name", "qualifier", "body", "headers", "response_headers"]
+    assert params(BotocoreStubber.__call__) == ["self", "event_name", "request", "kwargs"]
+    assert params(WaitFunction._wait_interval) == ["self", "env", "wait_seconds"]
+    assert hasattr(retrier_decl, "time") and "time.sleep(interval_seconds)" in inspect.getsource(retrier_decl)
+    assert isinstance(inspect.getattr_static(EventManager, "_get_current_timestamp"), staticmethod)
+    assert params(Execution.start) == ["self"] and "start_date" in inspect.getsource(Execution.get_start_execution_details)
+    assert params(ExecutionWorker._execution_logic) == ["self"]
+
+
+def test_the_sagemaker_emulator_answers_through_botocore_validation(world):
+    # a call botocore refuses client-side never reaches the emulator: local mode cannot be friendlier than AWS
+    import botocore.exceptions
+    import pytest
+
+    with pytest.raises(botocore.exceptions.ParamValidationError):
+        world.sm.update_endpoint(EndpointName="churn-prod")
