@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import time
 from typing import TYPE_CHECKING, Any
@@ -132,7 +133,7 @@ def _timeline(simulation: Simulation, events: list[dict[str, Any]]) -> list[Time
         elif kind in ("LambdaFunctionFailed", "TaskFailed") and open_task is not None:
             details = event.get("lambdaFunctionFailedEventDetails") or event.get("taskFailedEventDetails") or {}
             open_task.note = f"{details.get('error', 'error')}: {_cause(details.get('cause'))}"
-    for entry, following in zip(entries, entries[1:], strict=False):
+    for entry, following in itertools.pairwise(entries):
         if entry.state.startswith("Wait") and not entry.note:
             entry.note = f"{following.t - entry.t:g} s"
     return entries
@@ -170,7 +171,9 @@ def _endpoint(simulation: Simulation, name: str | None) -> EndpointReport | None
                 instance_type=spec.get("InstanceType"),
             )
         )
-    return EndpointReport(name=name, exists=True, status=endpoint.status, config_name=endpoint.config_name, variants=variants)
+    return EndpointReport(
+        name=name, exists=True, status=endpoint.status, config_name=endpoint.config_name, variants=variants
+    )
 
 
 def _records(simulation: Simulation) -> list[dict[str, str]]:
@@ -198,8 +201,12 @@ def build_report(simulation: Simulation) -> Report:
         record = by_id.get(name, {})
         outcome = record.get("outcome") or ("failed" if described["status"] != "SUCCEEDED" else "succeeded")
         executions.append(
-            ExecutionReport(name=name, status=described["status"], outcome=outcome,
-                            reason=record.get("reason") or described.get("cause"))
+            ExecutionReport(
+                name=name,
+                status=described["status"],
+                outcome=outcome,
+                reason=record.get("reason") or described.get("cause"),
+            )
         )
     timeline.sort(key=lambda e: e.t)
     primary = next((e for e in executions if e.outcome != "duplicate"), executions[0] if executions else None)
@@ -226,7 +233,11 @@ def _endpoint_name(simulation: Simulation) -> str | None:
     scenario = simulation.scenario
     if scenario.endpoint is not None:
         return scenario.endpoint.name
-    for source in (scenario.approval.manual or {}, (scenario.approval.manual or {}).get("policy") or {}, scenario.policy or {}):
+    for source in (
+        scenario.approval.manual or {},
+        (scenario.approval.manual or {}).get("policy") or {},
+        scenario.policy or {},
+    ):
         if isinstance(source, dict) and isinstance(source.get("endpoint_name"), str):
             return str(source["endpoint_name"])
     return None

@@ -6,6 +6,7 @@ import json
 import logging
 import os
 import time
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -92,17 +93,26 @@ class Simulation:
         group = f"{spec.name}-baseline"
         if group not in self.sagemaker.groups:
             self.sm.create_model_package_group(ModelPackageGroupName=group)
-        package = self.sm.create_model_package(ModelPackageGroupName=group, ModelApprovalStatus="Approved")["ModelPackageArn"]
+        package = self.sm.create_model_package(ModelPackageGroupName=group, ModelApprovalStatus="Approved")[
+            "ModelPackageArn"
+        ]
         variants = []
         for variant in spec.variants:
             model = variant.model or f"{spec.name}-{variant.name}-model"
             if model not in self.sagemaker.models:
-                self.sm.create_model(ModelName=model, ExecutionRoleArn=self.stack.role_arn,
-                                     Containers=[{"ModelPackageName": package}])
-            entry: dict[str, Any] = {"VariantName": variant.name, "ModelName": model, "InitialVariantWeight": variant.weight}
+                self.sm.create_model(
+                    ModelName=model, ExecutionRoleArn=self.stack.role_arn, Containers=[{"ModelPackageName": package}]
+                )
+            entry: dict[str, Any] = {
+                "VariantName": variant.name,
+                "ModelName": model,
+                "InitialVariantWeight": variant.weight,
+            }
             if variant.serverless:
-                entry["ServerlessConfig"] = {"MemorySizeInMB": variant.serverless.memory_size_mb,
-                                             "MaxConcurrency": variant.serverless.max_concurrency}
+                entry["ServerlessConfig"] = {
+                    "MemorySizeInMB": variant.serverless.memory_size_mb,
+                    "MaxConcurrency": variant.serverless.max_concurrency,
+                }
             else:
                 entry["InstanceType"] = variant.instance_type or "ml.m5.xlarge"
                 entry["InitialInstanceCount"] = variant.instance_count or 1
@@ -119,7 +129,9 @@ class Simulation:
 
     def settle_endpoints(self) -> None:
         """Let setup-time operations finish before the story starts (simulated time moves on)."""
-        self.clock.advance(max(self.scenario.timings.create_endpoint_seconds, self.scenario.timings.update_endpoint_seconds))
+        self.clock.advance(
+            max(self.scenario.timings.create_endpoint_seconds, self.scenario.timings.update_endpoint_seconds)
+        )
         self.sagemaker.settle()
         self.clock.start = self.clock.now()
 
@@ -130,8 +142,12 @@ class Simulation:
         arn: str = self.sm.create_model_package(
             ModelPackageGroupName=group,
             InferenceSpecification={
-                "Containers": [{"Image": "123456789012.dkr.ecr.us-east-1.amazonaws.com/churn:latest",
-                                "ModelDataUrl": f"s3://models/{group}/model.tar.gz"}],
+                "Containers": [
+                    {
+                        "Image": "123456789012.dkr.ecr.us-east-1.amazonaws.com/churn:latest",
+                        "ModelDataUrl": f"s3://models/{group}/model.tar.gz",
+                    }
+                ],
                 "SupportedContentTypes": ["text/csv"],
                 "SupportedResponseMIMETypes": ["text/csv"],
             },
@@ -167,12 +183,31 @@ class Simulation:
         return bool(EventPattern.load(json.dumps(self.stack.event_pattern)).matches_event(event))
 
     def start(self, execution_input: dict[str, Any], name: str | None = None) -> str:
-        kwargs: dict[str, Any] = {"stateMachineArn": self.stack.state_machine_arn, "input": json.dumps(execution_input)}
-        if name:
-            kwargs["name"] = name
-        arn: str = self.sfn.start_execution(**kwargs)["executionArn"]
+        # Step Functions names an unnamed execution with a UUID; moto would call every one of them "None".
+        arn: str = self.sfn.start_execution(
+            stateMachineArn=self.stack.state_machine_arn,
+            input=json.dumps(execution_input),
+            name=name or str(uuid.uuid4()),
+        )["executionArn"]
         self.executions.append(arn)
         return arn
+
+    @contextmanager
+    def holding_time(self) -> Iterator[None]:
+        """Stop simulated time from passing while the caller arranges things (starting concurrent rollouts)."""
+        self.clock.enter()
+        try:
+            yield
+        finally:
+            self.clock.exit()
+
+    def wait_until(self, condition: Any, what: str) -> None:
+        """Wait (real time, bounded) for ``condition()`` while executions run."""
+        deadline = time.monotonic() + MAX_WALL_SECONDS
+        while not condition():
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"gave up waiting for {what}")
+            time.sleep(0.002)
 
     def wait(self, arns: list[str] | None = None) -> None:
         """Wait (real time, bounded) until the executions finish; virtual time runs meanwhile."""

@@ -125,8 +125,12 @@ def deploy(aws: LocalAws, parameters: dict[str, str] | None = None, template_pat
         RoleName="sagemaker-execution-local",
         AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": []}),
     )["Role"]["Arn"]
-    refs: dict[str, str] = {"AWS::Region": REGION, "AWS::AccountId": "123456789012", "AWS::Partition": "aws",
-                            "AWS::StackName": "sagemaker-rollout-local"}
+    refs: dict[str, str] = {
+        "AWS::Region": REGION,
+        "AWS::AccountId": "123456789012",
+        "AWS::Partition": "aws",
+        "AWS::StackName": "sagemaker-rollout-local",
+    }
     for name, spec in template.get("Parameters", {}).items():
         if "Default" in spec:
             refs[name] = str(spec["Default"])
@@ -182,7 +186,10 @@ def deploy(aws: LocalAws, parameters: dict[str, str] | None = None, template_pat
     for key, value in props.get("DefinitionSubstitutions", {}).items():
         definition = definition.replace("${" + key + "}", str(resolve(value, refs)))
     state_machine_arn = session.client("stepfunctions").create_state_machine(
-        name=f"sagemaker-rollout-{machine_id}", definition=definition, roleArn=role_arn, type=props.get("Type", "STANDARD")
+        name=f"sagemaker-rollout-{machine_id}",
+        definition=definition,
+        roleArn=role_arn,
+        type=props.get("Type", "STANDARD"),
     )["stateMachineArn"]
     rule = next(e for e in props.get("Events", {}).values() if e["Type"] == "EventBridgeRule")
     return Stack(

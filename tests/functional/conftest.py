@@ -1,8 +1,8 @@
 from collections.abc import Iterator
 
 import pytest
-
 from rollout_local.simulator import Simulation
+
 from tests.helpers import scenario
 
 

@@ -4,8 +4,8 @@ from datetime import timedelta
 
 import pytest
 from moto.sns.models import sns_backends
-
 from rollout_local.simulator import FunctionError
+
 from tests.helpers import sample_event
 
 
@@ -22,12 +22,16 @@ def notifications(world):
 def test_the_whole_chain_of_handlers_from_the_sample_events(world):
     resolved = world.invoke("ResolveRolloutFunction", sample_event("resolve-rollout.json"))
     assert resolved["policy"]["endpoint_name"] == "churn-prod"
-    assert resolved["baseline"]["config_name"] == "churn-prod-config-v0"
+    assert resolved["baseline"] is None, "the endpoint is looked at only once the lock is held"
     assert resolved == sample_event("acquire-lock.json")
 
     locked = world.invoke("AcquireLockFunction", sample_event("acquire-lock.json"))
     assert locked["lock"]["status"] == "acquired"
     assert {"LOCK", "CLAIM", "ROLLOUT"} <= set(records(world))
+
+    baselined = world.invoke("SnapshotEndpointFunction", sample_event("snapshot-endpoint.json"))
+    assert baselined["baseline"]["config_name"] == "churn-prod-config-v0"
+    assert baselined["baseline"]["variants"][0]["instance_count"] == 2
 
     prepared = world.invoke("PrepareTargetFunction", sample_event("prepare-target.json"))
     target = prepared["target"]
@@ -58,8 +62,13 @@ def test_the_whole_chain_of_handlers_from_the_sample_events(world):
 
 
 def test_roll_back_puts_an_updated_endpoint_back_on_its_previous_config(world):
-    for step, event in [("ResolveRolloutFunction", "resolve-rollout.json"), ("AcquireLockFunction", "acquire-lock.json"),
-                        ("PrepareTargetFunction", "prepare-target.json"), ("StartUpdateFunction", "start-update.json")]:
+    for step, event in [
+        ("ResolveRolloutFunction", "resolve-rollout.json"),
+        ("AcquireLockFunction", "acquire-lock.json"),
+        ("SnapshotEndpointFunction", "snapshot-endpoint.json"),
+        ("PrepareTargetFunction", "prepare-target.json"),
+        ("StartUpdateFunction", "start-update.json"),
+    ]:
         world.invoke(step, sample_event(event))
     world.clock.advance(600)
     world.sagemaker.settle()
@@ -83,6 +92,15 @@ def test_record_rejection_writes_the_record_and_tells_the_topic(world):
     assert result["outcome"] == "rejected" and "PolicyError" in result["reason"]
     assert records(world)["ROLLOUT"]["outcome"]["S"] == "rejected"
     assert any("rejected" in message for message in notifications(world))
+
+
+def snapshot_refusal(world, error_type):
+    world.invoke("AcquireLockFunction", sample_event("acquire-lock.json"))
+    with pytest.raises(FunctionError) as caught:
+        world.invoke("SnapshotEndpointFunction", sample_event("snapshot-endpoint.json"))
+    assert caught.value.error_type == error_type
+    assert world.aws.api_calls["sagemaker:UpdateEndpoint"] == 0
+    return caught.value.message
 
 
 def resolve_with(world, **input_changes):
@@ -113,14 +131,14 @@ def test_resolve_refuses_a_package_that_is_not_approved(world):
     assert "PendingManualApproval" in expect_refusal(world, "PackageNotApprovedError", detail=detail)
 
 
-def test_resolve_refuses_an_endpoint_that_is_not_in_service(world):
+def test_snapshot_refuses_an_endpoint_that_is_not_in_service(world):
     world.sagemaker.endpoints["churn-prod"].status = "Updating"
-    assert "not InService" in expect_refusal(world, "EndpointNotInServiceError")
+    assert "not InService" in snapshot_refusal(world, "EndpointNotInServiceError")
 
 
-def test_resolve_refuses_an_endpoint_whose_config_is_gone(world):
+def test_snapshot_refuses_an_endpoint_whose_config_is_gone(world):
     del world.sagemaker.configs["churn-prod-config-v0"]
-    assert "nothing to roll back to" in expect_refusal(world, "EndpointConfigNotFoundError")
+    assert "nothing to roll back to" in snapshot_refusal(world, "EndpointConfigNotFoundError")
 
 
 def test_resolve_refuses_a_malformed_event(world):
@@ -131,8 +149,12 @@ def test_resolve_refuses_a_malformed_event(world):
 def test_a_queued_rollout_waits_then_gives_up_after_its_queue_timeout(world):
     first = world.invoke("AcquireLockFunction", sample_event("acquire-lock.json"))
     assert first["lock"]["status"] == "acquired"
-    second = {**sample_event("acquire-lock.json"), "rollout_id": "other", "execution_arn": "arn:aws:states:us-east-1:123456789012:execution:m:other",
-              "request": {**sample_event("acquire-lock.json")["request"], "source": "manual"}}
+    second = {
+        **sample_event("acquire-lock.json"),
+        "rollout_id": "other",
+        "execution_arn": "arn:aws:states:us-east-1:123456789012:execution:m:other",
+        "request": {**sample_event("acquire-lock.json")["request"], "source": "manual"},
+    }
     queued = world.invoke("AcquireLockFunction", second)
     assert queued["lock"]["status"] == "busy" and "sample-rollout" in queued["message"]
     world.clock.advance(3601)
@@ -143,7 +165,11 @@ def test_a_queued_rollout_waits_then_gives_up_after_its_queue_timeout(world):
 
 def test_a_second_delivery_of_the_same_approval_is_a_duplicate(world):
     world.invoke("AcquireLockFunction", sample_event("acquire-lock.json"))
-    copy = {**sample_event("acquire-lock.json"), "rollout_id": "copy", "execution_arn": "arn:aws:states:us-east-1:123456789012:execution:m:copy"}
+    copy = {
+        **sample_event("acquire-lock.json"),
+        "rollout_id": "copy",
+        "execution_arn": "arn:aws:states:us-east-1:123456789012:execution:m:copy",
+    }
     duplicate = world.invoke("AcquireLockFunction", copy)
     assert duplicate["lock"]["status"] == "duplicate" and duplicate["outcome"] == "duplicate"
     assert world.aws.api_calls["dynamodb:PutItem"] >= 2
@@ -152,6 +178,10 @@ def test_a_second_delivery_of_the_same_approval_is_a_duplicate(world):
 def test_the_lock_expires_after_its_lease(world):
     world.invoke("AcquireLockFunction", sample_event("acquire-lock.json"))
     world.clock.advance(timedelta(days=2).total_seconds())
-    other = {**sample_event("acquire-lock.json"), "rollout_id": "later", "execution_arn": "arn:aws:states:us-east-1:123456789012:execution:m:later",
-             "request": {**sample_event("acquire-lock.json")["request"], "source": "manual"}}
+    other = {
+        **sample_event("acquire-lock.json"),
+        "rollout_id": "later",
+        "execution_arn": "arn:aws:states:us-east-1:123456789012:execution:m:later",
+        "request": {**sample_event("acquire-lock.json")["request"], "source": "manual"},
+    }
     assert world.invoke("AcquireLockFunction", other)["lock"]["status"] == "acquired"

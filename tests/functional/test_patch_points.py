@@ -10,7 +10,6 @@ from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_funct
 from moto.stepfunctions.parser.asl.eval.event.event_manager import EventManager
 from moto.stepfunctions.parser.backend.execution import Execution
 from moto.stepfunctions.parser.backend.execution_worker import ExecutionWorker
-
 from rollout_local.emulator.patches import MOTO_VERSION
 
 
@@ -23,13 +22,23 @@ def test_moto_is_the_pinned_version():
 
 
 def test_every_patch_point_still_has_the_shape_local_mode_expects():
-    assert params(LambdaSimpleBackend.invoke) == ["self", "function_name", "qualifier", "body", "headers", "response_headers"]
+    assert params(LambdaSimpleBackend.invoke) == [
+        "self",
+        "function_name",
+        "qualifier",
+        "body",
+        "headers",
+        "response_headers",
+    ]
     assert params(BotocoreStubber.__call__) == ["self", "event_name", "request", "kwargs"]
     assert params(WaitFunction._wait_interval) == ["self", "env", "wait_seconds"]
     assert hasattr(retrier_decl, "time") and "time.sleep(interval_seconds)" in inspect.getsource(retrier_decl)
     assert isinstance(inspect.getattr_static(EventManager, "_get_current_timestamp"), staticmethod)
-    assert params(Execution.start) == ["self"] and "start_date" in inspect.getsource(Execution.get_start_execution_details)
+    assert params(Execution.start) == ["self"] and "start_date" in inspect.getsource(
+        Execution.get_start_execution_details
+    )
     assert params(ExecutionWorker._execution_logic) == ["self"]
+    assert not hasattr(Execution, "__deepcopy__"), "moto now copies executions itself: drop local mode's patch"
 
 
 def test_the_sagemaker_emulator_answers_through_botocore_validation(world):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from rollout.models import (
@@ -16,18 +16,30 @@ from rollout.models import (
     VariantSnapshot,
 )
 
-T0 = datetime(2026, 1, 5, 9, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 PACKAGE_ARN = "arn:aws:sagemaker:us-east-1:123456789012:model-package/churn/3"
 
 
-def snapshot(status: str = "InService", config: str | None = "churn-prod-config-v0", exists: bool = True,
-             model: str = "old-model", pending: str | None = None, failure: str | None = None) -> EndpointSnapshot:
+def snapshot(
+    status: str = "InService",
+    config: str | None = "churn-prod-config-v0",
+    exists: bool = True,
+    model: str = "old-model",
+    pending: str | None = None,
+    failure: str | None = None,
+) -> EndpointSnapshot:
     if not exists:
         return EndpointSnapshot(name="churn-prod", exists=False)
     return EndpointSnapshot(
-        name="churn-prod", exists=True, status=status, config_name=config, pending_config_name=pending,
+        name="churn-prod",
+        exists=True,
+        status=status,
+        config_name=config,
+        pending_config_name=pending,
         failure_reason=failure,
-        variants=(VariantSnapshot(name="blue", model_name=model, weight=1.0, instance_type="ml.m5.xlarge", instance_count=2),),
+        variants=(
+            VariantSnapshot(name="blue", model_name=model, weight=1.0, instance_type="ml.m5.xlarge", instance_count=2),
+        ),
     )
 
 
@@ -44,6 +56,8 @@ def state(baseline: EndpointSnapshot | None = None, target: bool = True, **overr
         "update_started_at": T0,
     }
     if target:
-        fields["target"] = Target(model_name="new-model", config_name="new-config", creates_endpoint=not baseline.exists)
+        fields["target"] = Target(
+            model_name="new-model", config_name="new-config", creates_endpoint=not baseline.exists
+        )
     fields.update(overrides)
     return RolloutState(**fields)

@@ -2,13 +2,21 @@ from datetime import timedelta
 
 from hypothesis import given
 from hypothesis import strategies as st
-
 from rollout.decide import TRANSITIONAL, Progress, RollbackAction, deployment_progress, rollback_action
 
 from .factories import T0, snapshot, state
 
-STATUSES = ["OutOfService", "Creating", "Updating", "SystemUpdating", "RollingBack", "InService", "Deleting",
-            "Failed", "UpdateRollbackFailed"]
+STATUSES = [
+    "OutOfService",
+    "Creating",
+    "Updating",
+    "SystemUpdating",
+    "RollingBack",
+    "InService",
+    "Deleting",
+    "Failed",
+    "UpdateRollbackFailed",
+]
 
 
 def test_an_update_in_flight_waits_until_its_timeout():
@@ -67,8 +75,12 @@ def test_a_rollback_stuck_in_a_transition_gives_up_after_the_timeout():
     assert rollback_action(s, snapshot("Updating"), late).action is RollbackAction.GIVE_UP
 
 
-@given(status=st.sampled_from(STATUSES), config=st.sampled_from(["churn-prod-config-v0", "new-config"]),
-       exists=st.booleans(), baseline_exists=st.booleans())
+@given(
+    status=st.sampled_from(STATUSES),
+    config=st.sampled_from(["churn-prod-config-v0", "new-config"]),
+    exists=st.booleans(),
+    baseline_exists=st.booleans(),
+)
 def test_rollback_never_calls_done_while_the_endpoint_differs_from_before(status, config, exists, baseline_exists):
     baseline = snapshot() if baseline_exists else snapshot(exists=False)
     observed = snapshot(status, config=config) if exists else snapshot(exists=False)

@@ -2,7 +2,6 @@ import json
 from pathlib import Path
 
 import pytest
-
 from rollout.errors import MalformedEventError, PackageNotApprovedError
 from rollout.inputs import parse_start_input
 from rollout.models import StartSource
@@ -23,8 +22,11 @@ def test_the_sample_approval_event_becomes_a_request():
 
 def test_a_manual_start_carries_endpoint_and_policy():
     request = parse_start_input(
-        {"model_package_arn": "arn:aws:sagemaker:us-east-1:123456789012:model-package/churn/2",
-         "endpoint_name": "churn-prod", "policy": {"on_busy": "reject"}}
+        {
+            "model_package_arn": "arn:aws:sagemaker:us-east-1:123456789012:model-package/churn/2",
+            "endpoint_name": "churn-prod",
+            "policy": {"on_busy": "reject"},
+        }
     )
     assert request.source is StartSource.MANUAL
     assert request.endpoint_name == "churn-prod"
@@ -62,5 +64,9 @@ def test_inputs_of_no_known_shape_are_malformed(raw):
 
 def test_manual_start_with_unknown_keys_is_malformed():
     with pytest.raises(MalformedEventError, match="endpoint"):
-        parse_start_input({"model_package_arn": "arn:aws:sagemaker:us-east-1:123456789012:model-package/g/1",
-                           "endpoint": "churn-prod"})
+        parse_start_input(
+            {
+                "model_package_arn": "arn:aws:sagemaker:us-east-1:123456789012:model-package/g/1",
+                "endpoint": "churn-prod",
+            }
+        )

@@ -1,6 +1,5 @@
 from hypothesis import given
 from hypothesis import strategies as st
-
 from rollout import names
 
 ARN = "arn:aws:sagemaker:us-east-1:123456789012:model-package/churn/7"
@@ -15,7 +14,9 @@ def test_names_are_valid_deterministic_and_tell_the_version():
 
 def test_each_rollout_gets_its_own_names():
     assert names.model_name("churn-prod", ARN, 7, "exec-1") != names.model_name("churn-prod", ARN, 7, "exec-2")
-    assert names.endpoint_config_name("churn-prod", 7, "exec-1") != names.endpoint_config_name("churn-prod", 7, "exec-2")
+    assert names.endpoint_config_name("churn-prod", 7, "exec-1") != names.endpoint_config_name(
+        "churn-prod", 7, "exec-2"
+    )
 
 
 def test_long_endpoint_names_are_cut_to_63_characters():

@@ -1,5 +1,4 @@
 import pytest
-
 from rollout.errors import InvalidNameError, PolicyError
 from rollout.policy import PolicyLayer, layer_from_metadata, parse_policy_document, resolve_policy
 
@@ -48,12 +47,12 @@ def test_a_missing_required_field_says_no_source_set_it():
 
 
 def test_unknown_fields_are_refused():
-    with pytest.raises(PolicyError, match="'endpont_name'.*from execution input"):
+    with pytest.raises(PolicyError, match=r"'endpont_name'.*from execution input"):
         resolve_policy(layers(("execution input", {"endpoint_name": "e", "endpont_name": "typo"})))
 
 
 def test_a_bad_endpoint_name_is_an_invalid_name_error_naming_its_source():
-    with pytest.raises(InvalidNameError, match="model package metadata.*churn_prod"):
+    with pytest.raises(InvalidNameError, match=r"model package metadata.*churn_prod"):
         resolve_policy(layers(("model package metadata", {"endpoint_name": "churn_prod"})))
 
 
@@ -79,14 +78,23 @@ def test_policy_documents_must_be_json_objects():
 def test_serverless_and_instances_cannot_mix():
     with pytest.raises(PolicyError, match="capacity"):
         resolve_policy(
-            layers(("a", {"endpoint_name": "e", "capacity": {"instance_count": 1,
-                                                              "serverless": {"memory_size_mb": 2048, "max_concurrency": 5}}}))
+            layers(
+                (
+                    "a",
+                    {
+                        "endpoint_name": "e",
+                        "capacity": {"instance_count": 1, "serverless": {"memory_size_mb": 2048, "max_concurrency": 5}},
+                    },
+                )
+            )
         )
 
 
 def test_changing_a_strategy_type_replaces_the_whole_strategy():
     resolved = resolve_policy(
-        layers(("a", {"endpoint_name": "e", "strategy": {"type": "all_at_once"}}),
-               ("b", {"strategy": {"type": "all_at_once"}}))
+        layers(
+            ("a", {"endpoint_name": "e", "strategy": {"type": "all_at_once"}}),
+            ("b", {"strategy": {"type": "all_at_once"}}),
+        )
     )
     assert resolved.policy.strategy.type == "all_at_once"

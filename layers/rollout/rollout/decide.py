@@ -5,16 +5,18 @@ No AWS, no clock: every function takes the observation and ``now`` and returns a
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime
-from enum import Enum
+from enum import StrEnum
 
-from rollout.models import EndpointSnapshot, RolloutState
+from rollout.errors import is_rejection
+from rollout.models import EndpointSnapshot, Outcome, Phase, RolloutState, TaskError
 
 TRANSITIONAL = frozenset({"Creating", "Updating", "SystemUpdating", "RollingBack", "Deleting"})
 
 
-class Progress(str, Enum):
+class Progress(StrEnum):
     WAIT = "wait"
     DEPLOYED = "deployed"
     FAILED = "failed"
@@ -57,7 +59,7 @@ def deployment_progress(state: RolloutState, observed: EndpointSnapshot, now: da
                 )
             return ProgressDecision(Progress.DEPLOYED, f"endpoint {name} is InService on {target.config_name}")
         why = observed.failure_reason or "SageMaker gave no FailureReason"
-        if observed.config_name == state.baseline.config_name:
+        if observed.config_name == state.require_baseline().config_name:
             return ProgressDecision(
                 Progress.FAILED, f"update of {name} failed and SageMaker kept {observed.config_name}: {why}"
             )
@@ -69,7 +71,7 @@ def deployment_progress(state: RolloutState, observed: EndpointSnapshot, now: da
     return ProgressDecision(Progress.FAILED, f"endpoint {name} is {status}: {why}")
 
 
-class RollbackAction(str, Enum):
+class RollbackAction(StrEnum):
     DONE = "done"
     WAIT = "wait"
     UPDATE_TO_BASELINE = "update_to_baseline"
@@ -90,8 +92,10 @@ def rollback_action(state: RolloutState, observed: EndpointSnapshot, now: dateti
     Judged from the endpoint as observed, never from what the state believes was done: a step that died
     after its SageMaker call but before returning leaves the state behind the endpoint.
     """
-    baseline = state.baseline
     name = observed.name
+    if state.baseline is None:
+        return RollbackDecision(RollbackAction.DONE, f"endpoint {name} was never looked at, let alone changed")
+    baseline = state.baseline
     started = state.rollback_started_at or now
     elapsed = (now - started).total_seconds()
     status = observed.status or "unknown"
@@ -110,12 +114,39 @@ def rollback_action(state: RolloutState, observed: EndpointSnapshot, now: dateti
             RollbackAction.RECREATE_BASELINE, f"recreating {name} on its previous config {baseline.config_name}"
         )
     if status == "InService":
-        if observed.config_name == baseline.config_name and observed.pending_config_name in (None, baseline.config_name):
+        if observed.config_name == baseline.config_name and observed.pending_config_name in (
+            None,
+            baseline.config_name,
+        ):
             return RollbackDecision(RollbackAction.DONE, f"endpoint {name} is on {baseline.config_name}")
-        return RollbackDecision(
-            RollbackAction.UPDATE_TO_BASELINE, f"updating {name} back to {baseline.config_name}"
-        )
+        return RollbackDecision(RollbackAction.UPDATE_TO_BASELINE, f"updating {name} back to {baseline.config_name}")
     return RollbackDecision(
         RollbackAction.DELETE,
         f"endpoint {name} is {status} and cannot be updated; deleting it to recreate it on {baseline.config_name}",
     )
+
+
+def failure_reason(error: TaskError | None) -> str:
+    """A person's sentence from a caught Step Functions error (Lambda errors carry JSON in Cause)."""
+    if error is None:
+        return "unknown failure"
+    try:
+        cause = json.loads(error.Cause or "")
+    except json.JSONDecodeError:
+        cause = None
+    if isinstance(cause, dict) and cause.get("errorMessage"):
+        return f"{error.Error}: {cause['errorMessage']}"
+    return f"{error.Error}: {error.Cause}" if error.Cause else error.Error
+
+
+def final_outcome(state: RolloutState) -> Outcome:
+    """The outcome a finished rollout reports."""
+    if state.outcome is not None:
+        return state.outcome
+    if state.error is not None and is_rejection(state.error.Error) and not state.touched:
+        return Outcome.REJECTED
+    if state.phase is Phase.DEPLOYED:
+        return Outcome.SUCCEEDED
+    if state.phase is Phase.ROLLED_BACK and state.touched:
+        return Outcome.ROLLED_BACK
+    return Outcome.FAILED

@@ -78,3 +78,14 @@ class ThrottledError(RolloutError):
 
 class AwsServiceError(RolloutError):
     """An AWS call failed in a way this service does not interpret."""
+
+
+def is_rejection(error_name: str) -> bool:
+    """True when a caught error (by class name, as Step Functions reports it) means nothing was touched."""
+    pending: list[type[RolloutError]] = [RejectedError]
+    while pending:
+        kind = pending.pop()
+        if kind.__name__ == error_name:
+            return True
+        pending.extend(kind.__subclasses__())
+    return False

@@ -76,9 +76,7 @@ def _from_event(raw: Mapping[str, object]) -> RolloutRequest:
             f"event says model package {event.detail.ModelPackageArn} is "
             f"{event.detail.ModelApprovalStatus}, not Approved"
         )
-    return RolloutRequest(
-        model_package_arn=event.detail.ModelPackageArn, source=StartSource.EVENT, event_id=event.id
-    )
+    return RolloutRequest(model_package_arn=event.detail.ModelPackageArn, source=StartSource.EVENT, event_id=event.id)
 
 
 def _from_manual(raw: Mapping[str, object]) -> RolloutRequest:

@@ -7,7 +7,7 @@ progress that every step of the state machine receives and returns whole.
 from __future__ import annotations
 
 from datetime import datetime
-from enum import Enum
+from enum import StrEnum
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -82,7 +82,7 @@ class Policy(Frozen):
 # --- Request --------------------------------------------------------------------------------------------
 
 
-class StartSource(str, Enum):
+class StartSource(StrEnum):
     EVENT = "event"
     MANUAL = "manual"
 
@@ -136,10 +136,11 @@ class EndpointSnapshot(Frozen):
 # --- State ----------------------------------------------------------------------------------------------
 
 
-class Phase(str, Enum):
+class Phase(StrEnum):
     RESOLVED = "resolved"
     WAITING_FOR_LOCK = "waiting_for_lock"
     LOCKED = "locked"
+    BASELINED = "baselined"
     PREPARED = "prepared"
     UPDATING = "updating"
     DEPLOYED = "deployed"
@@ -148,7 +149,7 @@ class Phase(str, Enum):
     FINISHED = "finished"
 
 
-class LockStatus(str, Enum):
+class LockStatus(StrEnum):
     NONE = "none"
     ACQUIRED = "acquired"
     BUSY = "busy"
@@ -157,7 +158,7 @@ class LockStatus(str, Enum):
     RELEASED = "released"
 
 
-class Outcome(str, Enum):
+class Outcome(StrEnum):
     SUCCEEDED = "succeeded"
     ROLLED_BACK = "rolled_back"
     FAILED = "failed"
@@ -202,7 +203,7 @@ class RolloutState(BaseModel):
     request: RolloutRequest
     package: ModelPackage
     policy: Policy
-    baseline: EndpointSnapshot
+    baseline: EndpointSnapshot | None = None
     phase: Phase = Phase.RESOLVED
     lock: LockState = Field(default_factory=LockState)
     target: Target | None = None
@@ -219,3 +220,9 @@ class RolloutState(BaseModel):
     @property
     def endpoint_name(self) -> str:
         return self.policy.endpoint_name
+
+    def require_baseline(self) -> EndpointSnapshot:
+        """The pre-rollout endpoint; every step after Snapshot Endpoint has it."""
+        if self.baseline is None:
+            raise ValueError("this step runs after Snapshot Endpoint, which records the baseline")
+        return self.baseline

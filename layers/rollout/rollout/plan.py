@@ -32,9 +32,7 @@ def target_config(
     return request
 
 
-def _retarget(
-    variant: dict[str, Any], live: VariantSnapshot | None, policy: Policy, model_name: str
-) -> dict[str, Any]:
+def _retarget(variant: dict[str, Any], live: VariantSnapshot | None, policy: Policy, model_name: str) -> dict[str, Any]:
     new = dict(variant, ModelName=model_name)
     if live is not None:
         new["InitialVariantWeight"] = live.weight

@@ -11,9 +11,9 @@ from __future__ import annotations
 import heapq
 import itertools
 import threading
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
-EPOCH = datetime(2026, 1, 5, 9, 0, tzinfo=timezone.utc)
+EPOCH = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 
 
 class VirtualClock:

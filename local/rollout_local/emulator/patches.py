@@ -4,6 +4,7 @@ moto runs the real ASL and stores DynamoDB, SSM, SNS, IAM, Lambda and Step Funct
 - the real handlers, in-process, for every Lambda task (``LambdaSimpleBackend.invoke``);
 - virtual time for Wait states, Retry intervals and history timestamps (``WaitFunction._wait_interval``,
   the retrier's ``time.sleep``, ``EventManager._get_current_timestamp``, execution start and end);
+- concurrent executions (``Execution.__deepcopy__``: moto copies running executions on every start);
 - the SageMaker emulator, scenario faults and per-operation call counts, at moto's one request entry point
   (``BotocoreStubber.__call__``).
 ``tests/functional/test_patch_points.py`` fails loudly when a moto upgrade moves any of these.
@@ -99,7 +100,7 @@ class LocalAws:
         self.sagemaker = sagemaker
         self.api_faults = ApiFaults(faults or [])
         for fault in faults or []:
-            if fault.endpoint_status_after:
+            if fault.endpoint_status_after or fault.duration_seconds:
                 sagemaker.add_status_fault(fault)
         self.handlers: dict[str, LambdaHandler] = {}
         self.api_calls: Counter[str] = Counter()
@@ -123,20 +124,31 @@ class LocalAws:
         def stub(stubber: BotocoreStubber, event_name: str, request: Any, **kwargs: Any) -> AWSResponse | None:
             return local._dispatch(original_call, stubber, event_name, request, **kwargs)
 
-        def invoke(backend: Any, function_name: str, qualifier: Any, body: Any, headers: Any, response_headers: Any) -> bytes:
+        def invoke(
+            backend: Any, function_name: str, qualifier: Any, body: Any, headers: Any, response_headers: Any
+        ) -> bytes:
             return local._invoke(function_name, body, response_headers)
 
         clock = self.clock
         stack.enter_context(mock.patch.object(BotocoreStubber, "__call__", stub))
         stack.enter_context(mock.patch.object(LambdaSimpleBackend, "invoke", invoke))
         stack.enter_context(
-            mock.patch.object(WaitFunction, "_wait_interval", lambda _self, env, wait_seconds: clock.sleep(wait_seconds))
+            mock.patch.object(
+                WaitFunction, "_wait_interval", lambda _self, env, wait_seconds: clock.sleep(wait_seconds)
+            )
         )
         stack.enter_context(mock.patch.object(retrier_decl, "time", types.SimpleNamespace(sleep=clock.sleep)))
         stack.enter_context(mock.patch.object(EventManager, "_get_current_timestamp", staticmethod(clock.now)))
         stack.enter_context(mock.patch.object(Execution, "start", _timed_start(Execution.start, clock)))
         stack.enter_context(
-            mock.patch.object(ExecutionWorker, "_execution_logic", _timed_logic(ExecutionWorker._execution_logic, clock))
+            mock.patch.object(
+                ExecutionWorker, "_execution_logic", _timed_logic(ExecutionWorker._execution_logic, clock)
+            )
+        )
+        # moto deep-copies the state machine (with its executions) at every StartExecution; a running execution
+        # holds locks and threads, so a second concurrent start would fail. A live execution is not data: share it.
+        stack.enter_context(
+            mock.patch.object(Execution, "__deepcopy__", lambda execution, memo: execution, create=True)
         )
         rollout.clock.use(clock.now)
         stack.callback(rollout.clock.use, None)
@@ -192,12 +204,16 @@ class LocalAws:
     # --- requests ----------------------------------------------------------------------------------------
 
     def _dispatch(
-        self, original: Callable[..., AWSResponse | None], stubber: BotocoreStubber, event_name: str, request: Any,
+        self,
+        original: Callable[..., AWSResponse | None],
+        stubber: BotocoreStubber,
+        event_name: str,
+        request: Any,
         **kwargs: Any,
     ) -> AWSResponse | None:
         if not stubber.enabled:
             return None
-        _, service, operation = (event_name.split(".") + ["", ""])[:3]
+        _, service, operation = ([*event_name.split("."), "", ""])[:3]
         api = f"{service}:{operation}"
         if getattr(self._local, "in_handler", False):
             self.api_calls[api] += 1

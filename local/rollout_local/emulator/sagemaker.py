@@ -58,6 +58,7 @@ class Fault(BaseModel):
         "Updating/Creating: it never finishes",
     )
     failure_reason: str = "The primary container for production variant failed the ping health check."
+    duration_seconds: int | None = Field(default=None, ge=1, description="the operation takes this long instead")
     times: int = Field(default=1, ge=1, description="how many matching calls the fault affects")
     after_calls: int = Field(default=0, ge=0, description="let this many matching calls through first")
 
@@ -155,6 +156,8 @@ class SageMakerEmulator:
 
     def _schedule(self, endpoint: Endpoint, pending: Pending, operation: str) -> None:
         fault = self._status_fault(operation)
+        if fault is not None and fault.duration_seconds:
+            pending.completes_at = endpoint.modified + timedelta(seconds=fault.duration_seconds)
         if fault is not None and fault.endpoint_status_after:
             pending.end_status = fault.endpoint_status_after
             if fault.endpoint_status_after in ("Failed", "InService"):
@@ -275,13 +278,18 @@ class SageMakerEmulator:
         name = p["EndpointConfigName"]
         self._check_name("endpointConfigName", name)
         if name in self.configs:
-            raise _invalid(f'Cannot create already existing endpoint configuration "{self._arn("endpoint-config", name)}".')
+            raise _invalid(
+                f'Cannot create already existing endpoint configuration "{self._arn("endpoint-config", name)}".'
+            )
         variants = p.get("ProductionVariants", [])
         shadows = p.get("ShadowProductionVariants", [])
         if not 1 <= len(variants) <= 10:
             raise _invalid("ProductionVariants must hold 1 to 10 variants.")
         if shadows and (len(variants) != 1 or len(shadows) != 1):
-            raise _invalid("An endpoint config with ShadowProductionVariants must have exactly one production variant and one shadow variant.")
+            raise _invalid(
+                "An endpoint config with ShadowProductionVariants must have exactly one production variant "
+                "and one shadow variant."
+            )
         seen: set[str] = set()
         for variant in [*variants, *shadows]:
             vname = variant["VariantName"]
@@ -293,7 +301,9 @@ class SageMakerEmulator:
                 raise _invalid(f'Could not find model "{self._arn("model", variant["ModelName"])}".')
             serverless = "ServerlessConfig" in variant
             instances = "InstanceType" in variant or "InitialInstanceCount" in variant
-            if serverless == instances or (instances and not ("InstanceType" in variant and "InitialInstanceCount" in variant)):
+            if serverless == instances or (
+                instances and not ("InstanceType" in variant and "InitialInstanceCount" in variant)
+            ):
                 raise _invalid(
                     f"Variant {vname} must specify either InstanceType and InitialInstanceCount, or ServerlessConfig."
                 )
@@ -322,8 +332,9 @@ class SageMakerEmulator:
             raise _invalid(f'Cannot create already existing endpoint "{self._arn("endpoint", name)}".')
         self._config(config_name)
         now = self._now()
-        endpoint = Endpoint(name=name, config_name=config_name, status="Creating", created=now, modified=now,
-                            tags=p.get("Tags", []))
+        endpoint = Endpoint(
+            name=name, config_name=config_name, status="Creating", created=now, modified=now, tags=p.get("Tags", [])
+        )
         self.endpoints[name] = endpoint
         done = now + timedelta(seconds=self.timings.create_endpoint_seconds)
         self._schedule(endpoint, Pending("create", done, config_name=config_name), "CreateEndpoint")
@@ -368,7 +379,9 @@ class SageMakerEmulator:
         if endpoint.status == "Deleting":
             raise _invalid(f'Endpoint "{self._arn("endpoint", endpoint.name)}" is already being deleted.')
         endpoint.status, endpoint.modified = "Deleting", self._now()
-        endpoint.pending = Pending("delete", endpoint.modified + timedelta(seconds=self.timings.delete_endpoint_seconds))
+        endpoint.pending = Pending(
+            "delete", endpoint.modified + timedelta(seconds=self.timings.delete_endpoint_seconds)
+        )
         return {}
 
     def op_DescribeEndpoint(self, p: dict[str, Any]) -> dict[str, Any]:
@@ -407,8 +420,13 @@ class SageMakerEmulator:
     def op_ListEndpoints(self, p: dict[str, Any]) -> dict[str, Any]:
         return {
             "Endpoints": [
-                {"EndpointName": e.name, "EndpointArn": self._arn("endpoint", e.name), "CreationTime": e.created,
-                 "LastModifiedTime": e.modified, "EndpointStatus": e.status}
+                {
+                    "EndpointName": e.name,
+                    "EndpointArn": self._arn("endpoint", e.name),
+                    "CreationTime": e.created,
+                    "LastModifiedTime": e.modified,
+                    "EndpointStatus": e.status,
+                }
                 for e in self.endpoints.values()
             ]
         }

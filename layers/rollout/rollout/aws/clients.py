@@ -14,8 +14,15 @@ from rollout.errors import AwsServiceError, ThrottledError
 
 RETRY_CONFIG = Config(retries={"mode": "adaptive", "max_attempts": 5}, user_agent_extra="sagemaker-rollout")
 THROTTLING_CODES = frozenset(
-    {"ThrottlingException", "Throttling", "TooManyRequestsException", "RequestLimitExceeded",
-     "ProvisionedThroughputExceededException", "RequestThrottled", "SlowDown"}
+    {
+        "ThrottlingException",
+        "Throttling",
+        "TooManyRequestsException",
+        "RequestLimitExceeded",
+        "ProvisionedThroughputExceededException",
+        "RequestThrottled",
+        "SlowDown",
+    }
 )
 
 _clients: dict[str, Any] = {}

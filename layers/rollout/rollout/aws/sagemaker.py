@@ -57,7 +57,11 @@ def snapshot(name: str, variants_while_busy: bool = True) -> EndpointSnapshot:
     pending = (endpoint.get("PendingDeploymentSummary") or {}).get("EndpointConfigName")
     if not variants_while_busy and status in TRANSITIONAL:
         return EndpointSnapshot(
-            name=name, exists=True, status=status, config_name=config_name, pending_config_name=pending,
+            name=name,
+            exists=True,
+            status=status,
+            config_name=config_name,
+            pending_config_name=pending,
             failure_reason=endpoint.get("FailureReason") or None,
         )
     config = describe_endpoint_config(config_name) if config_name else None
@@ -88,7 +92,9 @@ def _variant(spec: dict[str, Any], live: dict[str, Any]) -> VariantSnapshot:
         instance_type=spec.get("InstanceType"),
         instance_count=live.get("CurrentInstanceCount", spec.get("InitialInstanceCount")),
         serverless=(
-            ServerlessCapacity(memory_size_mb=serverless["MemorySizeInMB"], max_concurrency=serverless["MaxConcurrency"])
+            ServerlessCapacity(
+                memory_size_mb=serverless["MemorySizeInMB"], max_concurrency=serverless["MaxConcurrency"]
+            )
             if serverless
             else None
         ),

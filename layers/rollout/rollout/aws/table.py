@@ -91,7 +91,11 @@ def claim_package(table: str, endpoint: str, package_arn: str, rollout_id: str, 
         try:
             _ddb().put_item(
                 TableName=table,
-                Item={**key, "rollout_id": {"S": rollout_id}, "expires_at": {"N": str(int(now.timestamp()) + ttl_seconds)}},
+                Item={
+                    **key,
+                    "rollout_id": {"S": rollout_id},
+                    "expires_at": {"N": str(int(now.timestamp()) + ttl_seconds)},
+                },
                 ConditionExpression="attribute_not_exists(pk) OR rollout_id = :me OR expires_at < :now",
                 ExpressionAttributeValues={":me": {"S": rollout_id}, ":now": _epoch(now)},
             )

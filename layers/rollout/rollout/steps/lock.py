@@ -5,6 +5,7 @@ from __future__ import annotations
 from rollout import clock
 from rollout.aws import table
 from rollout.config import Settings
+from rollout.decide import final_outcome
 from rollout.models import LockStatus, Outcome, Phase, RolloutState, StartSource
 
 
@@ -23,14 +24,21 @@ def acquire_lock(state: RolloutState, settings: Settings) -> RolloutState:
             state.reason = f"duplicate approval event: rollout {owner} already handles {package} on {endpoint}"
             state.message = state.reason
             return state
-    holder = table.acquire_lock(settings.table_name, endpoint, state.rollout_id, package, now, settings.lock_lease_seconds)
+    holder = table.acquire_lock(
+        settings.table_name, endpoint, state.rollout_id, package, now, settings.lock_lease_seconds
+    )
     if holder is None:
         state.lock.status, state.lock.holder, state.phase = LockStatus.ACQUIRED, state.rollout_id, Phase.LOCKED
-        table.put_record(settings.table_name, endpoint, state.started_at, state.rollout_id, record_fields(state, "running"))
+        table.put_record(
+            settings.table_name, endpoint, state.started_at, state.rollout_id, record_fields(state, "running")
+        )
         state.message = f"locked endpoint {endpoint}"
         return state
     state.lock.holder = holder.rollout_id
-    busy = f"endpoint {endpoint} is busy with rollout {holder.rollout_id} ({holder.package_arn}, since {holder.acquired_at})"
+    busy = (
+        f"endpoint {endpoint} is busy with rollout {holder.rollout_id} "
+        f"({holder.package_arn}, since {holder.acquired_at})"
+    )
     first = state.lock.first_tried_at or now
     state.lock.first_tried_at = first
     waited = int((now - first).total_seconds())
@@ -55,7 +63,7 @@ def release_lock(state: RolloutState, settings: Settings) -> RolloutState:
         table.release_lock(settings.table_name, endpoint, state.rollout_id)
         state.lock.status = LockStatus.RELEASED
         state.message = f"released endpoint {endpoint}"
-    if state.outcome is Outcome.REJECTED and state.request.source is StartSource.EVENT:
+    if final_outcome(state) is Outcome.REJECTED and state.request.source is StartSource.EVENT:
         table.release_claim(settings.table_name, endpoint, state.package.arn, state.rollout_id)
     return state
 
@@ -72,6 +80,6 @@ def record_fields(state: RolloutState, outcome: str) -> dict[str, str | None]:
         "source": state.request.source.value,
         "execution_arn": state.execution_arn,
         "started_at": state.started_at.isoformat(),
-        "baseline_config": state.baseline.config_name,
+        "baseline_config": state.baseline.config_name if state.baseline else None,
         "target_config": state.target.config_name if state.target else None,
     }

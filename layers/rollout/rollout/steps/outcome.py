@@ -8,11 +8,11 @@ from typing import Any
 from rollout import clock
 from rollout.aws import notify, table
 from rollout.config import Settings
+from rollout.decide import failure_reason, final_outcome
 from rollout.errors import RolloutError
 from rollout.inputs import parse_start_input, parse_time
 from rollout.models import Outcome, Phase, RolloutState, TaskError
 from rollout.steps.lock import record_fields
-from rollout.steps.rollback import failure_reason, final_outcome
 
 UNKNOWN_ENDPOINT = "-"
 
@@ -24,7 +24,9 @@ def record_outcome(state: RolloutState, settings: Settings) -> RolloutState:
     if outcome is not Outcome.SUCCEEDED and state.reason is None:
         state.reason = failure_reason(state.error)
     if outcome is Outcome.SUCCEEDED:
-        state.reason = state.reason or f"endpoint {state.endpoint_name} serves {state.target.model_name if state.target else '?'}"
+        state.reason = (
+            state.reason or f"endpoint {state.endpoint_name} serves {state.target.model_name if state.target else '?'}"
+        )
     fields = record_fields(state, outcome.value)
     fields["finished_at"] = clock.now().isoformat()
     table.put_record(settings.table_name, state.endpoint_name, state.started_at, state.rollout_id, fields)
@@ -43,7 +45,11 @@ def record_outcome(state: RolloutState, settings: Settings) -> RolloutState:
 def record_rejection(payload: Mapping[str, Any], settings: Settings) -> dict[str, Any]:
     """Record a rollout refused before it began (bad input, bad policy, package or endpoint checks)."""
     raw = dict(payload.get("input") or {}) if isinstance(payload.get("input"), Mapping) else payload.get("input")
-    error = TaskError.model_validate(raw.pop("error", None) or {"Error": "Unknown"}) if isinstance(raw, dict) else TaskError(Error="Unknown")
+    error = (
+        TaskError.model_validate(raw.pop("error", None) or {"Error": "Unknown"})
+        if isinstance(raw, dict)
+        else TaskError(Error="Unknown")
+    )
     reason = failure_reason(error)
     execution_arn = str(payload.get("execution_arn") or "")
     rollout_id = execution_arn.rsplit(":", 1)[-1] or "unknown"

@@ -1,4 +1,4 @@
-"""Resolve Rollout: parse the start input, check the package and the endpoint, resolve the policy.
+"""Resolve Rollout: parse the start input, check the package, resolve the policy.
 
 Nothing is changed here; every failure is a RejectedError and the execution ends as "rejected".
 """
@@ -8,9 +8,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from rollout import clock
-from rollout.aws import registry, sagemaker, ssm
+from rollout.aws import registry, ssm
 from rollout.config import Settings
-from rollout.errors import EndpointNotInServiceError, MalformedEventError, PackageNotApprovedError
+from rollout.errors import MalformedEventError, PackageNotApprovedError
 from rollout.inputs import parse_start_input, parse_time
 from rollout.models import ModelPackage, RolloutRequest, RolloutState
 from rollout.policy import PolicyLayer, ResolvedPolicy, layer_from_metadata, parse_policy_document, resolve_policy
@@ -28,12 +28,6 @@ def resolve_rollout(payload: Mapping[str, object], settings: Settings) -> Rollou
             f"model package {package.arn} is {package.approval_status}, not Approved: nothing to roll out"
         )
     resolved = resolve_policy(policy_layers(request, package, settings))
-    baseline = sagemaker.snapshot(resolved.policy.endpoint_name)
-    if baseline.exists and baseline.status != "InService":
-        raise EndpointNotInServiceError(
-            f"endpoint {baseline.name} is {baseline.status}, not InService: SageMaker accepts updates only "
-            "while InService"
-        )
     started_at = parse_time(payload.get("started_at")) or clock.now()
     return RolloutState(
         rollout_id=execution_arn.rsplit(":", 1)[-1],
@@ -42,8 +36,7 @@ def resolve_rollout(payload: Mapping[str, object], settings: Settings) -> Rollou
         request=request,
         package=package,
         policy=resolved.policy,
-        baseline=baseline,
-        message=_summary(resolved, package, baseline.exists),
+        message=_summary(resolved, package),
     )
 
 
@@ -62,10 +55,9 @@ def policy_layers(request: RolloutRequest, package: ModelPackage, settings: Sett
     return layers
 
 
-def _summary(resolved: ResolvedPolicy, package: ModelPackage, exists: bool) -> str:
+def _summary(resolved: ResolvedPolicy, package: ModelPackage) -> str:
     policy = resolved.policy
-    where = "existing endpoint" if exists else "new endpoint"
     return (
-        f"{policy.strategy.type} rollout of {package.group_name} v{package.version} to {where} "
+        f"{policy.strategy.type} rollout of {package.group_name} v{package.version} to endpoint "
         f"{policy.endpoint_name} (policy from {', '.join(sorted(set(resolved.sources.values())))})"
     )

@@ -2,27 +2,12 @@
 
 from __future__ import annotations
 
-import json
-
 from rollout import clock
 from rollout.aws import sagemaker
-from rollout.decide import RollbackAction, rollback_action
+from rollout.decide import RollbackAction, failure_reason, rollback_action
 from rollout.errors import RollbackFailedError
-from rollout.models import Outcome, Phase, RolloutState, TaskError
+from rollout.models import Phase, RolloutState
 from rollout.steps.target import resource_tags
-
-
-def failure_reason(error: TaskError | None) -> str:
-    """A person's sentence from a caught Step Functions error (Lambda errors carry JSON in Cause)."""
-    if error is None:
-        return "unknown failure"
-    try:
-        cause = json.loads(error.Cause or "")
-    except json.JSONDecodeError:
-        cause = None
-    if isinstance(cause, dict) and cause.get("errorMessage"):
-        return f"{error.Error}: {cause['errorMessage']}"
-    return f"{error.Error}: {error.Cause}" if error.Cause else error.Error
 
 
 def roll_back(state: RolloutState) -> RolloutState:
@@ -32,7 +17,7 @@ def roll_back(state: RolloutState) -> RolloutState:
         state.phase, state.rollback_started_at = Phase.ROLLING_BACK, now
         state.reason = state.reason or failure_reason(state.error)
     endpoint = state.endpoint_name
-    baseline_config = state.baseline.config_name
+    baseline_config = state.baseline.config_name if state.baseline else None
     observed = sagemaker.snapshot(endpoint, variants_while_busy=False)
     decision = rollback_action(state, observed, now)
     state.message = decision.reason
@@ -67,14 +52,3 @@ def clean_up(state: RolloutState) -> RolloutState:
     ]
     state.message = f"deleted {', '.join(removed)}" if removed else "target resources were already gone"
     return state
-
-
-def final_outcome(state: RolloutState) -> Outcome:
-    """The outcome a finished rollout reports."""
-    if state.outcome is not None:
-        return state.outcome
-    if state.phase is Phase.DEPLOYED:
-        return Outcome.SUCCEEDED
-    if state.phase is Phase.ROLLED_BACK and state.touched:
-        return Outcome.ROLLED_BACK
-    return Outcome.FAILED

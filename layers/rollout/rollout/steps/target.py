@@ -21,18 +21,19 @@ def prepare_target(state: RolloutState, settings: Settings) -> RolloutState:
     endpoint, package = state.endpoint_name, state.package
     model_name = names.model_name(endpoint, package.arn, package.version, state.rollout_id)
     config_name = names.endpoint_config_name(endpoint, package.version, state.rollout_id)
+    baseline = state.require_baseline()
     baseline_config = None
-    if state.baseline.exists and state.baseline.config_name:
-        baseline_config = sagemaker.config_request(state.baseline.config_name)
+    if baseline.exists and baseline.config_name:
+        baseline_config = sagemaker.config_request(baseline.config_name)
         if baseline_config is None:
             raise EndpointConfigNotFoundError(
-                f"EndpointConfig {state.baseline.config_name} of {endpoint} disappeared before the rollout began"
+                f"EndpointConfig {baseline.config_name} of {endpoint} disappeared before the rollout began"
             )
-    request = plan.target_config(state.policy, state.baseline, baseline_config, model_name, config_name)
+    request = plan.target_config(state.policy, baseline, baseline_config, model_name, config_name)
     tags = resource_tags(state)
     sagemaker.ensure_model(model_name, package.arn, settings.execution_role_arn, tags)
     sagemaker.ensure_endpoint_config(request, tags)
-    state.target = Target(model_name=model_name, config_name=config_name, creates_endpoint=not state.baseline.exists)
+    state.target = Target(model_name=model_name, config_name=config_name, creates_endpoint=not baseline.exists)
     state.phase = Phase.PREPARED
     state.message = f"created model {model_name} and endpoint config {config_name}"
     return state

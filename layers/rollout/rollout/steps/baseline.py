@@ -1,0 +1,28 @@
+"""Snapshot Endpoint: with the lock held, record the endpoint as it is before the rollout touches it.
+
+This is the rollback target. It is taken after the lock, not before, so a rollout queued behind another
+sees the endpoint its predecessor left, not the one it was updating.
+"""
+
+from __future__ import annotations
+
+from rollout.aws import sagemaker
+from rollout.errors import EndpointNotInServiceError
+from rollout.models import Phase, RolloutState
+
+
+def snapshot_endpoint(state: RolloutState) -> RolloutState:
+    baseline = sagemaker.snapshot(state.endpoint_name)
+    if baseline.exists and baseline.status != "InService":
+        raise EndpointNotInServiceError(
+            f"endpoint {baseline.name} is {baseline.status}, not InService: SageMaker accepts updates only "
+            "while InService"
+        )
+    state.baseline = baseline
+    state.phase = Phase.BASELINED
+    if baseline.exists:
+        live = ", ".join(f"{v.name}={v.model_name}@{v.weight:g}" for v in baseline.variants)
+        state.message = f"endpoint {baseline.name} is InService on {baseline.config_name} ({live})"
+    else:
+        state.message = f"endpoint {baseline.name} does not exist yet: this rollout creates it"
+    return state

@@ -1,0 +1,21 @@
+from collections.abc import Callable, Iterator
+
+import pytest
+from rollout_local.report import Report
+from rollout_local.scenario import Scenario
+from rollout_local.simulator import Simulation
+
+
+@pytest.fixture
+def run() -> Iterator[Callable[[Scenario], tuple[Report, Simulation]]]:
+    """Run a scenario through the real state machine; keep the world open for the test to inspect."""
+    opened: list[Simulation] = []
+
+    def _run(scenario: Scenario) -> tuple[Report, Simulation]:
+        simulation = Simulation(scenario).__enter__()
+        opened.append(simulation)
+        return simulation.run(), simulation
+
+    yield _run
+    for simulation in opened:
+        simulation.__exit__(None, None, None)
