@@ -75,7 +75,8 @@ class Scenario(Strict):
     def load_event(self, root: Path) -> dict[str, Any]:
         event = self.approval.event
         if isinstance(event, dict):
-            return json.loads(json.dumps(event))
+            copied: dict[str, Any] = json.loads(json.dumps(event))
+            return copied
         assert event is not None
         for base in (self.base_dir, root):
             candidate = base / event

@@ -164,7 +164,7 @@ class Simulation:
 
     def approval_event(self, template: dict[str, Any], package_arn: str) -> dict[str, Any]:
         """The event SageMaker emits for this package: the template's envelope with the package's facts."""
-        event = json.loads(json.dumps(template))
+        event: dict[str, Any] = json.loads(json.dumps(template))
         detail = event.get("detail")
         if isinstance(detail, dict) and package_arn in self.sagemaker.packages:
             package = self.sagemaker.packages[package_arn]
@@ -180,7 +180,8 @@ class Simulation:
 
     def matches_rule(self, event: dict[str, Any]) -> bool:
         """Would the template's EventBridge rule deliver this event to the state machine?"""
-        return bool(EventPattern.load(json.dumps(self.stack.event_pattern)).matches_event(event))
+        pattern = EventPattern.load(json.dumps(self.stack.event_pattern))
+        return bool(pattern.matches_event(event))  # type: ignore[arg-type]
 
     def start(self, execution_input: dict[str, Any], name: str | None = None) -> str:
         # Step Functions names an unnamed execution with a UUID; moto would call every one of them "None".

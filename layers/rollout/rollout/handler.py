@@ -28,7 +28,8 @@ def _wrap(call: Callable[[dict[str, Any]], dict[str, Any]]) -> Handler:
         logger.info(result.get("message", ""), extra={"phase": result.get("phase"), "outcome": result.get("outcome")})
         return result
 
-    return handler
+    wrapped: Handler = handler
+    return wrapped
 
 
 def state_step(step: Callable[[RolloutState], RolloutState]) -> Handler:
