@@ -227,7 +227,7 @@ class LocalAws:
             except ApiError as error:
                 return _error_response(request, error.code, error.message, error.status)
             body = json.dumps(result, default=_json_default)
-            return AWSResponse(request.url, 200, {"Content-Type": "application/x-amz-json-1.1"}, MockRawResponse(body))  # type: ignore[arg-type]
+            return AWSResponse(request.url, 200, {"Content-Type": "application/x-amz-json-1.1"}, MockRawResponse(body))
         return original(stubber, event_name, request, **kwargs)
 
 
@@ -242,7 +242,7 @@ def _error_response(request: Any, code: str, message: str, status: int) -> AWSRe
     else:
         body = json.dumps({"__type": code, "message": message})
         headers = {"Content-Type": "application/x-amz-json-1.1", "x-amzn-ErrorType": code}
-    return AWSResponse(request.url, status, headers, MockRawResponse(body))  # type: ignore[arg-type]
+    return AWSResponse(request.url, status, headers, MockRawResponse(body))
 
 
 def _timed_start(original: Callable[[Execution], None], clock: VirtualClock) -> Callable[[Execution], None]:

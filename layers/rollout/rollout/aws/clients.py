@@ -31,7 +31,7 @@ _clients: dict[str, Any] = {}
 def client(service: str) -> Any:
     """The shared client for ``service``."""
     if service not in _clients:
-        _clients[service] = boto3.client(service, config=RETRY_CONFIG)  # type: ignore[call-overload]
+        _clients[service] = boto3.client(service, config=RETRY_CONFIG)
     return _clients[service]
 
 
