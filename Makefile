@@ -4,8 +4,10 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 SAMVENV := .venv-sam
-# `sam build` for the python3.13 runtime needs a python3.13 on PATH (pyenv keeps one here).
-PY313_DIR := $(shell dirname "$$(command -v python3.13 || ls -d /root/.pyenv/versions/3.13*/bin/python3.13 2>/dev/null | head -n 1)" 2>/dev/null)
+# `sam build` for the python3.13 runtime needs a python3.13 on PATH that really runs (a pyenv shim for a
+# version that is not selected does not): take the first candidate that answers.
+PY313_DIR := $(shell for d in $$(ls -d /root/.pyenv/versions/3.13*/bin 2>/dev/null) $$(dirname "$$(command -v python3.13)" 2>/dev/null); do \
+	if "$$d/python3.13" -c 'import sys' >/dev/null 2>&1; then echo "$$d"; break; fi; done)
 
 .PHONY: setup demo test unit functional workflow static lint typecheck template asl schema sam clean
 
@@ -54,7 +56,7 @@ $(SAMVENV)/.installed:
 
 sam: $(SAMVENV)/.installed
 	SAM_CLI_TELEMETRY=0 $(SAMVENV)/bin/sam validate --lint
-	@if [ -n "$(PY313_DIR)" ] && [ "$(PY313_DIR)" != "." ]; then \
+	@if [ -n "$(PY313_DIR)" ]; then \
 	  PATH="$(PY313_DIR):$$PATH" SAM_CLI_TELEMETRY=0 $(SAMVENV)/bin/sam build --build-dir .aws-sam/build; \
 	else echo "sam build skipped: no python3.13 on this machine (the Lambda runtime's interpreter)"; fi
 

@@ -2,6 +2,7 @@
 
 import inspect
 
+import botocore.endpoint
 import moto
 from moto.awslambda_simple.models import LambdaSimpleBackend
 from moto.core.botocore_stubber import BotocoreStubber
@@ -38,6 +39,7 @@ def test_every_patch_point_still_has_the_shape_local_mode_expects():
         Execution.get_start_execution_details
     )
     assert params(ExecutionWorker._execution_logic) == ["self"]
+    assert "time.sleep(handler_response)" in inspect.getsource(botocore.endpoint), "botocore moved its retry sleep"
     assert not hasattr(Execution, "__deepcopy__"), "moto now copies executions itself: drop local mode's patch"
 
 

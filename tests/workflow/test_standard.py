@@ -268,3 +268,18 @@ def test_an_event_the_rule_does_not_match_starts_nothing(run):
     event["detail"]["ModelApprovalStatus"] = "Rejected"
     report, sim = run(scenario(approval={"group": "churn", "event": event}))
     assert report.outcome == "ignored" and sim.executions == []
+
+
+def test_throttling_is_retried_and_never_judged_a_failure(run):
+    # 12 throttled DescribeEndpoint calls: more than the SDK's 5 attempts, so the state machine's Retry steps in
+    throttled = {"api": "sagemaker:DescribeEndpoint", "error": "ThrottlingException", "times": 12, "after_calls": 3}
+    report, sim = run(scenario(faults=[throttled]))
+    assert report.outcome == "succeeded"
+    assert report.metrics.api_calls["sagemaker:UpdateEndpoint"] == 1
+    assert report.metrics.wall_seconds < 30, "SDK and state machine backoff both run on virtual time"
+    failures = [
+        e
+        for e in sim.sfn.get_execution_history(executionArn=sim.executions[0], maxResults=1000)["events"]
+        if e["type"] == "TaskFailed"
+    ]
+    assert failures and all(e["taskFailedEventDetails"]["error"] == "ThrottledError" for e in failures)

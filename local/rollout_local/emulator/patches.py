@@ -2,8 +2,9 @@
 
 moto runs the real ASL and stores DynamoDB, SSM, SNS, IAM, Lambda and Step Functions state. Local mode adds:
 - the real handlers, in-process, for every Lambda task (``LambdaSimpleBackend.invoke``);
-- virtual time for Wait states, Retry intervals and history timestamps (``WaitFunction._wait_interval``,
-  the retrier's ``time.sleep``, ``EventManager._get_current_timestamp``, execution start and end);
+- virtual time for Wait states, Retry intervals, botocore's retry backoff and history timestamps
+  (``WaitFunction._wait_interval``, the retrier's ``time.sleep``, ``botocore.endpoint.time``,
+  ``EventManager._get_current_timestamp``, execution start and end);
 - concurrent executions (``Execution.__deepcopy__``: moto copies running executions on every start);
 - the SageMaker emulator, scenario faults and per-operation call counts, at moto's one request entry point
   (``BotocoreStubber.__call__``).
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 import traceback
 import types
 import uuid
@@ -26,6 +28,7 @@ from pathlib import Path
 from typing import Any
 from unittest import mock
 
+import botocore.endpoint
 from botocore.awsrequest import AWSResponse
 from moto import mock_aws
 from moto.awslambda_simple.models import LambdaSimpleBackend
@@ -138,6 +141,7 @@ class LocalAws:
             )
         )
         stack.enter_context(mock.patch.object(retrier_decl, "time", types.SimpleNamespace(sleep=clock.sleep)))
+        stack.enter_context(mock.patch.object(botocore.endpoint, "time", _ParticipantTime(clock, self._local)))
         stack.enter_context(mock.patch.object(EventManager, "_get_current_timestamp", staticmethod(clock.now)))
         stack.enter_context(mock.patch.object(Execution, "start", _timed_start(Execution.start, clock)))
         stack.enter_context(
@@ -243,6 +247,26 @@ def _error_response(request: Any, code: str, message: str, status: int) -> AWSRe
         body = json.dumps({"__type": code, "message": message})
         headers = {"Content-Type": "application/x-amz-json-1.1", "x-amzn-ErrorType": code}
     return AWSResponse(request.url, status, headers, MockRawResponse(body))
+
+
+class _ParticipantTime:
+    """``time`` for botocore's retry backoff: virtual inside a simulated execution, real elsewhere."""
+
+    def __init__(self, clock: VirtualClock, local: threading.local) -> None:
+        self._clock, self._local = clock, local
+
+    def sleep(self, seconds: float) -> None:
+        # A handler invoked by a simulated execution runs in one of moto's worker threads (a task's own thread,
+        # in fact, so thread-locals of the execution do not reach it); a handler a test calls directly runs in
+        # the main thread, outside simulated time.
+        in_execution = threading.current_thread() is not threading.main_thread()
+        if getattr(self._local, "in_handler", False) and in_execution:
+            self._clock.sleep(seconds)
+        else:
+            time.sleep(seconds)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(time, name)
 
 
 def _timed_start(original: Callable[[Execution], None], clock: VirtualClock) -> Callable[[Execution], None]:

@@ -1,4 +1,4 @@
-"""boto3 clients with adaptive retries, created lazily, one per service, and the ClientError translation."""
+"""boto3 clients with standard retries, created lazily, one per service, and the ClientError translation."""
 
 from __future__ import annotations
 
@@ -12,7 +12,10 @@ from botocore.exceptions import ClientError
 
 from rollout.errors import AwsServiceError, ThrottledError
 
-RETRY_CONFIG = Config(retries={"mode": "adaptive", "max_attempts": 5}, user_agent_extra="sagemaker-rollout")
+# Standard mode, not adaptive: adaptive is experimental in botocore and keeps per-process client-side rate
+# state that a Lambda making a handful of calls gains nothing from. Throttling that outlasts these attempts
+# surfaces as ThrottledError and the state machine retries it with jittered backoff, at no Lambda cost.
+RETRY_CONFIG = Config(retries={"mode": "standard", "max_attempts": 5}, user_agent_extra="sagemaker-rollout")
 THROTTLING_CODES = frozenset(
     {
         "ThrottlingException",
