@@ -117,6 +117,7 @@ def _history(simulation: Simulation, arn: str) -> list[dict[str, Any]]:
 def _timeline(simulation: Simulation, events: list[dict[str, Any]]) -> list[TimelineEntry]:
     start = simulation.clock.start
     entries: list[TimelineEntry] = []
+    waits: set[int] = set()
     open_task: TimelineEntry | None = None
     for event in events:
         kind = event["type"]
@@ -124,6 +125,8 @@ def _timeline(simulation: Simulation, events: list[dict[str, Any]]) -> list[Time
             name = event["stateEnteredEventDetails"]["name"]
             entry = TimelineEntry(t=(event["timestamp"] - start).total_seconds(), state=name)
             entries.append(entry)
+            if kind == "WaitStateEntered":
+                waits.add(id(entry))
             open_task = entry if kind == "TaskStateEntered" else None
         elif kind == "TaskStateExited" and open_task is not None:
             output = json.loads(event["stateExitedEventDetails"].get("output") or "{}")
@@ -134,7 +137,7 @@ def _timeline(simulation: Simulation, events: list[dict[str, Any]]) -> list[Time
             details = event.get("lambdaFunctionFailedEventDetails") or event.get("taskFailedEventDetails") or {}
             open_task.note = f"{details.get('error', 'error')}: {_cause(details.get('cause'))}"
     for entry, following in itertools.pairwise(entries):
-        if entry.state.startswith("Wait") and not entry.note:
+        if id(entry) in waits and not entry.note:
             entry.note = f"{following.t - entry.t:g} s"
     return entries
 

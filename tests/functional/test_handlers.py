@@ -50,8 +50,11 @@ def test_the_whole_chain_of_handlers_from_the_sample_events(world):
     still = world.invoke("CheckEndpointFunction", sample_event("check-endpoint.json"))
     assert still["phase"] == "updating"
     world.clock.advance(600)
-    done = world.invoke("CheckEndpointFunction", sample_event("check-endpoint.json"))
-    assert done["phase"] == "deployed"
+    settled = world.invoke("CheckEndpointFunction", sample_event("check-endpoint.json"))
+    assert (settled["phase"], settled["next"]) == ("baking", "bake"), "every step gets at least one health check"
+    done = world.invoke("EvaluateHealthFunction", settled)
+    assert (done["phase"], done["next"]) == ("deployed", "done")
+    assert done["history"][0]["verdict"] == "pass"
 
     world.invoke("ReleaseLockFunction", {**done, "lock": {**done["lock"], "status": "acquired"}})
     assert "LOCK" not in records(world)

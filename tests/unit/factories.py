@@ -8,6 +8,7 @@ from typing import Any
 from rollout.models import (
     EndpointSnapshot,
     ModelPackage,
+    Phase,
     Policy,
     RolloutRequest,
     RolloutState,
@@ -54,6 +55,7 @@ def state(baseline: EndpointSnapshot | None = None, target: bool = True, **overr
         "policy": Policy(endpoint_name="churn-prod"),
         "baseline": baseline,
         "update_started_at": T0,
+        "phase": Phase.UPDATING,
     }
     if target:
         fields["target"] = Target(

@@ -38,7 +38,8 @@ def test_an_invalid_field_is_named_with_the_source_that_set_it():
     with pytest.raises(PolicyError) as caught:
         resolve_policy(layers(("SSM parameter /p/churn", {"endpoint_name": "e", "strategy": {"type": "big_bang"}})))
     message = str(caught.value)
-    assert "'strategy.type'" in message and "SSM parameter /p/churn" in message
+    assert "'strategy'" in message and "SSM parameter /p/churn" in message
+    assert "'all_at_once', 'canary', 'linear', 'steps'" in message
 
 
 def test_a_missing_required_field_says_no_source_set_it():

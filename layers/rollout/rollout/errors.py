@@ -46,6 +46,10 @@ class InvalidNameError(RejectedError):
     """A name this rollout would use breaks SageMaker's naming rules."""
 
 
+class AlarmNotFoundError(RejectedError):
+    """An alarm the policy names does not exist, so it could never stop a bad rollout."""
+
+
 # --- Failures after the endpoint was (or may have been) touched: the workflow rolls back. ---------------
 
 
@@ -63,6 +67,10 @@ class UpdateTimedOutError(DeploymentError):
 
 class VerificationFailedError(DeploymentError):
     """The endpoint is InService but does not serve the configuration we deployed."""
+
+
+class HealthCheckFailedError(DeploymentError):
+    """A step's health analysis failed (an alarm, or the built-in checks past the failure threshold)."""
 
 
 class RollbackFailedError(RolloutError):

@@ -6,9 +6,10 @@ progress that every step of the state machine receives and returns whole.
 
 from __future__ import annotations
 
+import itertools
 from datetime import datetime
 from enum import StrEnum
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -44,13 +45,88 @@ class Capacity(Frozen):
         return self
 
 
+class Step(Frozen):
+    """One traffic step (Argo's setWeight + pause): the new model's share, then how long to judge it."""
+
+    weight_percent: float = Field(gt=0, le=100, description="share of traffic the new model serves")
+    bake_seconds: int = Field(default=0, ge=0, le=86400, description="how long to judge this step")
+
+
 class AllAtOnce(Frozen):
     """Switch the endpoint to the new model in one zero-downtime UpdateEndpoint (SageMaker's standard update)."""
 
     type: Literal["all_at_once"] = "all_at_once"
+    bake_seconds: int = Field(default=0, ge=0, le=86400, description="judge the new model this long afterwards")
 
 
-Strategy = AllAtOnce
+class Canary(Frozen):
+    """``canary_percent`` of traffic for ``bake_seconds``, then 100% (optionally judged for ``final_bake_seconds``)."""
+
+    type: Literal["canary"] = "canary"
+    canary_percent: float = Field(gt=0, lt=100)
+    bake_seconds: int = Field(ge=0, le=86400)
+    final_bake_seconds: int = Field(default=0, ge=0, le=86400)
+
+
+class Linear(Frozen):
+    """``step_percent`` more traffic every ``interval_seconds`` until 100%."""
+
+    type: Literal["linear"] = "linear"
+    step_percent: float = Field(gt=0, lt=100)
+    interval_seconds: int = Field(ge=0, le=86400)
+
+
+class Steps(Frozen):
+    """The general form: an explicit list of steps. Canary and linear expand into it."""
+
+    type: Literal["steps"] = "steps"
+    steps: tuple[Step, ...] = Field(min_length=1, max_length=100)
+
+    @model_validator(mode="after")
+    def _increasing_to_100(self) -> Steps:
+        weights = [s.weight_percent for s in self.steps]
+        if any(b <= a for a, b in itertools.pairwise(weights)):
+            raise ValueError(f"step weights must increase strictly, got {weights}")
+        if weights[-1] != 100:
+            raise ValueError(f"the last step must send 100% of traffic to the new model, got {weights[-1]}")
+        return self
+
+
+Strategy = Annotated[AllAtOnce | Canary | Linear | Steps, Field(discriminator="type")]
+
+
+class Analysis(Frozen):
+    """How every step is judged: the policy's alarms and built-in checks on the new variant's metrics."""
+
+    alarms: tuple[str, ...] = Field(default=(), max_length=100, description="CloudWatch alarm names; ALARM fails")
+    treat_missing: Literal["ok", "inconclusive"] = Field(
+        default="ok", description="what an alarm in INSUFFICIENT_DATA means"
+    )
+    max_error_rate: float | None = Field(
+        default=None, ge=0, le=1, description="highest Invocation5XXErrors / Invocations of the new variant"
+    )
+    max_error_rate_increase: float | None = Field(
+        default=None, ge=0, le=1, description="highest error rate above the baseline's over the same window"
+    )
+    max_latency_ms: float | None = Field(default=None, gt=0, description="highest ModelLatency of the new variant")
+    max_latency_ratio: float | None = Field(
+        default=None, gt=0, description="highest ModelLatency of the new variant divided by the baseline's"
+    )
+    latency_statistic: Literal["p50", "p90", "p99", "Average"] = "p99"
+    min_invocations: int = Field(default=100, ge=0, description="invocations of the new variant before a verdict")
+    check_interval_seconds: int = Field(default=60, ge=10, le=3600, description="seconds between checks in a bake")
+    max_inconclusive: int = Field(default=3, ge=0, le=100, description="bake extensions for inconclusive verdicts")
+    on_inconclusive: Literal["fail", "pass"] = Field(
+        default="fail", description="the verdict once max_inconclusive extensions are used up"
+    )
+    failure_threshold: int = Field(default=1, ge=1, le=100, description="failed checks that trigger rollback")
+
+    @property
+    def has_metric_checks(self) -> bool:
+        return any(
+            v is not None
+            for v in (self.max_error_rate, self.max_error_rate_increase, self.max_latency_ms, self.max_latency_ratio)
+        )
 
 
 class Policy(Frozen):
@@ -58,6 +134,10 @@ class Policy(Frozen):
 
     endpoint_name: str = Field(pattern=SAGEMAKER_NAME, description="The real-time endpoint to roll out to.")
     strategy: Strategy = Field(default_factory=AllAtOnce, description="How traffic moves to the new model.")
+    analysis: Analysis = Field(default_factory=Analysis, description="How each step is judged.")
+    on_rollback: Literal["none", "reject_package"] = Field(
+        default="none", description="reject_package sets the package to Rejected with the reason"
+    )
     on_busy: Literal["queue", "reject"] = Field(
         default="queue", description="When another rollout holds the endpoint: wait for it, or refuse at once."
     )
@@ -72,7 +152,9 @@ class Policy(Frozen):
         default=30, ge=10, le=600, description="Seconds between endpoint status checks (botocore's waiter uses 30)."
     )
     capacity: Capacity | None = Field(
-        default=None, description="Capacity of the new variant(s); required for a first deployment."
+        default=None,
+        description="Capacity of the new variant(s); required for a first deployment. For traffic-shifting "
+        "strategies, unset fields take the largest baseline variant's instance type and live count.",
     )
     variant_name: str = Field(
         default="AllTraffic", pattern=SAGEMAKER_NAME, description="Variant name used when creating a new endpoint."
@@ -143,6 +225,9 @@ class Phase(StrEnum):
     BASELINED = "baselined"
     PREPARED = "prepared"
     UPDATING = "updating"
+    SHIFTING = "shifting"
+    BAKING = "baking"
+    PROMOTING = "promoting"
     DEPLOYED = "deployed"
     ROLLING_BACK = "rolling_back"
     ROLLED_BACK = "rolled_back"
@@ -179,8 +264,41 @@ class Target(Frozen):
     """What this rollout creates and deploys."""
 
     model_name: str
-    config_name: str
+    config_name: str = Field(description="the config the endpoint ends on when the rollout succeeds")
     creates_endpoint: bool
+    variant_name: str | None = Field(default=None, description="the new variant while traffic shifts")
+    shift_config_name: str | None = Field(default=None, description="baseline variants + the new one at 0")
+
+    @property
+    def shifts_traffic(self) -> bool:
+        return self.shift_config_name is not None
+
+
+class Verdict(StrEnum):
+    PASS = "pass"  # noqa: S105 - a verdict, not a password
+    FAIL = "fail"
+    INCONCLUSIVE = "inconclusive"
+
+
+class StepRecord(Frozen):
+    """What happened at one check of one step: kept in the state, small, for the record and the report."""
+
+    step: int
+    weight_percent: float
+    at: datetime
+    verdict: Verdict
+    reason: str
+
+
+class BakeState(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    started_at: datetime | None = None
+    ends_at: datetime | None = None
+    checks: int = 0
+    failures: int = 0
+    inconclusive: int = 0
+    next_check_seconds: int = 10
 
 
 class TaskError(BaseModel):
@@ -207,6 +325,11 @@ class RolloutState(BaseModel):
     phase: Phase = Phase.RESOLVED
     lock: LockState = Field(default_factory=LockState)
     target: Target | None = None
+    steps: tuple[Step, ...] = ()
+    step_index: int = 0
+    next: Literal["wait", "shift", "bake", "promote", "done"] = "wait"
+    bake: BakeState = Field(default_factory=BakeState)
+    history: list[StepRecord] = Field(default_factory=list)
     touched: bool = False
     update_started_at: datetime | None = None
     rollback_started_at: datetime | None = None
@@ -220,6 +343,10 @@ class RolloutState(BaseModel):
     @property
     def endpoint_name(self) -> str:
         return self.policy.endpoint_name
+
+    @property
+    def current_step(self) -> Step:
+        return self.steps[self.step_index]
 
     def require_baseline(self) -> EndpointSnapshot:
         """The pre-rollout endpoint; every step after Snapshot Endpoint has it."""

@@ -47,3 +47,9 @@ def model_name(endpoint_name: str, package_arn: str, package_version: int | None
 def endpoint_config_name(endpoint_name: str, package_version: int | None, rollout_id: str, purpose: str = "c") -> str:
     """Name of an EndpointConfig this rollout creates; ``purpose`` tells apart several configs of one rollout."""
     return _compose(endpoint_name, purpose, str(package_version or ""), _digest(endpoint_name, rollout_id, purpose))
+
+
+def variant_name(package_version: int | None, rollout_id: str) -> str:
+    """The new model's variant while it shares an endpoint with the baseline (unique per rollout)."""
+    version = f"v{package_version}" if package_version is not None else "new"
+    return f"{version}-{_digest(rollout_id)}"

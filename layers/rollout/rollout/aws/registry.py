@@ -33,3 +33,11 @@ def _group_from_arn(arn: str) -> str:
     resource = arn.split(":", 5)[-1]  # model-package/<group>/<version>
     parts = resource.split("/")
     return parts[1] if len(parts) > 2 else parts[-1]
+
+
+def reject_package(arn: str, reason: str) -> None:
+    """Mark a package Rejected, with the rollback's reason as ApprovalDescription (max 1024 characters)."""
+    with translated("sagemaker:UpdateModelPackage"):
+        client("sagemaker").update_model_package(
+            ModelPackageArn=arn, ModelApprovalStatus="Rejected", ApprovalDescription=reason[:1024]
+        )

@@ -135,6 +135,12 @@ def update_endpoint(name: str, config_name: str) -> None:
         _sm().update_endpoint(EndpointName=name, EndpointConfigName=config_name)
 
 
+def update_weights(name: str, weights: list[dict[str, Any]]) -> None:
+    """UpdateEndpointWeightsAndCapacities: the fast path for traffic shifts and for cutting traffic."""
+    with translated("sagemaker:UpdateEndpointWeightsAndCapacities"):
+        _sm().update_endpoint_weights_and_capacities(EndpointName=name, DesiredWeightsAndCapacities=weights)
+
+
 def create_endpoint(name: str, config_name: str, tags: list[dict[str, str]]) -> None:
     with translated("sagemaker:CreateEndpoint"):
         _sm().create_endpoint(EndpointName=name, EndpointConfigName=config_name, Tags=tags)

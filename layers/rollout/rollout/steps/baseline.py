@@ -6,8 +6,9 @@ sees the endpoint its predecessor left, not the one it was updating.
 
 from __future__ import annotations
 
-from rollout.aws import sagemaker
-from rollout.errors import EndpointNotInServiceError
+from rollout import plan
+from rollout.aws import cloudwatch, sagemaker
+from rollout.errors import AlarmNotFoundError, EndpointNotInServiceError
 from rollout.models import Phase, RolloutState
 
 
@@ -18,11 +19,20 @@ def snapshot_endpoint(state: RolloutState) -> RolloutState:
             f"endpoint {baseline.name} is {baseline.status}, not InService: SageMaker accepts updates only "
             "while InService"
         )
+    alarms = state.policy.analysis.alarms
+    if alarms:
+        missing = sorted(set(alarms) - set(cloudwatch.alarm_states(alarms)))
+        if missing:
+            raise AlarmNotFoundError(
+                f"policy field 'analysis.alarms' names alarm(s) that do not exist: {', '.join(missing)}"
+            )
     state.baseline = baseline
+    state.steps = plan.plan_steps(state.policy.strategy, baseline.exists)
     state.phase = Phase.BASELINED
     if baseline.exists:
         live = ", ".join(f"{v.name}={v.model_name}@{v.weight:g}" for v in baseline.variants)
-        state.message = f"endpoint {baseline.name} is InService on {baseline.config_name} ({live})"
+        steps = " -> ".join(f"{s.weight_percent:g}%/{s.bake_seconds}s" for s in state.steps)
+        state.message = f"endpoint {baseline.name} is InService on {baseline.config_name} ({live}); plan {steps}"
     else:
         state.message = f"endpoint {baseline.name} does not exist yet: this rollout creates it"
     return state

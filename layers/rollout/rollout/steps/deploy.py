@@ -1,12 +1,15 @@
-"""Start Update and Check Endpoint: switch the endpoint to the target config and follow it to InService."""
+"""Start Update and Check Endpoint: switch the endpoint to the target config and follow every change to
+InService, then say what comes next (shift, bake, promote, done)."""
 
 from __future__ import annotations
 
-from rollout import clock
+from datetime import datetime, timedelta
+
+from rollout import clock, plan
 from rollout.aws import sagemaker
-from rollout.decide import Progress, deployment_progress
+from rollout.decide import Progress, deployment_progress, next_check_seconds
 from rollout.errors import UpdateFailedError, UpdateTimedOutError, VerificationFailedError
-from rollout.models import Phase, RolloutState
+from rollout.models import BakeState, Phase, RolloutState
 from rollout.steps.target import resource_tags
 
 
@@ -15,34 +18,72 @@ def start_update(state: RolloutState) -> RolloutState:
     target = state.target
     assert target is not None, "Start Update runs after Prepare Target"
     endpoint = state.endpoint_name
+    config = target.shift_config_name or target.config_name
     observed = sagemaker.snapshot(endpoint, variants_while_busy=False)
-    already = target.config_name in {observed.config_name, observed.pending_config_name}
+    already = config in {observed.config_name, observed.pending_config_name}
     state.touched = True  # from here on, any failure must put the endpoint back
     if not already:
         if target.creates_endpoint:
-            sagemaker.create_endpoint(endpoint, target.config_name, resource_tags(state))
+            sagemaker.create_endpoint(endpoint, config, resource_tags(state))
         else:
-            sagemaker.update_endpoint(endpoint, target.config_name)
-    state.update_started_at = state.update_started_at or clock.now()
-    state.phase = Phase.UPDATING
+            sagemaker.update_endpoint(endpoint, config)
+    state.update_started_at = clock.now()
+    state.phase, state.next = Phase.UPDATING, "wait"
     verb = "creating" if target.creates_endpoint else "updating"
-    state.message = f"{verb} endpoint {endpoint} with {target.config_name}"
+    state.message = f"{verb} endpoint {endpoint} with {config}"
     return state
 
 
+def desired_weights(state: RolloutState) -> dict[str, float] | None:
+    """The weights the current shift asked for (None outside a shift)."""
+    target = state.target
+    if state.phase is not Phase.SHIFTING or target is None or not target.variant_name:
+        return None
+    weights = plan.step_weights(state.require_baseline(), target.variant_name, state.current_step.weight_percent)
+    return {w["VariantName"]: w["DesiredWeight"] for w in weights}
+
+
 def check_endpoint(state: RolloutState) -> RolloutState:
-    """One look at the endpoint: still going, deployed and verified, or a failure that triggers rollback."""
+    """One look at the endpoint: still changing, settled as intended, or a failure that triggers rollback."""
+    now = clock.now()
     observed = sagemaker.snapshot(state.endpoint_name, variants_while_busy=False)
-    decision = deployment_progress(state, observed, clock.now())
+    decision = deployment_progress(state, observed, now, desired_weights(state))
     state.polls += 1
     state.message = decision.reason
     if decision.progress is Progress.WAIT:
-        return state
-    if decision.progress is Progress.DEPLOYED:
-        state.phase = Phase.DEPLOYED
+        state.next = "wait"
         return state
     if decision.progress is Progress.TIMED_OUT:
         raise UpdateTimedOutError(decision.reason)
     if decision.progress is Progress.NOT_SERVING_TARGET:
         raise VerificationFailedError(decision.reason)
-    raise UpdateFailedError(decision.reason)
+    if decision.progress is Progress.FAILED:
+        raise UpdateFailedError(decision.reason)
+    return settled(state, now)
+
+
+def settled(state: RolloutState, now: datetime) -> RolloutState:
+    """The endpoint reached what the phase asked for: decide the next action."""
+    target = state.target
+    assert target is not None
+    if state.phase is Phase.PROMOTING:
+        state.phase, state.next = Phase.DEPLOYED, "done"
+        state.message = f"promoted: endpoint {state.endpoint_name} serves {target.model_name} alone"
+    elif state.phase is Phase.UPDATING and target.shifts_traffic:
+        state.next = "shift"
+        state.message = f"variant {target.variant_name} is live at weight 0 beside the baseline"
+    else:
+        start_bake(state, now)
+    return state
+
+
+def start_bake(state: RolloutState, now: datetime) -> None:
+    """Begin judging the current step: at least one check, then every check interval until the bake ends."""
+    step = state.current_step
+    state.bake = BakeState(started_at=now, ends_at=now + timedelta(seconds=step.bake_seconds))
+    state.bake.next_check_seconds = next_check_seconds(state.policy.analysis, state.bake, now)
+    state.phase, state.next = Phase.BAKING, "bake"
+    state.message = (
+        f"step {state.step_index + 1}/{len(state.steps)}: {step.weight_percent:g}% of traffic on the new model, "
+        f"baking {step.bake_seconds} s"
+    )

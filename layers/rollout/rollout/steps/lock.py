@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from rollout import clock
 from rollout.aws import table
 from rollout.config import Settings
@@ -82,4 +84,5 @@ def record_fields(state: RolloutState, outcome: str) -> dict[str, str | None]:
         "started_at": state.started_at.isoformat(),
         "baseline_config": state.baseline.config_name if state.baseline else None,
         "target_config": state.target.config_name if state.target else None,
+        "steps": json.dumps([r.model_dump(mode="json") for r in state.history]) if state.history else None,
     }

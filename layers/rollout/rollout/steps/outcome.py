@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from rollout import clock
-from rollout.aws import notify, table
+from rollout.aws import notify, registry, table
 from rollout.config import Settings
 from rollout.decide import failure_reason, final_outcome
 from rollout.errors import RolloutError
@@ -27,6 +27,8 @@ def record_outcome(state: RolloutState, settings: Settings) -> RolloutState:
         state.reason = (
             state.reason or f"endpoint {state.endpoint_name} serves {state.target.model_name if state.target else '?'}"
         )
+    if outcome is Outcome.ROLLED_BACK and state.policy.on_rollback == "reject_package":
+        registry.reject_package(state.package.arn, f"rolled back by rollout {state.rollout_id}: {state.reason}")
     fields = record_fields(state, outcome.value)
     fields["finished_at"] = clock.now().isoformat()
     table.put_record(settings.table_name, state.endpoint_name, state.started_at, state.rollout_id, fields)

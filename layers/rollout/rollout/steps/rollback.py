@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from rollout import clock
+from rollout import clock, plan
 from rollout.aws import sagemaker
 from rollout.decide import RollbackAction, failure_reason, rollback_action
 from rollout.errors import RollbackFailedError
@@ -25,6 +25,13 @@ def roll_back(state: RolloutState) -> RolloutState:
         state.touched = True
     if decision.action is RollbackAction.DONE:
         state.phase = Phase.ROLLED_BACK
+    elif decision.action is RollbackAction.CUT_TRAFFIC and state.target and state.target.variant_name:
+        sagemaker.update_weights(endpoint, plan.baseline_weights(state.require_baseline(), state.target.variant_name))
+    elif decision.action is RollbackAction.RESTORE_WEIGHTS:
+        baseline = state.require_baseline()
+        sagemaker.update_weights(
+            endpoint, [{"VariantName": v.name, "DesiredWeight": v.weight} for v in baseline.variants]
+        )
     elif decision.action is RollbackAction.UPDATE_TO_BASELINE and baseline_config:
         sagemaker.update_endpoint(endpoint, baseline_config)
     elif decision.action is RollbackAction.RECREATE_BASELINE and baseline_config:
@@ -37,18 +44,17 @@ def roll_back(state: RolloutState) -> RolloutState:
 
 
 def clean_up(state: RolloutState) -> RolloutState:
-    """After a rollback, delete the target config and model; after success keep the baseline for a manual revert."""
+    """Delete what the rollout made and no longer needs. After a rollback: its configs and model. After a
+    success: the intermediate shift config (the baseline config and model stay, for a manual revert)."""
     target = state.target
-    if target is None or state.phase is not Phase.ROLLED_BACK:
+    if target is None or state.phase not in (Phase.ROLLED_BACK, Phase.DEPLOYED):
         state.message = "nothing to clean up"
         return state
-    removed = [
-        name
-        for name, gone in (
-            (target.config_name, sagemaker.delete_endpoint_config(target.config_name)),
-            (target.model_name, sagemaker.delete_model(target.model_name)),
-        )
-        if gone
-    ]
-    state.message = f"deleted {', '.join(removed)}" if removed else "target resources were already gone"
+    configs = (
+        [target.shift_config_name] if state.phase is Phase.DEPLOYED else [target.shift_config_name, target.config_name]
+    )
+    removed = [name for name in configs if name and sagemaker.delete_endpoint_config(name)]
+    if state.phase is Phase.ROLLED_BACK and sagemaker.delete_model(target.model_name):
+        removed.append(target.model_name)
+    state.message = f"deleted {', '.join(removed)}" if removed else "nothing to clean up"
     return state

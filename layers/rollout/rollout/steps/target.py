@@ -29,11 +29,33 @@ def prepare_target(state: RolloutState, settings: Settings) -> RolloutState:
             raise EndpointConfigNotFoundError(
                 f"EndpointConfig {baseline.config_name} of {endpoint} disappeared before the rollout began"
             )
-    request = plan.target_config(state.policy, baseline, baseline_config, model_name, config_name)
     tags = resource_tags(state)
     sagemaker.ensure_model(model_name, package.arn, settings.execution_role_arn, tags)
-    sagemaker.ensure_endpoint_config(request, tags)
-    state.target = Target(model_name=model_name, config_name=config_name, creates_endpoint=not baseline.exists)
+    if baseline_config is not None and plan.shifts_traffic(state.policy.strategy, baseline.exists):
+        variant = names.variant_name(package.version, state.rollout_id)
+        shift_name = names.endpoint_config_name(endpoint, package.version, state.rollout_id, "s")
+        promote_name = names.endpoint_config_name(endpoint, package.version, state.rollout_id, "p")
+        sagemaker.ensure_endpoint_config(
+            plan.shift_config(state.policy, baseline, baseline_config, model_name, variant, shift_name), tags
+        )
+        sagemaker.ensure_endpoint_config(
+            plan.promote_config(state.policy, baseline_config, model_name, variant, promote_name), tags
+        )
+        state.target = Target(
+            model_name=model_name,
+            config_name=promote_name,
+            creates_endpoint=False,
+            variant_name=variant,
+            shift_config_name=shift_name,
+        )
+        state.message = (
+            f"created model {model_name}, config {shift_name} (variant {variant} at weight 0 beside the live "
+            f"variants) and config {promote_name} (variant {variant} alone)"
+        )
+    else:
+        request = plan.target_config(state.policy, baseline, baseline_config, model_name, config_name)
+        sagemaker.ensure_endpoint_config(request, tags)
+        state.target = Target(model_name=model_name, config_name=config_name, creates_endpoint=not baseline.exists)
+        state.message = f"created model {model_name} and endpoint config {config_name}"
     state.phase = Phase.PREPARED
-    state.message = f"created model {model_name} and endpoint config {config_name}"
     return state
