@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, Field
 
+from rollout_local.scenario import endpoint_name_of
+
 if TYPE_CHECKING:
     from rollout_local.simulator import Simulation
 
@@ -51,6 +53,11 @@ class Metrics(BaseModel):
     lambda_invocations: int
     simulated_seconds: float
     wall_seconds: float
+    requests_served: int = Field(description="simulated requests the endpoint answered")
+    bad_requests_served: int = Field(description="failed (5XX) requests served by the new model")
+    alarm_to_rollback_seconds: float | None = Field(
+        description="from the first alarm going to ALARM to the rollback's first traffic cut (null: no alarm fired)"
+    )
 
 
 class Report(BaseModel):
@@ -93,6 +100,9 @@ class Report(BaseModel):
             "",
             f"metrics   {m.state_transitions} state transitions, {m.lambda_invocations} Lambda invocations, "
             f"{m.simulated_seconds:.0f} simulated s in {m.wall_seconds:.2f} wall s",
+            f"          traffic: {m.requests_served} requests, {m.bad_requests_served} failed ones served by the new "
+            "model; alarm to rollback: "
+            + ("-" if m.alarm_to_rollback_seconds is None else f"{m.alarm_to_rollback_seconds:g} s"),
             f"          API calls: {calls}",
         ]
         return "\n".join(lines)
@@ -195,9 +205,12 @@ def build_report(simulation: Simulation) -> Report:
     executions: list[ExecutionReport] = []
     timeline: list[TimelineEntry] = []
     transitions = 0
+    last_event = simulation.clock.start
     for arn in simulation.executions:
         described = simulation.sfn.describe_execution(executionArn=arn)
         events = _history(simulation, arn)
+        if events:
+            last_event = max(last_event, events[-1]["timestamp"])
         transitions += sum(1 for e in events if e["type"].endswith("StateEntered"))
         timeline.extend(_timeline(simulation, events))
         name = arn.rsplit(":", 1)[-1]
@@ -211,9 +224,19 @@ def build_report(simulation: Simulation) -> Report:
                 reason=record.get("reason") or described.get("cause"),
             )
         )
+    for transition in simulation.world.transitions:
+        if transition.old == "INSUFFICIENT_DATA" and transition.new == "OK":
+            continue
+        timeline.append(
+            TimelineEntry(
+                t=(transition.at - simulation.clock.start).total_seconds(),
+                state=f"alarm {transition.alarm}",
+                note=f"{transition.old} -> {transition.new}: {transition.reason}",
+            )
+        )
     timeline.sort(key=lambda e: e.t)
     primary = next((e for e in executions if e.outcome != "duplicate"), executions[0] if executions else None)
-    endpoint_name = _endpoint_name(simulation)
+    endpoint_name = endpoint_name_of(simulation.scenario)
     return Report(
         scenario=simulation.scenario.name,
         outcome=primary.outcome if primary else "ignored",
@@ -225,22 +248,30 @@ def build_report(simulation: Simulation) -> Report:
             state_transitions=transitions,
             api_calls=dict(sorted(simulation.aws.api_calls.items())),
             lambda_invocations=len(simulation.aws.invocations),
-            simulated_seconds=round(simulation.clock.elapsed(), 3),
+            simulated_seconds=round((last_event - simulation.clock.start).total_seconds(), 3),
             wall_seconds=round(time.monotonic() - simulation.wall_started, 3),
+            requests_served=simulation.world.requests_served,
+            bad_requests_served=simulation.world.bad_requests_served,
+            alarm_to_rollback_seconds=_alarm_to_rollback(simulation),
         ),
         records=records,
     )
 
 
-def _endpoint_name(simulation: Simulation) -> str | None:
-    scenario = simulation.scenario
-    if scenario.endpoint is not None:
-        return scenario.endpoint.name
-    for source in (
-        scenario.approval.manual or {},
-        (scenario.approval.manual or {}).get("policy") or {},
-        scenario.policy or {},
-    ):
-        if isinstance(source, dict) and isinstance(source.get("endpoint_name"), str):
-            return str(source["endpoint_name"])
+def _alarm_to_rollback(simulation: Simulation) -> float | None:
+    """Seconds from the first alarm entering ALARM to the first change that took traffic off the new model."""
+    fired = [t.at for t in simulation.world.transitions if t.new == "ALARM"]
+    spec = simulation.scenario.endpoint
+    if not fired or spec is None:
+        return None
+    first = min(fired)
+    baseline_variants = {v.name for v in spec.variants}
+    baseline_config = spec.config_name or f"{spec.name}-config-v0"
+    for at, operation, endpoint, what in simulation.sagemaker.changes:
+        if endpoint != spec.name or at < first:
+            continue
+        if operation == "UpdateEndpoint" and what == baseline_config:
+            return (at - first).total_seconds()
+        if isinstance(what, dict) and all(w == 0 for v, w in what.items() if v not in baseline_variants):
+            return (at - first).total_seconds()
     return None

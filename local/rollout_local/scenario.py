@@ -10,6 +10,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from rollout_local.emulator.sagemaker import Fault, Timings
+from rollout_local.emulator.world import AlarmSpec, Behaviour, Traffic
 
 
 class Strict(BaseModel):
@@ -70,6 +71,15 @@ class Scenario(Strict):
     stack: dict[str, str] = Field(default_factory=dict, description="template parameter overrides")
     faults: list[Fault] = Field(default_factory=list)
     timings: Timings = Field(default_factory=Timings)
+    traffic: Traffic = Field(default_factory=Traffic)
+    model_behaviour: dict[Literal["baseline", "new"], Behaviour | list[Behaviour]] = Field(
+        default_factory=dict, description="how the live model(s) and the approved model answer"
+    )
+    alarms: list[AlarmSpec] = Field(default_factory=list, description="alarms that exist before the approval")
+
+    def behaviours(self) -> dict[str, list[Behaviour]]:
+        return {k: (v if isinstance(v, list) else [v]) for k, v in self.model_behaviour.items()}
+
     base_dir: Path = Field(default=Path("."), exclude=True)
 
     def load_event(self, root: Path) -> dict[str, Any]:
@@ -92,3 +102,17 @@ def load_scenario(path: Path) -> Scenario:
     if not isinstance(data, dict):
         raise ValueError(f"{path}: a scenario is a mapping, got {type(data).__name__}")
     return Scenario.model_validate({**data, "base_dir": path.parent})
+
+
+def endpoint_name_of(scenario: Scenario) -> str | None:
+    """The endpoint a scenario is about: the live one, or the one its policy or manual start names."""
+    if scenario.endpoint is not None:
+        return scenario.endpoint.name
+    for source in (
+        scenario.approval.manual or {},
+        (scenario.approval.manual or {}).get("policy") or {},
+        scenario.policy or {},
+    ):
+        if isinstance(source, dict) and isinstance(source.get("endpoint_name"), str):
+            return str(source["endpoint_name"])
+    return None

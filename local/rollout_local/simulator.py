@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -18,8 +19,9 @@ from moto.events.models import EventPattern
 from rollout_local.emulator.clock import VirtualClock
 from rollout_local.emulator.patches import LocalAws
 from rollout_local.emulator.sagemaker import SageMakerEmulator
+from rollout_local.emulator.world import World
 from rollout_local.report import Report, build_report
-from rollout_local.scenario import EndpointSpec, Scenario
+from rollout_local.scenario import EndpointSpec, Scenario, endpoint_name_of
 from rollout_local.stack import REGION, ROOT, Stack, deploy
 
 QUIET_ENVIRONMENT = {
@@ -79,6 +81,20 @@ class Simulation:
         self.sm = self.session.client("sagemaker")
         if self.scenario.endpoint is not None:
             self.create_endpoint(self.scenario.endpoint)
+        self.approved: set[str] = set()
+        self.world = World(
+            self.clock,
+            self.sagemaker,
+            self.session,
+            self.scenario.traffic,
+            self.scenario.behaviours(),
+            self.scenario.alarms,
+            new_package_arns=lambda: self.approved,
+        )
+        self._world_thread: threading.Thread | None = None
+        endpoint_name = endpoint_name_of(self.scenario)
+        if self.scenario.alarms and endpoint_name:
+            self.world.create_alarms(endpoint_name)
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -156,6 +172,7 @@ class Simulation:
         )["ModelPackageArn"]
         if status != "PendingManualApproval":
             self.sm.update_model_package(ModelPackageArn=arn, ModelApprovalStatus=status)
+        self.approved.add(arn)
         return arn
 
     def put_policy(self, group: str, policy: dict[str, Any]) -> None:
@@ -210,6 +227,17 @@ class Simulation:
                 raise TimeoutError(f"gave up waiting for {what}")
             time.sleep(0.002)
 
+    def running(self) -> bool:
+        return any(self.sfn.describe_execution(executionArn=arn)["status"] == "RUNNING" for arn in self.executions)
+
+    def start_world(self) -> None:
+        """Start traffic, metrics and alarm evaluation; call while holding time, after starting executions."""
+        if self._world_thread is not None:
+            return
+        self.clock.enter()  # on the world thread's behalf, before it exists
+        self._world_thread = threading.Thread(target=self.world.run, args=(self.running,), daemon=True)
+        self._world_thread.start()
+
     def wait(self, arns: list[str] | None = None) -> None:
         """Wait (real time, bounded) until the executions finish; virtual time runs meanwhile."""
         deadline = time.monotonic() + MAX_WALL_SECONDS
@@ -218,6 +246,8 @@ class Simulation:
                 if time.monotonic() > deadline:
                     raise TimeoutError(f"execution {arn} still running after {MAX_WALL_SECONDS} s of wall time")
                 time.sleep(0.002)
+        if self._world_thread is not None:
+            self._world_thread.join(timeout=MAX_WALL_SECONDS)
 
     def prepare_approval(self) -> dict[str, Any]:
         """Register and approve the scenario's package, store its policy; return the execution input."""
@@ -238,10 +268,13 @@ class Simulation:
     def run(self, execution_name: str | None = None) -> Report:
         """The scenario from approval to report."""
         execution_input = self.prepare_approval()
-        if self.scenario.approval.manual is not None or self.matches_rule(execution_input):
-            for copy_number in range(1 + self.scenario.approval.duplicates):
-                name = f"{execution_name}-{copy_number}" if execution_name and copy_number else execution_name
-                self.start(execution_input, name)
+        with self.holding_time():
+            if self.scenario.approval.manual is not None or self.matches_rule(execution_input):
+                for copy_number in range(1 + self.scenario.approval.duplicates):
+                    name = f"{execution_name}-{copy_number}" if execution_name and copy_number else execution_name
+                    self.start(execution_input, name)
+            if self.executions:
+                self.start_world()
         self.wait()
         return build_report(self)
 

@@ -5,6 +5,8 @@ import inspect
 import botocore.endpoint
 import moto
 from moto.awslambda_simple.models import LambdaSimpleBackend
+from moto.cloudwatch.models import Alarm as FakeAlarm
+from moto.cloudwatch.models import Statistics
 from moto.core.botocore_stubber import BotocoreStubber
 from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
 from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function import WaitFunction
@@ -40,6 +42,9 @@ def test_every_patch_point_still_has_the_shape_local_mode_expects():
     )
     assert params(ExecutionWorker._execution_logic) == ["self"]
     assert "time.sleep(handler_response)" in inspect.getsource(botocore.endpoint), "botocore moved its retry sleep"
+    assert params(Statistics.get_statistics_for_type) == ["self", "stat"]
+    assert "metric_single_values_list" in dir(Statistics)
+    assert 'self.state_value = "OK"' in inspect.getsource(FakeAlarm.__init__), "moto changed a new alarm's state"
     assert not hasattr(Execution, "__deepcopy__"), "moto now copies executions itself: drop local mode's patch"
 
 

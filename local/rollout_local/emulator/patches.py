@@ -5,6 +5,7 @@ moto runs the real ASL and stores DynamoDB, SSM, SNS, IAM, Lambda and Step Funct
 - virtual time for Wait states, Retry intervals, botocore's retry backoff and history timestamps
   (``WaitFunction._wait_interval``, the retrier's ``time.sleep``, ``botocore.endpoint.time``,
   ``EventManager._get_current_timestamp``, execution start and end);
+- CloudWatch percentiles and initial alarm state (``Statistics.get_statistics_for_type``, ``FakeAlarm``);
 - concurrent executions (``Execution.__deepcopy__``: moto copies running executions on every start);
 - the SageMaker emulator, scenario faults and per-operation call counts, at moto's one request entry point
   (``BotocoreStubber.__call__``).
@@ -32,6 +33,8 @@ import botocore.endpoint
 from botocore.awsrequest import AWSResponse
 from moto import mock_aws
 from moto.awslambda_simple.models import LambdaSimpleBackend
+from moto.cloudwatch.models import Alarm as FakeAlarm
+from moto.cloudwatch.models import Statistics
 from moto.core.botocore_stubber import BotocoreStubber, MockRawResponse
 from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
 from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function import WaitFunction
@@ -41,6 +44,7 @@ from moto.stepfunctions.parser.backend.execution_worker import ExecutionWorker
 
 from rollout_local.emulator.clock import VirtualClock
 from rollout_local.emulator.sagemaker import ApiError, Fault, SageMakerEmulator
+from rollout_local.emulator.world import percentile
 
 MOTO_VERSION = "5.2.1"
 MOTO_CONFIG: Any = {"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}
@@ -154,6 +158,14 @@ class LocalAws:
         stack.enter_context(
             mock.patch.object(Execution, "__deepcopy__", lambda execution, memo: execution, create=True)
         )
+        # CloudWatch: moto computes no percentile statistics, and starts a new alarm in OK where AWS starts it
+        # in INSUFFICIENT_DATA.
+        stack.enter_context(
+            mock.patch.object(
+                Statistics, "get_statistics_for_type", _with_percentiles(Statistics.get_statistics_for_type)
+            )
+        )
+        stack.enter_context(mock.patch.object(FakeAlarm, "__init__", _insufficient_at_first(FakeAlarm.__init__)))
         rollout.clock.use(clock.now)
         stack.callback(rollout.clock.use, None)
         clients.reset()
@@ -267,6 +279,24 @@ class _ParticipantTime:
 
     def __getattr__(self, name: str) -> Any:
         return getattr(time, name)
+
+
+def _with_percentiles(original: Callable[..., Any]) -> Callable[..., Any]:
+    def get_statistics_for_type(statistics: Statistics, stat: str) -> Any:
+        if stat.startswith("p") and stat[1:].replace(".", "", 1).isdigit():
+            values = sorted(statistics.metric_single_values_list)
+            return percentile(values, float(stat[1:])) if values else None
+        return original(statistics, stat)
+
+    return get_statistics_for_type
+
+
+def _insufficient_at_first(original: Callable[..., None]) -> Callable[..., None]:
+    def init(alarm: FakeAlarm, *args: Any, **kwargs: Any) -> None:
+        original(alarm, *args, **kwargs)
+        alarm.state_value = "INSUFFICIENT_DATA"
+
+    return init
 
 
 def _timed_start(original: Callable[[Execution], None], clock: VirtualClock) -> Callable[[Execution], None]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import re
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -98,6 +99,8 @@ class SageMakerEmulator:
         self.configs: dict[str, dict[str, Any]] = {}
         self.endpoints: dict[str, Endpoint] = {}
         self.status_faults: list[tuple[Fault, list[int]]] = []
+        self.changes: list[tuple[datetime, str, str, dict[str, float] | str]] = []  # (at, operation, endpoint, what)
+        self.lock = threading.RLock()  # executions' handlers and the world's ticker call in from several threads
 
     # --- dispatch ----------------------------------------------------------------------------------------
 
@@ -105,9 +108,32 @@ class SageMakerEmulator:
         return hasattr(self, f"op_{operation}")
 
     def call(self, operation: str, params: dict[str, Any]) -> dict[str, Any]:
-        self.settle()
-        result: dict[str, Any] = getattr(self, f"op_{operation}")(params)
-        return result
+        with self.lock:
+            self.settle()
+            result: dict[str, Any] = getattr(self, f"op_{operation}")(params)
+            return result
+
+    def traffic_shares(self) -> dict[str, dict[str, tuple[float, str]]]:
+        """Per serving endpoint, each variant's share of traffic and its model (by live weights)."""
+        shares: dict[str, dict[str, tuple[float, str]]] = {}
+        with self.lock:
+            self.settle()
+            for endpoint in self.endpoints.values():
+                if endpoint.status not in ("InService", "Updating", "SystemUpdating", "RollingBack"):
+                    continue
+                specs = {
+                    v["VariantName"]: v
+                    for v in self.configs.get(endpoint.config_name, {}).get("ProductionVariants", [])
+                }
+                total = sum(w for w, _ in endpoint.live.values())
+                if total <= 0:
+                    continue
+                shares[endpoint.name] = {
+                    variant: (weight / total, specs.get(variant, {}).get("ModelName", ""))
+                    for variant, (weight, _) in endpoint.live.items()
+                    if weight > 0
+                }
+        return shares
 
     def add_status_fault(self, fault: Fault) -> None:
         self.status_faults.append((fault, [0]))
@@ -124,6 +150,10 @@ class SageMakerEmulator:
 
     def settle(self) -> None:
         """Apply every transition whose time has come."""
+        with self.lock:
+            self._settle()
+
+    def _settle(self) -> None:
         now = self._now()
         for name in list(self.endpoints):
             endpoint = self.endpoints[name]
@@ -355,6 +385,7 @@ class SageMakerEmulator:
             if p.get(key):
                 raise _invalid(f"{key} is not supported by this emulator yet.")
         endpoint.status, endpoint.modified = "Updating", self._now()
+        self.changes.append((endpoint.modified, "UpdateEndpoint", endpoint.name, p["EndpointConfigName"]))
         done = endpoint.modified + timedelta(seconds=self.timings.update_endpoint_seconds)
         self._schedule(endpoint, Pending("update", done, config_name=p["EndpointConfigName"]), "UpdateEndpoint")
         return {"EndpointArn": self._arn("endpoint", endpoint.name)}
@@ -370,6 +401,14 @@ class SageMakerEmulator:
             weight, count = endpoint.live[variant]
             weights[variant] = (float(desired.get("DesiredWeight", weight)), desired.get("DesiredInstanceCount", count))
         endpoint.status, endpoint.modified = "Updating", self._now()
+        self.changes.append(
+            (
+                endpoint.modified,
+                "UpdateEndpointWeightsAndCapacities",
+                endpoint.name,
+                {v: w for v, (w, _) in weights.items()},
+            )
+        )
         done = endpoint.modified + timedelta(seconds=self.timings.update_weights_seconds)
         self._schedule(endpoint, Pending("weights", done, weights=weights), "UpdateEndpointWeightsAndCapacities")
         return {"EndpointArn": self._arn("endpoint", endpoint.name)}

@@ -1,0 +1,404 @@
+"""The world around the endpoint: callers sending traffic, models behaving well or badly, CloudWatch
+metrics and alarms. moto stores metrics but never evaluates an alarm; this module does both, in virtual time.
+
+Every tick (one simulated minute) the world routes ``requests_per_second`` by the endpoint's live weights,
+lets each model answer with its scenario behaviour, writes the real ``AWS/SageMaker`` per-variant metrics
+(Invocations, Invocation5XXErrors, ModelLatency in microseconds) with virtual timestamps, evaluates every
+alarm with CloudWatch's semantics (period, evaluation periods, datapoints to alarm, missing data), and emits
+``CloudWatch Alarm State Change`` events for the transitions.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from rollout_local.emulator.clock import VirtualClock
+from rollout_local.emulator.sagemaker import ACCOUNT, REGION, SageMakerEmulator
+
+NAMESPACE = "AWS/SageMaker"
+TICK = timedelta(seconds=60)
+HISTOGRAM = 100  # latency samples written per variant and minute (moto stores each one)
+
+
+class Behaviour(BaseModel):
+    """How a model answers from ``after_seconds`` (since the approval) on."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    after_seconds: int = Field(default=0, ge=0)
+    error_rate: float = Field(default=0.0, ge=0, le=1)
+    latency_ms: float = Field(default=40.0, gt=0, description="median ModelLatency")
+    p99_latency_ms: float | None = Field(default=None, gt=0, description="99th percentile (default 3x the median)")
+
+
+class Traffic(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    requests_per_second: float = Field(default=0, ge=0)
+
+
+class AlarmScriptStep(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    at_seconds: int = Field(ge=0)
+    state: str = Field(pattern="^(OK|ALARM|INSUFFICIENT_DATA)$")
+    reason: str = "set by the scenario"
+
+
+class AlarmSpec(BaseModel):
+    """An alarm that exists before the approval: on a live variant's metric, or scripted (a business KPI)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str
+    metric: str | None = Field(default=None, description="AWS/SageMaker metric of an existing variant")
+    variant: str | None = None
+    statistic: str = "Sum"
+    threshold: float = 0
+    comparison: str = "GreaterThanThreshold"
+    period: int = 60
+    evaluation_periods: int = 1
+    datapoints_to_alarm: int | None = None
+    treat_missing_data: str = "missing"
+    script: list[AlarmScriptStep] = Field(default_factory=list)
+
+
+@dataclass
+class Minute:
+    invocations: int = 0
+    errors: int = 0
+    latencies_us: list[tuple[float, int]] = field(default_factory=list)  # (value, count)
+
+
+@dataclass
+class AlarmTransition:
+    alarm: str
+    at: datetime
+    old: str
+    new: str
+    reason: str
+
+
+def _behaviour_at(phases: list[Behaviour], elapsed: float) -> Behaviour:
+    current = phases[0] if phases else Behaviour()
+    for phase in sorted(phases, key=lambda p: p.after_seconds):
+        if elapsed >= phase.after_seconds:
+            current = phase
+    return current
+
+
+class World:
+    """Traffic, metrics and alarms for one simulation. ``run`` is a clock participant thread."""
+
+    def __init__(
+        self,
+        clock: VirtualClock,
+        sagemaker: SageMakerEmulator,
+        session: Any,
+        traffic: Traffic,
+        behaviours: dict[str, list[Behaviour]],
+        alarms: list[AlarmSpec],
+        new_package_arns: Callable[[], set[str]],
+        on_alarm_event: Callable[[dict[str, Any]], None] | None = None,
+    ) -> None:
+        self.clock, self.sagemaker, self.traffic = clock, sagemaker, traffic
+        self.cloudwatch = session.client("cloudwatch")
+        self.behaviours = behaviours
+        self.alarm_specs = {a.name: a for a in alarms}
+        self.new_package_arns = new_package_arns
+        self.on_alarm_event = on_alarm_event
+        self.minutes: dict[tuple[str, str], dict[datetime, Minute]] = defaultdict(dict)
+        self.transitions: list[AlarmTransition] = []
+        self.bad_requests_served = 0
+        self.requests_served = 0
+        self._carry: dict[tuple[str, str, str], float] = defaultdict(float)
+
+    # --- setup -------------------------------------------------------------------------------------------
+
+    def create_alarms(self, endpoint: str) -> None:
+        for spec in self.alarm_specs.values():
+            if spec.metric:
+                kwargs: dict[str, Any] = {
+                    "AlarmName": spec.name,
+                    "Namespace": NAMESPACE,
+                    "MetricName": spec.metric,
+                    "Dimensions": [
+                        {"Name": "EndpointName", "Value": endpoint},
+                        {"Name": "VariantName", "Value": spec.variant or ""},
+                    ],
+                    "Period": spec.period,
+                    "EvaluationPeriods": spec.evaluation_periods,
+                    "DatapointsToAlarm": spec.datapoints_to_alarm or spec.evaluation_periods,
+                    "Threshold": spec.threshold,
+                    "ComparisonOperator": spec.comparison,
+                    "TreatMissingData": spec.treat_missing_data,
+                }
+                if spec.statistic.startswith("p"):
+                    kwargs["ExtendedStatistic"] = spec.statistic
+                else:
+                    kwargs["Statistic"] = spec.statistic
+                self.cloudwatch.put_metric_alarm(**kwargs)
+            else:  # a scripted alarm on a metric outside SageMaker
+                self.cloudwatch.put_metric_alarm(
+                    AlarmName=spec.name,
+                    Namespace="Business",
+                    MetricName=spec.name,
+                    Statistic="Average",
+                    Period=60,
+                    EvaluationPeriods=1,
+                    Threshold=0,
+                    ComparisonOperator="GreaterThanThreshold",
+                )
+        self.evaluate_alarms(self.clock.now())
+
+    # --- the loop ----------------------------------------------------------------------------------------
+
+    def run(self, running: Callable[[], bool]) -> None:
+        """Tick until no execution runs. The caller has already entered this thread into the clock."""
+        try:
+            while running():
+                now = self.clock.now()
+                self.tick(now)
+                self.clock.sleep(TICK.total_seconds())
+        finally:
+            self.clock.exit()
+
+    def tick(self, now: datetime) -> None:
+        self.serve(now)
+        self.evaluate_alarms(now)
+
+    # --- traffic and metrics ------------------------------------------------------------------------------
+
+    def _variant_behaviour(self, model_name: str, elapsed: float) -> tuple[Behaviour, bool]:
+        model = self.sagemaker.models.get(model_name, {})
+        packages = {c.get("ModelPackageName") for c in model.get("Containers", [])}
+        is_new = bool(packages & self.new_package_arns())
+        phases = self.behaviours.get("new" if is_new else "baseline") or [Behaviour()]
+        return _behaviour_at(phases, elapsed), is_new
+
+    def serve(self, now: datetime) -> None:
+        """One minute of traffic ending at ``now``, routed by the live weights."""
+        minute_start = now - TICK
+        per_variant = self.sagemaker.traffic_shares()
+        elapsed = (now - self.clock.start).total_seconds()
+        rate = self.traffic.requests_per_second * TICK.total_seconds()
+        data: list[dict[str, Any]] = []
+        for endpoint, shares in per_variant.items():
+            for variant, (share, model_name) in shares.items():
+                behaviour, is_new = self._variant_behaviour(model_name, elapsed)
+                requests = self._whole(endpoint, variant, "requests", rate * share)
+                if requests <= 0:
+                    continue
+                errors = min(requests, self._whole(endpoint, variant, "errors", requests * behaviour.error_rate))
+                self.requests_served += requests
+                if is_new:
+                    self.bad_requests_served += errors
+                latencies = _latency_histogram(behaviour)
+                self.minutes[(endpoint, variant)][minute_start] = Minute(requests, errors, latencies)
+                dims = [{"Name": "EndpointName", "Value": endpoint}, {"Name": "VariantName", "Value": variant}]
+                data += [
+                    {
+                        "MetricName": "Invocations",
+                        "Dimensions": dims,
+                        "Timestamp": minute_start,
+                        "Value": requests,
+                        "Unit": "None",
+                    },
+                    {
+                        "MetricName": "Invocation5XXErrors",
+                        "Dimensions": dims,
+                        "Timestamp": minute_start,
+                        "Value": errors,
+                        "Unit": "None",
+                    },
+                    {
+                        "MetricName": "ModelLatency",
+                        "Dimensions": dims,
+                        "Timestamp": minute_start,
+                        "Values": [v for v, _ in latencies],
+                        "Counts": [c for _, c in latencies],
+                        "Unit": "Microseconds",
+                    },
+                ]
+        for start in range(0, len(data), 500):
+            self.cloudwatch.put_metric_data(Namespace=NAMESPACE, MetricData=data[start : start + 500])
+
+    def _whole(self, endpoint: str, variant: str, what: str, expected: float) -> int:
+        """Whole requests from an expected count, carrying the fraction to the next minute (deterministic)."""
+        key = (endpoint, variant, what)
+        total = self._carry[key] + expected
+        whole = int(total)
+        self._carry[key] = total - whole
+        return whole
+
+    # --- alarms ------------------------------------------------------------------------------------------
+
+    def evaluate_alarms(self, now: datetime) -> None:
+        elapsed = (now - self.clock.start).total_seconds()
+        for alarm in self.cloudwatch.describe_alarms(AlarmTypes=["MetricAlarm"])["MetricAlarms"]:
+            spec = self.alarm_specs.get(alarm["AlarmName"])
+            if spec is not None and spec.script:
+                steps = [s for s in spec.script if s.at_seconds <= elapsed]
+                if steps:
+                    self._set(alarm, steps[-1].state, steps[-1].reason, now)
+                continue
+            if alarm.get("Namespace") != NAMESPACE and not alarm.get("Metrics"):
+                continue
+            state, reason = self._evaluate(alarm, now)
+            if state is not None:
+                self._set(alarm, state, reason, now)
+
+    def _series(self, metric: dict[str, Any], stat: str, periods: list[datetime], period: int) -> list[float | None]:
+        dims = {d["Name"]: d["Value"] for d in metric.get("Dimensions", [])}
+        minutes = self.minutes.get((dims.get("EndpointName", ""), dims.get("VariantName", "")), {})
+        values: list[float | None] = []
+        for start in periods:
+            window = [m for t, m in minutes.items() if start <= t < start + timedelta(seconds=period)]
+            values.append(_statistic(metric["MetricName"], stat, window))
+        return values
+
+    def _evaluate(self, alarm: dict[str, Any], now: datetime) -> tuple[str | None, str]:
+        period = int(alarm.get("Period") or 60)
+        n = int(alarm.get("EvaluationPeriods") or 1)
+        m = int(alarm.get("DatapointsToAlarm") or n)
+        end = now
+        periods = [end - timedelta(seconds=period * (n - i)) for i in range(n)]
+        if alarm.get("Metrics"):  # metric math: ids -> series; one expression "a/b" (or "100*a/b") returns data
+            series: dict[str, list[float | None]] = {}
+            expression = None
+            for query in alarm["Metrics"]:
+                if "MetricStat" in query:
+                    stat = query["MetricStat"]
+                    period = int(stat.get("Period", period))
+                    series[query["Id"]] = self._series(stat["Metric"], stat["Stat"], periods, period)
+                elif query.get("Expression"):
+                    expression = query["Expression"]
+            values = _ratio(expression or "", series, len(periods))
+        else:
+            metric = {"MetricName": alarm["MetricName"], "Dimensions": alarm.get("Dimensions", [])}
+            stat = alarm.get("ExtendedStatistic") or alarm.get("Statistic") or "Average"
+            values = self._series(metric, stat, periods, period)
+        treat = alarm.get("TreatMissingData") or "missing"
+        threshold = float(alarm.get("Threshold", 0))
+        op = alarm.get("ComparisonOperator", "GreaterThanThreshold")
+        breaching = good = 0
+        for value in values:
+            if value is None:
+                if treat == "breaching":
+                    breaching += 1
+                elif treat == "notBreaching":
+                    good += 1
+                continue
+            if _breaches(value, threshold, op):
+                breaching += 1
+            else:
+                good += 1
+        shown = ", ".join("missing" if v is None else f"{v:g}" for v in values)
+        if breaching >= m:
+            return (
+                "ALARM",
+                f"Threshold Crossed: {breaching} of the last {n} datapoints [{shown}] breached {threshold:g}",
+            )
+        if breaching == 0 and good == 0:
+            return (None, "") if treat == "ignore" else ("INSUFFICIENT_DATA", "Insufficient Data: no datapoints")
+        return "OK", f"Threshold Crossed: {breaching} of the last {n} datapoints [{shown}] breached {threshold:g}"
+
+    def _set(self, alarm: dict[str, Any], state: str, reason: str, now: datetime) -> None:
+        old = alarm["StateValue"]
+        if old == state:
+            return
+        self.cloudwatch.set_alarm_state(AlarmName=alarm["AlarmName"], StateValue=state, StateReason=reason[:1023])
+        self.transitions.append(AlarmTransition(alarm["AlarmName"], now, old, state, reason))
+        if self.on_alarm_event is not None:
+            self.on_alarm_event(alarm_event(alarm, old, state, reason, now))
+
+
+def alarm_event(alarm: dict[str, Any], old: str, new: str, reason: str, now: datetime) -> dict[str, Any]:
+    """``CloudWatch Alarm State Change`` as EventBridge delivers it."""
+    stamp = now.strftime("%Y-%m-%dT%H:%M:%S.000+0000")
+    return {
+        "version": "0",
+        "id": f"{alarm['AlarmName']}-{int(now.timestamp())}",
+        "detail-type": "CloudWatch Alarm State Change",
+        "source": "aws.cloudwatch",
+        "account": ACCOUNT,
+        "time": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "region": REGION,
+        "resources": [alarm["AlarmArn"]],
+        "detail": {
+            "alarmName": alarm["AlarmName"],
+            "state": {"value": new, "reason": reason, "timestamp": stamp},
+            "previousState": {"value": old, "reason": alarm.get("StateReason", ""), "timestamp": stamp},
+            "configuration": {"description": alarm.get("AlarmDescription", "")},
+        },
+    }
+
+
+def _latency_histogram(behaviour: Behaviour) -> list[tuple[float, int]]:
+    """A 100-sample histogram (microseconds) whose p50, p90 and p99 are the behaviour's."""
+    p50 = behaviour.latency_ms
+    p99 = behaviour.p99_latency_ms or 3 * p50
+    p90 = (p50 + p99) / 2
+    return [(p50 * 1000, 89), (p90 * 1000, 9), (p99 * 1000, 2)]
+
+
+def _statistic(metric: str, stat: str, window: list[Minute]) -> float | None:
+    if not window:
+        return None
+    if metric == "ModelLatency":
+        samples = sorted(v for m in window for v, c in m.latencies_us for _ in range(c))
+        if not samples:
+            return None
+        if stat.startswith("p"):
+            return percentile(samples, float(stat[1:]))
+        if stat == "Average":
+            return sum(samples) / len(samples)
+        if stat == "Maximum":
+            return samples[-1]
+        if stat == "Minimum":
+            return samples[0]
+        return float(len(samples)) if stat == "SampleCount" else sum(samples)
+    values = [float(m.invocations if metric == "Invocations" else m.errors) for m in window]
+    if stat == "Sum":
+        return sum(values)
+    if stat == "Average":
+        total = sum(m.invocations for m in window)
+        return sum(values) / total if metric != "Invocations" and total else sum(values) / len(values)
+    if stat == "SampleCount":
+        return float(sum(m.invocations for m in window))
+    return max(values) if stat == "Maximum" else min(values)
+
+
+def percentile(sorted_values: list[float], p: float) -> float:
+    """Nearest-rank percentile, as CloudWatch computes pNN on raw samples."""
+    rank = max(1, -(-round(p * len(sorted_values)) // 100))
+    return sorted_values[min(rank, len(sorted_values)) - 1]
+
+
+def _ratio(expression: str, series: dict[str, list[float | None]], n: int) -> list[float | None]:
+    text = expression.replace(" ", "")
+    scale = 1.0
+    if text.startswith("100*"):
+        scale, text = 100.0, text[4:]
+    if "/" not in text:
+        return series.get(text, [None] * n)
+    top, bottom = text.split("/", 1)
+    result: list[float | None] = []
+    for a, b in zip(series.get(top, [None] * n), series.get(bottom, [None] * n), strict=False):
+        result.append(None if a is None or not b else scale * a / b)
+    return result
+
+
+def _breaches(value: float, threshold: float, op: str) -> bool:
+    return {
+        "GreaterThanThreshold": value > threshold,
+        "GreaterThanOrEqualToThreshold": value >= threshold,
+        "LessThanThreshold": value < threshold,
+        "LessThanOrEqualToThreshold": value <= threshold,
+    }.get(op, False)
