@@ -69,6 +69,9 @@ class Report(BaseModel):
     timeline: list[TimelineEntry]
     metrics: Metrics
     records: list[dict[str, str]] = Field(default_factory=list)
+    event_errors: list[dict[str, Any]] = Field(
+        default_factory=list, description="errors of functions triggered by EventBridge rules (should be empty)"
+    )
 
     def to_json(self) -> str:
         return self.model_dump_json(indent=2)
@@ -194,7 +197,7 @@ def _records(simulation: Simulation) -> list[dict[str, str]]:
     records = [
         {k: v["S"] for k, v in item.items() if "S" in v and k not in {"pk", "sk"}}
         for item in items
-        if item["sk"]["S"].startswith("ROLLOUT#")
+        if item["pk"]["S"].startswith("ENDPOINT#") and item["sk"]["S"].startswith("ROLLOUT#")
     ]
     return sorted(records, key=lambda r: (r.get("started_at", ""), r.get("rollout_id", "")))
 
@@ -255,6 +258,7 @@ def build_report(simulation: Simulation) -> Report:
             alarm_to_rollback_seconds=_alarm_to_rollback(simulation),
         ),
         records=records,
+        event_errors=simulation.event_errors,
     )
 
 

@@ -58,6 +58,7 @@ class Simulation:
         self.sagemaker = SageMakerEmulator(self.clock.now, scenario.timings)
         self.aws = LocalAws(self.clock, self.sagemaker, scenario.faults)
         self.executions: list[str] = []
+        self.event_errors: list[dict[str, Any]] = []  # handler errors of EventBridge-delivered events
         self.wall_started = time.monotonic()
         self._exits: list[Any] = []
 
@@ -90,6 +91,7 @@ class Simulation:
             self.scenario.behaviours(),
             self.scenario.alarms,
             new_package_arns=lambda: self.approved,
+            on_alarm_event=self.deliver_event,
         )
         self._world_thread: threading.Thread | None = None
         endpoint_name = endpoint_name_of(self.scenario)
@@ -199,6 +201,15 @@ class Simulation:
         """Would the template's EventBridge rule deliver this event to the state machine?"""
         pattern = EventPattern.load(json.dumps(self.stack.event_pattern))
         return bool(pattern.matches_event(event))  # type: ignore[arg-type]
+
+    def deliver_event(self, event: dict[str, Any]) -> None:
+        """EventBridge: hand ``event`` to every function whose rule in template.yaml matches it."""
+        for pattern, function_arn in self.stack.rules:
+            if EventPattern.load(json.dumps(pattern)).matches_event(event):  # type: ignore[arg-type]
+                headers: dict[str, str] = {}
+                result = self.aws._invoke(function_arn, json.dumps(event).encode(), headers)
+                if headers.get("x-amz-function-error"):
+                    self.event_errors.append(json.loads(result))
 
     def start(self, execution_input: dict[str, Any], name: str | None = None) -> str:
         # Step Functions names an unnamed execution with a UUID; moto would call every one of them "None".

@@ -89,6 +89,7 @@ class Stack:
     environment: dict[str, str]
     event_pattern: dict[str, Any]
     functions: dict[str, str] = field(default_factory=dict)  # logical id -> function ARN
+    rules: list[tuple[dict[str, Any], str]] = field(default_factory=list)  # (event pattern, function ARN)
 
 
 def load_handler(code_uri: str, handler: str, logical_id: str) -> LambdaHandler:
@@ -160,6 +161,7 @@ def deploy(aws: LocalAws, parameters: dict[str, str] | None = None, template_pat
         for key, value in globals_function.get("Environment", {}).get("Variables", {}).items()
     }
     functions: dict[str, str] = {}
+    rules: list[tuple[dict[str, Any], str]] = []
     lambda_client = session.client("lambda")
     for logical_id, resource in resources.items():
         if resource["Type"] != "AWS::Serverless::Function":
@@ -177,6 +179,9 @@ def deploy(aws: LocalAws, parameters: dict[str, str] | None = None, template_pat
         )["FunctionArn"]
         aws.register(arn, load_handler(props["CodeUri"], props["Handler"], logical_id))
         functions[logical_id] = arn
+        for event in props.get("Events", {}).values():
+            if event["Type"] == "EventBridgeRule":
+                rules.append((resolve(event["Properties"]["Pattern"], refs), arn))
         refs[logical_id] = logical_id
         refs[f"{logical_id}.Arn"] = arn
 
@@ -200,4 +205,5 @@ def deploy(aws: LocalAws, parameters: dict[str, str] | None = None, template_pat
         environment=environment,
         event_pattern=resolve(rule["Properties"]["Pattern"], refs),
         functions=functions,
+        rules=rules,
     )

@@ -10,6 +10,7 @@ from moto.cloudwatch.models import Statistics
 from moto.core.botocore_stubber import BotocoreStubber
 from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
 from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function import WaitFunction
+from moto.stepfunctions.parser.asl.eval.callback.callback import CallbackEndpoint
 from moto.stepfunctions.parser.asl.eval.event.event_manager import EventManager
 from moto.stepfunctions.parser.backend.execution import Execution
 from moto.stepfunctions.parser.backend.execution_worker import ExecutionWorker
@@ -42,6 +43,10 @@ def test_every_patch_point_still_has_the_shape_local_mode_expects():
     )
     assert params(ExecutionWorker._execution_logic) == ["self"]
     assert "time.sleep(handler_response)" in inspect.getsource(botocore.endpoint), "botocore moved its retry sleep"
+    assert params(CallbackEndpoint.wait) == ["self", "timeout"] and "_notify_event" in inspect.getsource(
+        CallbackEndpoint
+    )
+    assert params(CallbackEndpoint.notify) == ["self", "outcome"] and params(CallbackEndpoint.interrupt_all) == ["self"]
     assert params(Statistics.get_statistics_for_type) == ["self", "stat"]
     assert "metric_single_values_list" in dir(Statistics)
     assert 'self.state_value = "OK"' in inspect.getsource(FakeAlarm.__init__), "moto changed a new alarm's state"

@@ -69,6 +69,10 @@ class VerificationFailedError(DeploymentError):
     """The endpoint is InService but does not serve the configuration we deployed."""
 
 
+class AlarmFiredError(DeploymentError):
+    """An alarm the rollout watches went to ALARM during a bake (sent by the alarm listener, or found at once)."""
+
+
 class HealthCheckFailedError(DeploymentError):
     """A step's health analysis failed (an alarm, or the built-in checks past the failure threshold)."""
 

@@ -337,6 +337,7 @@ class RolloutState(BaseModel):
     outcome: Outcome | None = None
     reason: str | None = None
     error: TaskError | None = None
+    signal: TaskError | None = Field(default=None, description="how the last bake ended: States.Timeout or an alarm")
     teardown_error: TaskError | None = None
     message: str = ""
 

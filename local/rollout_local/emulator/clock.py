@@ -1,9 +1,9 @@
 """Virtual time: a discrete-event clock shared by every simulated execution.
 
-Executions run in moto's worker threads. A thread that would sleep (a Wait state, a retry interval) parks on
-this clock instead; when every participating thread is parked, the clock jumps to the earliest wake-up. So a
-one-hour rollout takes milliseconds, two concurrent rollouts interleave exactly as their timers say, and every
-timestamp (history, records, endpoint transitions) is on the same simulated timeline.
+Executions run in moto's worker threads. A thread that would sleep (a Wait state, a retry interval, a
+callback task waiting for its token) parks on this clock instead; when every participating thread is parked,
+the clock jumps to the earliest wake-up. So a one-hour rollout takes milliseconds, concurrent rollouts and
+the simulated world interleave exactly as their timers say, and every timestamp is on one timeline.
 """
 
 from __future__ import annotations
@@ -11,9 +11,18 @@ from __future__ import annotations
 import heapq
 import itertools
 import threading
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 EPOCH = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
+NEVER = datetime.max.replace(tzinfo=UTC)
+
+
+@dataclass(order=True)
+class _Waiter:
+    wake: datetime
+    seq: int
+    released: bool = field(default=False, compare=False)
 
 
 class VirtualClock:
@@ -23,7 +32,8 @@ class VirtualClock:
         self._cond = threading.Condition()
         self._active = 0
         self._waking = 0
-        self._wakes: list[tuple[datetime, int]] = []
+        self._heap: list[_Waiter] = []
+        self._events: dict[int, _Waiter] = {}
         self._seq = itertools.count()
 
     def now(self) -> datetime:
@@ -45,29 +55,58 @@ class VirtualClock:
             self._active -= 1
             self._advance()
 
-    def sleep(self, seconds: float) -> None:
-        """Park the calling participant for ``seconds`` of simulated time."""
-        with self._cond:
-            wake = self._now + timedelta(seconds=max(0.0, seconds))
-            entry = (wake, next(self._seq))
-            heapq.heappush(self._wakes, entry)
-            self._active -= 1
-            self._advance()
-            while entry in self._wakes or self._now < wake:
-                self._cond.wait()
-            self._waking -= 1
-            self._active += 1
-
     def advance(self, seconds: float) -> None:
         """Move time forward from outside the simulation (setting up a world, for example)."""
         with self._cond:
             self._now += timedelta(seconds=seconds)
 
+    def sleep(self, seconds: float) -> None:
+        """Park the calling participant for ``seconds`` of simulated time."""
+        with self._cond:
+            waiter = _Waiter(self._now + timedelta(seconds=max(0.0, seconds)), next(self._seq))
+            heapq.heappush(self._heap, waiter)
+            self._park(waiter)
+
+    def wait_event(self, event: threading.Event, timeout: float | None) -> bool:
+        """Park until ``event`` is set (see ``wake``) or ``timeout`` simulated seconds pass."""
+        with self._cond:
+            if event.is_set():
+                return True
+            wake = NEVER if timeout is None else self._now + timedelta(seconds=max(0.0, timeout))
+            waiter = _Waiter(wake, next(self._seq))
+            if timeout is not None:
+                heapq.heappush(self._heap, waiter)
+            self._events[id(event)] = waiter
+            self._park(waiter)
+            self._events.pop(id(event), None)
+            return event.is_set()
+
+    def wake(self, event: threading.Event) -> None:
+        """``event`` was set: release the participant waiting on it, now, before time moves on."""
+        with self._cond:
+            waiter = self._events.pop(id(event), None)
+            if waiter is not None and not waiter.released:
+                waiter.released = True
+                self._waking += 1
+                self._cond.notify_all()
+
+    def _park(self, waiter: _Waiter) -> None:
+        self._active -= 1
+        self._advance()
+        while not waiter.released:
+            self._cond.wait()
+        self._waking -= 1
+        self._active += 1
+
     def _advance(self) -> None:
-        if self._active > 0 or self._waking > 0 or not self._wakes:
+        while self._heap and self._heap[0].released:
+            heapq.heappop(self._heap)
+        if self._active > 0 or self._waking > 0 or not self._heap:
             return
-        self._now = max(self._now, self._wakes[0][0])
-        while self._wakes and self._wakes[0][0] <= self._now:
-            heapq.heappop(self._wakes)
-            self._waking += 1
+        self._now = max(self._now, self._heap[0].wake)
+        while self._heap and self._heap[0].wake <= self._now:
+            waiter = heapq.heappop(self._heap)
+            if not waiter.released:
+                waiter.released = True
+                self._waking += 1
         self._cond.notify_all()

@@ -5,6 +5,7 @@ moto runs the real ASL and stores DynamoDB, SSM, SNS, IAM, Lambda and Step Funct
 - virtual time for Wait states, Retry intervals, botocore's retry backoff and history timestamps
   (``WaitFunction._wait_interval``, the retrier's ``time.sleep``, ``botocore.endpoint.time``,
   ``EventManager._get_current_timestamp``, execution start and end);
+- callback tasks waiting for their token in virtual time (``CallbackEndpoint.wait``/``notify``);
 - CloudWatch percentiles and initial alarm state (``Statistics.get_statistics_for_type``, ``FakeAlarm``);
 - concurrent executions (``Execution.__deepcopy__``: moto copies running executions on every start);
 - the SageMaker emulator, scenario faults and per-operation call counts, at moto's one request entry point
@@ -38,6 +39,7 @@ from moto.cloudwatch.models import Statistics
 from moto.core.botocore_stubber import BotocoreStubber, MockRawResponse
 from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
 from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function import WaitFunction
+from moto.stepfunctions.parser.asl.eval.callback.callback import CallbackEndpoint
 from moto.stepfunctions.parser.asl.eval.event.event_manager import EventManager
 from moto.stepfunctions.parser.backend.execution import Execution
 from moto.stepfunctions.parser.backend.execution_worker import ExecutionWorker
@@ -158,6 +160,17 @@ class LocalAws:
         stack.enter_context(
             mock.patch.object(Execution, "__deepcopy__", lambda execution, memo: execution, create=True)
         )
+
+        # Callback tasks (.waitForTaskToken) wait for their token, or their timeout, in virtual time.
+        def callback_wait(endpoint: CallbackEndpoint, timeout: float | None = None) -> Any:
+            clock.wait_event(endpoint._notify_event, timeout)
+            return endpoint._outcome
+
+        stack.enter_context(mock.patch.object(CallbackEndpoint, "wait", callback_wait))
+        for name in ("notify", "interrupt_all"):
+            stack.enter_context(
+                mock.patch.object(CallbackEndpoint, name, _waking(getattr(CallbackEndpoint, name), clock))
+            )
         # CloudWatch: moto computes no percentile statistics, and starts a new alarm in OK where AWS starts it
         # in INSUFFICIENT_DATA.
         stack.enter_context(
@@ -279,6 +292,14 @@ class _ParticipantTime:
 
     def __getattr__(self, name: str) -> Any:
         return getattr(time, name)
+
+
+def _waking(original: Callable[..., None], clock: VirtualClock) -> Callable[..., None]:
+    def call(endpoint: CallbackEndpoint, *args: Any, **kwargs: Any) -> None:
+        original(endpoint, *args, **kwargs)
+        clock.wake(endpoint._notify_event)
+
+    return call
 
 
 def _with_percentiles(original: Callable[..., Any]) -> Callable[..., Any]:

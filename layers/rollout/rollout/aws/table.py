@@ -4,6 +4,7 @@ Items:
 - ``ENDPOINT#<name>`` / ``LOCK``: the rollout holding the endpoint (conditional writes, a lease).
 - ``ENDPOINT#<name>`` / ``CLAIM#<package arn>``: which rollout handles an approval event, so duplicates stop.
 - ``ENDPOINT#<name>`` / ``ROLLOUT#<started iso>#<rollout id>``: the rollout record.
+- ``ALARM#<alarm name>`` / ``ROLLOUT#<rollout id>``: the task token of the bake watching that alarm.
 """
 
 from __future__ import annotations
@@ -146,3 +147,44 @@ def list_records(table: str, endpoint: str, limit: int = 20) -> list[dict[str, s
             Limit=limit,
         )
     return [{k: v["S"] for k, v in item.items() if "S" in v and k not in {"pk", "sk"}} for item in response["Items"]]
+
+
+def watch_alarms(
+    table: str, alarms: list[str], rollout_id: str, endpoint: str, token: str, now: datetime, ttl_seconds: int
+) -> None:
+    """Register the current bake's task token under every alarm it watches (replacing the previous bake's)."""
+    expires = {"N": str(int(now.timestamp()) + ttl_seconds)}
+    for alarm in alarms:
+        with translated("dynamodb:PutItem"):
+            _ddb().put_item(
+                TableName=table,
+                Item={
+                    "pk": {"S": f"ALARM#{alarm}"},
+                    "sk": {"S": f"ROLLOUT#{rollout_id}"},
+                    "task_token": {"S": token},
+                    "endpoint_name": {"S": endpoint},
+                    "expires_at": expires,
+                },
+            )
+
+
+@dataclass(frozen=True)
+class Watcher:
+    rollout_id: str
+    endpoint: str
+    token: str
+
+
+def alarm_watchers(table: str, alarm: str) -> list[Watcher]:
+    """The bakes watching ``alarm`` (expired ones are left to the table's TTL and to Step Functions)."""
+    with translated("dynamodb:Query"):
+        response = _ddb().query(
+            TableName=table,
+            KeyConditionExpression="pk = :pk",
+            ExpressionAttributeValues={":pk": {"S": f"ALARM#{alarm}"}},
+            ConsistentRead=True,
+        )
+    return [
+        Watcher(item["sk"]["S"].split("#", 1)[1], item["endpoint_name"]["S"], item["task_token"]["S"])
+        for item in response.get("Items", [])
+    ]

@@ -81,7 +81,7 @@ def start_bake(state: RolloutState, now: datetime) -> None:
     """Begin judging the current step: at least one check, then every check interval until the bake ends."""
     step = state.current_step
     state.bake = BakeState(started_at=now, ends_at=now + timedelta(seconds=step.bake_seconds))
-    state.bake.next_check_seconds = next_check_seconds(state.policy.analysis, state.bake, now)
+    state.bake.next_check_seconds = max(1, next_check_seconds(state.policy.analysis, state.bake, now))
     state.phase, state.next = Phase.BAKING, "bake"
     state.message = (
         f"step {state.step_index + 1}/{len(state.steps)}: {step.weight_percent:g}% of traffic on the new model, "

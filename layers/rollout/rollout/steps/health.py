@@ -9,7 +9,9 @@ from rollout.aws import cloudwatch
 from rollout.decide import (
     BakeAction,
     HealthObservation,
+    HealthVerdict,
     after_check,
+    failure_reason,
     judge,
     next_check_seconds,
 )
@@ -41,6 +43,10 @@ def evaluate_health(state: RolloutState) -> RolloutState:
     now = clock.now()
     analysis, bake, step = state.policy.analysis, state.bake, state.current_step
     verdict = judge(analysis, observe(state))
+    if state.signal is not None and state.signal.Error == "AlarmFiredError" and verdict.verdict is not Verdict.FAIL:
+        # the alarm fired and recovered before this check: it still failed the bake
+        verdict = HealthVerdict(Verdict.FAIL, failure_reason(state.signal), alarm="(signalled)")
+    state.signal = None
     decision = after_check(analysis, bake, verdict, now)
     bake.checks += 1
     if verdict.verdict is Verdict.FAIL:
