@@ -42,6 +42,9 @@ class EndpointSpec(Strict):
         default_factory=dict, description="more CreateEndpointConfig keys (DataCaptureConfig, KmsKeyId, ...)"
     )
     config_missing: bool = Field(default=False, description="delete the live config before the approval")
+    live_weights: dict[str, float] = Field(
+        default_factory=dict, description="weights set live (UpdateEndpointWeightsAndCapacities) after creation"
+    )
 
 
 class ApprovalSpec(Strict):

@@ -139,6 +139,14 @@ class Simulation:
         self.sm.create_endpoint_config(EndpointConfigName=config, ProductionVariants=variants, **spec.config_extras)
         self.sm.create_endpoint(EndpointName=spec.name, EndpointConfigName=config)
         self.settle_endpoints()
+        if spec.live_weights:
+            self.sm.update_endpoint_weights_and_capacities(
+                EndpointName=spec.name,
+                DesiredWeightsAndCapacities=[
+                    {"VariantName": v, "DesiredWeight": w} for v, w in spec.live_weights.items()
+                ],
+            )
+            self.settle_endpoints()
         endpoint = self.sagemaker.endpoints[spec.name]
         if spec.status != "InService":
             endpoint.status = spec.status

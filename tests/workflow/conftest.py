@@ -12,6 +12,8 @@ def run() -> Iterator[Callable[[Scenario], tuple[Report, Simulation]]]:
     opened: list[Simulation] = []
 
     def _run(scenario: Scenario) -> tuple[Report, Simulation]:
+        while opened:  # one emulated account at a time: close the previous world before the next
+            opened.pop().__exit__(None, None, None)
         simulation = Simulation(scenario).__enter__()
         opened.append(simulation)
         return simulation.run(), simulation
