@@ -62,7 +62,9 @@ def test_a_bad_canary_is_rolled_back_at_its_first_step(run):
         )
     )
     assert report.outcome == "rolled_back"
-    assert "step 1/2 (10%)" in report.reason and "max_error_rate" in report.reason
+    # the rollout's own 5XX-rate alarm on the new variant fires first, with the datapoint that breached
+    assert "step 1/2 (10%)" in report.reason and "-5xx-rate is in ALARM" in report.reason
+    assert "breached 0.02" in report.reason
     assert report.endpoint.config_name == "churn-prod-config-v0"
     assert [(v.name, v.weight) for v in report.endpoint.variants] == [("blue", 1.0)]
     first_cut = weight_changes(sim)[1]
@@ -200,4 +202,4 @@ def test_a_rolled_back_package_can_be_rejected_in_the_registry(run):
     )
     assert report.outcome == "rolled_back"
     package = sim.sagemaker.packages["arn:aws:sagemaker:us-east-1:123456789012:model-package/churn/1"]
-    assert package["ModelApprovalStatus"] == "Rejected" and "max_error_rate" in package["ApprovalDescription"]
+    assert package["ModelApprovalStatus"] == "Rejected" and "5xx-rate is in ALARM" in package["ApprovalDescription"]

@@ -6,7 +6,7 @@ No AWS, no clock: every function takes the observation and ``now`` and returns a
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
@@ -213,6 +213,7 @@ class HealthObservation:
     alarms: dict[str, str]  # alarm name -> OK | ALARM | INSUFFICIENT_DATA
     new: VariantFigures | None = None
     baseline: VariantFigures | None = None
+    alarm_reasons: dict[str, str] = field(default_factory=dict)  # alarm name -> its StateReason
 
 
 @dataclass(frozen=True)
@@ -226,7 +227,9 @@ def judge(analysis: Analysis, observed: HealthObservation) -> HealthVerdict:
     """Three-valued verdict of one check: the policy's alarms first, then the built-in metric checks."""
     firing = sorted(name for name, value in observed.alarms.items() if value == "ALARM")
     if firing:
-        return HealthVerdict(Verdict.FAIL, f"alarm {', '.join(firing)} is in ALARM", alarm=firing[0])
+        why = observed.alarm_reasons.get(firing[0])
+        detail = f" ({why})" if why else ""
+        return HealthVerdict(Verdict.FAIL, f"alarm {', '.join(firing)} is in ALARM{detail}", alarm=firing[0])
     unknown: list[str] = []
     missing = sorted(name for name, value in observed.alarms.items() if value == "INSUFFICIENT_DATA")
     if missing and analysis.treat_missing == "inconclusive":

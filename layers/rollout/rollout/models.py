@@ -330,6 +330,7 @@ class RolloutState(BaseModel):
     next: Literal["wait", "shift", "bake", "promote", "done"] = "wait"
     bake: BakeState = Field(default_factory=BakeState)
     history: list[StepRecord] = Field(default_factory=list)
+    service_alarms: list[str] = Field(default_factory=list, description="alarms this rollout created and deletes")
     touched: bool = False
     update_started_at: datetime | None = None
     rollback_started_at: datetime | None = None
@@ -348,6 +349,11 @@ class RolloutState(BaseModel):
     @property
     def current_step(self) -> Step:
         return self.steps[self.step_index]
+
+    @property
+    def watched_alarms(self) -> list[str]:
+        """The policy's alarms and the ones this rollout created: any of them in ALARM fails a bake."""
+        return [*self.policy.analysis.alarms, *self.service_alarms]
 
     def require_baseline(self) -> EndpointSnapshot:
         """The pre-rollout endpoint; every step after Snapshot Endpoint has it."""

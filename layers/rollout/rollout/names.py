@@ -53,3 +53,11 @@ def variant_name(package_version: int | None, rollout_id: str) -> str:
     """The new model's variant while it shares an endpoint with the baseline (unique per rollout)."""
     version = f"v{package_version}" if package_version is not None else "new"
     return f"{version}-{_digest(rollout_id)}"
+
+
+ALARM_PREFIX = "sagemaker-rollout"
+
+
+def alarm_prefix(rollout_id: str) -> str:
+    """Prefix of the alarms a rollout creates (the template lets the stack manage only these)."""
+    return f"{ALARM_PREFIX}-{sanitize(rollout_id)[:80]}"

@@ -10,6 +10,7 @@ alarm with CloudWatch's semantics (period, evaluation periods, datapoints to ala
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -381,8 +382,18 @@ def percentile(sorted_values: list[float], p: float) -> float:
     return sorted_values[min(rank, len(sorted_values)) - 1]
 
 
+GUARDED_RATIO = re.compile(r"^IF\((\w+)>=([\d.]+),(\w+)/(\w+),0\)$")
+
+
 def _ratio(expression: str, series: dict[str, list[float | None]], n: int) -> list[float | None]:
+    """The metric math this project's alarms use: ``a/b``, ``100*a/b``, ``IF(c >= N, a/b, 0)``."""
     text = expression.replace(" ", "")
+    guarded = GUARDED_RATIO.match(text)
+    if guarded:
+        guard, minimum, top, bottom = guarded.groups()
+        ratios = _ratio(f"{top}/{bottom}", series, n)
+        counts = series.get(guard, [None] * n)
+        return [r if c is not None and c >= float(minimum) else 0.0 for r, c in zip(ratios, counts, strict=False)]
     scale = 1.0
     if text.startswith("100*"):
         scale, text = 100.0, text[4:]

@@ -9,6 +9,7 @@ from typing import Any
 
 from rollout.aws.clients import client, translated
 from rollout.decide import VariantFigures
+from rollout.models import Analysis
 
 NAMESPACE = "AWS/SageMaker"
 MICROSECONDS_PER_MS = 1000.0
@@ -16,14 +17,19 @@ MICROSECONDS_PER_MS = 1000.0
 
 def alarm_states(names: Sequence[str]) -> dict[str, str]:
     """State of each named alarm that exists (a missing name is absent from the result)."""
-    states: dict[str, str] = {}
+    return {name: value for name, (value, _) in alarm_details(names).items()}
+
+
+def alarm_details(names: Sequence[str]) -> dict[str, tuple[str, str]]:
+    """State value and state reason of each named alarm that exists."""
+    states: dict[str, tuple[str, str]] = {}
     for start in range(0, len(names), 100):
         with translated("cloudwatch:DescribeAlarms"):
             response = client("cloudwatch").describe_alarms(
                 AlarmNames=list(names[start : start + 100]), AlarmTypes=["MetricAlarm", "CompositeAlarm"]
             )
         for alarm in [*response.get("MetricAlarms", []), *response.get("CompositeAlarms", [])]:
-            states[alarm["AlarmName"]] = alarm["StateValue"]
+            states[alarm["AlarmName"]] = (alarm["StateValue"], alarm.get("StateReason", ""))
     return states
 
 
@@ -64,3 +70,76 @@ def variant_figures(
         weight = sum(w for _, w in latencies) or len(latencies)
         latency = sum(v * (w or 1) for v, w in latencies) / weight / MICROSECONDS_PER_MS
     return VariantFigures(invocations=total, errors=errors, latency_ms=latency)
+
+
+def put_variant_alarms(
+    prefix: str, endpoint: str, variant: str, analysis: Analysis, tags: list[dict[str, str]]
+) -> list[str]:
+    """Alarms on the new variant for the analysis' absolute limits; the names of those created."""
+    dims = [{"Name": "EndpointName", "Value": endpoint}, {"Name": "VariantName", "Value": variant}]
+    created: list[str] = []
+    if analysis.max_error_rate is not None:
+        name = f"{prefix}-5xx-rate"
+
+        def stat(metric_id: str, metric: str) -> dict[str, Any]:
+            return {
+                "Id": metric_id,
+                "MetricStat": {
+                    "Metric": {"Namespace": NAMESPACE, "MetricName": metric, "Dimensions": dims},
+                    "Period": 60,
+                    "Stat": "Sum",
+                },
+                "ReturnData": False,
+            }
+
+        with translated("cloudwatch:PutMetricAlarm"):
+            client("cloudwatch").put_metric_alarm(
+                AlarmName=name,
+                AlarmDescription=f"5XX rate of {endpoint}/{variant} above the rollout policy's max_error_rate",
+                Metrics=[
+                    stat("errors", "Invocation5XXErrors"),
+                    stat("invocations", "Invocations"),
+                    {
+                        "Id": "rate",
+                        "Expression": f"IF(invocations >= {analysis.min_invocations}, errors / invocations, 0)",
+                        "ReturnData": True,
+                    },
+                ],
+                EvaluationPeriods=1,
+                Threshold=analysis.max_error_rate,
+                ComparisonOperator="GreaterThanThreshold",
+                TreatMissingData="notBreaching",
+                Tags=tags,
+            )
+        created.append(name)
+    if analysis.max_latency_ms is not None:
+        name = f"{prefix}-latency"
+        statistic: dict[str, Any] = (
+            {"Statistic": "Average"}
+            if analysis.latency_statistic == "Average"
+            else {"ExtendedStatistic": analysis.latency_statistic}
+        )
+        with translated("cloudwatch:PutMetricAlarm"):
+            client("cloudwatch").put_metric_alarm(
+                AlarmName=name,
+                AlarmDescription=f"ModelLatency of {endpoint}/{variant} above the rollout policy's max_latency_ms",
+                Namespace=NAMESPACE,
+                MetricName="ModelLatency",
+                Dimensions=dims,
+                Period=60,
+                EvaluationPeriods=1,
+                Threshold=analysis.max_latency_ms * MICROSECONDS_PER_MS,
+                ComparisonOperator="GreaterThanThreshold",
+                TreatMissingData="notBreaching",
+                Tags=tags,
+                **statistic,
+            )
+        created.append(name)
+    return created
+
+
+def delete_alarms(names: Sequence[str]) -> None:
+    """Delete alarms (DeleteAlarms ignores names that do not exist)."""
+    for start in range(0, len(names), 100):
+        with translated("cloudwatch:DeleteAlarms"):
+            client("cloudwatch").delete_alarms(AlarmNames=list(names[start : start + 100]))

@@ -22,9 +22,11 @@ from rollout.models import Phase, RolloutState, StepRecord, Verdict
 def observe(state: RolloutState) -> HealthObservation:
     """Read what the analysis needs: the policy's alarms, and the new and baseline variants' figures."""
     analysis = state.policy.analysis
-    alarms = cloudwatch.alarm_states(analysis.alarms) if analysis.alarms else {}
+    details = cloudwatch.alarm_details(state.watched_alarms) if state.watched_alarms else {}
+    alarms = {name: value for name, (value, _) in details.items()}
+    reasons = {name: reason for name, (_, reason) in details.items()}
     if not analysis.has_metric_checks:
-        return HealthObservation(alarms=alarms)
+        return HealthObservation(alarms=alarms, alarm_reasons=reasons)
     target, baseline = state.target, state.require_baseline()
     assert target is not None and state.bake.started_at is not None
     now, start = clock.now(), state.bake.started_at
@@ -32,10 +34,12 @@ def observe(state: RolloutState) -> HealthObservation:
     if target.variant_name:
         new = cloudwatch.variant_figures(state.endpoint_name, [target.variant_name], start, now, stat)
         old = cloudwatch.variant_figures(state.endpoint_name, [v.name for v in baseline.variants], start, now, stat)
-        return HealthObservation(alarms=alarms, new=new, baseline=old)
+        return HealthObservation(alarms=alarms, new=new, baseline=old, alarm_reasons=reasons)
     variants = [v.name for v in baseline.variants] if baseline.exists else [state.policy.variant_name]
     return HealthObservation(
-        alarms=alarms, new=cloudwatch.variant_figures(state.endpoint_name, variants, start, now, stat)
+        alarms=alarms,
+        new=cloudwatch.variant_figures(state.endpoint_name, variants, start, now, stat),
+        alarm_reasons=reasons,
     )
 
 

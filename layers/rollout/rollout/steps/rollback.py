@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from rollout import clock, plan
-from rollout.aws import sagemaker
+from rollout.aws import cloudwatch, sagemaker
 from rollout.decide import RollbackAction, failure_reason, rollback_action
 from rollout.errors import RollbackFailedError
 from rollout.models import Phase, RolloutState
@@ -44,16 +44,22 @@ def roll_back(state: RolloutState) -> RolloutState:
 
 
 def clean_up(state: RolloutState) -> RolloutState:
-    """Delete what the rollout made and no longer needs. After a rollback: its configs and model. After a
-    success: the intermediate shift config (the baseline config and model stay, for a manual revert)."""
+    """Delete what the rollout made and no longer needs: always its alarms; after a rollback its configs and
+    model; after a success the intermediate shift config (the baseline config and model stay, for a manual
+    revert). After a failed rollback nothing of the endpoint's is touched."""
     target = state.target
+    removed: list[str] = []
+    if state.service_alarms:
+        cloudwatch.delete_alarms(state.service_alarms)
+        removed += state.service_alarms
     if target is None or state.phase not in (Phase.ROLLED_BACK, Phase.DEPLOYED):
-        state.message = "nothing to clean up"
+        # after a failed rollback the endpoint's resources stay for the person who must look
+        state.message = f"deleted {', '.join(removed)}" if removed else "nothing to clean up"
         return state
     configs = (
         [target.shift_config_name] if state.phase is Phase.DEPLOYED else [target.shift_config_name, target.config_name]
     )
-    removed = [name for name in configs if name and sagemaker.delete_endpoint_config(name)]
+    removed += [name for name in configs if name and sagemaker.delete_endpoint_config(name)]
     if state.phase is Phase.ROLLED_BACK and sagemaker.delete_model(target.model_name):
         removed.append(target.model_name)
     state.message = f"deleted {', '.join(removed)}" if removed else "nothing to clean up"

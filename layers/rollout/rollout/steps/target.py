@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from rollout import names, plan
-from rollout.aws import sagemaker
+from rollout.aws import cloudwatch, sagemaker
 from rollout.config import Settings
 from rollout.errors import EndpointConfigNotFoundError
 from rollout.models import Phase, RolloutState, Target
@@ -48,9 +48,13 @@ def prepare_target(state: RolloutState, settings: Settings) -> RolloutState:
             variant_name=variant,
             shift_config_name=shift_name,
         )
+        state.service_alarms = cloudwatch.put_variant_alarms(
+            names.alarm_prefix(state.rollout_id), endpoint, variant, state.policy.analysis, tags
+        )
         state.message = (
             f"created model {model_name}, config {shift_name} (variant {variant} at weight 0 beside the live "
             f"variants) and config {promote_name} (variant {variant} alone)"
+            + (f"; alarms {', '.join(state.service_alarms)}" if state.service_alarms else "")
         )
     else:
         request = plan.target_config(state.policy, baseline, baseline_config, model_name, config_name)

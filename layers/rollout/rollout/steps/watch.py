@@ -26,7 +26,7 @@ def watch_bake(payload: Mapping[str, Any], settings: Settings) -> dict[str, Any]
     """``payload`` is ``{"state": <RolloutState>, "task_token": $$.Task.Token}``."""
     state = RolloutState.model_validate(payload["state"])
     token = str(payload["task_token"])
-    alarms = list(state.policy.analysis.alarms)
+    alarms = state.watched_alarms
     if alarms:
         table.watch_alarms(
             settings.table_name, alarms, state.rollout_id, state.endpoint_name, token, clock.now(), WATCH_TTL_SECONDS
