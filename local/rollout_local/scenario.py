@@ -22,8 +22,15 @@ class ServerlessSpec(Strict):
     max_concurrency: int
 
 
+class AutoscalingSpec(Strict):
+    min_capacity: int = Field(default=1, ge=1)
+    max_capacity: int = Field(default=4, ge=1)
+    target_invocations_per_instance: float = Field(default=70.0, gt=0)
+
+
 class VariantSpec(Strict):
     name: str
+    autoscaling: AutoscalingSpec | None = None
     instance_type: str | None = None
     instance_count: int | None = None
     serverless: ServerlessSpec | None = None

@@ -18,10 +18,10 @@ from moto.events.models import EventPattern
 
 from rollout_local.emulator.clock import VirtualClock
 from rollout_local.emulator.patches import LocalAws
-from rollout_local.emulator.sagemaker import SageMakerEmulator
+from rollout_local.emulator.sagemaker import ACCOUNT, SageMakerEmulator
 from rollout_local.emulator.world import World
 from rollout_local.report import Report, build_report
-from rollout_local.scenario import EndpointSpec, Scenario, endpoint_name_of
+from rollout_local.scenario import AutoscalingSpec, EndpointSpec, Scenario, endpoint_name_of
 from rollout_local.stack import REGION, ROOT, Stack, deploy
 
 QUIET_ENVIRONMENT = {
@@ -55,7 +55,7 @@ class Simulation:
         self.root = root
         self.verbose = verbose
         self.clock = VirtualClock()
-        self.sagemaker = SageMakerEmulator(self.clock.now, scenario.timings)
+        self.sagemaker = SageMakerEmulator(self.clock.now, scenario.timings, is_scalable=_is_scalable)
         self.aws = LocalAws(self.clock, self.sagemaker, scenario.faults)
         self.executions: list[str] = []
         self.event_errors: list[dict[str, Any]] = []  # handler errors of EventBridge-delivered events
@@ -150,8 +150,34 @@ class Simulation:
         endpoint = self.sagemaker.endpoints[spec.name]
         if spec.status != "InService":
             endpoint.status = spec.status
+        for variant in spec.variants:
+            if variant.autoscaling is not None:
+                self._autoscale(spec.name, variant.name, variant.autoscaling)
         if spec.config_missing:
             self.sm.delete_endpoint_config(EndpointConfigName=config)
+
+    def _autoscale(self, endpoint: str, variant: str, spec: AutoscalingSpec) -> None:
+        aas = self.session.client("application-autoscaling")
+        resource = f"endpoint/{endpoint}/variant/{variant}"
+        dimension = "sagemaker:variant:DesiredInstanceCount"
+        aas.register_scalable_target(
+            ServiceNamespace="sagemaker",
+            ResourceId=resource,
+            ScalableDimension=dimension,
+            MinCapacity=spec.min_capacity,
+            MaxCapacity=spec.max_capacity,
+        )
+        aas.put_scaling_policy(
+            PolicyName=f"{variant}-invocations",
+            ServiceNamespace="sagemaker",
+            ResourceId=resource,
+            ScalableDimension=dimension,
+            PolicyType="TargetTrackingScaling",
+            TargetTrackingScalingPolicyConfiguration={
+                "TargetValue": spec.target_invocations_per_instance,
+                "PredefinedMetricSpecification": {"PredefinedMetricType": "SageMakerVariantInvocationsPerInstance"},
+            },
+        )
 
     def settle_endpoints(self) -> None:
         """Let setup-time operations finish before the story starts (simulated time moves on)."""
@@ -314,6 +340,14 @@ class FunctionError(Exception):
     def __init__(self, error_type: str, message: str) -> None:
         super().__init__(f"{error_type}: {message}")
         self.error_type, self.message = error_type, message
+
+
+def _is_scalable(endpoint: str, variant: str) -> bool:
+    """Is the variant registered with (moto's) Application Auto Scaling?"""
+    from moto.applicationautoscaling.models import applicationautoscaling_backends
+
+    backend = applicationautoscaling_backends[ACCOUNT][REGION]
+    return f"endpoint/{endpoint}/variant/{variant}" in backend.targets.get("sagemaker:variant:DesiredInstanceCount", {})
 
 
 def simulate(scenario: Scenario, verbose: bool = False) -> Report:

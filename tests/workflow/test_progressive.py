@@ -203,3 +203,45 @@ def test_a_rolled_back_package_can_be_rejected_in_the_registry(run):
     assert report.outcome == "rolled_back"
     package = sim.sagemaker.packages["arn:aws:sagemaker:us-east-1:123456789012:model-package/churn/1"]
     assert package["ModelApprovalStatus"] == "Rejected" and "5xx-rate is in ALARM" in package["ApprovalDescription"]
+
+
+AUTOSCALED = {
+    "name": "churn-prod",
+    "variants": [
+        {
+            "name": "blue",
+            "instance_type": "ml.m5.xlarge",
+            "instance_count": 2,
+            "autoscaling": {"min_capacity": 2, "max_capacity": 6, "target_invocations_per_instance": 50},
+        }
+    ],
+}
+
+
+def scaling_of(sim, variant):
+    aas = sim.session.client("application-autoscaling")
+    rid = f"endpoint/churn-prod/variant/{variant}"
+    targets = aas.describe_scalable_targets(ServiceNamespace="sagemaker", ResourceIds=[rid])["ScalableTargets"]
+    policies = aas.describe_scaling_policies(ServiceNamespace="sagemaker", ResourceId=rid)["ScalingPolicies"]
+    return [(t["MinCapacity"], t["MaxCapacity"]) for t in targets], [p["PolicyName"] for p in policies]
+
+
+def test_an_autoscaled_baseline_hands_its_scaling_to_the_promoted_variant(run):
+    report, sim = run(scenario(endpoint=AUTOSCALED, policy=policy(strategy=CANARY)))
+    assert report.outcome == "succeeded", report.reason
+    (variant,) = report.endpoint.variants
+    assert scaling_of(sim, variant.name) == ([(2, 6)], ["blue-invocations"])
+    assert scaling_of(sim, "blue") == ([], []), "deregistered before the update that removed it"
+
+
+def test_a_rolled_back_canary_leaves_the_baselines_scaling_alone(run):
+    report, sim = run(
+        scenario(
+            endpoint=AUTOSCALED,
+            policy=policy(strategy=CANARY, analysis=CHECKS),
+            traffic={"requests_per_second": 20},
+            model_behaviour={"new": BAD},
+        )
+    )
+    assert report.outcome == "rolled_back"
+    assert scaling_of(sim, "blue") == ([(2, 6)], ["blue-invocations"])

@@ -9,7 +9,7 @@ from __future__ import annotations
 import itertools
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -203,6 +203,15 @@ class VariantSnapshot(Frozen):
     serverless: ServerlessCapacity | None = None
 
 
+class VariantScaling(Frozen):
+    """A variant's Application Auto Scaling target and policies (as their Put* requests take them)."""
+
+    variant: str
+    min_capacity: int
+    max_capacity: int
+    policies: list[dict[str, Any]] = Field(default_factory=list)
+
+
 class EndpointSnapshot(Frozen):
     """An endpoint as described before the rollout touched it (the rollback target) or at any later check."""
 
@@ -213,6 +222,7 @@ class EndpointSnapshot(Frozen):
     variants: tuple[VariantSnapshot, ...] = ()
     failure_reason: str | None = None
     pending_config_name: str | None = None
+    scaling: tuple[VariantScaling, ...] = Field(default=(), description="autoscaled variants before the rollout")
 
 
 # --- State ----------------------------------------------------------------------------------------------

@@ -90,8 +90,14 @@ class Endpoint:
 class SageMakerEmulator:
     """In-memory SageMaker for the operations the rollout service and the simulator use."""
 
-    def __init__(self, now: Callable[[], datetime], timings: Timings | None = None) -> None:
+    def __init__(
+        self,
+        now: Callable[[], datetime],
+        timings: Timings | None = None,
+        is_scalable: Callable[[str, str], bool] | None = None,
+    ) -> None:
         self._now = now
+        self.is_scalable = is_scalable or (lambda endpoint, variant: False)
         self.timings = timings or Timings()
         self.groups: dict[str, dict[str, Any]] = {}
         self.packages: dict[str, dict[str, Any]] = {}
@@ -381,6 +387,13 @@ class SageMakerEmulator:
         endpoint = self._endpoint(p["EndpointName"])
         self._config(p["EndpointConfigName"])
         self._require_in_service(endpoint, "update")
+        kept = {v["VariantName"] for v in self._config(p["EndpointConfigName"])["ProductionVariants"]}
+        scalable = sorted(v for v in endpoint.live if v not in kept and self.is_scalable(endpoint.name, v))
+        if scalable:
+            raise _invalid(
+                f"The variant(s) {scalable} of endpoint {endpoint.name} are registered with Application Auto "
+                "Scaling; deregister them before an update removes them."
+            )
         for key in ("DeploymentConfig", "RetainAllVariantProperties", "ExcludeRetainedVariantProperties"):
             if p.get(key):
                 raise _invalid(f"{key} is not supported by this emulator yet.")

@@ -365,6 +365,8 @@ def _statistic(metric: str, stat: str, window: list[Minute]) -> float | None:
         if stat == "Minimum":
             return samples[0]
         return float(len(samples)) if stat == "SampleCount" else sum(samples)
+    if metric not in ("Invocations", "Invocation5XXErrors"):
+        return None  # a metric this world does not simulate (InvocationsPerInstance, CPU, ...)
     values = [float(m.invocations if metric == "Invocations" else m.errors) for m in window]
     if stat == "Sum":
         return sum(values)

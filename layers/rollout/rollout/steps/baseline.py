@@ -7,7 +7,7 @@ sees the endpoint its predecessor left, not the one it was updating.
 from __future__ import annotations
 
 from rollout import plan
-from rollout.aws import cloudwatch, sagemaker
+from rollout.aws import autoscaling, cloudwatch, sagemaker
 from rollout.errors import AlarmNotFoundError, EndpointNotInServiceError
 from rollout.models import Phase, RolloutState
 
@@ -26,6 +26,9 @@ def snapshot_endpoint(state: RolloutState) -> RolloutState:
             raise AlarmNotFoundError(
                 f"policy field 'analysis.alarms' names alarm(s) that do not exist: {', '.join(missing)}"
             )
+    if baseline.exists:
+        scaling = autoscaling.variant_scaling(baseline.name, [v.name for v in baseline.variants])
+        baseline = baseline.model_copy(update={"scaling": tuple(scaling)})
     state.baseline = baseline
     state.steps = plan.plan_steps(state.policy.strategy, baseline.exists)
     state.phase = Phase.BASELINED

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from rollout import clock, plan
-from rollout.aws import cloudwatch, sagemaker
+from rollout.aws import autoscaling, cloudwatch, sagemaker
 from rollout.decide import RollbackAction, failure_reason, rollback_action
 from rollout.errors import RollbackFailedError
 from rollout.models import Phase, RolloutState
@@ -24,6 +24,7 @@ def roll_back(state: RolloutState) -> RolloutState:
     if decision.action not in (RollbackAction.DONE, RollbackAction.GIVE_UP):
         state.touched = True
     if decision.action is RollbackAction.DONE:
+        restore_baseline_scaling(state)
         state.phase = Phase.ROLLED_BACK
     elif decision.action is RollbackAction.CUT_TRAFFIC and state.target and state.target.variant_name:
         sagemaker.update_weights(endpoint, plan.baseline_weights(state.require_baseline(), state.target.variant_name))
@@ -33,6 +34,8 @@ def roll_back(state: RolloutState) -> RolloutState:
             endpoint, [{"VariantName": v.name, "DesiredWeight": v.weight} for v in baseline.variants]
         )
     elif decision.action is RollbackAction.UPDATE_TO_BASELINE and baseline_config:
+        if state.target and state.target.variant_name:  # a variant still scalable cannot be removed
+            autoscaling.remove_scaling(endpoint, state.target.variant_name)
         sagemaker.update_endpoint(endpoint, baseline_config)
     elif decision.action is RollbackAction.RECREATE_BASELINE and baseline_config:
         sagemaker.create_endpoint(endpoint, baseline_config, resource_tags(state))
@@ -41,6 +44,15 @@ def roll_back(state: RolloutState) -> RolloutState:
     elif decision.action is RollbackAction.GIVE_UP:
         raise RollbackFailedError(f"{decision.reason}; the rollout failed because: {state.reason}")
     return state
+
+
+def restore_baseline_scaling(state: RolloutState) -> None:
+    """A promotion moved the baseline's autoscaling to the new variant: put it back exactly (idempotent)."""
+    baseline = state.baseline
+    if baseline is None or not baseline.scaling:
+        return
+    for scaling in baseline.scaling:
+        autoscaling.apply_scaling(baseline.name, scaling.variant, scaling)
 
 
 def clean_up(state: RolloutState) -> RolloutState:

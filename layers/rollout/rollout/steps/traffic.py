@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from rollout import clock, plan
-from rollout.aws import sagemaker
+from rollout.aws import autoscaling, sagemaker
 from rollout.models import Phase, RolloutState
 
 
@@ -32,8 +32,22 @@ def promote(state: RolloutState) -> RolloutState:
     assert target is not None
     observed = sagemaker.snapshot(state.endpoint_name, variants_while_busy=False)
     if target.config_name not in {observed.config_name, observed.pending_config_name}:
+        move_scaling_to_new_variant(state)
         sagemaker.update_endpoint(state.endpoint_name, target.config_name)
     state.update_started_at = clock.now()
     state.phase, state.next = Phase.PROMOTING, "wait"
     state.message = f"promoting: updating {state.endpoint_name} to {target.config_name}"
     return state
+
+
+def move_scaling_to_new_variant(state: RolloutState) -> None:
+    """Give the new variant the scaling of the largest autoscaled baseline variant, and deregister the baseline
+    variants: SageMaker rejects an update that removes a variant still registered as a scalable target."""
+    baseline, target = state.require_baseline(), state.target
+    if not baseline.scaling or target is None or not target.variant_name:
+        return
+    counts = {v.name: v.instance_count or 0 for v in baseline.variants}
+    model = max(baseline.scaling, key=lambda s: counts.get(s.variant, 0))
+    autoscaling.apply_scaling(state.endpoint_name, target.variant_name, model)
+    for scaling in baseline.scaling:
+        autoscaling.remove_scaling(state.endpoint_name, scaling.variant)
