@@ -37,18 +37,11 @@ class LockHolder:
     acquired_at: str
 
 
-def acquire_lock(
-    table: str, endpoint: str, rollout_id: str, package_arn: str, now: datetime, lease_seconds: int
-) -> LockHolder | None:
-    """Take the endpoint's lock. None when we hold it now; otherwise the current holder."""
-    item = {
-        "pk": _pk(endpoint),
-        "sk": {"S": "LOCK"},
-        "rollout_id": {"S": rollout_id},
-        "package_arn": {"S": package_arn},
-        "acquired_at": {"S": now.isoformat()},
-        "expires_at": {"N": str(int(now.timestamp()) + lease_seconds)},
-    }
+def _take_lease(
+    table: str, key: dict[str, Any], rollout_id: str, fields: dict[str, Any], now: datetime, seconds: int
+) -> dict[str, Any] | None:
+    """Put a leased item unless another rollout holds an unexpired one. None when ours; else the holder's item."""
+    item = {**key, **fields, "rollout_id": {"S": rollout_id}, "expires_at": {"N": str(int(now.timestamp()) + seconds)}}
     with translated("dynamodb:PutItem"):
         try:
             _ddb().put_item(
@@ -61,20 +54,17 @@ def acquire_lock(
         except ClientError as exc:
             if error_code(exc) != "ConditionalCheckFailedException":
                 raise
-        current = _ddb().get_item(TableName=table, Key={"pk": _pk(endpoint), "sk": {"S": "LOCK"}}, ConsistentRead=True)
-    held = current.get("Item")
-    if held is None:  # released between our write and our read: try once more on the next poll
-        return LockHolder("(just released)", "", "")
-    return LockHolder(held["rollout_id"]["S"], held["package_arn"]["S"], held["acquired_at"]["S"])
+        current: dict[str, Any] = _ddb().get_item(TableName=table, Key=key, ConsistentRead=True).get("Item") or {}
+    return current
 
 
-def release_lock(table: str, endpoint: str, rollout_id: str) -> bool:
-    """Release the lock if we hold it. False when someone else holds it (or nobody does)."""
+def _release(table: str, key: dict[str, Any], rollout_id: str) -> bool:
+    """Delete a leased item if we hold it. False when someone else holds it (or nobody does)."""
     with translated("dynamodb:DeleteItem"):
         try:
             _ddb().delete_item(
                 TableName=table,
-                Key={"pk": _pk(endpoint), "sk": {"S": "LOCK"}},
+                Key=key,
                 ConditionExpression="rollout_id = :me",
                 ExpressionAttributeValues={":me": {"S": rollout_id}},
             )
@@ -85,42 +75,41 @@ def release_lock(table: str, endpoint: str, rollout_id: str) -> bool:
     return True
 
 
+def _lock_key(endpoint: str) -> dict[str, Any]:
+    return {"pk": _pk(endpoint), "sk": {"S": "LOCK"}}
+
+
+def _claim_key(endpoint: str, package_arn: str) -> dict[str, Any]:
+    return {"pk": _pk(endpoint), "sk": {"S": f"CLAIM#{package_arn}"}}
+
+
+def acquire_lock(
+    table: str, endpoint: str, rollout_id: str, package_arn: str, now: datetime, lease_seconds: int
+) -> LockHolder | None:
+    """Take the endpoint's lock. None when we hold it now; otherwise the current holder."""
+    fields = {"package_arn": {"S": package_arn}, "acquired_at": {"S": now.isoformat()}}
+    held = _take_lease(table, _lock_key(endpoint), rollout_id, fields, now, lease_seconds)
+    if held is None:
+        return None
+    if not held:  # released between our write and our read: the next poll takes it
+        return LockHolder("(just released)", "", "")
+    return LockHolder(held["rollout_id"]["S"], held["package_arn"]["S"], held["acquired_at"]["S"])
+
+
+def release_lock(table: str, endpoint: str, rollout_id: str) -> bool:
+    """Release the lock if we hold it."""
+    return _release(table, _lock_key(endpoint), rollout_id)
+
+
 def claim_package(table: str, endpoint: str, package_arn: str, rollout_id: str, now: datetime, ttl_seconds: int) -> str:
     """Claim an approval of ``package_arn`` for ``endpoint``. Returns the rollout that owns the claim."""
-    key = {"pk": _pk(endpoint), "sk": {"S": f"CLAIM#{package_arn}"}}
-    with translated("dynamodb:PutItem"):
-        try:
-            _ddb().put_item(
-                TableName=table,
-                Item={
-                    **key,
-                    "rollout_id": {"S": rollout_id},
-                    "expires_at": {"N": str(int(now.timestamp()) + ttl_seconds)},
-                },
-                ConditionExpression="attribute_not_exists(pk) OR rollout_id = :me OR expires_at < :now",
-                ExpressionAttributeValues={":me": {"S": rollout_id}, ":now": _epoch(now)},
-            )
-            return rollout_id
-        except ClientError as exc:
-            if error_code(exc) != "ConditionalCheckFailedException":
-                raise
-        current = _ddb().get_item(TableName=table, Key=key, ConsistentRead=True)
-    return str(current.get("Item", {}).get("rollout_id", {}).get("S", rollout_id))
+    held = _take_lease(table, _claim_key(endpoint, package_arn), rollout_id, {}, now, ttl_seconds)
+    return rollout_id if held is None else str(held.get("rollout_id", {}).get("S", rollout_id))
 
 
 def release_claim(table: str, endpoint: str, package_arn: str, rollout_id: str) -> None:
     """Drop our claim (a refused rollout did nothing, so a later approval event may try again)."""
-    with translated("dynamodb:DeleteItem"):
-        try:
-            _ddb().delete_item(
-                TableName=table,
-                Key={"pk": _pk(endpoint), "sk": {"S": f"CLAIM#{package_arn}"}},
-                ConditionExpression="rollout_id = :me",
-                ExpressionAttributeValues={":me": {"S": rollout_id}},
-            )
-        except ClientError as exc:
-            if error_code(exc) != "ConditionalCheckFailedException":
-                raise
+    _release(table, _claim_key(endpoint, package_arn), rollout_id)
 
 
 def put_record(table: str, endpoint: str, started_at: datetime, rollout_id: str, fields: dict[str, str | None]) -> None:
