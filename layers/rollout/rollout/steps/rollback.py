@@ -34,7 +34,8 @@ def roll_back(state: RolloutState) -> RolloutState:
             endpoint, [{"VariantName": v.name, "DesiredWeight": v.weight} for v in baseline.variants]
         )
     elif decision.action is RollbackAction.UPDATE_TO_BASELINE and baseline_config:
-        if state.target and state.target.variant_name:  # a variant still scalable cannot be removed
+        if state.target and state.target.variant_name and state.require_baseline().scaling:
+            # the promotion gave the new variant the baseline's scaling: a scalable variant cannot be removed
             autoscaling.remove_scaling(endpoint, state.target.variant_name)
         sagemaker.update_endpoint(endpoint, baseline_config)
     elif decision.action is RollbackAction.RECREATE_BASELINE and baseline_config:
