@@ -15,8 +15,16 @@ from rollout_local.scenario import load_scenario
 from rollout_local.simulator import Simulation
 from rollout_local.stack import ROOT
 
-SOURCES = ("standard-happy-path", "standard-update-fails", "invalid-policy")
+SOURCES = (
+    "standard-happy-path",
+    "standard-update-fails",
+    "invalid-policy",
+    "canary-happy-path",
+    "canary-alarm-mid-bake",
+)
 EXECUTION_NAME = "sample-rollout"
+# files whose most useful sample comes from a later source than the first that invokes the function
+PREFERRED = {"watch-bake.json": "canary-alarm-mid-bake", "shift-traffic.json": "canary-alarm-mid-bake"}
 
 
 def file_name(function: str) -> str:
@@ -31,8 +39,13 @@ def capture(root: Path = ROOT) -> dict[str, dict[str, object]]:
         scenario = load_scenario(root / "scenarios" / f"{source}.yaml")
         with Simulation(scenario) as simulation:
             simulation.run(EXECUTION_NAME)
+            seen: set[str] = set()
             for invocation in simulation.aws.invocations:
-                captured.setdefault(file_name(invocation.function), invocation.event)
+                name = file_name(invocation.function)
+                if PREFERRED.get(name) == source and name not in seen:
+                    captured[name] = invocation.event
+                captured.setdefault(name, invocation.event)
+                seen.add(name)
     return captured
 
 
