@@ -65,6 +65,6 @@ def test_step_weights_give_the_new_variant_its_share_and_keep_baseline_proportio
     desired = {d["VariantName"]: d["DesiredWeight"] for d in step_weights(baseline, "new", percent)}
     total = sum(desired.values())
     assert abs(desired["new"] / total - percent / 100) < 1e-4
-    if percent < 100:
+    if percent < 99.99:  # beyond that the baseline's share rounds (to 6 places) to nothing
         for i, w in enumerate(weights):
             assert abs(desired[f"v{i}"] / (total - desired["new"]) - w / sum(weights)) < 1e-4
