@@ -2,7 +2,7 @@ from datetime import timedelta
 
 from hypothesis import given
 from hypothesis import strategies as st
-from rollout.decide import BakeAction, HealthObservation, HealthVerdict, VariantFigures, after_check, judge
+from rollout.analysis import BakeAction, HealthObservation, HealthVerdict, VariantFigures, after_check, judge
 from rollout.models import Analysis, BakeState, Verdict
 
 from .factories import T0

@@ -7,8 +7,8 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
+from rollout.analysis import VariantFigures
 from rollout.aws.clients import client, translated
-from rollout.decide import VariantFigures
 from rollout.models import Analysis
 
 NAMESPACE = "AWS/SageMaker"

@@ -6,8 +6,9 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from rollout import clock, plan
+from rollout.analysis import next_check_seconds
 from rollout.aws import sagemaker
-from rollout.decide import Progress, deployment_progress, next_check_seconds
+from rollout.decide import Progress, deployment_progress
 from rollout.errors import UpdateFailedError, UpdateTimedOutError, VerificationFailedError
 from rollout.models import BakeState, Phase, RolloutState
 from rollout.steps.target import resource_tags

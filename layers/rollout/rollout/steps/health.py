@@ -5,16 +5,9 @@ from __future__ import annotations
 from datetime import timedelta
 
 from rollout import clock
+from rollout.analysis import BakeAction, HealthObservation, HealthVerdict, after_check, judge, next_check_seconds
 from rollout.aws import cloudwatch
-from rollout.decide import (
-    BakeAction,
-    HealthObservation,
-    HealthVerdict,
-    after_check,
-    failure_reason,
-    judge,
-    next_check_seconds,
-)
+from rollout.decide import failure_reason
 from rollout.errors import HealthCheckFailedError
 from rollout.models import Phase, RolloutState, StepRecord, Verdict
 

@@ -46,12 +46,7 @@ def record_outcome(state: RolloutState, settings: Settings) -> RolloutState:
 
 def record_rejection(payload: Mapping[str, Any], settings: Settings) -> dict[str, Any]:
     """Record a rollout refused before it began (bad input, bad policy, package or endpoint checks)."""
-    raw = dict(payload.get("input") or {}) if isinstance(payload.get("input"), Mapping) else payload.get("input")
-    error = (
-        TaskError.model_validate(raw.pop("error", None) or {"Error": "Unknown"})
-        if isinstance(raw, dict)
-        else TaskError(Error="Unknown")
-    )
+    raw, error = _split_caught_error(payload.get("input"))
     reason = failure_reason(error)
     execution_arn = str(payload.get("execution_arn") or "")
     rollout_id = execution_arn.rsplit(":", 1)[-1] or "unknown"
@@ -78,6 +73,15 @@ def record_rejection(payload: Mapping[str, Any], settings: Settings) -> dict[str
         f"endpoint {endpoint}: {reason}",
     )
     return {"outcome": Outcome.REJECTED.value, "reason": reason, "error": error.Error, "rollout_id": rollout_id}
+
+
+def _split_caught_error(execution_input: object) -> tuple[object, TaskError]:
+    """The execution input as it was, and the error the Catch added to it (``ResultPath: $.error``)."""
+    if not isinstance(execution_input, Mapping):
+        return execution_input, TaskError(Error="Unknown")
+    raw = dict(execution_input)
+    caught = raw.pop("error", None)
+    return raw, TaskError.model_validate(caught) if isinstance(caught, Mapping) else TaskError(Error="Unknown")
 
 
 def _identify(raw: object) -> tuple[str, str | None]:
