@@ -1,6 +1,6 @@
 """Promote: UpdateEndpoint to the config with the new variant alone."""
 
-from rollout.handler import state_step
+from rollout.handler import configured_step
 from rollout.steps.traffic import promote
 
-handler = state_step(promote)
+handler = configured_step(promote)

@@ -40,6 +40,12 @@ class TimelineEntry(BaseModel):
     note: str = ""
 
 
+class EventReport(BaseModel):
+    t: float
+    detail_type: str
+    detail: dict[str, Any]
+
+
 class ExecutionReport(BaseModel):
     name: str
     status: str
@@ -69,6 +75,7 @@ class Report(BaseModel):
     timeline: list[TimelineEntry]
     metrics: Metrics
     records: list[dict[str, str]] = Field(default_factory=list)
+    events: list[EventReport] = Field(default_factory=list, description="the rollout events put on EventBridge")
     event_errors: list[dict[str, Any]] = Field(
         default_factory=list, description="errors of functions triggered by EventBridge rules (should be empty)"
     )
@@ -258,6 +265,14 @@ def build_report(simulation: Simulation) -> Report:
             alarm_to_rollback_seconds=_alarm_to_rollback(simulation),
         ),
         records=records,
+        events=[
+            EventReport(
+                t=(at - simulation.clock.start).total_seconds(),
+                detail_type=entry.get("DetailType", ""),
+                detail=json.loads(entry.get("Detail") or "{}"),
+            )
+            for at, entry in simulation.aws.published
+        ],
         event_errors=simulation.event_errors,
     )
 

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 class Settings:
     table_name: str
     topic_arn: str
+    event_bus_name: str
     policy_parameter_prefix: str
     default_policy: str
     execution_role_arn: str
@@ -22,6 +23,7 @@ class Settings:
         return cls(
             table_name=env["ROLLOUT_TABLE_NAME"],
             topic_arn=env.get("NOTIFY_TOPIC_ARN", ""),
+            event_bus_name=env.get("EVENT_BUS_NAME", ""),
             policy_parameter_prefix=env.get("POLICY_PARAMETER_PREFIX", "/rollout/policies").rstrip("/"),
             default_policy=env.get("DEFAULT_POLICY", "{}") or "{}",
             execution_role_arn=env["SAGEMAKER_EXECUTION_ROLE_ARN"],

@@ -114,6 +114,7 @@ class LocalAws:
         self.handlers: dict[str, LambdaHandler] = {}
         self.api_calls: Counter[str] = Counter()
         self.invocations: list[Invocation] = []
+        self.published: list[tuple[datetime, dict[str, Any]]] = []  # custom events the functions put (time, entry)
         self._local = threading.local()
         self._stack = ExitStack()
 
@@ -246,6 +247,9 @@ class LocalAws:
         api = f"{service}:{operation}"
         if getattr(self._local, "in_handler", False):
             self.api_calls[api] += 1
+            if api == "eventbridge:PutEvents":
+                for entry in json.loads(request.body or b"{}").get("Entries", []):
+                    self.published.append((self.clock.now(), entry))
         fault = self.api_faults.error_for(api)
         if fault is not None and fault.error:
             return _error_response(request, fault.error, fault.message, 400)

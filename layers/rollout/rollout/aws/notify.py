@@ -1,8 +1,13 @@
-"""SNS: the short human message about a rollout's outcome."""
+"""Telling people and systems: the SNS topic (a short human message) and EventBridge (the documented event)."""
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
 from rollout.aws.clients import client, translated
+from rollout.errors import AwsServiceError
+from rollout.notifications import SOURCE
 
 
 def publish(topic_arn: str, subject: str, message: str) -> None:
@@ -10,3 +15,18 @@ def publish(topic_arn: str, subject: str, message: str) -> None:
         return
     with translated("sns:Publish"):
         client("sns").publish(TopicArn=topic_arn, Subject=subject[:100], Message=message)
+
+
+def put_event(bus: str, detail_type: str, detail: dict[str, Any]) -> None:
+    """One custom event on ``bus`` (PutEvents reports failures per entry: a failed entry is an error here)."""
+    if not bus:
+        return
+    with translated("events:PutEvents"):
+        response = client("events").put_events(
+            Entries=[{"Source": SOURCE, "DetailType": detail_type, "Detail": json.dumps(detail), "EventBusName": bus}]
+        )
+    if response.get("FailedEntryCount"):
+        entry = response["Entries"][0]
+        raise AwsServiceError(
+            f"events:PutEvents refused the {detail_type} event: {entry.get('ErrorCode')} {entry.get('ErrorMessage')}"
+        )

@@ -7,9 +7,12 @@ from datetime import timedelta
 from rollout import clock
 from rollout.analysis import BakeAction, HealthObservation, HealthVerdict, after_check, judge, next_check_seconds
 from rollout.aws import cloudwatch
+from rollout.config import Settings
 from rollout.decide import failure_reason
 from rollout.errors import HealthCheckFailedError
 from rollout.models import Phase, RolloutState, StepRecord, Verdict
+from rollout.notifications import EventKind
+from rollout.steps.announce import announce
 
 
 def observe(state: RolloutState) -> HealthObservation:
@@ -36,7 +39,7 @@ def observe(state: RolloutState) -> HealthObservation:
     )
 
 
-def evaluate_health(state: RolloutState) -> RolloutState:
+def evaluate_health(state: RolloutState, settings: Settings) -> RolloutState:
     now = clock.now()
     analysis, bake, step = state.policy.analysis, state.bake, state.current_step
     verdict = judge(analysis, observe(state))
@@ -61,6 +64,8 @@ def evaluate_health(state: RolloutState) -> RolloutState:
         state.history.append(record)
     label = f"step {state.step_index + 1}/{len(state.steps)} ({step.weight_percent:g}%)"
     state.message = f"{label}: {verdict.verdict.value} - {decision.reason}"
+    if decision.action is not BakeAction.CONTINUE:  # a step's verdict is told once it means something
+        announce(state, EventKind.STEP_VERDICT, settings, verdict=verdict.verdict.value, detail=decision.reason)
     if decision.action is BakeAction.ROLL_BACK:
         state.reason = f"{label} failed: {decision.reason}"
         raise HealthCheckFailedError(state.reason)

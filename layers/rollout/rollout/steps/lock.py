@@ -9,6 +9,8 @@ from rollout.aws import table
 from rollout.config import Settings
 from rollout.decide import final_outcome
 from rollout.models import LockStatus, Outcome, Phase, RolloutState, StartSource
+from rollout.notifications import EventKind
+from rollout.steps.announce import announce
 
 
 def acquire_lock(state: RolloutState, settings: Settings) -> RolloutState:
@@ -35,6 +37,7 @@ def acquire_lock(state: RolloutState, settings: Settings) -> RolloutState:
             settings.table_name, endpoint, state.started_at, state.rollout_id, record_fields(state, "running")
         )
         state.message = f"locked endpoint {endpoint}"
+        announce(state, EventKind.STARTED, settings)
         return state
     state.lock.holder = holder.rollout_id
     busy = (

@@ -6,15 +6,23 @@ from collections.abc import Mapping
 from typing import Any
 
 from rollout import clock
-from rollout.aws import notify, registry, table
+from rollout.aws import registry, table
 from rollout.config import Settings
 from rollout.decide import failure_reason, final_outcome
 from rollout.errors import RolloutError
 from rollout.inputs import parse_start_input, parse_time
 from rollout.models import Outcome, Phase, RolloutState, TaskError
+from rollout.notifications import EventKind
+from rollout.steps.announce import announce, publish
 from rollout.steps.lock import record_fields
 
 UNKNOWN_ENDPOINT = "-"
+OUTCOME_EVENTS = {
+    Outcome.SUCCEEDED: EventKind.SUCCEEDED,
+    Outcome.ROLLED_BACK: EventKind.ROLLED_BACK,
+    Outcome.FAILED: EventKind.FAILED,
+    Outcome.REJECTED: EventKind.REJECTED,
+}
 
 
 def record_outcome(state: RolloutState, settings: Settings) -> RolloutState:
@@ -32,13 +40,9 @@ def record_outcome(state: RolloutState, settings: Settings) -> RolloutState:
     fields = record_fields(state, outcome.value)
     fields["finished_at"] = clock.now().isoformat()
     table.put_record(settings.table_name, state.endpoint_name, state.started_at, state.rollout_id, fields)
-    version = f"{state.package.group_name} v{state.package.version}"
-    notify.publish(
-        settings.topic_arn,
-        f"Rollout {outcome.value}: {version} -> {state.endpoint_name}",
-        f"Rollout {state.rollout_id} of {version} to endpoint {state.endpoint_name} "
-        f"({state.policy.strategy.type}) {outcome.value.replace('_', ' ')}: {state.reason}",
-    )
+    kind = OUTCOME_EVENTS.get(outcome)
+    if kind is not None:
+        announce(state, kind, settings)
     state.phase = Phase.FINISHED
     state.message = f"{outcome.value}: {state.reason}"
     return state
@@ -66,11 +70,23 @@ def record_rejection(payload: Mapping[str, Any], settings: Settings) -> dict[str
             "finished_at": clock.now().isoformat(),
         },
     )
-    notify.publish(
-        settings.topic_arn,
-        f"Rollout rejected: {package_arn or 'unknown package'}",
-        f"Rollout {rollout_id} of {package_arn or 'an unknown package'} was rejected before touching "
-        f"endpoint {endpoint}: {reason}",
+    publish(
+        settings,
+        {
+            "event": EventKind.REJECTED.value,
+            "rollout_id": rollout_id,
+            "execution_arn": execution_arn,
+            "endpoint_name": endpoint,
+            "model_package_arn": package_arn,
+            "model_package_group": _group_of(package_arn),
+            "model_package_version": _version_of(package_arn),
+            "strategy": None,
+            "step": None,
+            "steps": None,
+            "weight_percent": None,
+            "reason": reason,
+            "time": clock.now().isoformat(),
+        },
     )
     return {"outcome": Outcome.REJECTED.value, "reason": reason, "error": error.Error, "rollout_id": rollout_id}
 
@@ -91,6 +107,16 @@ def _identify(raw: object) -> tuple[str, str | None]:
     except RolloutError:
         return UNKNOWN_ENDPOINT, _package_from_raw(raw)
     return request.endpoint_name or UNKNOWN_ENDPOINT, request.model_package_arn
+
+
+def _group_of(package_arn: str | None) -> str | None:
+    parts = (package_arn or "").split(":", 5)[-1].split("/")
+    return parts[1] if len(parts) > 2 else None
+
+
+def _version_of(package_arn: str | None) -> int | None:
+    last = (package_arn or "").rsplit("/", 1)[-1]
+    return int(last) if last.isdigit() else None
 
 
 def _package_from_raw(raw: object) -> str | None:

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from rollout import clock, plan
 from rollout.aws import autoscaling, sagemaker
+from rollout.config import Settings
 from rollout.models import Phase, RolloutState
+from rollout.notifications import EventKind
+from rollout.steps.announce import announce
 
 
-def shift_traffic(state: RolloutState) -> RolloutState:
+def shift_traffic(state: RolloutState, settings: Settings) -> RolloutState:
     """UpdateEndpointWeightsAndCapacities to the current step's weights (no new config needed)."""
     target = state.target
     assert target is not None and target.variant_name, "Shift Traffic runs in a traffic-shifting rollout"
@@ -23,10 +26,11 @@ def shift_traffic(state: RolloutState) -> RolloutState:
     state.phase, state.next = Phase.SHIFTING, "wait"
     shown = ", ".join(f"{w['VariantName']}={w['DesiredWeight']:g}" for w in weights)
     state.message = f"step {state.step_index + 1}/{len(state.steps)}: shifting {endpoint} to {shown}"
+    announce(state, EventKind.STEP_SHIFTED, settings, weights={w["VariantName"]: w["DesiredWeight"] for w in weights})
     return state
 
 
-def promote(state: RolloutState) -> RolloutState:
+def promote(state: RolloutState, settings: Settings) -> RolloutState:
     """Every step passed: UpdateEndpoint to the config with the new variant alone."""
     target = state.target
     assert target is not None
@@ -37,6 +41,7 @@ def promote(state: RolloutState) -> RolloutState:
     state.update_started_at = clock.now()
     state.phase, state.next = Phase.PROMOTING, "wait"
     state.message = f"promoting: updating {state.endpoint_name} to {target.config_name}"
+    announce(state, EventKind.PROMOTED, settings)
     return state
 
 

@@ -1,0 +1,72 @@
+"""What the service tells the world: one documented EventBridge event and one short SNS message per rollout event.
+
+Events: source ``sagemaker-rollout``, detail-type one of ``EventKind``, detail as built by ``event_detail``
+(see README "Being told"). Pure: the caller publishes.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from rollout.models import RolloutState
+
+SOURCE = "sagemaker-rollout"
+
+
+class EventKind(StrEnum):
+    STARTED = "Rollout Started"
+    STEP_SHIFTED = "Rollout Step Shifted"
+    STEP_VERDICT = "Rollout Step Verdict"
+    PROMOTED = "Rollout Promoted"
+    SUCCEEDED = "Rollout Succeeded"
+    ROLLED_BACK = "Rollout Rolled Back"
+    FAILED = "Rollout Failed"
+    REJECTED = "Rollout Rejected"
+
+
+def event_detail(state: RolloutState, kind: EventKind, now: datetime, **extra: Any) -> dict[str, Any]:
+    """The ``detail`` of a rollout event: who, what, where, and the step when there is one."""
+    step = state.steps[state.step_index] if state.steps and state.step_index < len(state.steps) else None
+    detail: dict[str, Any] = {
+        "event": kind.value,
+        "rollout_id": state.rollout_id,
+        "execution_arn": state.execution_arn,
+        "endpoint_name": state.endpoint_name,
+        "model_package_arn": state.package.arn,
+        "model_package_group": state.package.group_name,
+        "model_package_version": state.package.version,
+        "strategy": state.policy.strategy.type,
+        "step": state.step_index + 1 if step else None,
+        "steps": len(state.steps) or None,
+        "weight_percent": step.weight_percent if step else None,
+        "reason": state.reason,
+        "time": now.isoformat(),
+    }
+    detail.update(extra)
+    return detail
+
+
+def human_message(detail: dict[str, Any]) -> tuple[str, str]:
+    """A short subject and sentence naming the endpoint, the package version, the step and the reason."""
+    group = detail.get("model_package_group")
+    version = (
+        f"{group} v{detail.get('model_package_version')}"
+        if group
+        else str(detail.get("model_package_arn") or "an unknown package")
+    )
+    where = f"{version} -> {detail['endpoint_name']}"
+    step = f" step {detail['step']}/{detail['steps']} ({detail['weight_percent']:g}%)" if detail.get("step") else ""
+    kind = detail["event"]
+    sentences = {
+        EventKind.STARTED.value: f"Rollout of {version} to {detail['endpoint_name']} started ({detail['strategy']}).",
+        EventKind.STEP_SHIFTED.value: f"{where}:{step} - traffic shifted.",
+        EventKind.STEP_VERDICT.value: f"{where}:{step} - verdict {detail.get('verdict')}: {detail.get('detail')}",
+        EventKind.PROMOTED.value: f"{where}: every step passed; promoting the new model.",
+        EventKind.SUCCEEDED.value: f"{where}: rollout succeeded. {detail.get('reason') or ''}".strip(),
+        EventKind.ROLLED_BACK.value: f"{where}: rolled back{step}. Reason: {detail.get('reason')}",
+        EventKind.FAILED.value: f"{where}: rollout FAILED - a person must look. Reason: {detail.get('reason')}",
+        EventKind.REJECTED.value: f"{where}: rollout rejected, nothing changed. Reason: {detail.get('reason')}",
+    }
+    return f"{kind}: {where}"[:100], sentences.get(kind, f"{where}: {kind}")
