@@ -9,7 +9,11 @@ SAMVENV := .venv-sam
 PY313_DIR := $(shell for d in $$(ls -d /root/.pyenv/versions/3.13*/bin 2>/dev/null) $$(dirname "$$(command -v python3.13)" 2>/dev/null); do \
 	if "$$d/python3.13" -c 'import sys' >/dev/null 2>&1; then echo "$$d"; break; fi; done)
 
-.PHONY: setup demo test unit functional workflow static lint typecheck template asl schema sam clean
+pictures: setup
+	$(BIN)/rollout simulate scenarios/canary-happy-path.yaml --plot docs/canary-success.png > /dev/null
+	$(BIN)/rollout simulate scenarios/canary-alarm-mid-bake.yaml --plot docs/canary-rollback.png > /dev/null
+
+.PHONY: pictures setup demo test unit functional workflow static lint typecheck template asl schema sam clean
 
 setup: $(VENV)/.installed
 

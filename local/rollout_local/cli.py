@@ -11,14 +11,20 @@ from pydantic import ValidationError
 
 def _simulate(args: argparse.Namespace) -> int:
     from rollout_local.scenario import load_scenario
-    from rollout_local.simulator import simulate
 
     try:
         scenario = load_scenario(Path(args.scenario))
     except (OSError, ValueError, ValidationError) as exc:
         print(f"rollout simulate: cannot read scenario {args.scenario}: {exc}", file=sys.stderr)
         return 2
-    report = simulate(scenario, verbose=args.verbose)
+    from rollout_local.simulator import Simulation
+
+    with Simulation(scenario, verbose=args.verbose) as simulation:
+        report = simulation.run()
+        if args.plot:
+            from rollout_local.plot import plot
+
+            plot(simulation, report, Path(args.plot))
     print(report.to_json() if args.json else report.to_text())
     if args.expect and report.outcome != args.expect:
         print(f"rollout simulate: expected outcome {args.expect}, got {report.outcome}", file=sys.stderr)
@@ -36,6 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
     simulate.add_argument("--json", action="store_true", help="print only the JSON report")
     simulate.add_argument("--verbose", action="store_true", help="let the handlers log (to stdout)")
     simulate.add_argument("--expect", metavar="OUTCOME", help="exit 1 unless the outcome is OUTCOME")
+    simulate.add_argument("--plot", metavar="FILE.png", help="draw weights, error rate and latency over time")
     simulate.set_defaults(run=_simulate)
     return parser
 

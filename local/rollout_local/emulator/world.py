@@ -118,6 +118,9 @@ class World:
         self.transitions: list[AlarmTransition] = []
         self.bad_requests_served = 0
         self.requests_served = 0
+        self.shares: list[
+            tuple[datetime, dict[str, dict[str, float]]]
+        ] = []  # (minute start, endpoint -> variant -> share)
         self._carry: dict[tuple[str, str, str], float] = defaultdict(float)
 
     # --- setup -------------------------------------------------------------------------------------------
@@ -187,6 +190,9 @@ class World:
         """One minute of traffic ending at ``now``, routed by the live weights."""
         minute_start = now - TICK
         per_variant = self.sagemaker.traffic_shares()
+        self.shares.append(
+            (minute_start, {e: {v: sh for v, (sh, _) in shares.items()} for e, shares in per_variant.items()})
+        )
         elapsed = (now - self.clock.start).total_seconds()
         rate = self.traffic.requests_per_second * TICK.total_seconds()
         data: list[dict[str, Any]] = []
