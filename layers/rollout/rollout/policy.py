@@ -123,7 +123,7 @@ def resolve_policy(layers: Sequence[PolicyLayer]) -> ResolvedPolicy:
     try:
         policy = Policy.model_validate(document)
     except ValidationError as exc:
-        raise PolicyError(_explain(exc, sources)) from None
+        raise PolicyError(_explain(exc, sources, document)) from None
     return ResolvedPolicy(policy, {".".join(p): s for p, s in sorted(sources.items())})
 
 
@@ -141,10 +141,23 @@ def _check_names(document: Mapping[str, object], sources: Mapping[Path, str]) ->
             )
 
 
-def _explain(exc: ValidationError, sources: Mapping[Path, str]) -> str:
+def _document_path(loc: tuple[str, ...], document: Mapping[str, object]) -> tuple[str, ...]:
+    """The error's location as a path in the document: pydantic puts a one-of's tag (``canary`` in
+    ``strategy.canary.canary_percent``) into the location, where the document has no such key."""
+    path: list[str] = []
+    node: object = document
+    for part in loc:
+        if isinstance(node, Mapping) and part not in node and path and node.get("type") == part:
+            continue
+        path.append(part)
+        node = node.get(part) if isinstance(node, Mapping) else None
+    return tuple(path)
+
+
+def _explain(exc: ValidationError, sources: Mapping[Path, str], document: Mapping[str, object]) -> str:
     problems = []
     for error in exc.errors():
-        loc = tuple(str(part) for part in error["loc"])
+        loc = _document_path(tuple(str(part) for part in error["loc"]), document)
         dotted = ".".join(loc) or "(policy)"
         source = _source_of(loc, sources)
         where = f" (from {source})" if source else " (set by no source)"

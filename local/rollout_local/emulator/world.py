@@ -122,6 +122,7 @@ class World:
             tuple[datetime, dict[str, dict[str, float]]]
         ] = []  # (minute start, endpoint -> variant -> share)
         self._carry: dict[tuple[str, str, str], float] = defaultdict(float)
+        self.probes: list[tuple[float, Callable[[], None]]] = []  # (simulated second, call) run at that tick
 
     # --- setup -------------------------------------------------------------------------------------------
 
@@ -176,6 +177,10 @@ class World:
     def tick(self, now: datetime) -> None:
         self.serve(now)
         self.evaluate_alarms(now)
+        elapsed = (now - self.clock.start).total_seconds()
+        for at, probe in [p for p in self.probes if p[0] <= elapsed]:
+            self.probes.remove((at, probe))
+            probe()  # time stands still while it runs: the world is a participant
 
     # --- traffic and metrics ------------------------------------------------------------------------------
 

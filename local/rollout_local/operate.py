@@ -1,0 +1,184 @@
+"""The operator's side of the service: what the `rollout` commands do against a deployed stack.
+
+Everything here talks to AWS with the caller's credentials through boto3; the stack's names come from its
+CloudFormation outputs and parameters, so a command needs only the stack name.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from rollout import plan
+from rollout.models import RolloutState
+from rollout.policy import ResolvedPolicy, layer_from_metadata, parse_policy_document, resolve_policy
+
+
+@dataclass(frozen=True)
+class StackInfo:
+    """What a command needs to know about a deployed stack."""
+
+    state_machine_arn: str
+    table_name: str
+    policy_prefix: str
+    default_policy: str
+
+
+def stack_info(session: Any, stack_name: str) -> StackInfo:
+    """Read the stack's outputs and parameters (CloudFormation DescribeStacks)."""
+    stack = session.client("cloudformation").describe_stacks(StackName=stack_name)["Stacks"][0]
+    outputs = {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
+    parameters = {p["ParameterKey"]: p.get("ParameterValue", "") for p in stack.get("Parameters", [])}
+    return StackInfo(
+        state_machine_arn=outputs["StateMachineArn"],
+        table_name=outputs["RolloutTableName"],
+        policy_prefix=parameters.get("PolicyParameterPrefix", "/rollout/policies").rstrip("/"),
+        default_policy=parameters.get("DefaultPolicy", "{}") or "{}",
+    )
+
+
+def validate_policy_file(path: Path) -> tuple[ResolvedPolicy, list[str]]:
+    """Validate a policy document; return it resolved and its plan (as one line per step)."""
+    resolved = resolve_policy([parse_policy_document(path.read_text(), f"file {path}")])
+    steps = plan.expand(resolved.policy.strategy)
+    return resolved, [f"{s.weight_percent:g}% for {s.bake_seconds} s" for s in steps]
+
+
+def show_policy(session: Any, stack: StackInfo, group: str, package_arn: str | None = None) -> ResolvedPolicy:
+    """The policy a rollout of ``group`` would get now, with the source of every field."""
+    name = f"{stack.policy_prefix}/{group}"
+    layers = [parse_policy_document(stack.default_policy, "stack defaults (DefaultPolicy parameter)")]
+    try:
+        value = session.client("ssm").get_parameter(Name=name, WithDecryption=True)["Parameter"]["Value"]
+        layers.append(parse_policy_document(value, f"SSM parameter {name}"))
+    except session.client("ssm").exceptions.ParameterNotFound:
+        pass
+    if package_arn:
+        described = session.client("sagemaker").describe_model_package(ModelPackageName=package_arn)
+        layers.append(layer_from_metadata(described.get("CustomerMetadataProperties") or {}, "model package metadata"))
+    return resolve_policy(layers)
+
+
+def start(session: Any, stack: StackInfo, package_arn: str, endpoint: str | None, policy: dict[str, Any] | None) -> str:
+    """A manual execution with the documented input; returns its ARN."""
+    execution_input: dict[str, Any] = {"model_package_arn": package_arn}
+    if endpoint:
+        execution_input["endpoint_name"] = endpoint
+    if policy:
+        execution_input["policy"] = policy
+    arn: str = session.client("stepfunctions").start_execution(
+        stateMachineArn=stack.state_machine_arn, input=json.dumps(execution_input)
+    )["executionArn"]
+    return arn
+
+
+def history(session: Any, stack: StackInfo, endpoint: str, limit: int = 20) -> list[dict[str, str]]:
+    """The endpoint's rollout records, newest first."""
+    response = session.client("dynamodb").query(
+        TableName=stack.table_name,
+        KeyConditionExpression="pk = :pk AND begins_with(sk, :prefix)",
+        ExpressionAttributeValues={":pk": {"S": f"ENDPOINT#{endpoint}"}, ":prefix": {"S": "ROLLOUT#"}},
+        ScanIndexForward=False,
+        Limit=limit,
+    )
+    return [{k: v["S"] for k, v in item.items() if "S" in v and k not in ("pk", "sk")} for item in response["Items"]]
+
+
+@dataclass(frozen=True)
+class RolloutStatus:
+    execution_arn: str
+    endpoint: str
+    package: str
+    strategy: str
+    phase: str
+    step: int
+    steps: int
+    weight_percent: float | None
+    weights: dict[str, float]
+    last_verdict: str | None
+    message: str
+    seconds_to_next_check: int | None
+
+    def as_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+def status(
+    session: Any, stack: StackInfo, endpoint: str | None = None, now: datetime | None = None
+) -> list[RolloutStatus]:
+    """Every running rollout (of ``endpoint``): its step, live weights, latest verdict, time to the next check."""
+    sfn = session.client("stepfunctions")
+    running = sfn.list_executions(stateMachineArn=stack.state_machine_arn, statusFilter="RUNNING")["executions"]
+    found = []
+    for execution in running:
+        state = _latest_state(sfn, execution["executionArn"])
+        if state is None or (endpoint and state.endpoint_name != endpoint):
+            continue
+        found.append(_summary(session, execution["executionArn"], state, now))
+    return found
+
+
+def _latest_state(sfn: Any, arn: str) -> RolloutState | None:
+    events: list[dict[str, Any]] = []
+    kwargs: dict[str, Any] = {"executionArn": arn, "maxResults": 1000}
+    while True:
+        page = sfn.get_execution_history(**kwargs)
+        events += page["events"]
+        if not page.get("nextToken"):
+            break
+        kwargs["nextToken"] = page["nextToken"]
+    for event in sorted(events, key=lambda e: e["id"], reverse=True):
+        details = event.get("stateExitedEventDetails") or event.get("stateEnteredEventDetails") or {}
+        text = details.get("output") or details.get("input")
+        if not text:
+            continue
+        document = json.loads(text)
+        if isinstance(document, dict) and isinstance(document.get("state"), dict):
+            document = document["state"]  # the Bake task's payload wraps the state
+        try:
+            return RolloutState.model_validate({k: v for k, v in document.items() if k in RolloutState.model_fields})
+        except (ValueError, TypeError, AttributeError):
+            continue
+    return None
+
+
+def _summary(session: Any, arn: str, state: RolloutState, now: datetime | None) -> RolloutStatus:
+    weights: dict[str, float] = {}
+    try:
+        described = session.client("sagemaker").describe_endpoint(EndpointName=state.endpoint_name)
+        weights = {v["VariantName"]: v.get("CurrentWeight", 0.0) for v in described.get("ProductionVariants", [])}
+    except Exception:
+        weights = {}
+    step = state.steps[state.step_index] if state.steps else None
+    remaining = None
+    if state.phase.value == "baking" and state.bake.ends_at is not None and now is not None:
+        remaining = max(0, int((state.bake.ends_at - now).total_seconds()))
+    return RolloutStatus(
+        execution_arn=arn,
+        endpoint=state.endpoint_name,
+        package=f"{state.package.group_name} v{state.package.version}",
+        strategy=state.policy.strategy.type,
+        phase=state.phase.value,
+        step=state.step_index + 1 if step else 0,
+        steps=len(state.steps),
+        weight_percent=step.weight_percent if step else None,
+        weights=weights,
+        last_verdict=state.history[-1].verdict.value if state.history else None,
+        message=state.message,
+        seconds_to_next_check=remaining,
+    )
+
+
+def policy_layers_summary(resolved: ResolvedPolicy) -> list[tuple[str, str, str]]:
+    """(field, value, source) rows for every field a source set; the rest are defaults."""
+    document = resolved.policy.model_dump(mode="json")
+    rows = []
+    for path, source in resolved.sources.items():
+        value: Any = document
+        for part in path.split("."):
+            value = value.get(part) if isinstance(value, dict) else None
+        rows.append((path, json.dumps(value), source))
+    return rows

@@ -1,0 +1,156 @@
+"""The `rollout` operator commands: exit codes, --json, and what they read from a deployed stack."""
+
+import json
+
+import boto3
+import pytest
+from moto import mock_aws
+from rollout_local.cli import main
+from rollout_local.operate import StackInfo, status
+from rollout_local.simulator import Simulation
+
+from tests.helpers import scenario
+
+PACKAGE = "arn:aws:sagemaker:us-east-1:123456789012:model-package/churn/3"
+
+
+def run_cli(capsys, *argv):
+    code = main(list(argv))
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+@pytest.fixture
+def policy_file(tmp_path):
+    def write(document):
+        path = tmp_path / "policy.json"
+        path.write_text(json.dumps(document))
+        return str(path)
+
+    return write
+
+
+def test_policy_validate_shows_the_plan(capsys, policy_file):
+    path = policy_file(
+        {"endpoint_name": "churn-prod", "strategy": {"type": "linear", "step_percent": 25, "interval_seconds": 300}}
+    )
+    code, out, _ = run_cli(capsys, "policy", "validate", path, "--json")
+    assert code == 0
+    assert json.loads(out)["plan"] == ["25% for 300 s", "50% for 300 s", "75% for 300 s", "100% for 300 s"]
+
+
+def test_policy_validate_names_the_bad_field_and_exits_1(capsys, policy_file):
+    path = policy_file(
+        {"endpoint_name": "churn-prod", "strategy": {"type": "canary", "canary_percent": 150, "bake_seconds": 60}}
+    )
+    code, out, _ = run_cli(capsys, "policy", "validate", path)
+    assert code == 1 and f"'strategy.canary_percent' (from file {path})" in out
+
+
+def test_policy_validate_of_a_missing_file_is_a_usage_error(capsys, tmp_path):
+    assert run_cli(capsys, "policy", "validate", str(tmp_path / "nope.json"))[0] == 2
+
+
+STACK_TEMPLATE = {
+    "Parameters": {
+        "DefaultPolicy": {"Type": "String", "Default": "{}"},
+        "PolicyParameterPrefix": {"Type": "String", "Default": "/rollout/policies"},
+    },
+    "Resources": {"Topic": {"Type": "AWS::SNS::Topic"}},
+    "Outputs": {
+        "StateMachineArn": {"Value": "arn:aws:states:us-east-1:123456789012:stateMachine:rollout"},
+        "RolloutTableName": {"Value": "rollouts"},
+    },
+}
+
+
+@pytest.fixture
+def deployed(monkeypatch):
+    """A deployed stack as the CLI sees it: CloudFormation outputs and parameters, a table, a state machine."""
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    with mock_aws():
+        session = boto3.Session(region_name="us-east-1")
+        role = session.client("iam").create_role(RoleName="r", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+        session.client("stepfunctions").create_state_machine(
+            name="rollout", roleArn=role, definition=json.dumps({"StartAt": "S", "States": {"S": {"Type": "Succeed"}}})
+        )
+        session.client("dynamodb").create_table(
+            TableName="rollouts",
+            BillingMode="PAY_PER_REQUEST",
+            AttributeDefinitions=[
+                {"AttributeName": "pk", "AttributeType": "S"},
+                {"AttributeName": "sk", "AttributeType": "S"},
+            ],
+            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+        )
+        session.client("cloudformation").create_stack(
+            StackName="sagemaker-rollout",
+            TemplateBody=json.dumps(STACK_TEMPLATE),
+            Parameters=[{"ParameterKey": "DefaultPolicy", "ParameterValue": '{"on_busy": "reject"}'}],
+        )
+        yield session
+
+
+def test_policy_show_tells_where_each_field_comes_from(capsys, deployed):
+    deployed.client("ssm").put_parameter(
+        Name="/rollout/policies/churn", Type="String", Value=json.dumps({"endpoint_name": "churn-prod"})
+    )
+    code, out, _ = run_cli(capsys, "policy", "show", "churn", "--json")
+    assert code == 0
+    sources = json.loads(out)["sources"]
+    assert sources == {
+        "endpoint_name": "SSM parameter /rollout/policies/churn",
+        "on_busy": "stack defaults (DefaultPolicy parameter)",
+    }
+
+
+def test_start_sends_the_documented_manual_input(capsys, deployed, policy_file):
+    path = policy_file({"on_busy": "queue"})
+    code, out, _ = run_cli(
+        capsys, "start", "--package", PACKAGE, "--endpoint", "churn-prod", "--policy", path, "--json"
+    )
+    assert code == 0
+    arn = json.loads(out)["execution_arn"]
+    sent = json.loads(deployed.client("stepfunctions").describe_execution(executionArn=arn)["input"])
+    assert sent == {"model_package_arn": PACKAGE, "endpoint_name": "churn-prod", "policy": {"on_busy": "queue"}}
+
+
+def test_history_lists_records_newest_first_and_exits_3_when_there_are_none(capsys, deployed):
+    ddb = deployed.client("dynamodb")
+    for started, outcome in [("2026-01-01T00:00:00", "succeeded"), ("2026-01-02T00:00:00", "rolled_back")]:
+        ddb.put_item(
+            TableName="rollouts",
+            Item={
+                "pk": {"S": "ENDPOINT#churn-prod"},
+                "sk": {"S": f"ROLLOUT#{started}#x"},
+                "started_at": {"S": started},
+                "outcome": {"S": outcome},
+            },
+        )
+    code, out, _ = run_cli(capsys, "history", "churn-prod", "--json")
+    assert code == 0 and [r["outcome"] for r in json.loads(out)] == ["rolled_back", "succeeded"]
+    assert run_cli(capsys, "history", "other-endpoint")[0] == 3
+
+
+def test_status_with_nothing_running_exits_3(capsys, deployed):
+    code, out, _ = run_cli(capsys, "status")
+    assert code == 3 and "no rollout running" in out
+
+
+def test_an_unknown_stack_exits_1_with_the_reason(capsys, deployed):
+    code, _, err = run_cli(capsys, "history", "churn-prod", "--stack", "nope")
+    assert code == 1 and "nope" in err
+
+
+def test_status_mid_canary_shows_the_step_the_live_weights_and_the_time_left():
+    seen = []
+    canary = {"type": "canary", "canary_percent": 10, "bake_seconds": 600}
+    with Simulation(scenario(policy={"endpoint_name": "churn-prod", "strategy": canary})) as sim:
+        info = StackInfo(sim.stack.state_machine_arn, sim.stack.table_name, "/rollout/policies", "{}")
+        sim.world.probes.append((780, lambda: seen.extend(status(sim.session, info, "churn-prod", sim.clock.now()))))
+        report = sim.run()
+    assert report.outcome == "succeeded"
+    (now,) = seen
+    assert (now.phase, now.step, now.steps, now.weight_percent, now.strategy) == ("baking", 1, 2, 10.0, "canary")
+    assert now.weights["blue"] == 90.0 and sorted(now.weights.values()) == [10.0, 90.0]
+    assert 0 < now.seconds_to_next_check <= 600
