@@ -153,6 +153,38 @@ def _history(args: argparse.Namespace, session: Any, stack: Any) -> int:
     return OK if records else NOTHING
 
 
+def _who(args: argparse.Namespace, session: Any) -> str:
+    if args.by:
+        return str(args.by)
+    try:
+        return str(session.client("sts").get_caller_identity()["Arn"])
+    except Exception:
+        return os.environ.get("USER", "unknown")
+
+
+def _steered(args: argparse.Namespace, result: Any) -> int:
+    _out(args, result.as_dict(), result.message)
+    return OK if result.done else NOTHING
+
+
+def _approve(args: argparse.Namespace, session: Any, stack: Any) -> int:
+    from rollout_local.operate import approve
+
+    return _steered(args, approve(session, stack, args.endpoint, _who(args, session), args.reason, args.reject))
+
+
+def _abort(args: argparse.Namespace, session: Any, stack: Any) -> int:
+    from rollout_local.operate import abort
+
+    return _steered(args, abort(session, stack, args.endpoint, _who(args, session), args.reason))
+
+
+def _promote(args: argparse.Namespace, session: Any, stack: Any) -> int:
+    from rollout_local.operate import promote
+
+    return _steered(args, promote(session, stack, args.endpoint, _who(args, session)))
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="rollout", description="Safe rollouts of SageMaker models to endpoints.")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -199,6 +231,27 @@ def build_parser() -> argparse.ArgumentParser:
     status.add_argument("--interval", type=float, default=5.0)
     aws(status)
     status.set_defaults(run=_with_stack(_status))
+
+    approve = commands.add_parser("approve", help="approve (or --reject) the gate a rollout waits at")
+    approve.add_argument("endpoint")
+    approve.add_argument("--reject", action="store_true", help="reject the gate: the rollout rolls back")
+    approve.add_argument("--reason", default="")
+    approve.add_argument("--by", help="who (default: your AWS identity)")
+    aws(approve)
+    approve.set_defaults(run=_with_stack(_approve))
+
+    abort = commands.add_parser("abort", help="abort a running rollout: it rolls back like a failed check")
+    abort.add_argument("endpoint")
+    abort.add_argument("--reason", required=True)
+    abort.add_argument("--by", help="who (default: your AWS identity)")
+    aws(abort)
+    abort.set_defaults(run=_with_stack(_abort))
+
+    promote = commands.add_parser("promote", help="skip the remaining steps once the current one passes")
+    promote.add_argument("endpoint")
+    promote.add_argument("--by", help="who (default: your AWS identity)")
+    aws(promote)
+    promote.set_defaults(run=_with_stack(_promote))
 
     history = commands.add_parser("history", help="an endpoint's rollout records, newest first")
     history.add_argument("endpoint")

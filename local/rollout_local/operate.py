@@ -6,6 +6,7 @@ CloudFormation outputs and parameters, so a command needs only the stack name.
 
 from __future__ import annotations
 
+import contextlib
 import json
 from dataclasses import dataclass
 from datetime import datetime
@@ -13,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from rollout import plan
+from rollout.aws import table
 from rollout.models import RolloutState
 from rollout.policy import ResolvedPolicy, layer_from_metadata, parse_policy_document, resolve_policy
 
@@ -182,3 +184,72 @@ def policy_layers_summary(resolved: ResolvedPolicy) -> list[tuple[str, str, str]
             value = value.get(part) if isinstance(value, dict) else None
         rows.append((path, json.dumps(value), source))
     return rows
+
+
+# --- steering a running rollout ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Steered:
+    """What a steering command did: ``done`` False means there was nothing to act on."""
+
+    done: bool
+    rollout_id: str | None
+    message: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+def approve(session: Any, stack: StackInfo, endpoint: str, by: str, reason: str = "", reject: bool = False) -> Steered:
+    """Approve (or reject) the gate the endpoint's rollout waits at."""
+    ddb = session.client("dynamodb")
+    waiting = table.waiting(stack.table_name, endpoint, ddb)
+    if (
+        waiting is None
+        or waiting.kind != "gate"
+        or table.lock_holder(stack.table_name, endpoint, ddb) != waiting.rollout_id
+    ):
+        return Steered(False, None, f"no rollout of {endpoint} is waiting at a gate")
+    cause = f"{'rejected' if reject else 'approved'} by {by}" + (f": {reason}" if reason else "")
+    verb = "reject" if reject else "approve"
+    table.put_request(stack.table_name, endpoint, waiting.rollout_id, f"{verb}:{waiting.gate}", by, reason, ddb)
+    sfn = session.client("stepfunctions")
+    gone = (sfn.exceptions.TaskTimedOut, sfn.exceptions.TaskDoesNotExist, sfn.exceptions.InvalidToken)
+    try:
+        if reject:
+            sfn.send_task_failure(taskToken=waiting.token, error="GateRejectedError", cause=cause)
+        else:
+            sfn.send_task_success(taskToken=waiting.token, output=json.dumps({"Error": "Approved", "Cause": cause}))
+    except gone:  # the gate is between two checks: the next one reads the durable request
+        pass
+    return Steered(True, waiting.rollout_id, f"gate '{waiting.gate}' of {endpoint} {cause}")
+
+
+def abort(session: Any, stack: StackInfo, endpoint: str, by: str, reason: str) -> Steered:
+    """Abort the endpoint's running rollout: it rolls back like a failed check, and the record says who and why."""
+    ddb = session.client("dynamodb")
+    rollout_id = table.lock_holder(stack.table_name, endpoint, ddb)
+    if rollout_id is None:
+        return Steered(False, None, f"no rollout of {endpoint} is running")
+    table.put_request(stack.table_name, endpoint, rollout_id, "abort", by, reason, ddb)
+    waiting = table.waiting(stack.table_name, endpoint, ddb)
+    if waiting is not None and waiting.rollout_id == rollout_id:  # waiting in a bake or a gate: end it now
+        sfn = session.client("stepfunctions")
+        with contextlib.suppress(
+            sfn.exceptions.TaskTimedOut, sfn.exceptions.TaskDoesNotExist, sfn.exceptions.InvalidToken
+        ):
+            sfn.send_task_failure(taskToken=waiting.token, error="AbortedError", cause=f"aborted by {by}: {reason}")
+    return Steered(True, rollout_id, f"rollout {rollout_id} of {endpoint} aborted by {by}: {reason}")
+
+
+def promote(session: Any, stack: StackInfo, endpoint: str, by: str) -> Steered:
+    """Promote-now: skip the remaining steps once the current one passes its checks (and pass a waiting gate)."""
+    ddb = session.client("dynamodb")
+    rollout_id = table.lock_holder(stack.table_name, endpoint, ddb)
+    if rollout_id is None:
+        return Steered(False, None, f"no rollout of {endpoint} is running")
+    table.put_request(stack.table_name, endpoint, rollout_id, "promote", by, "promote now", ddb)
+    approved = approve(session, stack, endpoint, by, "promote now")
+    note = "; " + approved.message if approved.done else ""
+    return Steered(True, rollout_id, f"rollout {rollout_id} of {endpoint} will promote after its current step{note}")

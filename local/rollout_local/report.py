@@ -76,6 +76,7 @@ class Report(BaseModel):
     metrics: Metrics
     records: list[dict[str, str]] = Field(default_factory=list)
     events: list[EventReport] = Field(default_factory=list, description="the rollout events put on EventBridge")
+    operator: list[dict[str, Any]] = Field(default_factory=list, description="what the scenario's people did")
     event_errors: list[dict[str, Any]] = Field(
         default_factory=list, description="errors of functions triggered by EventBridge rules (should be empty)"
     )
@@ -274,6 +275,7 @@ def build_report(simulation: Simulation) -> Report:
             for at, entry in simulation.aws.published
         ],
         event_errors=simulation.event_errors,
+        operator=simulation.operator_results,
     )
 
 

@@ -72,6 +72,15 @@ class ApprovalSpec(Strict):
         return self
 
 
+class OperatorAction(Strict):
+    """A person steering the rollout at a simulated time (what `rollout approve/abort/promote` do)."""
+
+    at_seconds: int = Field(ge=0)
+    action: Literal["approve", "reject", "abort", "promote"]
+    by: str = "alice@example.com"
+    reason: str = ""
+
+
 class Scenario(Strict):
     name: str
     description: str = ""
@@ -86,6 +95,7 @@ class Scenario(Strict):
         default_factory=dict, description="how the live model(s) and the approved model answer"
     )
     alarms: list[AlarmSpec] = Field(default_factory=list, description="alarms that exist before the approval")
+    operator: list[OperatorAction] = Field(default_factory=list, description="people steering the rollout")
 
     def behaviours(self) -> dict[str, list[Behaviour]]:
         return {k: (v if isinstance(v, list) else [v]) for k, v in self.model_behaviour.items()}

@@ -21,7 +21,7 @@ from rollout_local.emulator.patches import LocalAws
 from rollout_local.emulator.sagemaker import ACCOUNT, SageMakerEmulator
 from rollout_local.emulator.world import World
 from rollout_local.report import Report, build_report
-from rollout_local.scenario import AutoscalingSpec, EndpointSpec, Scenario, endpoint_name_of
+from rollout_local.scenario import AutoscalingSpec, EndpointSpec, OperatorAction, Scenario, endpoint_name_of
 from rollout_local.stack import REGION, ROOT, Stack, deploy
 
 QUIET_ENVIRONMENT = {
@@ -95,6 +95,9 @@ class Simulation:
         )
         self._world_thread: threading.Thread | None = None
         endpoint_name = endpoint_name_of(self.scenario)
+        self.operator_results: list[dict[str, Any]] = []
+        for action in self.scenario.operator:
+            self.world.probes.append((action.at_seconds, self._operator(action, endpoint_name or "")))
         if self.scenario.alarms and endpoint_name:
             self.world.create_alarms(endpoint_name)
         return self
@@ -235,6 +238,26 @@ class Simulation:
         """Would the template's EventBridge rule deliver this event to the state machine?"""
         pattern = EventPattern.load(json.dumps(self.stack.event_pattern))
         return bool(pattern.matches_event(event))  # type: ignore[arg-type]
+
+    def _operator(self, action: OperatorAction, endpoint: str) -> Any:
+        """A person's command at a simulated time, through the same code as the `rollout` CLI."""
+
+        def act() -> None:
+            from rollout_local import operate
+
+            stack = operate.StackInfo(self.stack.state_machine_arn, self.stack.table_name, "", "{}")
+            if action.action in ("approve", "reject"):
+                result = operate.approve(
+                    self.session, stack, endpoint, action.by, action.reason, action.action == "reject"
+                )
+            elif action.action == "abort":
+                result = operate.abort(self.session, stack, endpoint, action.by, action.reason)
+            else:
+                result = operate.promote(self.session, stack, endpoint, action.by)
+            at = self.clock.elapsed()
+            self.operator_results.append({"t": at, "action": action.action, **result.as_dict()})
+
+        return act
 
     def deliver_event(self, event: dict[str, Any]) -> None:
         """EventBridge: hand ``event`` to every function whose rule in template.yaml matches it."""

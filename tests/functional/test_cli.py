@@ -154,3 +154,48 @@ def test_status_mid_canary_shows_the_step_the_live_weights_and_the_time_left():
     assert (now.phase, now.step, now.steps, now.weight_percent, now.strategy) == ("baking", 1, 2, 10.0, "canary")
     assert now.weights["blue"] == 90.0 and sorted(now.weights.values()) == [10.0, 90.0]
     assert 0 < now.seconds_to_next_check <= 600
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ("approve", "churn-prod"),
+        ("approve", "churn-prod", "--reject", "--reason", "no"),
+        ("abort", "churn-prod", "--reason", "why"),
+        ("promote", "churn-prod"),
+    ],
+)
+def test_steering_commands_exit_3_when_nothing_runs(capsys, deployed, argv):
+    code, out, _ = run_cli(capsys, *argv, "--by", "alice", "--json")
+    assert code == 3 and json.loads(out)["done"] is False
+
+
+def test_abort_requires_a_reason(capsys, deployed):
+    with pytest.raises(SystemExit) as exited:
+        main(["abort", "churn-prod"])
+    assert exited.value.code == 2
+
+
+def test_approve_reaches_the_gate_a_rollout_waits_at(capsys, deployed):
+    ddb = deployed.client("dynamodb")
+    ddb.put_item(
+        TableName="rollouts", Item={"pk": {"S": "ENDPOINT#churn-prod"}, "sk": {"S": "LOCK"}, "rollout_id": {"S": "r1"}}
+    )
+    ddb.put_item(
+        TableName="rollouts",
+        Item={
+            "pk": {"S": "ENDPOINT#churn-prod"},
+            "sk": {"S": "WAIT"},
+            "rollout_id": {"S": "r1"},
+            "task_token": {"S": "gone"},
+            "kind": {"S": "gate"},
+            "gate": {"S": "before promotion"},
+        },
+    )
+    code, out, _ = run_cli(capsys, "approve", "churn-prod", "--by", "alice", "--reason", "ok", "--json")
+    assert code == 0 and "gate 'before promotion' of churn-prod approved by alice: ok" in json.loads(out)["message"]
+    request = ddb.get_item(
+        TableName="rollouts",
+        Key={"pk": {"S": "ENDPOINT#churn-prod"}, "sk": {"S": "REQUEST#r1#approve:before promotion"}},
+    )["Item"]
+    assert request["by"]["S"] == "alice", "the approval is durable even though the token is gone"

@@ -14,6 +14,7 @@ from moto.stepfunctions.parser.asl.eval.callback.callback import CallbackEndpoin
 from moto.stepfunctions.parser.asl.eval.event.event_manager import EventManager
 from moto.stepfunctions.parser.backend.execution import Execution
 from moto.stepfunctions.parser.backend.execution_worker import ExecutionWorker
+from moto.stepfunctions.responses import StepFunctionResponse
 from rollout_local.emulator.patches import MOTO_VERSION
 
 
@@ -47,6 +48,8 @@ def test_every_patch_point_still_has_the_shape_local_mode_expects():
         CallbackEndpoint
     )
     assert params(CallbackEndpoint.notify) == ["self", "outcome"] and params(CallbackEndpoint.interrupt_all) == ["self"]
+    source = inspect.getsource(StepFunctionResponse.send_task_failure)
+    assert "send_task_failure(task_token, error=error)" in source, "moto now passes the cause: drop the patch"
     assert params(Statistics.get_statistics_for_type) == ["self", "stat"]
     assert "metric_single_values_list" in dir(Statistics)
     assert 'self.state_value = "OK"' in inspect.getsource(FakeAlarm.__init__), "moto changed a new alarm's state"

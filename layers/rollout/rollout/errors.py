@@ -73,6 +73,18 @@ class AlarmFiredError(DeploymentError):
     """An alarm the rollout watches went to ALARM during a bake (sent by the alarm listener, or found at once)."""
 
 
+class AbortedError(DeploymentError):
+    """A person aborted the rollout (``rollout abort``); the cause says who and why."""
+
+
+class GateRejectedError(DeploymentError):
+    """A person rejected a gate (``rollout approve --reject``)."""
+
+
+class GateTimedOutError(DeploymentError):
+    """A gate waited its timeout and the policy says roll back."""
+
+
 class HealthCheckFailedError(DeploymentError):
     """A step's health analysis failed (an alarm, or the built-in checks past the failure threshold)."""
 

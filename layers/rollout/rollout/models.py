@@ -50,6 +50,16 @@ class Step(Frozen):
 
     weight_percent: float = Field(gt=0, le=100, description="share of traffic the new model serves")
     bake_seconds: int = Field(default=0, ge=0, le=86400, description="how long to judge this step")
+    confirm: bool = Field(default=False, description="after this step passes, wait for a person before going on")
+
+
+class Gates(Frozen):
+    """Points where a person must approve (callback task + `rollout approve`), with a timeout and its action."""
+
+    confirm_before_start: bool = False
+    confirm_before_promotion: bool = False
+    timeout_seconds: int = Field(default=86400, ge=60, le=604800, description="how long a gate waits")
+    on_timeout: Literal["proceed", "roll_back"] = "roll_back"
 
 
 class AllAtOnce(Frozen):
@@ -135,6 +145,7 @@ class Policy(Frozen):
     endpoint_name: str = Field(pattern=SAGEMAKER_NAME, description="The real-time endpoint to roll out to.")
     strategy: Strategy = Field(default_factory=AllAtOnce, description="How traffic moves to the new model.")
     analysis: Analysis = Field(default_factory=Analysis, description="How each step is judged.")
+    gates: Gates = Field(default_factory=Gates, description="Where a person must approve.")
     on_rollback: Literal["none", "reject_package"] = Field(
         default="none", description="reject_package sets the package to Rejected with the reason"
     )
@@ -300,6 +311,15 @@ class StepRecord(Frozen):
     reason: str
 
 
+class GateState(Frozen):
+    """A gate waiting for a person: what follows its approval, and when it times out."""
+
+    name: str
+    opened_at: datetime
+    deadline: datetime
+    then: Literal["start", "shift", "promote"]
+
+
 class BakeState(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -337,7 +357,9 @@ class RolloutState(BaseModel):
     target: Target | None = None
     steps: tuple[Step, ...] = ()
     step_index: int = 0
-    next: Literal["wait", "shift", "bake", "promote", "done"] = "wait"
+    next: Literal["wait", "start", "shift", "bake", "gate", "promote", "done"] = "wait"
+    gate: GateState | None = None
+    promote_now: bool = Field(default=False, description="a person asked to skip the remaining steps")
     bake: BakeState = Field(default_factory=BakeState)
     history: list[StepRecord] = Field(default_factory=list)
     service_alarms: list[str] = Field(default_factory=list, description="alarms this rollout created and deletes")

@@ -19,11 +19,14 @@ class EventKind(StrEnum):
     STARTED = "Rollout Started"
     STEP_SHIFTED = "Rollout Step Shifted"
     STEP_VERDICT = "Rollout Step Verdict"
+    WAITING_FOR_APPROVAL = "Rollout Waiting For Approval"
+    APPROVED = "Rollout Gate Approved"
     PROMOTED = "Rollout Promoted"
     SUCCEEDED = "Rollout Succeeded"
     ROLLED_BACK = "Rollout Rolled Back"
     FAILED = "Rollout Failed"
     REJECTED = "Rollout Rejected"
+    ABORTED = "Rollout Aborted"
 
 
 def event_detail(state: RolloutState, kind: EventKind, now: datetime, **extra: Any) -> dict[str, Any]:
@@ -63,7 +66,11 @@ def human_message(detail: dict[str, Any]) -> tuple[str, str]:
         EventKind.STARTED.value: f"Rollout of {version} to {detail['endpoint_name']} started ({detail['strategy']}).",
         EventKind.STEP_SHIFTED.value: f"{where}:{step} - traffic shifted.",
         EventKind.STEP_VERDICT.value: f"{where}:{step} - verdict {detail.get('verdict')}: {detail.get('detail')}",
+        EventKind.WAITING_FOR_APPROVAL.value: f"{where}: waiting for approval at gate '{detail.get('gate')}' "
+        f"(rollout approve {detail['endpoint_name']}).",
+        EventKind.APPROVED.value: f"{where}: gate '{detail.get('gate')}' approved by {detail.get('by')}.",
         EventKind.PROMOTED.value: f"{where}: every step passed; promoting the new model.",
+        EventKind.ABORTED.value: f"{where}: aborted and rolled back. Reason: {detail.get('reason')}",
         EventKind.SUCCEEDED.value: f"{where}: rollout succeeded. {detail.get('reason') or ''}".strip(),
         EventKind.ROLLED_BACK.value: f"{where}: rolled back{step}. Reason: {detail.get('reason')}",
         EventKind.FAILED.value: f"{where}: rollout FAILED - a person must look. Reason: {detail.get('reason')}",

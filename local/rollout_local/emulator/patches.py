@@ -7,6 +7,7 @@ moto runs the real ASL and stores DynamoDB, SSM, SNS, IAM, Lambda and Step Funct
   ``EventManager._get_current_timestamp``, execution start and end);
 - callback tasks waiting for their token in virtual time (``CallbackEndpoint.wait``/``notify``);
 - CloudWatch percentiles and initial alarm state (``Statistics.get_statistics_for_type``, ``FakeAlarm``);
+- SendTaskFailure's cause (``StepFunctionResponse.send_task_failure`` drops it);
 - concurrent executions (``Execution.__deepcopy__``: moto copies running executions on every start);
 - the SageMaker emulator, scenario faults and per-operation call counts, at moto's one request entry point
   (``BotocoreStubber.__call__``).
@@ -37,12 +38,14 @@ from moto.awslambda_simple.models import LambdaSimpleBackend
 from moto.cloudwatch.models import Alarm as FakeAlarm
 from moto.cloudwatch.models import Statistics
 from moto.core.botocore_stubber import BotocoreStubber, MockRawResponse
+from moto.core.responses import EmptyResult
 from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
 from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function import WaitFunction
 from moto.stepfunctions.parser.asl.eval.callback.callback import CallbackEndpoint
 from moto.stepfunctions.parser.asl.eval.event.event_manager import EventManager
 from moto.stepfunctions.parser.backend.execution import Execution
 from moto.stepfunctions.parser.backend.execution_worker import ExecutionWorker
+from moto.stepfunctions.responses import StepFunctionResponse
 
 from rollout_local.emulator.clock import VirtualClock
 from rollout_local.emulator.sagemaker import ApiError, Fault, SageMakerEmulator
@@ -172,6 +175,15 @@ class LocalAws:
             stack.enter_context(
                 mock.patch.object(CallbackEndpoint, name, _waking(getattr(CallbackEndpoint, name), clock))
             )
+
+        # SendTaskFailure: moto's handler drops the cause; AWS hands it to the Catch (who aborted, and why).
+        def send_task_failure(response: StepFunctionResponse) -> Any:
+            response.stepfunction_backend.send_task_failure(  # type: ignore[call-arg]
+                response._get_param("taskToken"), error=response._get_param("error"), cause=response._get_param("cause")
+            )
+            return EmptyResult()
+
+        stack.enter_context(mock.patch.object(StepFunctionResponse, "send_task_failure", send_task_failure))
         # CloudWatch: moto computes no percentile statistics, and starts a new alarm in OK where AWS starts it
         # in INSUFFICIENT_DATA.
         stack.enter_context(

@@ -177,3 +177,83 @@ def alarm_watchers(table: str, alarm: str) -> list[Watcher]:
         Watcher(item["sk"]["S"].split("#", 1)[1], item["endpoint_name"]["S"], item["task_token"]["S"])
         for item in response.get("Items", [])
     ]
+
+
+# --- people steering a running rollout ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Waiting:
+    """The callback task a rollout waits in now (a bake or a gate), so a person can reach it."""
+
+    rollout_id: str
+    token: str
+    kind: str  # bake | gate
+    gate: str | None
+
+
+def set_waiting(table: str, endpoint: str, rollout_id: str, token: str, kind: str, gate: str | None) -> None:
+    item: dict[str, Any] = {
+        "pk": _pk(endpoint),
+        "sk": {"S": "WAIT"},
+        "rollout_id": {"S": rollout_id},
+        "task_token": {"S": token},
+        "kind": {"S": kind},
+    }
+    if gate:
+        item["gate"] = {"S": gate}
+    with translated("dynamodb:PutItem"):
+        _ddb().put_item(TableName=table, Item=item)
+
+
+def waiting(table: str, endpoint: str, ddb: Any = None) -> Waiting | None:
+    """The task the endpoint's rollout waits in (``ddb``: a client of the caller's, e.g. the CLI's)."""
+    with translated("dynamodb:GetItem"):
+        item = (ddb or _ddb()).get_item(
+            TableName=table, Key={"pk": _pk(endpoint), "sk": {"S": "WAIT"}}, ConsistentRead=True
+        )
+    found = item.get("Item")
+    if not found:
+        return None
+    gate = found.get("gate", {}).get("S")
+    return Waiting(found["rollout_id"]["S"], found["task_token"]["S"], found["kind"]["S"], gate)
+
+
+def clear_waiting(table: str, endpoint: str, rollout_id: str) -> None:
+    """Forget the waiting task of a finished rollout (only if it is ours)."""
+    _release(table, {"pk": _pk(endpoint), "sk": {"S": "WAIT"}}, rollout_id)
+
+
+def lock_holder(table: str, endpoint: str, ddb: Any = None) -> str | None:
+    """The rollout holding the endpoint now, if any."""
+    with translated("dynamodb:GetItem"):
+        item = (ddb or _ddb()).get_item(TableName=table, Key=_lock_key(endpoint), ConsistentRead=True).get("Item")
+    return item["rollout_id"]["S"] if item else None
+
+
+def put_request(table: str, endpoint: str, rollout_id: str, action: str, by: str, reason: str, ddb: Any = None) -> None:
+    """A person's request to a running rollout: ``abort`` or ``promote`` (promote-now)."""
+    with translated("dynamodb:PutItem"):
+        (ddb or _ddb()).put_item(
+            TableName=table,
+            Item={
+                "pk": _pk(endpoint),
+                "sk": {"S": f"REQUEST#{rollout_id}#{action}"},
+                "by": {"S": by},
+                "reason": {"S": reason},
+            },
+        )
+
+
+def requests(table: str, endpoint: str, rollout_id: str) -> dict[str, tuple[str, str]]:
+    """The requests people made to this rollout: action -> (by, reason)."""
+    with translated("dynamodb:Query"):
+        response = _ddb().query(
+            TableName=table,
+            KeyConditionExpression="pk = :pk AND begins_with(sk, :prefix)",
+            ExpressionAttributeValues={":pk": _pk(endpoint), ":prefix": {"S": f"REQUEST#{rollout_id}#"}},
+            ConsistentRead=True,
+        )
+    return {
+        item["sk"]["S"].rsplit("#", 1)[-1]: (item["by"]["S"], item["reason"]["S"]) for item in response.get("Items", [])
+    }

@@ -8,9 +8,11 @@ from datetime import datetime, timedelta
 from rollout import clock, plan
 from rollout.analysis import next_check_seconds
 from rollout.aws import sagemaker
+from rollout.config import Settings
 from rollout.decide import Progress, deployment_progress
 from rollout.errors import UpdateFailedError, UpdateTimedOutError, VerificationFailedError
 from rollout.models import BakeState, Phase, RolloutState
+from rollout.steps.health import heed_requests
 from rollout.steps.target import resource_tags
 
 
@@ -44,9 +46,10 @@ def desired_weights(state: RolloutState) -> dict[str, float] | None:
     return {w["VariantName"]: w["DesiredWeight"] for w in weights}
 
 
-def check_endpoint(state: RolloutState) -> RolloutState:
+def check_endpoint(state: RolloutState, settings: Settings) -> RolloutState:
     """One look at the endpoint: still changing, settled as intended, or a failure that triggers rollback."""
     now = clock.now()
+    heed_requests(state, settings)
     observed = sagemaker.snapshot(state.endpoint_name, variants_while_busy=False)
     decision = deployment_progress(state, observed, now, desired_weights(state))
     state.polls += 1

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Literal
 
 from rollout import clock
 from rollout.analysis import BakeAction, HealthObservation, HealthVerdict, after_check, judge, next_check_seconds
-from rollout.aws import cloudwatch
+from rollout.aws import cloudwatch, table
 from rollout.config import Settings
 from rollout.decide import failure_reason
-from rollout.errors import HealthCheckFailedError
-from rollout.models import Phase, RolloutState, StepRecord, Verdict
+from rollout.errors import AbortedError, GateRejectedError, GateTimedOutError, HealthCheckFailedError
+from rollout.models import GateState, Phase, RolloutState, StepRecord, TaskError, Verdict
 from rollout.notifications import EventKind
 from rollout.steps.announce import announce
 
@@ -21,10 +22,10 @@ def observe(state: RolloutState) -> HealthObservation:
     details = cloudwatch.alarm_details(state.watched_alarms) if state.watched_alarms else {}
     alarms = {name: value for name, (value, _) in details.items()}
     reasons = {name: reason for name, (_, reason) in details.items()}
-    if not analysis.has_metric_checks:
+    if not analysis.has_metric_checks or state.bake.started_at is None:  # no traffic judged yet (a start gate)
         return HealthObservation(alarms=alarms, alarm_reasons=reasons)
     target, baseline = state.target, state.require_baseline()
-    assert target is not None and state.bake.started_at is not None
+    assert target is not None
     now, start = clock.now(), state.bake.started_at
     stat = analysis.latency_statistic
     if target.variant_name:
@@ -40,14 +41,20 @@ def observe(state: RolloutState) -> HealthObservation:
 
 
 def evaluate_health(state: RolloutState, settings: Settings) -> RolloutState:
+    """One check while a bake or a gate waits: people's requests first, then the health verdict, then what follows."""
     now = clock.now()
-    analysis, bake, step = state.policy.analysis, state.bake, state.current_step
+    heed_requests(state, settings)
+    analysis, step = state.policy.analysis, state.current_step
     verdict = judge(analysis, observe(state))
-    if state.signal is not None and state.signal.Error == "AlarmFiredError" and verdict.verdict is not Verdict.FAIL:
+    signal, state.signal = state.signal, None
+    if signal is not None and signal.Error == "AlarmFiredError" and verdict.verdict is not Verdict.FAIL:
         # the alarm fired and recovered before this check: it still failed the bake
-        verdict = HealthVerdict(Verdict.FAIL, failure_reason(state.signal), alarm="(signalled)")
-    state.signal = None
-    decision = after_check(analysis, bake, verdict, now)
+        verdict = HealthVerdict(Verdict.FAIL, failure_reason(signal), alarm="(signalled)")
+    label = f"step {state.step_index + 1}/{len(state.steps)} ({step.weight_percent:g}%)"
+    if state.gate is not None:
+        return _at_gate(state, settings, verdict, signal, now, label)
+    decision = after_check(analysis, state.bake, verdict, now)
+    bake = state.bake
     bake.checks += 1
     if verdict.verdict is Verdict.FAIL:
         bake.failures += 1
@@ -62,7 +69,6 @@ def evaluate_health(state: RolloutState, settings: Settings) -> RolloutState:
         state.history[-1] = record  # one entry per step: the latest verdict (the state stays small)
     else:
         state.history.append(record)
-    label = f"step {state.step_index + 1}/{len(state.steps)} ({step.weight_percent:g}%)"
     state.message = f"{label}: {verdict.verdict.value} - {decision.reason}"
     if decision.action is not BakeAction.CONTINUE:  # a step's verdict is told once it means something
         announce(state, EventKind.STEP_VERDICT, settings, verdict=verdict.verdict.value, detail=decision.reason)
@@ -76,11 +82,94 @@ def evaluate_health(state: RolloutState, settings: Settings) -> RolloutState:
         bake.next_check_seconds = max(next_check_seconds(analysis, bake, now), 1)
         state.next = "bake"
         return state
-    if state.step_index + 1 < len(state.steps):
+    return _advance(state, settings, now)
+
+
+def _advance(state: RolloutState, settings: Settings, now: datetime) -> RolloutState:
+    """The step passed: next step, promotion, or done - through a gate where the policy asks for one."""
+    shifting = state.target is not None and state.target.shifts_traffic
+    last = state.step_index + 1 >= len(state.steps) or (state.promote_now and shifting)
+    if not last:
+        confirm = state.current_step.confirm
         state.step_index += 1
+        if confirm:
+            return open_gate(state, settings, f"after step {state.step_index}", "shift", now)
         state.next = "shift"
-    elif state.target is not None and state.target.shifts_traffic:
+    elif shifting:
+        if state.policy.gates.confirm_before_promotion and not state.promote_now:
+            return open_gate(state, settings, "before promotion", "promote", now)
         state.next = "promote"
     else:
         state.phase, state.next = Phase.DEPLOYED, "done"
     return state
+
+
+def open_gate(
+    state: RolloutState, settings: Settings, name: str, then: Literal["start", "shift", "promote"], now: datetime
+) -> RolloutState:
+    """Wait for a person. Health checks go on at every check interval, and alarms are watched throughout."""
+    gates = state.policy.gates
+    state.gate = GateState(
+        name=name,
+        opened_at=now,
+        deadline=now + timedelta(seconds=gates.timeout_seconds),
+        then=then,
+    )
+    state.bake.next_check_seconds = _gate_check_seconds(state, now)
+    state.next = "gate"
+    state.message = f"waiting for approval at gate '{name}' (rollout approve {state.endpoint_name})"
+    announce(state, EventKind.WAITING_FOR_APPROVAL, settings, gate=name)
+    return state
+
+
+def _gate_check_seconds(state: RolloutState, now: datetime) -> int:
+    assert state.gate is not None
+    remaining = int((state.gate.deadline - now).total_seconds())
+    return max(1, min(state.policy.analysis.check_interval_seconds, remaining))
+
+
+def _at_gate(
+    state: RolloutState, settings: Settings, verdict: HealthVerdict, signal: TaskError | None, now: datetime, label: str
+) -> RolloutState:
+    gate = state.gate
+    assert gate is not None
+    if signal is not None and signal.Error == "Approved":
+        state.gate = None
+        state.next = "promote" if state.promote_now and state.target and state.target.shifts_traffic else gate.then
+        state.message = f"gate '{gate.name}' {signal.Cause or 'approved'}"
+        announce(state, EventKind.APPROVED, settings, gate=gate.name, by=signal.Cause)
+        return state
+    if verdict.verdict is Verdict.FAIL:  # a gate never blocks a rollback
+        raise HealthCheckFailedError(f"{label} failed while waiting at gate '{gate.name}': {verdict.reason}")
+    if now >= gate.deadline:
+        timeout = state.policy.gates.timeout_seconds
+        if state.policy.gates.on_timeout == "roll_back":
+            raise GateTimedOutError(f"nobody approved gate '{gate.name}' within {timeout} s (on_timeout=roll_back)")
+        state.gate = None
+        state.next = gate.then
+        state.message = f"gate '{gate.name}' timed out after {timeout} s; proceeding (on_timeout=proceed)"
+        return state
+    state.bake.next_check_seconds = _gate_check_seconds(state, now)
+    state.next = "gate"
+    state.message = f"still waiting for approval at gate '{gate.name}' ({verdict.verdict.value}: {verdict.reason})"
+    return state
+
+
+def heed_requests(state: RolloutState, settings: Settings) -> None:
+    """What people asked of this rollout: abort (roll back now), promote (skip the remaining steps), and the
+    approval or rejection of the gate it waits at. Requests are durable: a person's word is never lost to a
+    task token that timed out in the same second."""
+    asked = table.requests(settings.table_name, state.endpoint_name, state.rollout_id)
+    if "abort" in asked:
+        by, reason = asked["abort"]
+        raise AbortedError(f"aborted by {by}: {reason}")
+    if "promote" in asked:
+        state.promote_now = True
+    gate = state.gate
+    if gate is not None and f"reject:{gate.name}" in asked:
+        by, reason = asked[f"reject:{gate.name}"]
+        raise GateRejectedError(f"rejected by {by}" + (f": {reason}" if reason else ""))
+    alarmed = state.signal is not None and state.signal.Error == "AlarmFiredError"
+    if gate is not None and f"approve:{gate.name}" in asked and not alarmed:  # an approval never masks an alarm
+        by, reason = asked[f"approve:{gate.name}"]
+        state.signal = TaskError(Error="Approved", Cause=f"approved by {by}" + (f": {reason}" if reason else ""))

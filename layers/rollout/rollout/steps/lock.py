@@ -65,6 +65,7 @@ def release_lock(state: RolloutState, settings: Settings) -> RolloutState:
     """Give the endpoint back. A refused rollout also drops its approval claim: it did nothing."""
     endpoint = state.endpoint_name
     if state.lock.status is LockStatus.ACQUIRED:
+        table.clear_waiting(settings.table_name, endpoint, state.rollout_id)
         table.release_lock(settings.table_name, endpoint, state.rollout_id)
         state.lock.status = LockStatus.RELEASED
         state.message = f"released endpoint {endpoint}"

@@ -41,6 +41,8 @@ def record_outcome(state: RolloutState, settings: Settings) -> RolloutState:
     fields["finished_at"] = clock.now().isoformat()
     table.put_record(settings.table_name, state.endpoint_name, state.started_at, state.rollout_id, fields)
     kind = OUTCOME_EVENTS.get(outcome)
+    if outcome is Outcome.ROLLED_BACK and state.error is not None and state.error.Error == "AbortedError":
+        kind = EventKind.ABORTED
     if kind is not None:
         announce(state, kind, settings)
     state.phase = Phase.FINISHED

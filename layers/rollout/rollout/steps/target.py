@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from rollout import names, plan
+from rollout import clock, names, plan
 from rollout.aws import cloudwatch, sagemaker
 from rollout.config import Settings
 from rollout.errors import EndpointConfigNotFoundError
 from rollout.models import Phase, RolloutState, Target
+from rollout.steps.health import open_gate
 
 
 def resource_tags(state: RolloutState) -> list[dict[str, str]]:
@@ -62,4 +63,7 @@ def prepare_target(state: RolloutState, settings: Settings) -> RolloutState:
         state.target = Target(model_name=model_name, config_name=config_name, creates_endpoint=not baseline.exists)
         state.message = f"created model {model_name} and endpoint config {config_name}"
     state.phase = Phase.PREPARED
+    if state.policy.gates.confirm_before_start:
+        return open_gate(state, settings, "before start", "start", clock.now())
+    state.next = "start"
     return state

@@ -27,6 +27,10 @@ def watch_bake(payload: Mapping[str, Any], settings: Settings) -> dict[str, Any]
     state = RolloutState.model_validate(payload["state"])
     token = str(payload["task_token"])
     alarms = state.watched_alarms
+    kind = "gate" if state.gate is not None else "bake"
+    table.set_waiting(
+        settings.table_name, state.endpoint_name, state.rollout_id, token, kind, state.gate.name if state.gate else None
+    )
     if alarms:
         table.watch_alarms(
             settings.table_name, alarms, state.rollout_id, state.endpoint_name, token, clock.now(), WATCH_TTL_SECONDS
