@@ -118,3 +118,15 @@ def test_promote_now_skips_the_remaining_steps_after_the_current_one_passes(run)
     shifted = [e.detail["weight_percent"] for e in report.events if e.detail_type == "Rollout Step Shifted"]
     assert shifted == [20.0, 40.0], "step 2 finishes its bake, then promotion; 60/80/100 never happen"
     assert "Rollout Promoted" in kinds(report)
+
+
+def test_a_rejected_start_gate_rolls_back_without_ever_touching_the_endpoint(run):
+    report, sim = run(
+        scenario(
+            policy=policy(gates={"confirm_before_start": True}),
+            operator=[{"at_seconds": 120, "action": "reject", "reason": "not today"}],
+        )
+    )
+    assert report.outcome == "rolled_back" and "rejected by alice@example.com: not today" in report.reason
+    assert report.metrics.api_calls.get("sagemaker:UpdateEndpoint", 0) == 0
+    assert set(sim.sagemaker.configs) == {"churn-prod-config-v0"}, "the prepared configs are cleaned up"

@@ -181,6 +181,9 @@ def failure_reason(error: TaskError | None) -> str:
     return f"{error.Error}: {error.Cause}" if error.Cause else error.Error
 
 
+PEOPLE_STOPS = frozenset({"AbortedError", "GateRejectedError", "GateTimedOutError"})
+
+
 def final_outcome(state: RolloutState) -> Outcome:
     """The outcome a finished rollout reports."""
     if state.outcome is not None:
@@ -189,6 +192,7 @@ def final_outcome(state: RolloutState) -> Outcome:
         return Outcome.REJECTED
     if state.phase is Phase.DEPLOYED and state.next == "done":
         return Outcome.SUCCEEDED
-    if state.phase is Phase.ROLLED_BACK and state.touched:
+    stopped_by_people = state.error is not None and state.error.Error in PEOPLE_STOPS
+    if state.phase is Phase.ROLLED_BACK and (state.touched or stopped_by_people):
         return Outcome.ROLLED_BACK
     return Outcome.FAILED
