@@ -199,3 +199,24 @@ def test_approve_reaches_the_gate_a_rollout_waits_at(capsys, deployed):
         Key={"pk": {"S": "ENDPOINT#churn-prod"}, "sk": {"S": "REQUEST#r1#approve:before promotion"}},
     )["Item"]
     assert request["by"]["S"] == "alice", "the approval is durable even though the token is gone"
+
+
+def test_start_and_history_against_the_simulator():
+    from rollout_local import operate
+
+    with Simulation(
+        scenario(policy=None, approval={"group": "churn", "manual": {"endpoint_name": "churn-prod"}})
+    ) as sim:
+        sim.put_policy("churn", {"endpoint_name": "churn-prod"})
+        package = sim.create_package("churn")
+        info = StackInfo(sim.stack.state_machine_arn, sim.stack.table_name, "/rollout/policies", "{}")
+        with sim.holding_time():
+            arn = operate.start(sim.session, info, package, "churn-prod", {"poll_interval_seconds": 60})
+            sim.executions.append(arn)
+            sim.start_world()
+        sim.wait()
+        (record,) = operate.history(sim.session, info, "churn-prod")
+        assert record["outcome"] == "succeeded" and record["source"] == "manual" and record["package_arn"] == package
+        assert operate.status(sim.session, info, "churn-prod") == [], "nothing runs any more"
+        shown = operate.show_policy(sim.session, info, "churn")
+        assert shown.sources == {"endpoint_name": "SSM parameter /rollout/policies/churn"}
