@@ -16,7 +16,7 @@ from typing import Any
 from rollout import plan
 from rollout.aws import table
 from rollout.models import RolloutState
-from rollout.policy import ResolvedPolicy, layer_from_metadata, parse_policy_document, resolve_policy
+from rollout.policy import ResolvedPolicy, parse_policy_document, resolve_policy, standard_layers
 
 
 @dataclass(frozen=True)
@@ -52,16 +52,16 @@ def validate_policy_file(path: Path) -> tuple[ResolvedPolicy, list[str]]:
 def show_policy(session: Any, stack: StackInfo, group: str, package_arn: str | None = None) -> ResolvedPolicy:
     """The policy a rollout of ``group`` would get now, with the source of every field."""
     name = f"{stack.policy_prefix}/{group}"
-    layers = [parse_policy_document(stack.default_policy, "stack defaults (DefaultPolicy parameter)")]
+    ssm = session.client("ssm")
     try:
-        value = session.client("ssm").get_parameter(Name=name, WithDecryption=True)["Parameter"]["Value"]
-        layers.append(parse_policy_document(value, f"SSM parameter {name}"))
-    except session.client("ssm").exceptions.ParameterNotFound:
-        pass
+        stored = ssm.get_parameter(Name=name, WithDecryption=True)["Parameter"]["Value"]
+    except ssm.exceptions.ParameterNotFound:
+        stored = None
+    metadata: dict[str, str] = {}
     if package_arn:
         described = session.client("sagemaker").describe_model_package(ModelPackageName=package_arn)
-        layers.append(layer_from_metadata(described.get("CustomerMetadataProperties") or {}, "model package metadata"))
-    return resolve_policy(layers)
+        metadata = described.get("CustomerMetadataProperties") or {}
+    return resolve_policy(standard_layers(stack.default_policy, name, stored, metadata))
 
 
 def start(session: Any, stack: StackInfo, package_arn: str, endpoint: str | None, policy: dict[str, Any] | None) -> str:
@@ -79,14 +79,7 @@ def start(session: Any, stack: StackInfo, package_arn: str, endpoint: str | None
 
 def history(session: Any, stack: StackInfo, endpoint: str, limit: int = 20) -> list[dict[str, str]]:
     """The endpoint's rollout records, newest first."""
-    response = session.client("dynamodb").query(
-        TableName=stack.table_name,
-        KeyConditionExpression="pk = :pk AND begins_with(sk, :prefix)",
-        ExpressionAttributeValues={":pk": {"S": f"ENDPOINT#{endpoint}"}, ":prefix": {"S": "ROLLOUT#"}},
-        ScanIndexForward=False,
-        Limit=limit,
-    )
-    return [{k: v["S"] for k, v in item.items() if "S" in v and k not in ("pk", "sk")} for item in response["Items"]]
+    return table.list_records(stack.table_name, endpoint, limit, session.client("dynamodb"))
 
 
 @dataclass(frozen=True)

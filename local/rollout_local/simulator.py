@@ -371,9 +371,3 @@ def _is_scalable(endpoint: str, variant: str) -> bool:
 
     backend = applicationautoscaling_backends[ACCOUNT][REGION]
     return f"endpoint/{endpoint}/variant/{variant}" in backend.targets.get("sagemaker:variant:DesiredInstanceCount", {})
-
-
-def simulate(scenario: Scenario, verbose: bool = False) -> Report:
-    """Run one scenario in a fresh emulated account and return its report."""
-    with Simulation(scenario, verbose=verbose) as simulation:
-        return simulation.run()

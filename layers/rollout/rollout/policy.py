@@ -72,6 +72,27 @@ def parse_policy_document(text: str, source: str) -> PolicyLayer:
     return PolicyLayer(source, document)
 
 
+def standard_layers(
+    default_policy: str,
+    parameter_name: str,
+    stored: str | None,
+    metadata: Mapping[str, str],
+    override: Mapping[str, object] | None = None,
+    endpoint_name: str | None = None,
+) -> list[PolicyLayer]:
+    """The policy's sources in resolution order (later wins), labelled the same wherever they are resolved:
+    stack defaults, the group's SSM parameter, the package's ``rollout:`` metadata, a manual start."""
+    layers = [parse_policy_document(default_policy, "stack defaults (DefaultPolicy parameter)")]
+    if stored is not None:
+        layers.append(parse_policy_document(stored, f"SSM parameter {parameter_name}"))
+    layers.append(layer_from_metadata(metadata, "model package CustomerMetadataProperties"))
+    if override:
+        layers.append(PolicyLayer("execution input 'policy'", override))
+    if endpoint_name:
+        layers.append(PolicyLayer("execution input 'endpoint_name'", {"endpoint_name": endpoint_name}))
+    return layers
+
+
 def merge_layers(layers: Sequence[PolicyLayer]) -> tuple[dict[str, object], dict[Path, str]]:
     """Deep-merge the layers in order; return the document and the source of every leaf."""
     merged: dict[str, object] = {}

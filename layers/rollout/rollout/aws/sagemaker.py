@@ -55,23 +55,16 @@ def snapshot(name: str, variants_while_busy: bool = True) -> EndpointSnapshot:
     config_name = endpoint.get("EndpointConfigName")
     status = endpoint.get("EndpointStatus")
     pending = (endpoint.get("PendingDeploymentSummary") or {}).get("EndpointConfigName")
-    if not variants_while_busy and status in TRANSITIONAL:
-        return EndpointSnapshot(
-            name=name,
-            exists=True,
-            status=status,
-            config_name=config_name,
-            pending_config_name=pending,
-            failure_reason=endpoint.get("FailureReason") or None,
-        )
-    config = describe_endpoint_config(config_name) if config_name else None
-    if config is None:
-        raise EndpointConfigNotFoundError(
-            f"endpoint {name} runs on EndpointConfig {config_name}, which no longer exists: there would be "
-            "nothing to roll back to. Recreate it (or update the endpoint to an existing config) first."
-        )
-    live = {v["VariantName"]: v for v in endpoint.get("ProductionVariants", [])}
-    variants = tuple(_variant(spec, live.get(spec["VariantName"], {})) for spec in config["ProductionVariants"])
+    variants: tuple[VariantSnapshot, ...] = ()
+    if variants_while_busy or status not in TRANSITIONAL:
+        config = describe_endpoint_config(config_name) if config_name else None
+        if config is None:
+            raise EndpointConfigNotFoundError(
+                f"endpoint {name} runs on EndpointConfig {config_name}, which no longer exists: there would be "
+                "nothing to roll back to. Recreate it (or update the endpoint to an existing config) first."
+            )
+        live = {v["VariantName"]: v for v in endpoint.get("ProductionVariants", [])}
+        variants = tuple(_variant(spec, live.get(spec["VariantName"], {})) for spec in config["ProductionVariants"])
     return EndpointSnapshot(
         name=name,
         exists=True,

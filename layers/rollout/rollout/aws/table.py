@@ -125,10 +125,10 @@ def put_record(table: str, endpoint: str, started_at: datetime, rollout_id: str,
         _ddb().put_item(TableName=table, Item=item)
 
 
-def list_records(table: str, endpoint: str, limit: int = 20) -> list[dict[str, str]]:
-    """The endpoint's rollout records, newest first, as plain strings."""
+def list_records(table: str, endpoint: str, limit: int = 20, ddb: Any = None) -> list[dict[str, str]]:
+    """The endpoint's rollout records, newest first, as plain strings (``ddb``: a client of the caller's)."""
     with translated("dynamodb:Query"):
-        response = _ddb().query(
+        response = (ddb or _ddb()).query(
             TableName=table,
             KeyConditionExpression="pk = :pk AND begins_with(sk, :prefix)",
             ExpressionAttributeValues={":pk": _pk(endpoint), ":prefix": {"S": "ROLLOUT#"}},

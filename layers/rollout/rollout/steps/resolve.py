@@ -13,7 +13,7 @@ from rollout.config import Settings
 from rollout.errors import MalformedEventError, PackageNotApprovedError
 from rollout.inputs import parse_start_input, parse_time
 from rollout.models import ModelPackage, RolloutRequest, RolloutState
-from rollout.policy import PolicyLayer, ResolvedPolicy, layer_from_metadata, parse_policy_document, resolve_policy
+from rollout.policy import PolicyLayer, ResolvedPolicy, resolve_policy, standard_layers
 
 
 def resolve_rollout(payload: Mapping[str, object], settings: Settings) -> RolloutState:
@@ -41,18 +41,16 @@ def resolve_rollout(payload: Mapping[str, object], settings: Settings) -> Rollou
 
 
 def policy_layers(request: RolloutRequest, package: ModelPackage, settings: Settings) -> list[PolicyLayer]:
-    """The policy's sources in resolution order (later wins)."""
+    """The policy's sources for this rollout, fetched (the group's SSM parameter) and in resolution order."""
     parameter = settings.policy_parameter_name(package.group_name)
-    layers = [parse_policy_document(settings.default_policy, "stack defaults (DefaultPolicy parameter)")]
-    stored = ssm.get_parameter(parameter)
-    if stored is not None:
-        layers.append(parse_policy_document(stored, f"SSM parameter {parameter}"))
-    layers.append(layer_from_metadata(package.metadata, "model package CustomerMetadataProperties"))
-    if request.policy_override:
-        layers.append(PolicyLayer("execution input 'policy'", request.policy_override))
-    if request.endpoint_name:
-        layers.append(PolicyLayer("execution input 'endpoint_name'", {"endpoint_name": request.endpoint_name}))
-    return layers
+    return standard_layers(
+        settings.default_policy,
+        parameter,
+        ssm.get_parameter(parameter),
+        package.metadata,
+        request.policy_override,
+        request.endpoint_name,
+    )
 
 
 def _summary(resolved: ResolvedPolicy, package: ModelPackage) -> str:
