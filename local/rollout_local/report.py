@@ -24,6 +24,7 @@ class VariantReport(BaseModel):
     weight: float
     instances: int | None
     instance_type: str | None
+    shadow: bool = False
 
 
 class EndpointReport(BaseModel):
@@ -61,6 +62,8 @@ class Metrics(BaseModel):
     wall_seconds: float
     requests_served: int = Field(description="simulated requests the endpoint answered")
     bad_requests_served: int = Field(description="failed (5XX) requests served by the new model")
+    shadow_requests: int = Field(default=0, description="copies of requests sent to a shadow variant (never answered)")
+    shadow_errors: int = Field(default=0, description="5XX answers of a shadow variant (never reached a caller)")
     alarm_to_rollback_seconds: float | None = Field(
         description="from the first alarm going to ALARM to the rollback's first traffic cut (null: no alarm fired)"
     )
@@ -75,6 +78,7 @@ class Report(BaseModel):
     timeline: list[TimelineEntry]
     metrics: Metrics
     records: list[dict[str, str]] = Field(default_factory=list)
+    experiment: dict[str, Any] | None = Field(default=None, description="how an A/B or shadow test ended")
     events: list[EventReport] = Field(default_factory=list, description="the rollout events put on EventBridge")
     operator: list[dict[str, Any]] = Field(default_factory=list, description="what the scenario's people did")
     event_errors: list[dict[str, Any]] = Field(
@@ -99,12 +103,26 @@ class Report(BaseModel):
             lines.append(f"{_clock(entry.t):>9}  {entry.state:<24} {entry.note}")
         if repeats:
             lines.append(f"{'':>9}  ... {repeats} more")
+        if self.experiment is not None:
+            x = self.experiment
+            lines += ["", f"test      {x['kind']} on {x['metric']}: winner {x['winner']}, decision {x['decision']}"]
+            for side in ("baseline", "new"):
+                f = x[side]
+                rate = "-" if f["error_rate"] is None else f"{f['error_rate']:.3%}"
+                latency = "-" if f["latency_ms"] is None else f"{f['latency_ms']:.1f} ms"
+                value = "" if f["value"] is None or x["kind"] != "ab_test" else f", judged value {f['value']:.6g}"
+                lines.append(
+                    f"          {side:<8} {'/'.join(f['variants'])}: {f['invocations']} invocations, 5XX {rate}, "
+                    f"latency {latency}{value}"
+                )
+            lines.append(f"          {x['reason']}")
         if self.endpoint is not None:
             e = self.endpoint
             lines += ["", f"endpoint  {e.name}: {e.status if e.exists else 'does not exist'} on {e.config_name or '-'}"]
             for v in e.variants:
                 size = f"{v.instances} x {v.instance_type}" if v.instance_type else "serverless"
-                lines.append(f"          {v.name}: model {v.model}, weight {v.weight:g}, {size}")
+                shadow = " (shadow)" if v.shadow else ""
+                lines.append(f"          {v.name}{shadow}: model {v.model}, weight {v.weight:g}, {size}")
         m = self.metrics
         calls = ", ".join(f"{k} {v}" for k, v in sorted(m.api_calls.items()))
         lines += [
@@ -113,7 +131,8 @@ class Report(BaseModel):
             f"{m.simulated_seconds:.0f} simulated s in {m.wall_seconds:.2f} wall s",
             f"          traffic: {m.requests_served} requests, {m.bad_requests_served} failed ones served by the new "
             "model; alarm to rollback: "
-            + ("-" if m.alarm_to_rollback_seconds is None else f"{m.alarm_to_rollback_seconds:g} s"),
+            + ("-" if m.alarm_to_rollback_seconds is None else f"{m.alarm_to_rollback_seconds:g} s")
+            + (f"; shadow copies: {m.shadow_requests} ({m.shadow_errors} failed)" if m.shadow_requests else ""),
             f"          API calls: {calls}",
         ]
         return "\n".join(lines)
@@ -180,8 +199,12 @@ def _endpoint(simulation: Simulation, name: str | None) -> EndpointReport | None
     if endpoint is None:
         return EndpointReport(name=name, exists=False)
     specs = {v["VariantName"]: v for v in emulator.configs.get(endpoint.config_name, {}).get("ProductionVariants", [])}
+    config = emulator.configs.get(endpoint.config_name, {})
+    specs |= {v["VariantName"]: v for v in config.get("ShadowProductionVariants", [])}
     variants = []
-    for variant, (weight, count) in endpoint.live.items():
+    live = [(v, w, c, False) for v, (w, c) in endpoint.live.items()]
+    live += [(v, w, c, True) for v, (w, c) in endpoint.shadows.items()]
+    for variant, weight, count, shadow in live:
         spec = specs.get(variant, {})
         model = spec.get("ModelName", "?")
         containers = emulator.models.get(model, {}).get("Containers", [])
@@ -193,6 +216,7 @@ def _endpoint(simulation: Simulation, name: str | None) -> EndpointReport | None
                 weight=weight,
                 instances=count,
                 instance_type=spec.get("InstanceType"),
+                shadow=shadow,
             )
         )
     return EndpointReport(
@@ -245,6 +269,15 @@ def build_report(simulation: Simulation) -> Report:
                 note=f"{transition.old} -> {transition.new}: {transition.reason}",
             )
         )
+    for at, operation, endpoint, what in simulation.sagemaker.changes:
+        if operation == "GuardrailRollback":
+            timeline.append(
+                TimelineEntry(
+                    t=(at - simulation.clock.start).total_seconds(),
+                    state="SageMaker guardrails",
+                    note=f"rolling {endpoint} back to its old fleet: {what}",
+                )
+            )
     timeline.sort(key=lambda e: e.t)
     primary = next((e for e in executions if e.outcome != "duplicate"), executions[0] if executions else None)
     endpoint_name = endpoint_name_of(simulation.scenario)
@@ -263,9 +296,12 @@ def build_report(simulation: Simulation) -> Report:
             wall_seconds=round(time.monotonic() - simulation.wall_started, 3),
             requests_served=simulation.world.requests_served,
             bad_requests_served=simulation.world.bad_requests_served,
+            shadow_requests=simulation.world.shadow_requests,
+            shadow_errors=simulation.world.shadow_errors,
             alarm_to_rollback_seconds=_alarm_to_rollback(simulation),
         ),
         records=records,
+        experiment=_experiment(by_id.get(primary.name, {}) if primary else {}),
         events=[
             EventReport(
                 t=(at - simulation.clock.start).total_seconds(),
@@ -277,6 +313,11 @@ def build_report(simulation: Simulation) -> Report:
         event_errors=simulation.event_errors,
         operator=simulation.operator_results,
     )
+
+
+def _experiment(record: dict[str, str]) -> dict[str, Any] | None:
+    raw = record.get("experiment")
+    return json.loads(raw) if raw else None
 
 
 def _alarm_to_rollback(simulation: Simulation) -> float | None:

@@ -55,7 +55,9 @@ class Simulation:
         self.root = root
         self.verbose = verbose
         self.clock = VirtualClock()
-        self.sagemaker = SageMakerEmulator(self.clock.now, scenario.timings, is_scalable=_is_scalable)
+        self.sagemaker = SageMakerEmulator(
+            self.clock.now, scenario.timings, is_scalable=_is_scalable, alarm_states=_alarm_states
+        )
         self.aws = LocalAws(self.clock, self.sagemaker, scenario.faults)
         self.executions: list[str] = []
         self.event_errors: list[dict[str, Any]] = []  # handler errors of EventBridge-delivered events
@@ -93,6 +95,7 @@ class Simulation:
             new_package_arns=lambda: self.approved,
             on_alarm_event=self.deliver_event,
         )
+        self.aws.alarm_history = lambda: self.world.transitions
         self._world_thread: threading.Thread | None = None
         endpoint_name = endpoint_name_of(self.scenario)
         self.operator_results: list[dict[str, Any]] = []
@@ -363,6 +366,14 @@ class FunctionError(Exception):
     def __init__(self, error_type: str, message: str) -> None:
         super().__init__(f"{error_type}: {message}")
         self.error_type, self.message = error_type, message
+
+
+def _alarm_states(names: list[str]) -> dict[str, str]:
+    """The state of each named alarm that exists in (moto's) CloudWatch, read the way SageMaker's guardrails do."""
+    from moto.cloudwatch.models import cloudwatch_backends
+
+    alarms = cloudwatch_backends[ACCOUNT][REGION].alarms
+    return {name: alarms[name].state_value for name in names if name in alarms}
 
 
 def _is_scalable(endpoint: str, variant: str) -> bool:

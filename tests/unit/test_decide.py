@@ -40,7 +40,7 @@ def test_in_service_on_the_target_with_another_model_fails_verification():
 def test_sagemaker_reverting_to_the_old_config_is_a_failure_with_its_reason():
     observed = snapshot("InService", config="churn-prod-config-v0", failure="ping failed")
     decision = deployment_progress(state(), observed, T0)
-    assert decision.progress is Progress.FAILED and "ping failed" in decision.reason
+    assert decision.progress is Progress.REVERTED and "ping failed" in decision.reason
 
 
 def test_failed_endpoint_is_a_failure_even_without_a_reason():

@@ -13,7 +13,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from rollout.errors import is_rejection
-from rollout.models import EndpointSnapshot, Outcome, Phase, RolloutState, TaskError
+from rollout.models import BlueGreen, EndpointSnapshot, Outcome, Phase, RolloutState, TaskError
 
 TRANSITIONAL = frozenset({"Creating", "Updating", "SystemUpdating", "RollingBack", "Deleting"})
 
@@ -24,6 +24,19 @@ class Progress(StrEnum):
     FAILED = "failed"
     TIMED_OUT = "timed_out"
     NOT_SERVING_TARGET = "not_serving_target"
+    REVERTED = "reverted"  # InService again on the baseline config: the update was undone (by SageMaker)
+
+
+GUARDRAIL_ROLLBACK_GRACE_SECONDS = 900  # after MaximumExecutionTimeout, time for SageMaker's own rollback
+
+
+def update_timeout_seconds(state: RolloutState) -> int:
+    """How long the update in flight may take: SageMaker's guardrails have their own limit, and after it they
+    roll back, which takes a while too."""
+    strategy = state.policy.strategy
+    if state.target is not None and state.target.guardrails and isinstance(strategy, BlueGreen):
+        return strategy.max_execution_timeout_seconds + GUARDRAIL_ROLLBACK_GRACE_SECONDS
+    return state.policy.update_timeout_seconds
 
 
 @dataclass(frozen=True)
@@ -55,18 +68,31 @@ def deployment_progress(
         return ProgressDecision(Progress.FAILED, f"endpoint {name} disappeared during the update")
     status = observed.status or "unknown"
     if status in TRANSITIONAL:
-        if elapsed > state.policy.update_timeout_seconds:
-            return ProgressDecision(
-                Progress.TIMED_OUT,
-                f"endpoint {name} still {status} after {int(elapsed)} s "
-                f"(update_timeout_seconds={state.policy.update_timeout_seconds})",
+        limit = update_timeout_seconds(state)
+        if elapsed > limit:
+            why = (
+                f"max_execution_timeout_seconds={limit - GUARDRAIL_ROLLBACK_GRACE_SECONDS} passed and SageMaker's "
+                f"own rollback did not finish within {GUARDRAIL_ROLLBACK_GRACE_SECONDS} s more"
+                if target.guardrails and state.phase is Phase.UPDATING
+                else f"update_timeout_seconds={limit}"
             )
-        return ProgressDecision(Progress.WAIT, f"endpoint {name} is {status} ({int(elapsed)} s)")
+            return ProgressDecision(
+                Progress.TIMED_OUT, f"endpoint {name} still {status} after {int(elapsed)} s ({why})"
+            )
+        stage = f": {observed.deployment_stage}" if observed.deployment_stage else ""
+        return ProgressDecision(Progress.WAIT, f"endpoint {name} is {status} ({int(elapsed)} s){stage}")
     if status == "InService":
         if observed.config_name == expected:
             models = {v.name: v.model_name for v in observed.variants}
             serving_new = [v for v, m in models.items() if m == target.model_name]
-            if target.shifts_traffic and expected == target.shift_config_name:
+            if target.shadow and expected == target.shift_config_name:
+                shadows = {v.name: v.model_name for v in observed.shadow_variants}
+                if shadows.get(target.variant_name or "") != target.model_name:
+                    return ProgressDecision(
+                        Progress.NOT_SERVING_TARGET,
+                        f"shadow variant {target.variant_name} of {name} does not run {target.model_name}",
+                    )
+            elif target.shifts_traffic and expected == target.shift_config_name:
                 if target.variant_name not in serving_new:
                     return ProgressDecision(
                         Progress.NOT_SERVING_TARGET,
@@ -91,7 +117,7 @@ def deployment_progress(
         why = observed.failure_reason or "SageMaker gave no FailureReason"
         if observed.config_name == state.require_baseline().config_name and state.phase is Phase.UPDATING:
             return ProgressDecision(
-                Progress.FAILED, f"update of {name} failed and SageMaker kept {observed.config_name}: {why}"
+                Progress.REVERTED, f"update of {name} failed and SageMaker kept {observed.config_name}: {why}"
             )
         return ProgressDecision(
             Progress.NOT_SERVING_TARGET,
@@ -186,7 +212,7 @@ PEOPLE_STOPS = frozenset({"AbortedError", "GateRejectedError", "GateTimedOutErro
 
 def final_outcome(state: RolloutState) -> Outcome:
     """The outcome a finished rollout reports."""
-    if state.outcome is not None:
+    if state.outcome is not None and state.error is None:  # decided by the rollout (a duplicate, a test's end)
         return state.outcome
     if state.error is not None and is_rejection(state.error.Error) and not state.touched:
         return Outcome.REJECTED

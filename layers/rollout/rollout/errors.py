@@ -46,6 +46,10 @@ class InvalidNameError(RejectedError):
     """A name this rollout would use breaks SageMaker's naming rules."""
 
 
+class UnsupportedEndpointError(RejectedError):
+    """The strategy cannot work on this endpoint's shape (guardrail exclusions, shadow or A/B preconditions)."""
+
+
 class AlarmNotFoundError(RejectedError):
     """An alarm the policy names does not exist, so it could never stop a bad rollout."""
 
@@ -67,6 +71,10 @@ class UpdateTimedOutError(DeploymentError):
 
 class VerificationFailedError(DeploymentError):
     """The endpoint is InService but does not serve the configuration we deployed."""
+
+
+class GuardrailRollbackError(DeploymentError):
+    """SageMaker's deployment guardrails rolled the update back: the endpoint is InService on its old config."""
 
 
 class AlarmFiredError(DeploymentError):

@@ -102,7 +102,189 @@ class Steps(Frozen):
         return self
 
 
-Strategy = Annotated[AllAtOnce | Canary | Linear | Steps, Field(discriminator="type")]
+class Size(Frozen):
+    """A canary size, linear step or batch as SageMaker's CapacitySize takes it."""
+
+    type: Literal["INSTANCE_COUNT", "CAPACITY_PERCENT"]
+    value: int = Field(ge=1)
+
+    def shown(self) -> str:
+        return f"{self.value}%" if self.type == "CAPACITY_PERCENT" else f"{self.value} instance(s)"
+
+
+class TrafficRouting(Frozen):
+    """How SageMaker's blue/green update moves traffic from the old (blue) fleet to the new (green) one."""
+
+    type: Literal["ALL_AT_ONCE", "CANARY", "LINEAR"] = "ALL_AT_ONCE"
+    canary_size: Size | None = Field(default=None, description="CANARY: the first share (at most 50%)")
+    linear_step_size: Size | None = Field(default=None, description="LINEAR: each step (10% to 50%)")
+    wait_interval_seconds: int = Field(default=300, ge=0, le=3600, description="bake after each shift")
+
+    @model_validator(mode="after")
+    def _sizes(self) -> TrafficRouting:
+        if self.type == "CANARY":
+            if self.canary_size is None or self.linear_step_size is not None:
+                raise ValueError("CANARY routing takes canary_size (and no linear_step_size)")
+            if self.canary_size.type == "CAPACITY_PERCENT" and self.canary_size.value > 50:
+                raise ValueError(f"canary_size may be at most 50% of the fleet, got {self.canary_size.value}%")
+        elif self.type == "LINEAR":
+            if self.linear_step_size is None or self.canary_size is not None:
+                raise ValueError("LINEAR routing takes linear_step_size (and no canary_size)")
+            step = self.linear_step_size
+            if step.type == "CAPACITY_PERCENT" and not 10 <= step.value <= 50:
+                raise ValueError(f"linear_step_size must be 10% to 50% of the fleet, got {step.value}%")
+        elif self.canary_size is not None or self.linear_step_size is not None:
+            raise ValueError("ALL_AT_ONCE routing takes neither canary_size nor linear_step_size")
+        return self
+
+    @property
+    def shifts(self) -> int:
+        """How many traffic shifts (each followed by a wait interval) at most."""
+        if self.type == "LINEAR" and self.linear_step_size and self.linear_step_size.type == "CAPACITY_PERCENT":
+            return -(-100 // self.linear_step_size.value)
+        return 2 if self.type == "CANARY" else 1
+
+
+class RollingUpdate(Frozen):
+    """SageMaker's rolling update: the new fleet replaces the old in batches, each baked with the alarms."""
+
+    max_batch_size: Size = Field(description="each batch: 5% to 50% of the variant's instances")
+    wait_interval_seconds: int = Field(default=300, ge=0, le=3600, description="bake after each batch")
+    rollback_max_batch_size: Size | None = Field(
+        default=None, description="batch size of a rollback (SageMaker's default: the whole old fleet at once)"
+    )
+
+    @model_validator(mode="after")
+    def _batches(self) -> RollingUpdate:
+        for field_name in ("max_batch_size", "rollback_max_batch_size"):
+            size = getattr(self, field_name)
+            if size is not None and size.type == "CAPACITY_PERCENT" and not 5 <= size.value <= 50:
+                raise ValueError(f"{field_name} must be 5% to 50% of the variant's instances, got {size.value}%")
+        return self
+
+
+class BlueGreen(Frozen):
+    """SageMaker's own deployment guardrails: UpdateEndpoint with a DeploymentConfig. SageMaker shifts and
+    bakes; this service starts the update, follows it, and tells whether SageMaker rolled it back."""
+
+    type: Literal["blue_green"] = "blue_green"
+    traffic_routing: TrafficRouting | None = Field(default=None, description="blue/green traffic shifting")
+    rolling: RollingUpdate | None = Field(default=None, description="a rolling update instead of blue/green")
+    termination_wait_seconds: int | None = Field(
+        default=None, ge=0, le=3600, description="blue/green: final bake before the old fleet is terminated"
+    )
+    max_execution_timeout_seconds: int = Field(
+        default=3600, ge=600, le=28800, description="SageMaker rolls back a deployment that runs longer"
+    )
+    auto_rollback_alarms: tuple[str, ...] = Field(
+        default=(), max_length=10, description="alarms SageMaker watches (1-10); default: analysis.alarms"
+    )
+
+    @model_validator(mode="after")
+    def _one_policy(self) -> BlueGreen:
+        if self.traffic_routing is not None and self.rolling is not None:
+            raise ValueError("give traffic_routing (blue/green) or rolling, not both")
+        if self.rolling is not None and self.termination_wait_seconds is not None:
+            raise ValueError("termination_wait_seconds belongs to blue/green traffic_routing, not to rolling")
+        waits = self.rolling_waits if self.rolling else self.routing.wait_interval_seconds * self.routing.shifts
+        waits += self.termination_wait_seconds or 0
+        if waits >= self.max_execution_timeout_seconds:
+            raise ValueError(
+                f"max_execution_timeout_seconds={self.max_execution_timeout_seconds} must be larger than the "
+                f"waits it contains ({waits} s of wait intervals and termination wait)"
+            )
+        return self
+
+    @property
+    def routing(self) -> TrafficRouting:
+        return self.traffic_routing or TrafficRouting()
+
+    @property
+    def rolling_waits(self) -> int:
+        rolling = self.rolling
+        if rolling is None:
+            return 0
+        batches = -(-100 // rolling.max_batch_size.value) if rolling.max_batch_size.type == "CAPACITY_PERCENT" else 1
+        return batches * rolling.wait_interval_seconds
+
+
+class AbMetric(Frozen):
+    """What an A/B test compares: the 5XX rate, ModelLatency, or any CloudWatch metric per variant."""
+
+    kind: Literal["error_rate", "model_latency", "cloudwatch"] = "error_rate"
+    namespace: str = Field(default="AWS/SageMaker", description="cloudwatch: the metric's namespace")
+    metric_name: str | None = Field(
+        default=None, description="cloudwatch: the metric's name (dimensions EndpointName and VariantName)"
+    )
+    statistic: str = Field(
+        default="Average",
+        pattern=r"^(Average|Sum|Minimum|Maximum|SampleCount|p\d{1,2}(\.\d+)?)$",
+        description="model_latency and cloudwatch: the statistic over the test",
+    )
+    direction: Literal["lower_is_better", "higher_is_better"] = "lower_is_better"
+
+    @model_validator(mode="after")
+    def _named(self) -> AbMetric:
+        if (self.kind == "cloudwatch") != (self.metric_name is not None):
+            raise ValueError("metric_name is required for kind=cloudwatch, and only for it")
+        return self
+
+    def shown(self) -> str:
+        if self.kind == "error_rate":
+            return "5XX error rate"
+        if self.kind == "model_latency":
+            return f"ModelLatency {self.statistic}"
+        return f"{self.namespace}/{self.metric_name} {self.statistic}"
+
+
+class AbTest(Frozen):
+    """Both models serve real traffic at fixed weights for ``duration_seconds``; then the metric decides."""
+
+    type: Literal["ab_test"] = "ab_test"
+    baseline_weight: float = Field(default=1.0, gt=0, description="relative weight of the live model(s)")
+    new_weight: float = Field(default=1.0, gt=0, description="relative weight of the new model")
+    duration_seconds: int = Field(ge=60, le=2592000, description="how long both serve")
+    metric: AbMetric = Field(default_factory=AbMetric, description="what decides the winner")
+    min_invocations: int = Field(default=1000, ge=1, description="invocations each side needs for a decision")
+    min_improvement: float = Field(
+        default=0.0, ge=0, le=1, description="relative margin the better side needs to win (0.05 = 5%)"
+    )
+    decision: Literal["promote_winner", "keep_both", "rollback"] = Field(
+        default="promote_winner",
+        description="promote_winner: the new model takes over if it wins, else the endpoint goes back; "
+        "keep_both: both stay at the test weights; rollback: the endpoint goes back whatever the result",
+    )
+
+    @property
+    def new_percent(self) -> float:
+        return round(100 * self.new_weight / (self.new_weight + self.baseline_weight), 6)
+
+
+class Shadow(Frozen):
+    """The new model gets a sampled copy of production traffic; its answers never reach callers."""
+
+    type: Literal["shadow"] = "shadow"
+    sampling_percent: int = Field(ge=1, le=100, description="share of requests copied to the shadow")
+    duration_seconds: int = Field(ge=60, le=2592000, description="how long the shadow runs")
+    max_error_rate_increase: float | None = Field(
+        default=0.01, ge=0, le=1, description="highest 5XX rate of the shadow above production's"
+    )
+    max_latency_ratio: float | None = Field(
+        default=1.5, gt=0, description="highest ModelLatency of the shadow divided by production's"
+    )
+    min_invocations: int = Field(default=100, ge=0, description="sampled invocations before a verdict")
+    instance_count: int | None = Field(
+        default=None, ge=1, le=100, description="shadow fleet size (default: production's live count)"
+    )
+    on_pass: Literal["promote", "keep", "discard"] = Field(
+        default="promote",
+        description="promote: the new model becomes the production variant (sized by policy capacity, default "
+        "production's); keep: leave the shadow running; discard: back to the exact baseline config",
+    )
+    on_fail: Literal["discard"] = "discard"
+
+
+Strategy = Annotated[AllAtOnce | Canary | Linear | Steps | BlueGreen | AbTest | Shadow, Field(discriminator="type")]
 
 
 class Analysis(Frozen):
@@ -171,6 +353,45 @@ class Policy(Frozen):
         default="AllTraffic", pattern=SAGEMAKER_NAME, description="Variant name used when creating a new endpoint."
     )
 
+    @model_validator(mode="after")
+    def _strategy_fits(self) -> Policy:
+        strategy = self.strategy
+        if isinstance(strategy, BlueGreen):
+            alarms = strategy.auto_rollback_alarms or self.analysis.alarms
+            if not alarms:
+                raise ValueError(
+                    "blue_green needs alarms for SageMaker to roll back on: set strategy.auto_rollback_alarms "
+                    "(1-10 alarm names) or analysis.alarms"
+                )
+            if len(alarms) > 10:
+                raise ValueError(
+                    f"SageMaker watches at most 10 auto-rollback alarms; analysis.alarms has {len(alarms)}: "
+                    "set strategy.auto_rollback_alarms to the 10 that matter"
+                )
+        return self
+
+    @property
+    def judging(self) -> Analysis:
+        """The analysis every bake applies: a shadow test judges the shadow against production by its limits."""
+        strategy = self.strategy
+        if isinstance(strategy, Shadow):
+            return self.analysis.model_copy(
+                update={
+                    "max_error_rate_increase": strategy.max_error_rate_increase,
+                    "max_latency_ratio": strategy.max_latency_ratio,
+                    "min_invocations": strategy.min_invocations,
+                }
+            )
+        return self.analysis
+
+    @property
+    def rollback_alarms(self) -> tuple[str, ...]:
+        """The alarms SageMaker's guardrails watch in a blue/green update."""
+        strategy = self.strategy
+        if isinstance(strategy, BlueGreen):
+            return strategy.auto_rollback_alarms or self.analysis.alarms
+        return ()
+
 
 # --- Request --------------------------------------------------------------------------------------------
 
@@ -233,6 +454,8 @@ class EndpointSnapshot(Frozen):
     variants: tuple[VariantSnapshot, ...] = ()
     failure_reason: str | None = None
     pending_config_name: str | None = None
+    shadow_variants: tuple[VariantSnapshot, ...] = Field(default=(), description="ShadowProductionVariants")
+    deployment_stage: str | None = Field(default=None, description="a guardrail deployment's VariantStatus")
     scaling: tuple[VariantScaling, ...] = Field(default=(), description="autoscaled variants before the rollout")
 
 
@@ -288,11 +511,15 @@ class Target(Frozen):
     config_name: str = Field(description="the config the endpoint ends on when the rollout succeeds")
     creates_endpoint: bool
     variant_name: str | None = Field(default=None, description="the new variant while traffic shifts")
-    shift_config_name: str | None = Field(default=None, description="baseline variants + the new one at 0")
+    shift_config_name: str | None = Field(
+        default=None, description="baseline variants + the new one at 0 (a shadow test: the new one as shadow)"
+    )
+    shadow: bool = Field(default=False, description="the new variant is a shadow variant while it is judged")
+    guardrails: bool = Field(default=False, description="SageMaker's deployment guardrails carry the update")
 
     @property
     def shifts_traffic(self) -> bool:
-        return self.shift_config_name is not None
+        return self.shift_config_name is not None and not self.shadow
 
 
 class Verdict(StrEnum):
@@ -340,6 +567,30 @@ class TaskError(BaseModel):
     Cause: str | None = None
 
 
+class SideFigures(Frozen):
+    """One side of an experiment over its whole run."""
+
+    variants: tuple[str, ...]
+    invocations: int
+    errors: int
+    error_rate: float | None
+    latency_ms: float | None
+    value: float | None = Field(description="the judged metric (A/B) or None")
+
+
+class ExperimentResult(Frozen):
+    """How an A/B or shadow test ended: both sides' figures, the winner, and what was done about it."""
+
+    kind: Literal["ab_test", "shadow"]
+    metric: str
+    baseline: SideFigures
+    new: SideFigures
+    winner: Literal["new", "baseline", "none"]
+    passed: bool
+    decision: Literal["promote", "keep_both", "keep", "rollback", "discard"]
+    reason: str
+
+
 class RolloutState(BaseModel):
     """Everything a step needs to do its work again: the progress of one rollout."""
 
@@ -357,16 +608,18 @@ class RolloutState(BaseModel):
     target: Target | None = None
     steps: tuple[Step, ...] = ()
     step_index: int = 0
-    next: Literal["wait", "start", "shift", "bake", "gate", "promote", "done"] = "wait"
+    next: Literal["wait", "start", "shift", "bake", "gate", "promote", "restore", "done"] = "wait"
     gate: GateState | None = None
     promote_now: bool = Field(default=False, description="a person asked to skip the remaining steps")
     bake: BakeState = Field(default_factory=BakeState)
     history: list[StepRecord] = Field(default_factory=list)
+    experiment: ExperimentResult | None = None
     service_alarms: list[str] = Field(default_factory=list, description="alarms this rollout created and deletes")
     touched: bool = False
     update_started_at: datetime | None = None
     rollback_started_at: datetime | None = None
     polls: int = 0
+    poll_seconds: int = Field(default=30, ge=1, description="Wait For Endpoint's wait: the policy's poll interval")
     outcome: Outcome | None = None
     reason: str | None = None
     error: TaskError | None = None

@@ -22,6 +22,7 @@ class EventKind(StrEnum):
     WAITING_FOR_APPROVAL = "Rollout Waiting For Approval"
     APPROVED = "Rollout Gate Approved"
     PROMOTED = "Rollout Promoted"
+    EXPERIMENT_CONCLUDED = "Rollout Experiment Concluded"
     SUCCEEDED = "Rollout Succeeded"
     ROLLED_BACK = "Rollout Rolled Back"
     FAILED = "Rollout Failed"
@@ -70,6 +71,8 @@ def human_message(detail: dict[str, Any]) -> tuple[str, str]:
         f"(rollout approve {detail['endpoint_name']}).",
         EventKind.APPROVED.value: f"{where}: gate '{detail.get('gate')}' approved by {detail.get('by')}.",
         EventKind.PROMOTED.value: f"{where}: every step passed; promoting the new model.",
+        EventKind.EXPERIMENT_CONCLUDED.value: f"{where}: {detail.get('test')} concluded - winner "
+        f"{detail.get('winner')}, decision {detail.get('decision')}: {detail.get('detail')}",
         EventKind.ABORTED.value: f"{where}: aborted and rolled back. Reason: {detail.get('reason')}",
         EventKind.SUCCEEDED.value: f"{where}: rollout succeeded. {detail.get('reason') or ''}".strip(),
         EventKind.ROLLED_BACK.value: f"{where}: rolled back{step}. Reason: {detail.get('reason')}",

@@ -11,7 +11,21 @@ import copy
 from typing import Any
 
 from rollout.errors import PolicyError
-from rollout.models import AllAtOnce, Canary, EndpointSnapshot, Linear, Policy, Step, Strategy, VariantSnapshot
+from rollout.models import (
+    AbTest,
+    AllAtOnce,
+    BlueGreen,
+    Canary,
+    EndpointSnapshot,
+    Linear,
+    Policy,
+    Shadow,
+    Size,
+    Step,
+    Steps,
+    Strategy,
+    VariantSnapshot,
+)
 
 ConfigRequest = dict[str, Any]  # the keyword arguments of sagemaker.create_endpoint_config
 
@@ -93,6 +107,12 @@ def expand(strategy: Strategy) -> tuple[Step, ...]:
     """The strategy as its explicit steps: canary and linear are shorthands for ``steps``."""
     if isinstance(strategy, AllAtOnce):
         return (Step(weight_percent=100, bake_seconds=strategy.bake_seconds),)
+    if isinstance(strategy, BlueGreen):  # SageMaker shifts and bakes; one check once it is done
+        return (Step(weight_percent=100, bake_seconds=0),)
+    if isinstance(strategy, AbTest):
+        return (Step(weight_percent=strategy.new_percent, bake_seconds=strategy.duration_seconds),)
+    if isinstance(strategy, Shadow):  # the weight shown is the sampled copy; callers never see the shadow
+        return (Step(weight_percent=strategy.sampling_percent, bake_seconds=strategy.duration_seconds),)
     if isinstance(strategy, Canary):
         return (
             Step(weight_percent=strategy.canary_percent, bake_seconds=strategy.bake_seconds),
@@ -111,13 +131,13 @@ def expand(strategy: Strategy) -> tuple[Step, ...]:
 
 def shifts_traffic(strategy: Strategy, endpoint_exists: bool) -> bool:
     """True when the new model joins the live endpoint as a variant and takes traffic in steps."""
-    return endpoint_exists and not isinstance(strategy, AllAtOnce)
+    return endpoint_exists and isinstance(strategy, (Canary, Linear, Steps, AbTest))
 
 
 def plan_steps(strategy: Strategy, endpoint_exists: bool) -> tuple[Step, ...]:
     """The steps this rollout walks. A first deployment has nothing to shift from: one step, the last bake."""
     steps = expand(strategy)
-    if shifts_traffic(strategy, endpoint_exists):
+    if shifts_traffic(strategy, endpoint_exists) or (endpoint_exists and isinstance(strategy, Shadow)):
         return steps
     return (Step(weight_percent=100, bake_seconds=steps[-1].bake_seconds),)
 
@@ -186,3 +206,155 @@ def baseline_weights(baseline: EndpointSnapshot, new_variant: str) -> list[dict[
         *({"VariantName": v.name, "DesiredWeight": v.weight} for v in baseline.variants),
         {"VariantName": new_variant, "DesiredWeight": 0.0},
     ]
+
+
+# --- shadow tests ---------------------------------------------------------------------------------------
+
+
+def shadow_config(
+    policy: Policy,
+    strategy: Shadow,
+    baseline: EndpointSnapshot,
+    baseline_config: ConfigRequest,
+    model_name: str,
+    variant_name: str,
+    config_name: str,
+) -> ConfigRequest:
+    """The live production variant exactly as it is, plus the new model as its shadow. The shadow's weight
+    relative to the production variant's is the share of requests SageMaker copies to it."""
+    request = shift_config(policy, baseline, baseline_config, model_name, variant_name, config_name)
+    *production, shadow = request["ProductionVariants"]
+    shadow["InitialVariantWeight"] = round(production[0]["InitialVariantWeight"] * strategy.sampling_percent / 100, 6)
+    if strategy.instance_count is not None and "InstanceType" in shadow:
+        shadow["InitialInstanceCount"] = strategy.instance_count
+    request["ProductionVariants"] = production
+    request["ShadowProductionVariants"] = [shadow]
+    return request
+
+
+def without_shadows(config: ConfigRequest) -> ConfigRequest:
+    request = copy.deepcopy(config)
+    request.pop("ShadowProductionVariants", None)
+    return request
+
+
+# --- SageMaker deployment guardrails --------------------------------------------------------------------
+
+
+def _capacity_size(size: Size) -> dict[str, Any]:
+    return {"Type": size.type, "Value": size.value}
+
+
+def deployment_config(strategy: BlueGreen, alarms: tuple[str, ...]) -> dict[str, Any]:
+    """UpdateEndpoint's DeploymentConfig for the policy's blue/green or rolling update."""
+    config: dict[str, Any] = {}
+    if strategy.rolling is not None:
+        rolling = strategy.rolling
+        policy: dict[str, Any] = {
+            "MaximumBatchSize": _capacity_size(rolling.max_batch_size),
+            "WaitIntervalInSeconds": rolling.wait_interval_seconds,
+            "MaximumExecutionTimeoutInSeconds": strategy.max_execution_timeout_seconds,
+        }
+        if rolling.rollback_max_batch_size is not None:
+            policy["RollbackMaximumBatchSize"] = _capacity_size(rolling.rollback_max_batch_size)
+        config["RollingUpdatePolicy"] = policy
+    else:
+        routing = strategy.routing
+        traffic: dict[str, Any] = {"Type": routing.type, "WaitIntervalInSeconds": routing.wait_interval_seconds}
+        if routing.canary_size is not None:
+            traffic["CanarySize"] = _capacity_size(routing.canary_size)
+        if routing.linear_step_size is not None:
+            traffic["LinearStepSize"] = _capacity_size(routing.linear_step_size)
+        blue_green: dict[str, Any] = {
+            "TrafficRoutingConfiguration": traffic,
+            "MaximumExecutionTimeoutInSeconds": strategy.max_execution_timeout_seconds,
+        }
+        if strategy.termination_wait_seconds is not None:
+            blue_green["TerminationWaitInSeconds"] = strategy.termination_wait_seconds
+        config["BlueGreenUpdatePolicy"] = blue_green
+    if alarms:
+        config["AutoRollbackConfiguration"] = {"Alarms": [{"AlarmName": name} for name in alarms]}
+    return config
+
+
+# --- what each strategy needs of the endpoint -----------------------------------------------------------
+
+
+def endpoint_refusal(strategy: Strategy, baseline: EndpointSnapshot) -> str | None:
+    """Why this strategy cannot run on this endpoint (checked before anything is created), or None."""
+    if isinstance(strategy, (AbTest, Shadow)):
+        kind = "an A/B test" if isinstance(strategy, AbTest) else "a shadow test"
+        if not baseline.exists:
+            return (
+                f"endpoint {baseline.name} does not exist: {kind} compares the new model with a live one. "
+                "Deploy the first model with strategy all_at_once."
+            )
+        if isinstance(strategy, Shadow):
+            if baseline.shadow_variants:
+                names = ", ".join(v.name for v in baseline.shadow_variants)
+                return (
+                    f"endpoint {baseline.name} already runs shadow variant {names}: SageMaker allows one shadow. "
+                    "Finish that test first (roll out again with another strategy to replace it)."
+                )
+            if len(baseline.variants) != 1:
+                return (
+                    f"endpoint {baseline.name} has {len(baseline.variants)} production variants; a shadow test "
+                    "needs exactly one (SageMaker's ShadowProductionVariants rule). Use ab_test or canary instead."
+                )
+        return None
+    if isinstance(strategy, BlueGreen) and baseline.exists:
+        return _guardrail_refusal(strategy, baseline)
+    return None
+
+
+def _guardrail_refusal(strategy: BlueGreen, baseline: EndpointSnapshot) -> str | None:
+    instead = "use strategy canary or linear, which shift weights between variants inside the endpoint"
+    for variant in baseline.variants:
+        if (variant.instance_type or "").startswith("ml.inf1."):
+            return (
+                f"SageMaker's deployment guardrails do not support Inf1 instances (variant {variant.name} runs on "
+                f"{variant.instance_type}): {instead}"
+            )
+    if strategy.rolling is not None:
+        if len(baseline.variants) != 1:
+            return (
+                f"rolling updates support single-variant endpoints only; {baseline.name} has "
+                f"{len(baseline.variants)} variants: use blue_green with traffic_routing, or {instead.split('use ')[1]}"
+            )
+        variant = baseline.variants[0]
+        if variant.serverless is not None:
+            return (
+                f"rolling updates do not support serverless variants ({variant.name} of {baseline.name}): use "
+                "blue_green with traffic_routing ALL_AT_ONCE, or strategy all_at_once"
+            )
+        return _size_refusal("max_batch_size", strategy.rolling.max_batch_size, variant, 5, 50)
+    routing = strategy.routing
+    for variant in baseline.variants:
+        if variant.serverless is not None and routing.type != "ALL_AT_ONCE":
+            return (
+                f"variant {variant.name} of {baseline.name} is serverless: guardrails shift serverless traffic "
+                "ALL_AT_ONCE only; use traffic_routing ALL_AT_ONCE, or strategy canary/linear"
+            )
+        if routing.canary_size is not None:
+            refusal = _size_refusal("canary_size", routing.canary_size, variant, 1, 50)
+            if refusal:
+                return refusal
+        if routing.linear_step_size is not None:
+            refusal = _size_refusal("linear_step_size", routing.linear_step_size, variant, 10, 50)
+            if refusal:
+                return refusal
+    return None
+
+
+def _size_refusal(name: str, size: Size, variant: VariantSnapshot, low: int, high: int) -> str | None:
+    if size.type != "INSTANCE_COUNT" or variant.serverless is not None:
+        return None
+    count = variant.instance_count or 1
+    share = 100 * size.value / count
+    if low <= share <= high:
+        return None
+    return (
+        f"{name}={size.value} instance(s) is {share:.0f}% of variant {variant.name}'s {count} instance(s); "
+        f"SageMaker requires {low}% to {high}%"
+        + (": scale the variant out first or use CAPACITY_PERCENT" if share > high else "")
+    )

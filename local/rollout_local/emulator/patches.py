@@ -8,6 +8,8 @@ moto runs the real ASL and stores DynamoDB, SSM, SNS, IAM, Lambda and Step Funct
 - callback tasks waiting for their token in virtual time (``CallbackEndpoint.wait``/``notify``);
 - CloudWatch percentiles and initial alarm state (``Statistics.get_statistics_for_type``, ``FakeAlarm``);
 - SendTaskFailure's cause (``StepFunctionResponse.send_task_failure`` drops it);
+- CloudWatch DescribeAlarmHistory, which moto lacks (``CloudWatchResponse.describe_alarm_history``), answered
+  from the simulated world's alarm transitions (virtual time);
 - concurrent executions (``Execution.__deepcopy__``: moto copies running executions on every start);
 - the SageMaker emulator, scenario faults and per-operation call counts, at moto's one request entry point
   (``BotocoreStubber.__call__``).
@@ -26,7 +28,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from unittest import mock
@@ -37,8 +39,9 @@ from moto import mock_aws
 from moto.awslambda_simple.models import LambdaSimpleBackend
 from moto.cloudwatch.models import Alarm as FakeAlarm
 from moto.cloudwatch.models import Statistics
+from moto.cloudwatch.responses import CloudWatchResponse
 from moto.core.botocore_stubber import BotocoreStubber, MockRawResponse
-from moto.core.responses import EmptyResult
+from moto.core.responses import ActionResult, EmptyResult
 from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
 from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function import WaitFunction
 from moto.stepfunctions.parser.asl.eval.callback.callback import CallbackEndpoint
@@ -118,6 +121,7 @@ class LocalAws:
         self.api_calls: Counter[str] = Counter()
         self.invocations: list[Invocation] = []
         self.published: list[tuple[datetime, dict[str, Any]]] = []  # custom events the functions put (time, entry)
+        self.alarm_history: Callable[[], list[Any]] = list  # the world's alarm transitions, once there is a world
         self._local = threading.local()
         self._stack = ExitStack()
 
@@ -192,6 +196,14 @@ class LocalAws:
             )
         )
         stack.enter_context(mock.patch.object(FakeAlarm, "__init__", _insufficient_at_first(FakeAlarm.__init__)))
+        stack.enter_context(
+            mock.patch.object(
+                CloudWatchResponse,
+                "describe_alarm_history",
+                lambda response: _alarm_history(response, self.alarm_history()),
+                create=True,
+            )
+        )
         rollout.clock.use(clock.now)
         stack.callback(rollout.clock.use, None)
         clients.reset()
@@ -274,6 +286,46 @@ class LocalAws:
             body = json.dumps(result, default=_json_default)
             return AWSResponse(request.url, 200, {"Content-Type": "application/x-amz-json-1.1"}, MockRawResponse(body))
         return original(stubber, event_name, request, **kwargs)
+
+
+def _when(value: Any) -> datetime | None:
+    """A timestamp however moto hands it over, as an aware UTC datetime."""
+    if value is None:
+        return None
+    if isinstance(value, int | float):
+        return datetime.fromtimestamp(value, UTC)
+    when = value if isinstance(value, datetime) else datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    return when if when.tzinfo else when.replace(tzinfo=UTC)
+
+
+def _alarm_history(response: Any, transitions: list[Any]) -> ActionResult:
+    """DescribeAlarmHistory (StateUpdate items) from the world's alarm transitions."""
+    name = response._get_param("AlarmName")
+    start, end = _when(response._get_param("StartDate")), _when(response._get_param("EndDate"))
+    items = []
+    for t in transitions:
+        at = _when(t.at)
+        assert at is not None
+        if (name and t.alarm != name) or (start and at < start) or (end and at > end):
+            continue
+        data = {
+            "version": "1.0",
+            "oldState": {"stateValue": t.old},
+            "newState": {"stateValue": t.new, "stateReason": t.reason},
+        }
+        items.append(
+            {
+                "AlarmName": t.alarm,
+                "AlarmType": "MetricAlarm",
+                "Timestamp": t.at,
+                "HistoryItemType": "StateUpdate",
+                "HistorySummary": f"Alarm updated from {t.old} to {t.new}",
+                "HistoryData": json.dumps(data),
+            }
+        )
+    if response._get_param("ScanBy") != "TimestampAscending":
+        items.reverse()
+    return ActionResult({"AlarmHistoryItems": items})
 
 
 def _error_response(request: Any, code: str, message: str, status: int) -> AWSResponse:

@@ -17,6 +17,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from rollout_local.emulator.guardrails import GuardedUpdate, GuardrailError, plan_update
+
 NAME = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
@@ -85,6 +87,18 @@ class Endpoint:
     failure_reason: str | None = None
     pending: Pending | None = None
     tags: list[dict[str, str]] = field(default_factory=list)
+    shadows: dict[str, tuple[float, int | None]] = field(default_factory=dict)  # shadow variant -> (weight, count)
+    guarded: GuardedUpdate | None = None
+
+
+@dataclass(frozen=True)
+class Route:
+    """Where a share of an endpoint's requests goes: a variant's fleet (blue or green), or a shadow's copy."""
+
+    variant: str
+    model: str
+    share: float
+    fleet: str = ""  # "" for a plain variant, "green" during a guardrail update, "shadow" for a copy
 
 
 class SageMakerEmulator:
@@ -95,9 +109,11 @@ class SageMakerEmulator:
         now: Callable[[], datetime],
         timings: Timings | None = None,
         is_scalable: Callable[[str, str], bool] | None = None,
+        alarm_states: Callable[[list[str]], dict[str, str]] | None = None,
     ) -> None:
         self._now = now
         self.is_scalable = is_scalable or (lambda endpoint, variant: False)
+        self.alarm_states = alarm_states or (lambda names: {})
         self.timings = timings or Timings()
         self.groups: dict[str, dict[str, Any]] = {}
         self.packages: dict[str, dict[str, Any]] = {}
@@ -119,27 +135,47 @@ class SageMakerEmulator:
             result: dict[str, Any] = getattr(self, f"op_{operation}")(params)
             return result
 
-    def traffic_shares(self) -> dict[str, dict[str, tuple[float, str]]]:
-        """Per serving endpoint, each variant's share of traffic and its model (by live weights)."""
-        shares: dict[str, dict[str, tuple[float, str]]] = {}
+    def traffic_routes(self) -> dict[str, list[Route]]:
+        """Per serving endpoint, where its requests go: each variant by live weight (split between the blue and
+        green fleets during a guardrail update), and the sampled copies its shadow variants get."""
+        routes: dict[str, list[Route]] = {}
         with self.lock:
             self.settle()
+            now = self._now()
             for endpoint in self.endpoints.values():
                 if endpoint.status not in ("InService", "Updating", "SystemUpdating", "RollingBack"):
                     continue
-                specs = {
-                    v["VariantName"]: v
-                    for v in self.configs.get(endpoint.config_name, {}).get("ProductionVariants", [])
-                }
+                config = self.configs.get(endpoint.config_name, {})
+                specs = {v["VariantName"]: v for v in config.get("ProductionVariants", [])}
                 total = sum(w for w, _ in endpoint.live.values())
                 if total <= 0:
                     continue
-                shares[endpoint.name] = {
-                    variant: (weight / total, specs.get(variant, {}).get("ModelName", ""))
-                    for variant, (weight, _) in endpoint.live.items()
-                    if weight > 0
-                }
-        return shares
+                guarded = endpoint.guarded
+                green_specs: dict[str, Any] = {}
+                green = guarded.green(now) if guarded is not None else 0.0
+                if guarded is not None:
+                    new = self.configs.get(guarded.new_config, {})
+                    green_specs = {v["VariantName"]: v for v in new.get("ProductionVariants", [])}
+                found: list[Route] = []
+                for variant, (weight, _) in endpoint.live.items():
+                    share = weight / total
+                    if weight <= 0:
+                        continue
+                    model = specs.get(variant, {}).get("ModelName", "")
+                    green_model = green_specs.get(variant, {}).get("ModelName")
+                    if green > 0 and green_model:
+                        found.append(Route(variant, green_model, share * green, "green"))
+                        if green < 1:
+                            found.append(Route(variant, model, share * (1 - green)))
+                    else:
+                        found.append(Route(variant, model, share))
+                production = sum(w for w, _ in endpoint.live.values())
+                shadow_specs = {v["VariantName"]: v for v in config.get("ShadowProductionVariants", [])}
+                for variant, (weight, _) in endpoint.shadows.items():
+                    sampled = min(1.0, weight / production) if production else 0.0
+                    found.append(Route(variant, shadow_specs.get(variant, {}).get("ModelName", ""), sampled, "shadow"))
+                routes[endpoint.name] = found
+        return routes
 
     def add_status_fault(self, fault: Fault) -> None:
         self.status_faults.append((fault, [0]))
@@ -163,6 +199,8 @@ class SageMakerEmulator:
         now = self._now()
         for name in list(self.endpoints):
             endpoint = self.endpoints[name]
+            if endpoint.guarded is not None and endpoint.pending is not None:
+                self._guard(endpoint, endpoint.guarded, endpoint.pending, now)
             pending = endpoint.pending
             if pending is None or pending.completes_at > now:
                 continue
@@ -172,10 +210,12 @@ class SageMakerEmulator:
                 continue
             if pending.end_status in ("Creating", "Updating"):
                 continue  # a hung operation never completes
+            endpoint.guarded = None
             if pending.end_status == "InService" and pending.failure_reason is None:
                 if pending.config_name:
                     endpoint.config_name = pending.config_name
                     endpoint.live = self._live_from_config(pending.config_name)
+                    endpoint.shadows = self._live_from_config(pending.config_name, "ShadowProductionVariants")
                 if pending.weights:
                     for variant, (weight, count) in pending.weights.items():
                         endpoint.live[variant] = (weight, count)
@@ -184,11 +224,39 @@ class SageMakerEmulator:
                 endpoint.failure_reason = pending.failure_reason
             endpoint.status = pending.end_status
 
-    def _live_from_config(self, config_name: str) -> dict[str, tuple[float, int | None]]:
+    def _live_from_config(
+        self, config_name: str, kind: str = "ProductionVariants"
+    ) -> dict[str, tuple[float, int | None]]:
         return {
             v["VariantName"]: (float(v.get("InitialVariantWeight", 1.0)), v.get("InitialInstanceCount"))
-            for v in self.configs[config_name]["ProductionVariants"]
+            for v in self.configs[config_name].get(kind, [])
         }
+
+    def _guard(self, endpoint: Endpoint, guarded: GuardedUpdate, pending: Pending, now: datetime) -> None:
+        """SageMaker watching its own deployment: a failed green fleet, an alarm, or the timeout roll it back."""
+        if guarded.rolled_back_at is not None or guarded.hung:
+            return
+        started, why, at = guarded.started, "", now
+        provisioned = started + timedelta(seconds=guarded.provisioned_after)
+        deadline = started + timedelta(seconds=guarded.timeout)
+        done = started + timedelta(seconds=guarded.done_after)
+        if guarded.fails_with is not None and now >= provisioned:
+            why, at = f"the new fleet failed: {guarded.fails_with}", provisioned
+        elif now >= deadline and deadline < done:
+            why, at = f"MaximumExecutionTimeoutInSeconds={guarded.timeout} reached", deadline
+        elif guarded.alarms and guarded.shifts and started + timedelta(seconds=guarded.shifts[0][0]) <= now < done:
+            firing = sorted(n for n, state in self.alarm_states(guarded.alarms).items() if state == "ALARM")
+            if firing:
+                why = f"alarm {', '.join(firing)} in ALARM"
+        if not why:
+            return
+        guarded.rolled_back_at, guarded.rollback_reason = at, why
+        self.changes.append((at, "GuardrailRollback", endpoint.name, why))
+        pending.kind, pending.config_name = "rollback", None
+        pending.completes_at = max(at, now) + timedelta(seconds=guarded.rollback_seconds)
+        pending.end_status = "InService"
+        pending.failure_reason = guarded.fails_with if why.startswith("the new fleet failed") else None
+        endpoint.failure_reason = None
 
     def _schedule(self, endpoint: Endpoint, pending: Pending, operation: str) -> None:
         fault = self._status_fault(operation)
@@ -394,13 +462,51 @@ class SageMakerEmulator:
                 f"The variant(s) {scalable} of endpoint {endpoint.name} are registered with Application Auto "
                 "Scaling; deregister them before an update removes them."
             )
-        for key in ("DeploymentConfig", "RetainAllVariantProperties", "ExcludeRetainedVariantProperties"):
+        for key in ("RetainAllVariantProperties", "ExcludeRetainedVariantProperties", "RetainDeploymentConfig"):
             if p.get(key):
                 raise _invalid(f"{key} is not supported by this emulator yet.")
+        if p.get("DeploymentConfig"):
+            return self._guarded_update(endpoint, p["EndpointConfigName"], p["DeploymentConfig"])
         endpoint.status, endpoint.modified = "Updating", self._now()
         self.changes.append((endpoint.modified, "UpdateEndpoint", endpoint.name, p["EndpointConfigName"]))
         done = endpoint.modified + timedelta(seconds=self.timings.update_endpoint_seconds)
         self._schedule(endpoint, Pending("update", done, config_name=p["EndpointConfigName"]), "UpdateEndpoint")
+        return {"EndpointArn": self._arn("endpoint", endpoint.name)}
+
+    def _guarded_update(self, endpoint: Endpoint, config_name: str, deployment: dict[str, Any]) -> dict[str, Any]:
+        """UpdateEndpoint with a DeploymentConfig: blue/green or rolling, watched by SageMaker itself."""
+        old = self.configs[endpoint.config_name]["ProductionVariants"]
+        live = [dict(v, InitialInstanceCount=endpoint.live.get(v["VariantName"], (0, None))[1] or 1) for v in old]
+        now = self._now()
+        fault = self._status_fault("UpdateEndpoint")
+        provisioning = self.timings.update_endpoint_seconds
+        if fault is not None and fault.duration_seconds:
+            provisioning = fault.duration_seconds
+        try:
+            guarded = plan_update(
+                deployment,
+                live,
+                now,
+                endpoint.config_name,
+                config_name,
+                provisioning,
+                self.timings.update_weights_seconds,
+            )
+        except GuardrailError as exc:
+            raise _invalid(str(exc)) from None
+        missing = [a for a in guarded.alarms if a not in self.alarm_states(guarded.alarms)]
+        if missing:
+            raise _invalid(f"Alarm(s) {', '.join(missing)} in AutoRollbackConfiguration do not exist.")
+        if fault is not None and fault.endpoint_status_after in ("Creating", "Updating"):
+            guarded.hung, guarded.shifts = True, []
+        elif fault is not None and fault.endpoint_status_after in ("Failed", "InService"):
+            guarded.fails_with, guarded.shifts = fault.failure_reason, []
+        endpoint.status, endpoint.modified, endpoint.guarded = "Updating", now, guarded
+        what = f"{config_name} ({guarded.kind})"
+        self.changes.append((now, "UpdateEndpoint", endpoint.name, what))
+        done = now + timedelta(seconds=guarded.done_after)
+        end = "Updating" if guarded.hung else "InService"
+        endpoint.pending = Pending("update", done, config_name=config_name, end_status=end)
         return {"EndpointArn": self._arn("endpoint", endpoint.name)}
 
     def op_UpdateEndpointWeightsAndCapacities(self, p: dict[str, Any]) -> dict[str, Any]:
@@ -461,8 +567,28 @@ class SageMakerEmulator:
             described_endpoint["ProductionVariants"] = variants
         if endpoint.failure_reason:
             described_endpoint["FailureReason"] = endpoint.failure_reason
+        shadow_specs = {v["VariantName"]: v for v in config.get("ShadowProductionVariants", [])}
+        shadows = [
+            {"VariantName": name, "CurrentWeight": weight, "DesiredWeight": weight}
+            | ({"CurrentInstanceCount": count, "DesiredInstanceCount": count} if count is not None else {})
+            for name, (weight, count) in endpoint.shadows.items()
+            if name in shadow_specs
+        ]
+        if shadows and endpoint.status != "Creating":
+            described_endpoint["ShadowProductionVariants"] = shadows
         pending = endpoint.pending
-        if pending is not None and pending.kind == "update" and pending.config_name:
+        guarded = endpoint.guarded
+        if pending is not None and pending.kind in ("update", "rollback") and guarded is not None:
+            status, message = guarded.stage(self._now())
+            described_endpoint["PendingDeploymentSummary"] = {
+                "EndpointConfigName": guarded.new_config,
+                "StartTime": guarded.started,
+                "ProductionVariants": [
+                    {"VariantName": v, "VariantStatus": [{"Status": status, "StatusMessage": message}]}
+                    for v in endpoint.live
+                ],
+            }
+        elif pending is not None and pending.kind == "update" and pending.config_name:
             described_endpoint["PendingDeploymentSummary"] = {
                 "EndpointConfigName": pending.config_name,
                 "StartTime": endpoint.modified,

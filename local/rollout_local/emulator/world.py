@@ -20,9 +20,10 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from rollout_local.emulator.clock import VirtualClock
-from rollout_local.emulator.sagemaker import ACCOUNT, REGION, SageMakerEmulator
+from rollout_local.emulator.sagemaker import ACCOUNT, REGION, Route, SageMakerEmulator
 
 NAMESPACE = "AWS/SageMaker"
+BUSINESS_NAMESPACE = "Business"  # where a behaviour's ``metrics`` go, per variant (an A/B test's KPI)
 TICK = timedelta(seconds=60)
 HISTOGRAM = 100  # latency samples written per variant and minute (moto stores each one)
 
@@ -36,6 +37,9 @@ class Behaviour(BaseModel):
     error_rate: float = Field(default=0.0, ge=0, le=1)
     latency_ms: float = Field(default=40.0, gt=0, description="median ModelLatency")
     p99_latency_ms: float | None = Field(default=None, gt=0, description="99th percentile (default 3x the median)")
+    metrics: dict[str, float] = Field(
+        default_factory=dict, description="business metrics per minute (namespace Business, per variant)"
+    )
 
 
 class Traffic(BaseModel):
@@ -118,6 +122,9 @@ class World:
         self.transitions: list[AlarmTransition] = []
         self.bad_requests_served = 0
         self.requests_served = 0
+        self.shadow_requests = 0  # copies sent to shadow variants (never answered to a caller)
+        self.shadow_errors = 0
+        self.business: list[dict[str, Any]] = []
         self.shares: list[
             tuple[datetime, dict[str, dict[str, float]]]
         ] = []  # (minute start, endpoint -> variant -> share)
@@ -192,54 +199,56 @@ class World:
         return _behaviour_at(phases, elapsed), is_new
 
     def serve(self, now: datetime) -> None:
-        """One minute of traffic ending at ``now``, routed by the live weights."""
+        """One minute of traffic ending at ``now``, routed by the live weights (and copied to shadows)."""
         minute_start = now - TICK
-        per_variant = self.sagemaker.traffic_shares()
-        self.shares.append(
-            (minute_start, {e: {v: sh for v, (sh, _) in shares.items()} for e, shares in per_variant.items()})
-        )
+        routes = self.sagemaker.traffic_routes()
+        self.shares.append((minute_start, {e: {_label(r): r.share for r in found} for e, found in routes.items()}))
         elapsed = (now - self.clock.start).total_seconds()
         rate = self.traffic.requests_per_second * TICK.total_seconds()
         data: list[dict[str, Any]] = []
-        for endpoint, shares in per_variant.items():
-            for variant, (share, model_name) in shares.items():
-                behaviour, is_new = self._variant_behaviour(model_name, elapsed)
-                requests = self._whole(endpoint, variant, "requests", rate * share)
+        for endpoint, found in routes.items():
+            served: dict[str, Minute] = {}
+            business: dict[str, dict[str, list[tuple[float, int]]]] = defaultdict(lambda: defaultdict(list))
+            for route in found:
+                behaviour, is_new = self._variant_behaviour(route.model, elapsed)
+                requests = self._whole(endpoint, _label(route), "requests", rate * route.share)
                 if requests <= 0:
                     continue
-                errors = min(requests, self._whole(endpoint, variant, "errors", requests * behaviour.error_rate))
-                self.requests_served += requests
-                if is_new:
-                    self.bad_requests_served += errors
-                latencies = _latency_histogram(behaviour)
-                self.minutes[(endpoint, variant)][minute_start] = Minute(requests, errors, latencies)
+                errors = min(requests, self._whole(endpoint, _label(route), "errors", requests * behaviour.error_rate))
+                if route.fleet == "shadow":  # a copy: its answers never reach a caller
+                    self.shadow_requests += requests
+                    self.shadow_errors += errors
+                else:
+                    self.requests_served += requests
+                    if is_new:
+                        self.bad_requests_served += errors
+                minute = served.setdefault(route.variant, Minute())
+                minute.invocations += requests
+                minute.errors += errors
+                minute.latencies_us += [(v, c * requests) for v, c in _latency_histogram(behaviour)]
+                for metric, value in behaviour.metrics.items():
+                    business[route.variant][metric].append((value, requests))
+            for variant, minute in served.items():
+                minute.latencies_us = _normalised(minute.latencies_us)
+                self.minutes[(endpoint, variant)][minute_start] = minute
                 dims = [{"Name": "EndpointName", "Value": endpoint}, {"Name": "VariantName", "Value": variant}]
-                data += [
-                    {
-                        "MetricName": "Invocations",
-                        "Dimensions": dims,
-                        "Timestamp": minute_start,
-                        "Value": requests,
-                        "Unit": "None",
-                    },
-                    {
-                        "MetricName": "Invocation5XXErrors",
-                        "Dimensions": dims,
-                        "Timestamp": minute_start,
-                        "Value": errors,
-                        "Unit": "None",
-                    },
-                    {
-                        "MetricName": "ModelLatency",
-                        "Dimensions": dims,
-                        "Timestamp": minute_start,
-                        "Values": [v for v, _ in latencies],
-                        "Counts": [c for _, c in latencies],
-                        "Unit": "Microseconds",
-                    },
-                ]
+                data += _datapoints(dims, minute_start, minute)
+                for metric, samples in business[variant].items():
+                    total = sum(c for _, c in samples)
+                    self.business.append(
+                        {
+                            "MetricName": metric,
+                            "Dimensions": dims,
+                            "Timestamp": minute_start,
+                            "Value": sum(v * c for v, c in samples) / total,
+                            "Unit": "None",
+                        }
+                    )
         for start in range(0, len(data), 500):
             self.cloudwatch.put_metric_data(Namespace=NAMESPACE, MetricData=data[start : start + 500])
+        if self.business:
+            self.cloudwatch.put_metric_data(Namespace=BUSINESS_NAMESPACE, MetricData=self.business)
+            self.business = []
 
     def _whole(self, endpoint: str, variant: str, what: str, expected: float) -> int:
         """Whole requests from an expected count, carrying the fraction to the next minute (deterministic)."""
@@ -350,6 +359,44 @@ def alarm_event(alarm: dict[str, Any], old: str, new: str, reason: str, now: dat
             "configuration": {"description": alarm.get("AlarmDescription", "")},
         },
     }
+
+
+def _label(route: Route) -> str:
+    return f"{route.variant} ({route.fleet})" if route.fleet else route.variant
+
+
+def _datapoints(dims: list[dict[str, str]], at: datetime, minute: Minute) -> list[dict[str, Any]]:
+    """The AWS/SageMaker metrics of one variant's minute (both fleets of a guardrail update together)."""
+    histogram: dict[float, int] = defaultdict(int)
+    for value, count in minute.latencies_us:
+        histogram[value] += count
+    return [
+        {"MetricName": "Invocations", "Dimensions": dims, "Timestamp": at, "Value": minute.invocations, "Unit": "None"},
+        {
+            "MetricName": "Invocation5XXErrors",
+            "Dimensions": dims,
+            "Timestamp": at,
+            "Value": minute.errors,
+            "Unit": "None",
+        },
+        {
+            "MetricName": "ModelLatency",
+            "Dimensions": dims,
+            "Timestamp": at,
+            "Values": list(histogram),
+            "Counts": list(histogram.values()),
+            "Unit": "Microseconds",
+        },
+    ]
+
+
+def _normalised(samples: list[tuple[float, int]]) -> list[tuple[float, int]]:
+    """About HISTOGRAM samples in the same proportions (two fleets' histograms weighted by their requests)."""
+    merged: dict[float, int] = defaultdict(int)
+    for value, count in samples:
+        merged[value] += count
+    total = sum(merged.values()) or 1
+    return [(v, max(1, round(HISTOGRAM * c / total))) for v, c in merged.items() if c]
 
 
 def _latency_histogram(behaviour: Behaviour) -> list[tuple[float, int]]:

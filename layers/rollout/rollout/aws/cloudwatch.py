@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Sequence
 from datetime import datetime, timedelta
@@ -31,6 +32,35 @@ def alarm_details(names: Sequence[str]) -> dict[str, tuple[str, str]]:
         for alarm in [*response.get("MetricAlarms", []), *response.get("CompositeAlarms", [])]:
             states[alarm["AlarmName"]] = (alarm["StateValue"], alarm.get("StateReason", ""))
     return states
+
+
+def alarms_fired(names: Sequence[str], since: datetime, until: datetime) -> list[tuple[str, datetime, str]]:
+    """Alarms among ``names`` that went to ALARM in [since, until], earliest first: (name, when, reason)."""
+    fired: list[tuple[str, datetime, str]] = []
+    for name in names:
+        with translated("cloudwatch:DescribeAlarmHistory"):
+            pages = (
+                client("cloudwatch")
+                .get_paginator("describe_alarm_history")
+                .paginate(
+                    AlarmName=name,
+                    AlarmTypes=["MetricAlarm", "CompositeAlarm"],
+                    HistoryItemType="StateUpdate",
+                    StartDate=since,
+                    EndDate=until,
+                    ScanBy="TimestampAscending",
+                )
+            )
+            for page in pages:
+                for item in page.get("AlarmHistoryItems", []):
+                    new = json.loads(item.get("HistoryData") or "{}").get("newState", {})
+                    if new.get("stateValue") == "ALARM":
+                        fired.append((name, item["Timestamp"], new.get("stateReason", "")))
+                        break
+                else:
+                    continue
+                break
+    return sorted(fired, key=lambda f: f[1])
 
 
 def variant_figures(
@@ -70,6 +100,40 @@ def variant_figures(
         weight = sum(w for _, w in latencies) or len(latencies)
         latency = sum(v * (w or 1) for v, w in latencies) / weight / MICROSECONDS_PER_MS
     return VariantFigures(invocations=total, errors=errors, latency_ms=latency)
+
+
+def variant_metric(
+    namespace: str, metric: str, statistic: str, endpoint: str, variants: Sequence[str], start: datetime, end: datetime
+) -> float | None:
+    """One statistic of any per-variant metric (dimensions EndpointName, VariantName) over [start, end):
+    summed across ``variants`` for Sum and SampleCount, averaged across them otherwise. None without data."""
+    seconds = max(60, math.ceil((end - start).total_seconds() / 60) * 60)
+    start = end - timedelta(seconds=seconds)
+    queries = [
+        {
+            "Id": f"m{index}",
+            "MetricStat": {
+                "Metric": {
+                    "Namespace": namespace,
+                    "MetricName": metric,
+                    "Dimensions": [
+                        {"Name": "EndpointName", "Value": endpoint},
+                        {"Name": "VariantName", "Value": variant},
+                    ],
+                },
+                "Period": seconds,
+                "Stat": statistic,
+            },
+            "ReturnData": True,
+        }
+        for index, variant in enumerate(variants)
+    ]
+    with translated("cloudwatch:GetMetricData"):
+        response = client("cloudwatch").get_metric_data(MetricDataQueries=queries, StartTime=start, EndTime=end)
+    values = [r["Values"][0] for r in response.get("MetricDataResults", []) if r.get("Values")]
+    if not values:
+        return None
+    return float(sum(values)) if statistic in ("Sum", "SampleCount") else float(sum(values) / len(values))
 
 
 def put_variant_alarms(

@@ -54,8 +54,15 @@ def snapshot(name: str, variants_while_busy: bool = True) -> EndpointSnapshot:
         return EndpointSnapshot(name=name, exists=False)
     config_name = endpoint.get("EndpointConfigName")
     status = endpoint.get("EndpointStatus")
-    pending = (endpoint.get("PendingDeploymentSummary") or {}).get("EndpointConfigName")
+    summary = endpoint.get("PendingDeploymentSummary") or {}
+    pending = summary.get("EndpointConfigName")
+    stages = [
+        f"{v['VariantName']} {s['Status']}" + (f" ({s['StatusMessage']})" if s.get("StatusMessage") else "")
+        for v in summary.get("ProductionVariants", [])
+        for s in v.get("VariantStatus", [])[-1:]
+    ]
     variants: tuple[VariantSnapshot, ...] = ()
+    shadows: tuple[VariantSnapshot, ...] = ()
     if variants_while_busy or status not in TRANSITIONAL:
         config = describe_endpoint_config(config_name) if config_name else None
         if config is None:
@@ -65,6 +72,11 @@ def snapshot(name: str, variants_while_busy: bool = True) -> EndpointSnapshot:
             )
         live = {v["VariantName"]: v for v in endpoint.get("ProductionVariants", [])}
         variants = tuple(_variant(spec, live.get(spec["VariantName"], {})) for spec in config["ProductionVariants"])
+        live_shadows = {v["VariantName"]: v for v in endpoint.get("ShadowProductionVariants", [])}
+        shadows = tuple(
+            _variant(spec, live_shadows.get(spec["VariantName"], {}))
+            for spec in config.get("ShadowProductionVariants", [])
+        )
     return EndpointSnapshot(
         name=name,
         exists=True,
@@ -73,6 +85,8 @@ def snapshot(name: str, variants_while_busy: bool = True) -> EndpointSnapshot:
         variants=variants,
         failure_reason=endpoint.get("FailureReason") or None,
         pending_config_name=pending,
+        shadow_variants=shadows,
+        deployment_stage="; ".join(stages) or None,
     )
 
 
@@ -123,9 +137,11 @@ def ensure_endpoint_config(request: ConfigRequest, tags: list[dict[str, str]]) -
     return True
 
 
-def update_endpoint(name: str, config_name: str) -> None:
+def update_endpoint(name: str, config_name: str, deployment_config: dict[str, Any] | None = None) -> None:
+    """UpdateEndpoint; with a DeploymentConfig, SageMaker's guardrails (blue/green or rolling) carry it."""
+    extra = {"DeploymentConfig": deployment_config} if deployment_config else {}
     with translated("sagemaker:UpdateEndpoint"):
-        _sm().update_endpoint(EndpointName=name, EndpointConfigName=config_name)
+        _sm().update_endpoint(EndpointName=name, EndpointConfigName=config_name, **extra)
 
 
 def update_weights(name: str, weights: list[dict[str, Any]]) -> None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from rollout import plan
 from rollout.aws import autoscaling, cloudwatch, sagemaker
-from rollout.errors import AlarmNotFoundError, EndpointNotInServiceError
+from rollout.errors import AlarmNotFoundError, EndpointNotInServiceError, UnsupportedEndpointError
 from rollout.models import Phase, RolloutState
 
 
@@ -19,18 +19,22 @@ def snapshot_endpoint(state: RolloutState) -> RolloutState:
             f"endpoint {baseline.name} is {baseline.status}, not InService: SageMaker accepts updates only "
             "while InService"
         )
-    alarms = state.policy.analysis.alarms
-    if alarms:
-        missing = sorted(set(alarms) - set(cloudwatch.alarm_states(alarms)))
+    refusal = plan.endpoint_refusal(state.policy.strategy, baseline)
+    if refusal:
+        raise UnsupportedEndpointError(f"strategy {state.policy.strategy.type}: {refusal}")
+    for field, alarms in (
+        ("analysis.alarms", state.policy.analysis.alarms),
+        ("strategy.auto_rollback_alarms", state.policy.rollback_alarms),
+    ):
+        missing = sorted(set(alarms) - set(cloudwatch.alarm_states(alarms))) if alarms else []
         if missing:
-            raise AlarmNotFoundError(
-                f"policy field 'analysis.alarms' names alarm(s) that do not exist: {', '.join(missing)}"
-            )
+            raise AlarmNotFoundError(f"policy field '{field}' names alarm(s) that do not exist: {', '.join(missing)}")
     if baseline.exists:
         scaling = autoscaling.variant_scaling(baseline.name, [v.name for v in baseline.variants])
         baseline = baseline.model_copy(update={"scaling": tuple(scaling)})
     state.baseline = baseline
     state.steps = plan.plan_steps(state.policy.strategy, baseline.exists)
+    state.poll_seconds = state.policy.poll_interval_seconds
     state.phase = Phase.BASELINED
     if baseline.exists:
         live = ", ".join(f"{v.name}={v.model_name}@{v.weight:g}" for v in baseline.variants)

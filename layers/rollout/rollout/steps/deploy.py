@@ -4,14 +4,15 @@ InService, then say what comes next (shift, bake, promote, done)."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 from rollout import clock, plan
 from rollout.analysis import next_check_seconds
-from rollout.aws import sagemaker
+from rollout.aws import cloudwatch, sagemaker
 from rollout.config import Settings
 from rollout.decide import Progress, deployment_progress
-from rollout.errors import UpdateFailedError, UpdateTimedOutError, VerificationFailedError
-from rollout.models import BakeState, Phase, RolloutState
+from rollout.errors import GuardrailRollbackError, UpdateFailedError, UpdateTimedOutError, VerificationFailedError
+from rollout.models import BakeState, BlueGreen, EndpointSnapshot, Phase, RolloutState
 from rollout.steps.health import heed_requests
 from rollout.steps.target import resource_tags
 
@@ -29,12 +30,43 @@ def start_update(state: RolloutState) -> RolloutState:
         if target.creates_endpoint:
             sagemaker.create_endpoint(endpoint, config, resource_tags(state))
         else:
-            sagemaker.update_endpoint(endpoint, config)
+            sagemaker.update_endpoint(endpoint, config, guardrails(state))
     state.update_started_at = clock.now()
     state.phase, state.next = Phase.UPDATING, "wait"
     verb = "creating" if target.creates_endpoint else "updating"
     state.message = f"{verb} endpoint {endpoint} with {config}"
+    if target.guardrails:  # SageMaker watches its alarms itself: the service only needs to notice the end
+        state.poll_seconds = max(state.policy.poll_interval_seconds, GUARDRAIL_POLL_SECONDS)
+        state.message += f" under SageMaker's deployment guardrails ({describe_guardrails(state)})"
     return state
+
+
+GUARDRAIL_POLL_SECONDS = 60
+
+
+def guardrails(state: RolloutState) -> dict[str, Any] | None:
+    """The DeploymentConfig of a blue/green or rolling update (None for any other update)."""
+    strategy = state.policy.strategy
+    if state.target is None or not state.target.guardrails or not isinstance(strategy, BlueGreen):
+        return None
+    return plan.deployment_config(strategy, state.policy.rollback_alarms)
+
+
+def describe_guardrails(state: RolloutState) -> str:
+    strategy = state.policy.strategy
+    assert isinstance(strategy, BlueGreen)
+    alarms = ", ".join(state.policy.rollback_alarms)
+    if strategy.rolling is not None:
+        rolling = strategy.rolling
+        how = f"rolling, batches of {rolling.max_batch_size.shown()}, {rolling.wait_interval_seconds} s bakes"
+    else:
+        routing = strategy.routing
+        size = routing.canary_size or routing.linear_step_size
+        how = f"blue/green {routing.type}" + (f" {size.shown()}" if size else "")
+        how += f", {routing.wait_interval_seconds} s bakes"
+        if strategy.termination_wait_seconds:
+            how += f", {strategy.termination_wait_seconds} s termination wait"
+    return f"{how}; rolls back on {alarms}; timeout {strategy.max_execution_timeout_seconds} s"
 
 
 def desired_weights(state: RolloutState) -> dict[str, float] | None:
@@ -61,9 +93,33 @@ def check_endpoint(state: RolloutState, settings: Settings) -> RolloutState:
         raise UpdateTimedOutError(decision.reason)
     if decision.progress is Progress.NOT_SERVING_TARGET:
         raise VerificationFailedError(decision.reason)
-    if decision.progress is Progress.FAILED:
+    if decision.progress is Progress.REVERTED and state.target is not None and state.target.guardrails:
+        raise GuardrailRollbackError(guardrail_rollback_reason(state, observed, now))
+    if decision.progress in (Progress.FAILED, Progress.REVERTED):
         raise UpdateFailedError(decision.reason)
     return settled(state, now)
+
+
+def guardrail_rollback_reason(state: RolloutState, observed: EndpointSnapshot, now: datetime) -> str:
+    """Why SageMaker's guardrails rolled the update back: the auto-rollback alarm that went to ALARM during
+    the deployment (from its history), else the execution timeout, else what DescribeEndpoint says."""
+    strategy = state.policy.strategy
+    assert isinstance(strategy, BlueGreen)
+    started = state.update_started_at or state.started_at
+    elapsed = int((now - started).total_seconds())
+    said = (
+        f"SageMaker's deployment guardrails rolled {state.endpoint_name} back to {observed.config_name} "
+        f"after {elapsed} s"
+    )
+    if observed.failure_reason:
+        said += f" (FailureReason: {observed.failure_reason})"
+    fired = cloudwatch.alarms_fired(state.policy.rollback_alarms, started, now)
+    if fired:
+        name, at, reason = fired[0]
+        return f"{said}: alarm {name} went to ALARM {int((at - started).total_seconds())} s in ({reason})"
+    if elapsed >= strategy.max_execution_timeout_seconds:
+        return f"{said}: the deployment ran past max_execution_timeout_seconds={strategy.max_execution_timeout_seconds}"
+    return f"{said}: no auto-rollback alarm went to ALARM in that time"
 
 
 def settled(state: RolloutState, now: datetime) -> RolloutState:
@@ -85,7 +141,7 @@ def start_bake(state: RolloutState, now: datetime) -> None:
     """Begin judging the current step: at least one check, then every check interval until the bake ends."""
     step = state.current_step
     state.bake = BakeState(started_at=now, ends_at=now + timedelta(seconds=step.bake_seconds))
-    state.bake.next_check_seconds = max(1, next_check_seconds(state.policy.analysis, state.bake, now))
+    state.bake.next_check_seconds = max(1, next_check_seconds(state.policy.judging, state.bake, now))
     state.phase, state.next = Phase.BAKING, "bake"
     state.message = (
         f"step {state.step_index + 1}/{len(state.steps)}: {step.weight_percent:g}% of traffic on the new model, "

@@ -11,14 +11,15 @@ from rollout.aws import cloudwatch, table
 from rollout.config import Settings
 from rollout.decide import failure_reason
 from rollout.errors import AbortedError, GateRejectedError, GateTimedOutError, HealthCheckFailedError
-from rollout.models import GateState, Phase, RolloutState, StepRecord, TaskError, Verdict
+from rollout.models import AbTest, GateState, Phase, RolloutState, Shadow, StepRecord, TaskError, Verdict
 from rollout.notifications import EventKind
 from rollout.steps.announce import announce
+from rollout.steps.experiment import conclude
 
 
 def observe(state: RolloutState) -> HealthObservation:
     """Read what the analysis needs: the policy's alarms, and the new and baseline variants' figures."""
-    analysis = state.policy.analysis
+    analysis = state.policy.judging
     details = cloudwatch.alarm_details(state.watched_alarms) if state.watched_alarms else {}
     alarms = {name: value for name, (value, _) in details.items()}
     reasons = {name: reason for name, (_, reason) in details.items()}
@@ -44,13 +45,13 @@ def evaluate_health(state: RolloutState, settings: Settings) -> RolloutState:
     """One check while a bake or a gate waits: people's requests first, then the health verdict, then what follows."""
     now = clock.now()
     heed_requests(state, settings)
-    analysis, step = state.policy.analysis, state.current_step
+    analysis, step = state.policy.judging, state.current_step
     verdict = judge(analysis, observe(state))
     signal, state.signal = state.signal, None
     if signal is not None and signal.Error == "AlarmFiredError" and verdict.verdict is not Verdict.FAIL:
         # the alarm fired and recovered before this check: it still failed the bake
         verdict = HealthVerdict(Verdict.FAIL, failure_reason(signal), alarm="(signalled)")
-    label = f"step {state.step_index + 1}/{len(state.steps)} ({step.weight_percent:g}%)"
+    label = step_label(state)
     if state.gate is not None:
         return _at_gate(state, settings, verdict, signal, now, label)
     decision = after_check(analysis, state.bake, verdict, now)
@@ -82,20 +83,36 @@ def evaluate_health(state: RolloutState, settings: Settings) -> RolloutState:
         bake.next_check_seconds = max(next_check_seconds(analysis, bake, now), 1)
         state.next = "bake"
         return state
-    return _advance(state, settings, now)
+    return _advance(state, settings, now, decision.reason)
 
 
-def _advance(state: RolloutState, settings: Settings, now: datetime) -> RolloutState:
-    """The step passed: next step, promotion, or done - through a gate where the policy asks for one."""
+def step_label(state: RolloutState) -> str:
+    """How a person reads the step being judged."""
+    step = state.current_step
+    if isinstance(state.policy.strategy, Shadow):
+        return f"shadow test ({step.weight_percent:g}% of requests copied)"
+    if isinstance(state.policy.strategy, AbTest):
+        return f"A/B test ({step.weight_percent:g}% on the new model)"
+    return f"step {state.step_index + 1}/{len(state.steps)} ({step.weight_percent:g}%)"
+
+
+def _advance(state: RolloutState, settings: Settings, now: datetime, reason: str) -> RolloutState:
+    """The step passed: next step, the end of a test, promotion, or done - through a gate where the policy
+    asks for one."""
     shifting = state.target is not None and state.target.shifts_traffic
     last = state.step_index + 1 >= len(state.steps) or (state.promote_now and shifting)
+    testing = isinstance(state.policy.strategy, (AbTest, Shadow)) and state.target is not None
     if not last:
         confirm = state.current_step.confirm
         state.step_index += 1
         if confirm:
             return open_gate(state, settings, f"after step {state.step_index}", "shift", now)
         state.next = "shift"
-    elif shifting:
+    elif testing and not state.promote_now:
+        conclude(state, settings, reason)
+        if state.next == "promote" and state.policy.gates.confirm_before_promotion:
+            return open_gate(state, settings, "before promotion", "promote", now)
+    elif shifting or testing:
         if state.policy.gates.confirm_before_promotion and not state.promote_now:
             return open_gate(state, settings, "before promotion", "promote", now)
         state.next = "promote"
@@ -125,7 +142,7 @@ def open_gate(
 def _gate_check_seconds(state: RolloutState, now: datetime) -> int:
     assert state.gate is not None
     remaining = int((state.gate.deadline - now).total_seconds())
-    return max(1, min(state.policy.analysis.check_interval_seconds, remaining))
+    return max(1, min(state.policy.judging.check_interval_seconds, remaining))
 
 
 def _at_gate(

@@ -69,9 +69,11 @@ def clean_up(state: RolloutState) -> RolloutState:
         # after a failed rollback the endpoint's resources stay for the person who must look
         state.message = f"deleted {', '.join(removed)}" if removed else "nothing to clean up"
         return state
-    configs = (
-        [target.shift_config_name] if state.phase is Phase.DEPLOYED else [target.shift_config_name, target.config_name]
-    )
+    kept = state.experiment is not None and state.experiment.decision in ("keep", "keep_both")
+    if state.phase is Phase.DEPLOYED:  # the live config stays; the one it did not need goes
+        configs = [target.config_name if kept else target.shift_config_name]
+    else:
+        configs = [target.shift_config_name, target.config_name]
     removed += [name for name in configs if name and sagemaker.delete_endpoint_config(name)]
     if state.phase is Phase.ROLLED_BACK and sagemaker.delete_model(target.model_name):
         removed.append(target.model_name)

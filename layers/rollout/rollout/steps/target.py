@@ -6,7 +6,7 @@ from rollout import clock, names, plan
 from rollout.aws import cloudwatch, sagemaker
 from rollout.config import Settings
 from rollout.errors import EndpointConfigNotFoundError
-from rollout.models import Phase, RolloutState, Target
+from rollout.models import BlueGreen, Phase, RolloutState, Shadow, Target
 from rollout.steps.health import open_gate
 
 
@@ -21,7 +21,6 @@ def resource_tags(state: RolloutState) -> list[dict[str, str]]:
 def prepare_target(state: RolloutState, settings: Settings) -> RolloutState:
     endpoint, package = state.endpoint_name, state.package
     model_name = names.model_name(endpoint, package.arn, package.version, state.rollout_id)
-    config_name = names.endpoint_config_name(endpoint, package.version, state.rollout_id)
     baseline = state.require_baseline()
     baseline_config = None
     if baseline.exists and baseline.config_name:
@@ -32,38 +31,57 @@ def prepare_target(state: RolloutState, settings: Settings) -> RolloutState:
             )
     tags = resource_tags(state)
     sagemaker.ensure_model(model_name, package.arn, settings.execution_role_arn, tags)
-    if baseline_config is not None and plan.shifts_traffic(state.policy.strategy, baseline.exists):
-        variant = names.variant_name(package.version, state.rollout_id)
-        shift_name = names.endpoint_config_name(endpoint, package.version, state.rollout_id, "s")
-        promote_name = names.endpoint_config_name(endpoint, package.version, state.rollout_id, "p")
-        sagemaker.ensure_endpoint_config(
-            plan.shift_config(state.policy, baseline, baseline_config, model_name, variant, shift_name), tags
-        )
-        sagemaker.ensure_endpoint_config(
-            plan.promote_config(state.policy, baseline_config, model_name, variant, promote_name), tags
-        )
-        state.target = Target(
-            model_name=model_name,
-            config_name=promote_name,
-            creates_endpoint=False,
-            variant_name=variant,
-            shift_config_name=shift_name,
-        )
-        state.service_alarms = cloudwatch.put_variant_alarms(
-            names.alarm_prefix(state.rollout_id), endpoint, variant, state.policy.analysis, tags
-        )
-        state.message = (
-            f"created model {model_name}, config {shift_name} (variant {variant} at weight 0 beside the live "
-            f"variants) and config {promote_name} (variant {variant} alone)"
-            + (f"; alarms {', '.join(state.service_alarms)}" if state.service_alarms else "")
-        )
+    strategy = state.policy.strategy
+    if baseline_config is not None and (isinstance(strategy, Shadow) or plan.shifts_traffic(strategy, baseline.exists)):
+        _side_by_side(state, baseline_config, model_name, tags)
     else:
+        config_name = names.endpoint_config_name(endpoint, package.version, state.rollout_id)
         request = plan.target_config(state.policy, baseline, baseline_config, model_name, config_name)
         sagemaker.ensure_endpoint_config(request, tags)
-        state.target = Target(model_name=model_name, config_name=config_name, creates_endpoint=not baseline.exists)
+        guardrails = isinstance(strategy, BlueGreen) and baseline.exists
+        state.target = Target(
+            model_name=model_name, config_name=config_name, creates_endpoint=not baseline.exists, guardrails=guardrails
+        )
         state.message = f"created model {model_name} and endpoint config {config_name}"
     state.phase = Phase.PREPARED
     if state.policy.gates.confirm_before_start:
         return open_gate(state, settings, "before start", "start", clock.now())
     state.next = "start"
     return state
+
+
+def _side_by_side(
+    state: RolloutState, baseline_config: plan.ConfigRequest, model_name: str, tags: list[dict[str, str]]
+) -> None:
+    """The new model beside the live one: as a variant at weight 0 (traffic shifting, A/B) or as the live
+    variant's shadow; and the config with the new variant alone, for a promotion."""
+    endpoint, package, policy = state.endpoint_name, state.package, state.policy
+    baseline = state.require_baseline()
+    variant = names.variant_name(package.version, state.rollout_id)
+    side_name = names.endpoint_config_name(endpoint, package.version, state.rollout_id, "s")
+    promote_name = names.endpoint_config_name(endpoint, package.version, state.rollout_id, "p")
+    strategy = policy.strategy
+    if isinstance(strategy, Shadow):
+        side = plan.shadow_config(policy, strategy, baseline, baseline_config, model_name, variant, side_name)
+        how = f"variant {variant} as the shadow of {baseline.variants[0].name}, {strategy.sampling_percent}% copied"
+    else:
+        side = plan.shift_config(policy, baseline, baseline_config, model_name, variant, side_name)
+        how = f"variant {variant} at weight 0 beside the live variants"
+    sagemaker.ensure_endpoint_config(side, tags)
+    promoted = plan.promote_config(policy, plan.without_shadows(baseline_config), model_name, variant, promote_name)
+    sagemaker.ensure_endpoint_config(promoted, tags)
+    state.target = Target(
+        model_name=model_name,
+        config_name=promote_name,
+        creates_endpoint=False,
+        variant_name=variant,
+        shift_config_name=side_name,
+        shadow=isinstance(strategy, Shadow),
+    )
+    state.service_alarms = cloudwatch.put_variant_alarms(
+        names.alarm_prefix(state.rollout_id), endpoint, variant, policy.judging, tags
+    )
+    state.message = (
+        f"created model {model_name}, config {side_name} ({how}) and config {promote_name} (variant {variant} "
+        "alone)" + (f"; alarms {', '.join(state.service_alarms)}" if state.service_alarms else "")
+    )

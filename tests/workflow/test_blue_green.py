@@ -1,0 +1,208 @@
+"""Blue/green and rolling updates under SageMaker's own deployment guardrails, end to end: the service starts
+UpdateEndpoint with a DeploymentConfig, follows it, and reports what SageMaker did - including its own rollback."""
+
+import pytest
+
+from tests.helpers import scenario
+
+GOOD = {"error_rate": 0.001, "latency_ms": 40}
+BAD = {"error_rate": 0.2, "latency_ms": 40}
+FOUR = {
+    "name": "churn-prod",
+    "variants": [{"name": "AllTraffic", "instance_type": "ml.m5.xlarge", "instance_count": 4, "weight": 1}],
+}
+ALARM = {
+    "name": "churn-prod-5xx",
+    "metric": "Invocation5XXErrors",
+    "variant": "AllTraffic",
+    "statistic": "Sum",
+    "threshold": 30,
+    "treat_missing_data": "notBreaching",
+}
+ROUTINGS = {
+    "ALL_AT_ONCE": ({"type": "ALL_AT_ONCE", "wait_interval_seconds": 300}, [1.0]),
+    "CANARY": (
+        {"type": "CANARY", "canary_size": {"type": "INSTANCE_COUNT", "value": 1}, "wait_interval_seconds": 300},
+        [0.25, 1.0],
+    ),
+    "LINEAR": (
+        {"type": "LINEAR", "linear_step_size": {"type": "CAPACITY_PERCENT", "value": 25}, "wait_interval_seconds": 120},
+        [0.25, 0.5, 0.75, 1.0],
+    ),
+}
+
+
+def blue_green(routing=None, **fields):
+    strategy = {"type": "blue_green", "auto_rollback_alarms": ["churn-prod-5xx"], **fields}
+    if routing is not None:
+        strategy["traffic_routing"] = routing
+    return {"endpoint_name": "churn-prod", "strategy": strategy}
+
+
+def guarded(policy, new=GOOD, endpoint=FOUR, **overrides):
+    return scenario(
+        endpoint=endpoint,
+        policy=policy,
+        alarms=[ALARM],
+        traffic={"requests_per_second": 20},
+        model_behaviour={"baseline": GOOD, "new": new},
+        **overrides,
+    )
+
+
+def green_shares(sim):
+    """The distinct shares of traffic the green fleet served, in order."""
+    shares = []
+    for _, endpoints in sim.world.shares:
+        share = round(endpoints.get("churn-prod", {}).get("AllTraffic (green)", 0.0), 6)
+        if share and (not shares or shares[-1] != share):
+            shares.append(share)
+    return shares
+
+
+def updates(sim):
+    return [what for _, op, _, what in sim.sagemaker.changes if op == "UpdateEndpoint"]
+
+
+@pytest.mark.parametrize("routing", list(ROUTINGS))
+def test_a_healthy_blue_green_update_succeeds_with_traffic_moved_as_routed(run, routing):
+    config, expected = ROUTINGS[routing]
+    report, sim = run(guarded(blue_green(config, termination_wait_seconds=120)))
+    assert report.outcome == "succeeded", report.reason
+    (variant,) = report.endpoint.variants
+    assert variant.model_package.endswith("model-package/churn/1") and variant.instances == 4
+    assert updates(sim) == [f"{report.endpoint.config_name} ({routing})"], "one UpdateEndpoint, SageMaker does the rest"
+    assert green_shares(sim) == expected
+    update = next(e.t for e in report.timeline if e.state == "Start Update")
+    done = next(e.t for e in report.timeline if e.state == "Clean Up")
+    polls = report.metrics.api_calls["sagemaker:DescribeEndpoint"]
+    assert polls <= (done - update) / 60 + 6, "a guardrail deployment is polled once a minute, not every 30 s"
+    start = next(e for e in report.timeline if e.state == "Start Update")
+    assert f"blue/green {routing}" in start.note and "rolls back on churn-prod-5xx" in start.note
+
+
+@pytest.mark.parametrize("routing", list(ROUTINGS))
+def test_sagemakers_alarm_driven_rollback_is_detected_and_reported_with_the_alarm(run, routing):
+    config, _ = ROUTINGS[routing]
+    report, sim = run(guarded(blue_green(config), new=BAD))
+    assert report.outcome == "rolled_back"
+    assert "SageMaker's deployment guardrails rolled churn-prod back to churn-prod-config-v0" in report.reason
+    assert "alarm churn-prod-5xx went to ALARM" in report.reason
+    assert report.endpoint.config_name == "churn-prod-config-v0"
+    assert [v.model for v in report.endpoint.variants] == ["churn-prod-AllTraffic-model"]
+    assert len(updates(sim)) == 1, "SageMaker rolled back by itself: the service had nothing to undo"
+    assert any(op == "GuardrailRollback" for _, op, _, _ in sim.sagemaker.changes)
+    assert any(e.state == "SageMaker guardrails" for e in report.timeline)
+    assert green_shares(sim)[-1] < 1.0 or routing == "ALL_AT_ONCE"
+    assert not any("-c-v1-" in c for c in sim.sagemaker.configs), "the unused target config is cleaned up"
+
+
+@pytest.mark.parametrize("routing", list(ROUTINGS))
+def test_a_deployment_past_its_execution_timeout_is_rolled_back_by_sagemaker_and_reported(run, routing):
+    config, _ = ROUTINGS[routing]
+    config = {**config, "wait_interval_seconds": 60}
+    slow = {"api": "sagemaker:UpdateEndpoint", "duration_seconds": 1800}  # the green fleet takes 30 min
+    report, _sim = run(guarded(blue_green(config, max_execution_timeout_seconds=600), faults=[slow]))
+    assert report.outcome == "rolled_back"
+    assert "ran past max_execution_timeout_seconds=600" in report.reason
+    assert report.endpoint.config_name == "churn-prod-config-v0"
+    rollback_seen = next(e.t for e in report.timeline if e.state == "Roll Back")
+    assert 600 <= rollback_seen <= 600 + 60 + 120, "noticed within a poll of SageMaker finishing its rollback"
+
+
+def test_a_deployment_that_hangs_past_the_timeout_is_reported_not_waited_on_forever(run):
+    config = {**ROUTINGS["CANARY"][0], "wait_interval_seconds": 60}
+    hung = {"api": "sagemaker:UpdateEndpoint", "endpoint_status_after": "Updating"}
+    policy = blue_green(config, max_execution_timeout_seconds=600)
+    policy["update_timeout_seconds"] = 600
+    report, _sim = run(guarded(policy, faults=[hung]))
+    assert report.outcome == "failed", report.reason
+    stuck = next(e for e in report.timeline if e.state == "Check Endpoint" and "UpdateTimedOutError" in e.note)
+    assert "max_execution_timeout_seconds=600 passed" in stuck.note
+    assert stuck.t <= 600 + 900 + 60
+    assert "a person must look" in " ".join(e.detail.get("reason") or "" for e in report.events) or report.reason
+
+
+def test_a_rolling_update_replaces_the_fleet_in_batches(run):
+    rolling = {"max_batch_size": {"type": "INSTANCE_COUNT", "value": 1}, "wait_interval_seconds": 120}
+    report, sim = run(guarded(blue_green(rolling=rolling)))
+    assert report.outcome == "succeeded", report.reason
+    assert green_shares(sim) == [0.25, 0.5, 0.75, 1.0]
+    assert updates(sim) == [f"{report.endpoint.config_name} (ROLLING)"]
+
+
+def test_a_rolling_update_with_a_bad_model_is_rolled_back_by_sagemaker(run):
+    rolling = {
+        "max_batch_size": {"type": "CAPACITY_PERCENT", "value": 25},
+        "wait_interval_seconds": 300,
+        "rollback_max_batch_size": {"type": "CAPACITY_PERCENT", "value": 50},
+    }
+    report, _sim = run(guarded(blue_green(rolling=rolling), new=BAD))
+    assert report.outcome == "rolled_back"
+    assert "alarm churn-prod-5xx went to ALARM" in report.reason
+    assert report.endpoint.config_name == "churn-prod-config-v0"
+
+
+@pytest.mark.parametrize(
+    ("strategy", "endpoint", "expected"),
+    [
+        (
+            {"traffic_routing": {"type": "CANARY", "canary_size": {"type": "CAPACITY_PERCENT", "value": 60}}},
+            FOUR,
+            "canary_size may be at most 50% of the fleet, got 60%",
+        ),
+        (
+            {"traffic_routing": {"type": "LINEAR", "linear_step_size": {"type": "CAPACITY_PERCENT", "value": 5}}},
+            FOUR,
+            "linear_step_size must be 10% to 50% of the fleet",
+        ),
+        (
+            {"traffic_routing": {"type": "CANARY", "canary_size": {"type": "INSTANCE_COUNT", "value": 3}}},
+            FOUR,
+            "canary_size=3 instance(s) is 75% of variant AllTraffic's 4 instance(s)",
+        ),
+        (
+            {"traffic_routing": {"type": "ALL_AT_ONCE", "wait_interval_seconds": 4000}},
+            FOUR,
+            "less than or equal to 3600",
+        ),
+        ({"max_execution_timeout_seconds": 300}, FOUR, "greater than or equal to 600"),
+        (
+            {
+                "traffic_routing": {"type": "ALL_AT_ONCE", "wait_interval_seconds": 3000},
+                "termination_wait_seconds": 600,
+            },
+            FOUR,
+            "must be larger than the waits it contains",
+        ),
+        ({"auto_rollback_alarms": []}, FOUR, "blue_green needs alarms for SageMaker to roll back on"),
+        ({"auto_rollback_alarms": ["no-such-alarm"]}, FOUR, "names alarm(s) that do not exist: no-such-alarm"),
+        (
+            {"rolling": {"max_batch_size": {"type": "INSTANCE_COUNT", "value": 1}}},
+            {
+                "name": "churn-prod",
+                "variants": [
+                    {"name": "a", "instance_type": "ml.m5.xlarge", "instance_count": 2},
+                    {"name": "b", "instance_type": "ml.m5.xlarge", "instance_count": 2},
+                ],
+            },
+            "rolling updates support single-variant endpoints only",
+        ),
+        (
+            {"traffic_routing": {"type": "ALL_AT_ONCE"}},
+            {"name": "churn-prod", "variants": [{"name": "AllTraffic", "instance_type": "ml.inf1.xlarge"}]},
+            "do not support Inf1 instances",
+        ),
+    ],
+)
+def test_invalid_blue_green_settings_are_refused_before_anything_is_touched(run, strategy, endpoint, expected):
+    policy = {
+        "endpoint_name": "churn-prod",
+        "strategy": {"type": "blue_green", "auto_rollback_alarms": ["churn-prod-5xx"]},
+    }
+    policy["strategy"].update(strategy)
+    report, sim = run(guarded(policy, endpoint=endpoint))
+    assert report.outcome == "rejected"
+    assert expected in report.reason
+    assert not sim.sagemaker.changes, "nothing was updated"
+    assert set(sim.sagemaker.configs) == {"churn-prod-config-v0"}, "no config was created"
