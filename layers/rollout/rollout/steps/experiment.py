@@ -32,9 +32,9 @@ def measure(state: RolloutState, now: datetime) -> tuple[SideFigures, SideFigure
     assert target is not None and target.variant_name
     start = state.bake.started_at or state.started_at
     strategy = state.policy.strategy
-    statistic = strategy.metric.statistic if isinstance(strategy, AbTest) else state.policy.analysis.latency_statistic
-    if statistic not in ("Average",) and not statistic.startswith("p"):
-        statistic = state.policy.analysis.latency_statistic
+    statistic: str = state.policy.analysis.latency_statistic
+    if isinstance(strategy, AbTest) and strategy.metric.kind == "model_latency":
+        statistic = strategy.metric.statistic
     old_names, new_names = [v.name for v in baseline.variants], [target.variant_name]
     old = cloudwatch.variant_figures(state.endpoint_name, old_names, start, now, statistic)
     new = cloudwatch.variant_figures(state.endpoint_name, new_names, start, now, statistic)
@@ -61,24 +61,20 @@ def conclude(state: RolloutState, settings: Settings, verdict_reason: str) -> Ro
     baseline, new = measure(state, now)
     if isinstance(strategy, AbTest):
         verdict = ab_winner(strategy, baseline, new)
-        winner, decision, reason, metric = (
-            verdict.winner,
-            ab_decision(strategy, verdict.winner),
-            verdict.reason,
-            (strategy.metric.shown()),
-        )
-        passed = winner == "new"
-        planned_restore = strategy.decision == "rollback"
-    else:
-        winner, decision, reason = "new", shadow_decision(strategy), f"shadow passed: {verdict_reason}"
-        metric, passed, planned_restore = "5XX rate and ModelLatency against production", True, True
+        winner, reason, metric = verdict.winner, verdict.reason, strategy.metric.shown()
+        decision = ab_decision(strategy, winner)
+        planned_restore = strategy.decision == "rollback"  # measure, then back: what the policy asked
+    else:  # a shadow that failed never gets here: its check rolled it back
+        winner, reason, metric = "new", f"shadow passed: {verdict_reason}", "5XX rate and ModelLatency vs production"
+        decision = shadow_decision(strategy)
+        planned_restore = True
     state.experiment = ExperimentResult(
         kind=strategy.type,
         metric=metric,
         baseline=baseline,
         new=new,
         winner=winner,
-        passed=passed,
+        passed=winner == "new",
         decision=decision,
         reason=reason,
     )
