@@ -310,10 +310,10 @@ def endpoint_refusal(strategy: Strategy, baseline: EndpointSnapshot) -> str | No
 def _guardrail_refusal(strategy: BlueGreen, baseline: EndpointSnapshot) -> str | None:
     instead = "use strategy canary or linear, which shift weights between variants inside the endpoint"
     for variant in baseline.variants:
-        if (variant.instance_type or "").startswith("ml.inf1."):
+        if (variant.instance_type or "").startswith("ml.inf1."):  # SageMaker would silently drop the guardrails
             return (
                 f"SageMaker's deployment guardrails do not support Inf1 instances (variant {variant.name} runs on "
-                f"{variant.instance_type}): {instead}"
+                f"{variant.instance_type}) and would fall back to an all-at-once switch with no baking: {instead}"
             )
     if strategy.rolling is not None:
         if len(baseline.variants) != 1:
@@ -330,11 +330,6 @@ def _guardrail_refusal(strategy: BlueGreen, baseline: EndpointSnapshot) -> str |
         return _size_refusal("max_batch_size", strategy.rolling.max_batch_size, variant, 5, 50)
     routing = strategy.routing
     for variant in baseline.variants:
-        if variant.serverless is not None and routing.type != "ALL_AT_ONCE":
-            return (
-                f"variant {variant.name} of {baseline.name} is serverless: guardrails shift serverless traffic "
-                "ALL_AT_ONCE only; use traffic_routing ALL_AT_ONCE, or strategy canary/linear"
-            )
         if routing.canary_size is not None:
             refusal = _size_refusal("canary_size", routing.canary_size, variant, 1, 50)
             if refusal:

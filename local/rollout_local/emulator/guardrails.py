@@ -100,9 +100,6 @@ def plan_update(
         raise GuardrailError(
             "DeploymentConfig must specify exactly one of BlueGreenUpdatePolicy and RollingUpdatePolicy."
         )
-    for variant in variants:
-        if str(variant.get("InstanceType", "")).startswith("ml.inf1."):
-            raise GuardrailError("Deployment guardrails are not supported for endpoints with Inf1 instances.")
     alarms = [a["AlarmName"] for a in config.get("AutoRollbackConfiguration", {}).get("Alarms", [])]
     if "AutoRollbackConfiguration" in config and not 1 <= len(alarms) <= 10:
         raise GuardrailError("AutoRollbackConfiguration.Alarms must hold 1 to 10 alarms.")
@@ -111,7 +108,7 @@ def plan_update(
     timeout = int(policy.get("MaximumExecutionTimeoutInSeconds", 28800))
     _in("MaximumExecutionTimeoutInSeconds", timeout, 600, 28800)
     shifts: list[tuple[float, float]] = []
-    if rolling:
+    if rolling:  # documented exclusions of rolling deployments
         if len(variants) != 1 or "ServerlessConfig" in variants[0]:
             raise GuardrailError("Rolling updates are supported only for endpoints with one instance-based variant.")
         wait = int(rolling["WaitIntervalInSeconds"])
@@ -141,6 +138,20 @@ def plan_update(
             kind="ROLLING",
             provisioned_after=batch_seconds,
         )
+    if any(str(v.get("InstanceType", "")).startswith("ml.inf1.") for v in variants):
+        # SageMaker's documented exclusion: no guardrails - an all-at-once switch with no baking period
+        return GuardedUpdate(
+            started,
+            old_config,
+            new_config,
+            [(float(provisioning_seconds), 1.0)],
+            float(provisioning_seconds),
+            [],
+            timeout,
+            rollback_seconds=batch_seconds,
+            kind="ALL_AT_ONCE (Inf1: no guardrails)",
+            provisioned_after=provisioning_seconds,
+        )
     routing = blue_green["TrafficRoutingConfiguration"]
     wait = int(routing.get("WaitIntervalInSeconds", 0))
     _in("WaitIntervalInSeconds", wait, 0, 3600)
@@ -154,8 +165,6 @@ def plan_update(
         steps = [min(1.0, round(step * k, 6)) for k in range(1, math.ceil(1 / step) + 1)]
     else:
         steps = [1.0]
-    if any(kind != "ALL_AT_ONCE" and "ServerlessConfig" in v for v in variants):
-        raise GuardrailError("Serverless endpoints support only ALL_AT_ONCE traffic routing.")
     at = float(provisioning_seconds)
     for fraction in steps:
         shifts.append((at, fraction))

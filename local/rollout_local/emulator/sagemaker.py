@@ -476,6 +476,12 @@ class SageMakerEmulator:
     def _guarded_update(self, endpoint: Endpoint, config_name: str, deployment: dict[str, Any]) -> dict[str, Any]:
         """UpdateEndpoint with a DeploymentConfig: blue/green or rolling, watched by SageMaker itself."""
         old = self.configs[endpoint.config_name]["ProductionVariants"]
+        new = self.configs[config_name]["ProductionVariants"]
+        if sorted(v["VariantName"] for v in new) != sorted(v["VariantName"] for v in old):
+            raise _invalid(
+                "A blue/green or rolling deployment needs the new endpoint configuration to have the same "
+                "variant names as the current one."
+            )
         live = [dict(v, InitialInstanceCount=endpoint.live.get(v["VariantName"], (0, None))[1] or 1) for v in old]
         now = self._now()
         fault = self._status_fault("UpdateEndpoint")
