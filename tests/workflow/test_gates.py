@@ -89,7 +89,9 @@ def test_a_gate_before_start_and_after_a_step(run):
     assert report.outcome == "succeeded"
     gates = [e.detail["gate"] for e in report.events if e.detail_type == "Rollout Waiting For Approval"]
     assert gates == ["before start", "after step 1"]
-    assert next(e for e in report.timeline if e.state == "Start Update").t == 300
+    # the approval lands in the same simulated second as a periodic gate check: which runs first is a race (as on
+    # AWS); the durable request makes the later of the two checks see it
+    assert 300 <= next(e for e in report.timeline if e.state == "Start Update").t <= 360
 
 
 def test_abort_mid_bake_rolls_back_and_the_record_says_who_and_why(run):
@@ -102,7 +104,8 @@ def test_abort_mid_bake_rolls_back_and_the_record_says_who_and_why(run):
     assert report.outcome == "rolled_back"
     assert report.records[0]["reason"] == "AbortedError: aborted by bob@example.com: wrong feature set"
     assert report.events[-1].detail_type == "Rollout Aborted"
-    assert next(e for e in report.timeline if e.state == "Roll Back").t == 720, "the waiting bake ends at once"
+    rolled = next(e for e in report.timeline if e.state == "Roll Back").t
+    assert 720 <= rolled <= 780, "the waiting bake ends at once, or at the check due in that same second"
     assert report.endpoint.config_name == "churn-prod-config-v0"
 
 
