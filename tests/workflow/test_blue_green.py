@@ -79,6 +79,8 @@ def test_a_healthy_blue_green_update_succeeds_with_traffic_moved_as_routed(run, 
     assert polls <= (done - update) / 60 + 6, "a guardrail deployment is polled once a minute, not every 30 s"
     start = next(e for e in report.timeline if e.state == "Start Update")
     assert f"blue/green {routing}" in start.note and "rolls back on churn-prod-5xx" in start.note
+    stages = [e.note for e in report.timeline if e.state == "Check Endpoint" and "AllTraffic Baking" in e.note]
+    assert stages and "the new fleet serves" in stages[0], "each poll says what SageMaker is doing"
 
 
 @pytest.mark.parametrize("routing", list(ROUTINGS))

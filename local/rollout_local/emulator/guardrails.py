@@ -108,7 +108,9 @@ def plan_update(
     timeout = int(policy.get("MaximumExecutionTimeoutInSeconds", 28800))
     _in("MaximumExecutionTimeoutInSeconds", timeout, 600, 28800)
     shifts: list[tuple[float, float]] = []
-    if rolling:  # documented exclusions of rolling deployments
+    # SageMaker's documented exclusion: on Inf1 there are no guardrails - an all-at-once switch, no baking
+    inf1 = any(str(v.get("InstanceType", "")).startswith("ml.inf1.") for v in variants)
+    if rolling and not inf1:  # documented exclusions of rolling deployments
         if len(variants) != 1 or "ServerlessConfig" in variants[0]:
             raise GuardrailError("Rolling updates are supported only for endpoints with one instance-based variant.")
         wait = int(rolling["WaitIntervalInSeconds"])
@@ -138,33 +140,22 @@ def plan_update(
             kind="ROLLING",
             provisioned_after=batch_seconds,
         )
-    if any(str(v.get("InstanceType", "")).startswith("ml.inf1.") for v in variants):
-        # SageMaker's documented exclusion: no guardrails - an all-at-once switch with no baking period
-        return GuardedUpdate(
-            started,
-            old_config,
-            new_config,
-            [(float(provisioning_seconds), 1.0)],
-            float(provisioning_seconds),
-            [],
-            timeout,
-            rollback_seconds=batch_seconds,
-            kind="ALL_AT_ONCE (Inf1: no guardrails)",
-            provisioned_after=provisioning_seconds,
-        )
-    routing = blue_green["TrafficRoutingConfiguration"]
-    wait = int(routing.get("WaitIntervalInSeconds", 0))
-    _in("WaitIntervalInSeconds", wait, 0, 3600)
-    termination = int(blue_green.get("TerminationWaitInSeconds", 0))
-    _in("TerminationWaitInSeconds", termination, 0, 3600)
-    kind = routing["Type"]
-    if kind == "CANARY":
-        steps = [_fraction(routing["CanarySize"], instances, "CanarySize", 0, 50), 1.0]
-    elif kind == "LINEAR":
-        step = _fraction(routing["LinearStepSize"], instances, "LinearStepSize", 10, 50)
-        steps = [min(1.0, round(step * k, 6)) for k in range(1, math.ceil(1 / step) + 1)]
+    if inf1:
+        kind, steps, wait, termination, alarms = "ALL_AT_ONCE (Inf1: no guardrails)", [1.0], 0, 0, []
     else:
-        steps = [1.0]
+        routing = blue_green["TrafficRoutingConfiguration"]
+        wait = int(routing.get("WaitIntervalInSeconds", 0))
+        _in("WaitIntervalInSeconds", wait, 0, 3600)
+        termination = int(blue_green.get("TerminationWaitInSeconds", 0))
+        _in("TerminationWaitInSeconds", termination, 0, 3600)
+        kind = routing["Type"]
+        if kind == "CANARY":
+            steps = [_fraction(routing["CanarySize"], instances, "CanarySize", 0, 50), 1.0]
+        elif kind == "LINEAR":
+            step = _fraction(routing["LinearStepSize"], instances, "LinearStepSize", 10, 50)
+            steps = [min(1.0, round(step * k, 6)) for k in range(1, math.ceil(1 / step) + 1)]
+        else:
+            steps = [1.0]
     at = float(provisioning_seconds)
     for fraction in steps:
         shifts.append((at, fraction))

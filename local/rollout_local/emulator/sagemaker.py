@@ -169,10 +169,9 @@ class SageMakerEmulator:
                             found.append(Route(variant, model, share * (1 - green)))
                     else:
                         found.append(Route(variant, model, share))
-                production = sum(w for w, _ in endpoint.live.values())
                 shadow_specs = {v["VariantName"]: v for v in config.get("ShadowProductionVariants", [])}
                 for variant, (weight, _) in endpoint.shadows.items():
-                    sampled = min(1.0, weight / production) if production else 0.0
+                    sampled = min(1.0, weight / total)
                     found.append(Route(variant, shadow_specs.get(variant, {}).get("ModelName", ""), sampled, "shadow"))
                 routes[endpoint.name] = found
         return routes
@@ -236,12 +235,12 @@ class SageMakerEmulator:
         """SageMaker watching its own deployment: a failed green fleet, an alarm, or the timeout roll it back."""
         if guarded.rolled_back_at is not None or guarded.hung:
             return
-        started, why, at = guarded.started, "", now
+        started, why, at, fleet_failed = guarded.started, "", now, False
         provisioned = started + timedelta(seconds=guarded.provisioned_after)
         deadline = started + timedelta(seconds=guarded.timeout)
         done = started + timedelta(seconds=guarded.done_after)
         if guarded.fails_with is not None and now >= provisioned:
-            why, at = f"the new fleet failed: {guarded.fails_with}", provisioned
+            why, at, fleet_failed = f"the new fleet failed: {guarded.fails_with}", provisioned, True
         elif now >= deadline and deadline < done:
             why, at = f"MaximumExecutionTimeoutInSeconds={guarded.timeout} reached", deadline
         elif guarded.alarms and guarded.shifts and started + timedelta(seconds=guarded.shifts[0][0]) <= now < done:
@@ -255,7 +254,7 @@ class SageMakerEmulator:
         pending.kind, pending.config_name = "rollback", None
         pending.completes_at = max(at, now) + timedelta(seconds=guarded.rollback_seconds)
         pending.end_status = "InService"
-        pending.failure_reason = guarded.fails_with if why.startswith("the new fleet failed") else None
+        pending.failure_reason = guarded.fails_with if fleet_failed else None
         endpoint.failure_reason = None
 
     def _schedule(self, endpoint: Endpoint, pending: Pending, operation: str) -> None:

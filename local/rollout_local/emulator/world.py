@@ -124,7 +124,6 @@ class World:
         self.requests_served = 0
         self.shadow_requests = 0  # copies sent to shadow variants (never answered to a caller)
         self.shadow_errors = 0
-        self.business: list[dict[str, Any]] = []
         self.shares: list[
             tuple[datetime, dict[str, dict[str, float]]]
         ] = []  # (minute start, endpoint -> variant -> share)
@@ -206,6 +205,7 @@ class World:
         elapsed = (now - self.clock.start).total_seconds()
         rate = self.traffic.requests_per_second * TICK.total_seconds()
         data: list[dict[str, Any]] = []
+        kpis: list[dict[str, Any]] = []  # behaviours' business metrics, namespace Business
         for endpoint, found in routes.items():
             served: dict[str, Minute] = {}
             business: dict[str, dict[str, list[tuple[float, int]]]] = defaultdict(lambda: defaultdict(list))
@@ -235,7 +235,7 @@ class World:
                 data += _datapoints(dims, minute_start, minute)
                 for metric, samples in business[variant].items():
                     total = sum(c for _, c in samples)
-                    self.business.append(
+                    kpis.append(
                         {
                             "MetricName": metric,
                             "Dimensions": dims,
@@ -246,9 +246,8 @@ class World:
                     )
         for start in range(0, len(data), 500):
             self.cloudwatch.put_metric_data(Namespace=NAMESPACE, MetricData=data[start : start + 500])
-        if self.business:
-            self.cloudwatch.put_metric_data(Namespace=BUSINESS_NAMESPACE, MetricData=self.business)
-            self.business = []
+        for start in range(0, len(kpis), 500):
+            self.cloudwatch.put_metric_data(Namespace=BUSINESS_NAMESPACE, MetricData=kpis[start : start + 500])
 
     def _whole(self, endpoint: str, variant: str, what: str, expected: float) -> int:
         """Whole requests from an expected count, carrying the fraction to the next minute (deterministic)."""

@@ -36,31 +36,29 @@ def alarm_details(names: Sequence[str]) -> dict[str, tuple[str, str]]:
 
 def alarms_fired(names: Sequence[str], since: datetime, until: datetime) -> list[tuple[str, datetime, str]]:
     """Alarms among ``names`` that went to ALARM in [since, until], earliest first: (name, when, reason)."""
-    fired: list[tuple[str, datetime, str]] = []
-    for name in names:
-        with translated("cloudwatch:DescribeAlarmHistory"):
-            pages = (
-                client("cloudwatch")
-                .get_paginator("describe_alarm_history")
-                .paginate(
-                    AlarmName=name,
-                    AlarmTypes=["MetricAlarm", "CompositeAlarm"],
-                    HistoryItemType="StateUpdate",
-                    StartDate=since,
-                    EndDate=until,
-                    ScanBy="TimestampAscending",
-                )
-            )
-            for page in pages:
-                for item in page.get("AlarmHistoryItems", []):
-                    new = json.loads(item.get("HistoryData") or "{}").get("newState", {})
-                    if new.get("stateValue") == "ALARM":
-                        fired.append((name, item["Timestamp"], new.get("stateReason", "")))
-                        break
-                else:
-                    continue
-                break
+    fired = [found for name in names if (found := _first_alarm(name, since, until)) is not None]
     return sorted(fired, key=lambda f: f[1])
+
+
+def _first_alarm(name: str, since: datetime, until: datetime) -> tuple[str, datetime, str] | None:
+    with translated("cloudwatch:DescribeAlarmHistory"):
+        pages = (
+            client("cloudwatch")
+            .get_paginator("describe_alarm_history")
+            .paginate(
+                AlarmName=name,
+                AlarmTypes=["MetricAlarm", "CompositeAlarm"],
+                HistoryItemType="StateUpdate",
+                StartDate=since,
+                EndDate=until,
+                ScanBy="TimestampAscending",
+            )
+        )
+        for item in (item for page in pages for item in page.get("AlarmHistoryItems", [])):
+            new = json.loads(item.get("HistoryData") or "{}").get("newState", {})
+            if new.get("stateValue") == "ALARM":
+                return name, item["Timestamp"], new.get("stateReason", "")
+    return None
 
 
 def variant_figures(
