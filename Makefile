@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 SAMVENV := .venv-sam
 # `sam build` for the python3.13 runtime needs a python3.13 on PATH that really runs (a pyenv shim for a
 # version that is not selected does not): take the first candidate that answers.
-PY313_DIR := $(shell for d in $$(ls -d /root/.pyenv/versions/3.13*/bin 2>/dev/null) $$(dirname "$$(command -v python3.13)" 2>/dev/null); do \
+PY313_DIR := $(shell for d in $$(ls -d "$$(pyenv root 2>/dev/null || echo $$HOME/.pyenv)"/versions/3.13*/bin 2>/dev/null) $$(dirname "$$(command -v python3.13)" 2>/dev/null); do \
 	if "$$d/python3.13" -c 'import sys' >/dev/null 2>&1; then echo "$$d"; break; fi; done)
 
 pictures: setup
