@@ -234,6 +234,19 @@ def _records(simulation: Simulation) -> list[dict[str, str]]:
     return sorted(records, key=lambda r: (r.get("started_at", ""), r.get("rollout_id", "")))
 
 
+def _rollout_id(described: dict[str, Any], name: str) -> str:
+    """The rollout an execution belongs to: its own name, or the rollout it continues."""
+    execution_input = json.loads(described.get("input") or "{}")
+    continued = execution_input.get("continue") if isinstance(execution_input, dict) else None
+    return str(continued["rollout_id"]) if isinstance(continued, dict) and "rollout_id" in continued else name
+
+
+def _continued(events: list[dict[str, Any]]) -> bool:
+    """Did the execution end by handing its rollout to a fresh execution (Continue As New)?"""
+    entered = [e["stateEnteredEventDetails"]["name"] for e in events if "stateEnteredEventDetails" in e]
+    return bool(entered) and entered[-1] == "Rollout Continued"
+
+
 def build_report(simulation: Simulation) -> Report:
     records = _records(simulation)
     by_id = {r["rollout_id"]: r for r in records}
@@ -249,8 +262,10 @@ def build_report(simulation: Simulation) -> Report:
         transitions += sum(1 for e in events if e["type"].endswith("StateEntered"))
         timeline.extend(_timeline(simulation, events))
         name = arn.rsplit(":", 1)[-1]
-        record = by_id.get(name, {})
+        record = by_id.get(_rollout_id(described, name), {})
         outcome = record.get("outcome") or ("failed" if described["status"] != "SUCCEEDED" else "succeeded")
+        if _continued(events):
+            outcome = "continued"
         executions.append(
             ExecutionReport(
                 name=name,
@@ -279,7 +294,10 @@ def build_report(simulation: Simulation) -> Report:
                 )
             )
     timeline.sort(key=lambda e: e.t)
-    primary = next((e for e in executions if e.outcome != "duplicate"), executions[0] if executions else None)
+    primary = next(
+        (e for e in executions if e.outcome not in ("duplicate", "continued")),
+        executions[0] if executions else None,
+    )
     endpoint_name = endpoint_name_of(simulation.scenario)
     return Report(
         scenario=simulation.scenario.name,

@@ -298,7 +298,16 @@ class Simulation:
                 raise TimeoutError(f"gave up waiting for {what}")
             time.sleep(0.002)
 
+    def discover_executions(self) -> None:
+        """Track every execution of the state machine, also those it started itself (a long rollout continuing
+        in a fresh execution), in start order."""
+        listed = self.sfn.list_executions(stateMachineArn=self.stack.state_machine_arn)["executions"]
+        for execution in sorted(listed, key=lambda e: e["startDate"]):
+            if execution["executionArn"] not in self.executions:
+                self.executions.append(execution["executionArn"])
+
     def running(self) -> bool:
+        self.discover_executions()
         return any(self.sfn.describe_execution(executionArn=arn)["status"] == "RUNNING" for arn in self.executions)
 
     def start_world(self) -> None:
@@ -312,11 +321,19 @@ class Simulation:
     def wait(self, arns: list[str] | None = None) -> None:
         """Wait (real time, bounded) until the executions finish; virtual time runs meanwhile."""
         deadline = time.monotonic() + MAX_WALL_SECONDS
-        for arn in arns or self.executions:
-            while self.sfn.describe_execution(executionArn=arn)["status"] == "RUNNING":
-                if time.monotonic() > deadline:
-                    raise TimeoutError(f"execution {arn} still running after {MAX_WALL_SECONDS} s of wall time")
-                time.sleep(0.002)
+        waited: set[str] = set()
+        while True:
+            pending = [arn for arn in (arns or self.executions) if arn not in waited]
+            if not pending:
+                break
+            for arn in pending:
+                while self.sfn.describe_execution(executionArn=arn)["status"] == "RUNNING":
+                    if time.monotonic() > deadline:
+                        raise TimeoutError(f"execution {arn} still running after {MAX_WALL_SECONDS} s of wall time")
+                    time.sleep(0.002)
+                waited.add(arn)
+            if arns is None:
+                self.discover_executions()
         if self._world_thread is not None:
             self._world_thread.join(timeout=MAX_WALL_SECONDS)
 
