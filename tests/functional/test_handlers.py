@@ -1,7 +1,5 @@
 """Each handler under moto and the emulator, fed the sample events in events/ (the `sam local invoke` files)."""
 
-from datetime import timedelta
-
 import pytest
 from moto.sns.models import sns_backends
 from rollout_local.simulator import FunctionError
@@ -149,7 +147,20 @@ def test_resolve_refuses_a_malformed_event(world):
     assert "'Something Else' is not a 'aws.sagemaker'/'SageMaker Model Package State Change' event" in message
 
 
-def test_a_queued_rollout_waits_then_gives_up_after_its_queue_timeout(world):
+@pytest.fixture
+def running(monkeypatch):
+    """Executions the handlers should take as running (the sample events name executions moto never ran)."""
+    from rollout.aws import stepfunctions
+
+    alive: set[str] = set()
+    monkeypatch.setattr(stepfunctions, "execution_running", lambda arn: arn in alive)
+    return alive
+
+
+def test_a_queued_rollout_waits_then_gives_up_after_its_queue_timeout(world, running):
+    running.update(
+        {sample_event("acquire-lock.json")["execution_arn"], "arn:aws:states:us-east-1:123456789012:execution:m:other"}
+    )
     first = world.invoke("AcquireLockFunction", sample_event("acquire-lock.json"))
     assert first["lock"]["status"] == "acquired"
     second = {
@@ -178,13 +189,18 @@ def test_a_second_delivery_of_the_same_approval_is_a_duplicate(world):
     assert world.aws.api_calls["dynamodb:PutItem"] >= 2
 
 
-def test_the_lock_expires_after_its_lease(world):
-    world.invoke("AcquireLockFunction", sample_event("acquire-lock.json"))
-    world.clock.advance(timedelta(days=2).total_seconds())
+def test_a_lock_whose_execution_ended_is_taken_over(world, running):
+    first = sample_event("acquire-lock.json")
+    running.add(first["execution_arn"])
+    world.invoke("AcquireLockFunction", first)
     other = {
-        **sample_event("acquire-lock.json"),
+        **first,
         "rollout_id": "later",
         "execution_arn": "arn:aws:states:us-east-1:123456789012:execution:m:later",
-        "request": {**sample_event("acquire-lock.json")["request"], "source": "manual"},
+        "request": {**first["request"], "source": "manual"},
     }
-    assert world.invoke("AcquireLockFunction", other)["lock"]["status"] == "acquired"
+    running.add(other["execution_arn"])
+    assert world.invoke("AcquireLockFunction", other)["lock"]["status"] == "busy", "the holder still runs"
+    running.discard(first["execution_arn"])  # it ended without releasing the lock
+    taken = world.invoke("AcquireLockFunction", other)
+    assert taken["lock"]["status"] == "acquired" and "taken over from rollout sample-rollout" in taken["message"]

@@ -38,7 +38,7 @@ def test_a_rollout_past_the_threshold_continues_in_fresh_executions_and_finishes
                 started = json.loads(events[0]["executionStartedEventDetails"]["input"])
                 assert started["AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID"] == sim.executions[number - 2]
                 assert started["continue"]["generation"] == number - 1
-                assert entered(events)[:3] == ["Resolve Rollout", "Continued?", "Resume?"]
+                assert entered(events)[:4] == ["Receive Input", "Resolve Rollout", "Continued?", "Resume?"]
         first = entered(history(sim, sim.executions[0]))
         assert first.count("Acquire Endpoint Lock") == 1 and first[-1] == "Rollout Continued"
         (record,) = report.records

@@ -37,7 +37,8 @@ def test_an_approval_rolls_the_new_model_out(run):
     assert report.metrics.simulated_seconds == pytest.approx(480, abs=1)  # the update, then a 1 s health check
     assert report.records[0]["outcome"] == "succeeded" and report.records[0]["strategy"] == "all_at_once"
     entered = states_entered(sim)
-    assert entered[:6] == [
+    assert entered[:7] == [
+        "Receive Input",
         "Resolve Rollout",
         "Continued?",
         "Acquire Endpoint Lock",
@@ -284,3 +285,36 @@ def test_throttling_is_retried_and_never_judged_a_failure(run):
         if e["type"] == "TaskFailed"
     ]
     assert failures and all(e["taskFailedEventDetails"]["error"] == "ThrottledError" for e in failures)
+
+
+@pytest.mark.parametrize("raw", [["a", "list"], "approve me", None, 42], ids=["list", "string", "null", "number"])
+def test_inputs_that_are_not_objects_end_as_recorded_rejections(raw):
+    from rollout_local.report import build_report
+    from rollout_local.simulator import Simulation
+
+    with Simulation(scenario()) as sim:
+        sim.prepare_approval()
+        with sim.holding_time():
+            arn = sim.start(raw)
+            sim.start_world()
+        sim.wait()
+        described = sim.sfn.describe_execution(executionArn=arn)
+        assert described["status"] == "FAILED" and described["error"] == "RolloutRejected"
+        report = build_report(sim)
+        (record,) = report.records
+        assert record["outcome"] == "rejected" and record["reason"].startswith("MalformedEventError: execution input")
+        assert no_sagemaker_changes(report)
+
+
+def test_a_refused_approval_event_is_filed_under_the_endpoint_its_policy_names(run):
+    report, _ = run(
+        scenario(
+            approval={
+                "group": "churn",
+                "event": "events/model-package-approved.json",
+                "package_status": "PendingManualApproval",
+            }
+        )
+    )
+    (record,) = report.records
+    assert record["outcome"] == "rejected" and record["endpoint_name"] == "churn-prod"

@@ -30,7 +30,7 @@ class Settings:
             policy_parameter_prefix=env.get("POLICY_PARAMETER_PREFIX", "/rollout/policies").rstrip("/"),
             default_policy=env.get("DEFAULT_POLICY", "{}") or "{}",
             execution_role_arn=env["SAGEMAKER_EXECUTION_ROLE_ARN"],
-            lock_lease_seconds=int(env.get("LOCK_LEASE_SECONDS", "86400")),
+            lock_lease_seconds=int(env.get("LOCK_LEASE_SECONDS", "31536000")),
             dedupe_window_seconds=int(env.get("DEDUPE_WINDOW_SECONDS", "86400")),
             continue_after_events=int(env.get("CONTINUE_AFTER_EVENTS", str(DEFAULT_CONTINUE_AFTER))),
         )

@@ -54,6 +54,14 @@ class AlarmNotFoundError(RejectedError):
     """An alarm the policy names does not exist, so it could never stop a bad rollout."""
 
 
+class DowngradeError(RejectedError):
+    """The approved version is older than the one the endpoint serves (a manual start may allow it)."""
+
+
+class AlreadyDeployedError(RejectedError):
+    """The endpoint already serves this version; an approval event for it (a lifecycle change) deploys nothing."""
+
+
 # --- Failures after the endpoint was (or may have been) touched: the workflow rolls back. ---------------
 
 
@@ -83,6 +91,14 @@ class AlarmFiredError(DeploymentError):
 
 class AbortedError(DeploymentError):
     """A person aborted the rollout (``rollout abort``); the cause says who and why."""
+
+
+class ApprovalRevokedError(DeploymentError):
+    """The model package lost its approval in the registry while its rollout ran."""
+
+
+class SupersededError(DeploymentError):
+    """A newer version of the same model package group was approved for the endpoint (policy on_busy: supersede)."""
 
 
 class GateRejectedError(DeploymentError):

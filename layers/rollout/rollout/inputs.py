@@ -24,6 +24,7 @@ class PackageStateDetail(BaseModel):
     ModelPackageGroupName: str | None = None
     ModelPackageVersion: int | None = None
     ModelApprovalStatus: str
+    LastModifiedTime: datetime | None = Field(default=None, description="epoch milliseconds or ISO 8601")
 
 
 class ApprovalEvent(BaseModel):
@@ -34,6 +35,7 @@ class ApprovalEvent(BaseModel):
     id: str
     source: str
     detail_type: str = Field(alias="detail-type")
+    time: datetime | None = None
     detail: PackageStateDetail
 
 
@@ -45,6 +47,7 @@ class ManualStart(BaseModel):
     model_package_arn: str = Field(pattern=MODEL_PACKAGE_ARN)
     endpoint_name: str | None = Field(default=None, pattern=SAGEMAKER_NAME)
     policy: dict[str, object] | None = None
+    allow_downgrade: bool = False
 
 
 def parse_start_input(raw: object) -> RolloutRequest:
@@ -76,7 +79,12 @@ def _from_event(raw: Mapping[str, object]) -> RolloutRequest:
             f"event says model package {event.detail.ModelPackageArn} is "
             f"{event.detail.ModelApprovalStatus}, not Approved"
         )
-    return RolloutRequest(model_package_arn=event.detail.ModelPackageArn, source=StartSource.EVENT, event_id=event.id)
+    return RolloutRequest(
+        model_package_arn=event.detail.ModelPackageArn,
+        source=StartSource.EVENT,
+        event_id=event.id,
+        approved_at=event.detail.LastModifiedTime or event.time,
+    )
 
 
 def _from_manual(raw: Mapping[str, object]) -> RolloutRequest:
@@ -89,6 +97,7 @@ def _from_manual(raw: Mapping[str, object]) -> RolloutRequest:
         source=StartSource.MANUAL,
         endpoint_name=start.endpoint_name,
         policy_override=start.policy,
+        allow_downgrade=start.allow_downgrade,
     )
 
 

@@ -331,8 +331,11 @@ class Policy(Frozen):
     on_rollback: Literal["none", "reject_package"] = Field(
         default="none", description="reject_package sets the package to Rejected with the reason"
     )
-    on_busy: Literal["queue", "reject"] = Field(
-        default="queue", description="When another rollout holds the endpoint: wait for it, or refuse at once."
+    on_busy: Literal["queue", "reject", "supersede"] = Field(
+        default="queue",
+        description="When another rollout holds the endpoint: wait for it (in approval order; an older version of "
+        "the same group queued before a newer one is skipped), refuse at once, or - supersede - abort a running "
+        "rollout of an older version of the same group (it rolls back) and go next.",
     )
     queue_timeout_seconds: int = Field(
         default=3600, ge=0, le=86400, description="How long a queued rollout waits for the endpoint."
@@ -409,6 +412,10 @@ class RolloutRequest(Frozen):
     endpoint_name: str | None = Field(default=None, pattern=SAGEMAKER_NAME)
     policy_override: dict[str, object] | None = None
     event_id: str | None = None
+    approved_at: datetime | None = Field(
+        default=None, description="when the registry changed the package (the event's LastModifiedTime): which approval"
+    )
+    allow_downgrade: bool = Field(default=False, description="a manual start may roll out an older version")
 
 
 class ModelPackage(Frozen):
@@ -419,6 +426,16 @@ class ModelPackage(Frozen):
     version: int | None
     approval_status: str
     metadata: dict[str, str] = Field(default_factory=dict)
+    modified_by: str | None = Field(default=None, description="who last changed it, as the registry reports")
+    modified_at: datetime | None = None
+    approval_description: str | None = None
+
+    def changed(self) -> str:
+        """The registry's account of the last change: status, who, when, and why."""
+        who = f" by {self.modified_by}" if self.modified_by else ""
+        when = f" at {self.modified_at.isoformat()}" if self.modified_at else ""
+        why = f": {self.approval_description}" if self.approval_description else ""
+        return f"{self.approval_status}{who}{when}{why}"
 
 
 # --- Endpoint snapshots ---------------------------------------------------------------------------------
@@ -484,6 +501,7 @@ class LockStatus(StrEnum):
     BUSY = "busy"
     REFUSED = "refused"
     DUPLICATE = "duplicate"
+    SUPERSEDED = "superseded"
     RELEASED = "released"
 
 
@@ -493,6 +511,7 @@ class Outcome(StrEnum):
     FAILED = "failed"
     REJECTED = "rejected"
     DUPLICATE = "duplicate"
+    SUPERSEDED = "superseded"
 
 
 class LockState(BaseModel):

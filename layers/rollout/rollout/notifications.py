@@ -27,6 +27,7 @@ class EventKind(StrEnum):
     ROLLED_BACK = "Rollout Rolled Back"
     FAILED = "Rollout Failed"
     REJECTED = "Rollout Rejected"
+    SUPERSEDED = "Rollout Superseded"
     ABORTED = "Rollout Aborted"
 
 
@@ -78,5 +79,6 @@ def human_message(detail: dict[str, Any]) -> tuple[str, str]:
         EventKind.ROLLED_BACK.value: f"{where}: rolled back{step}. Reason: {detail.get('reason')}",
         EventKind.FAILED.value: f"{where}: rollout FAILED - a person must look. Reason: {detail.get('reason')}",
         EventKind.REJECTED.value: f"{where}: rollout rejected, nothing changed. Reason: {detail.get('reason')}",
+        EventKind.SUPERSEDED.value: f"{where}: skipped, nothing changed. Reason: {detail.get('reason')}",
     }
     return f"{kind}: {where}"[:100], sentences.get(kind, f"{where}: {kind}")

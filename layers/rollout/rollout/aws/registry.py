@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from botocore.exceptions import ClientError
 
 from rollout.aws.clients import client, error_code, error_message, translated
@@ -26,7 +28,25 @@ def describe_model_package(arn: str) -> ModelPackage:
         version=described.get("ModelPackageVersion"),
         approval_status=described.get("ModelApprovalStatus", "PendingManualApproval"),
         metadata=described.get("CustomerMetadataProperties") or {},
+        modified_by=_who(described.get("LastModifiedBy") or {}),
+        modified_at=described.get("LastModifiedTime"),
+        approval_description=described.get("ApprovalDescription") or None,
     )
+
+
+def _who(user: dict[str, Any]) -> str | None:
+    """A person's name from SageMaker's UserContext: the IAM identity, else the Studio user profile."""
+    identity = user.get("IamIdentity") or {}
+    return identity.get("Arn") or user.get("UserProfileName") or user.get("UserProfileArn") or None
+
+
+def package_identity(arn: str) -> tuple[str, int | None] | None:
+    """(group, version) of a package, None when the registry has no such package any more."""
+    try:
+        package = describe_model_package(arn)
+    except PackageNotFoundError:
+        return None
+    return package.group_name, package.version
 
 
 def _group_from_arn(arn: str) -> str:

@@ -117,6 +117,18 @@ def config_request(config_name: str) -> ConfigRequest | None:
     return {key: value for key, value in described.items() if key in accepted}
 
 
+def model_package_of(model_name: str) -> str | None:
+    """The registry package a model was created from (its first container's ModelPackageName), if any."""
+    model = _describe("describe_model", ModelName=model_name)
+    if model is None:
+        return None
+    containers = model.get("Containers") or ([model["PrimaryContainer"]] if model.get("PrimaryContainer") else [])
+    for container in containers:
+        if container.get("ModelPackageName"):
+            return str(container["ModelPackageName"])
+    return None
+
+
 def ensure_model(name: str, package_arn: str, role_arn: str, tags: list[dict[str, str]]) -> bool:
     """Create the Model from a registry package unless it exists. True when this call created it."""
     if _describe("describe_model", ModelName=name) is not None:

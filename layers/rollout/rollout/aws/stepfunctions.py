@@ -1,4 +1,5 @@
-"""Step Functions: failing a waiting callback task when something it watches goes wrong."""
+"""Step Functions: failing a waiting callback task when something it watches goes wrong, and whether an
+execution still runs."""
 
 from __future__ import annotations
 
@@ -19,3 +20,17 @@ def fail_task(token: str, error: str, cause: str) -> bool:
                 return False
             raise
     return True
+
+
+def execution_running(execution_arn: str) -> bool:
+    """Is that execution still running? (A lock or queue place of an execution that ended is stale.)"""
+    if not execution_arn:
+        return True  # an item written before executions were recorded: assume alive, its lease still bounds it
+    with translated("states:DescribeExecution"):
+        try:
+            described = client("stepfunctions").describe_execution(executionArn=execution_arn)
+        except ClientError as exc:
+            if error_code(exc) == "ExecutionDoesNotExist":
+                return False
+            raise
+    return str(described.get("status")) == "RUNNING"

@@ -2,7 +2,10 @@
 
 Items:
 - ``ENDPOINT#<name>`` / ``LOCK``: the rollout holding the endpoint (conditional writes, a lease).
-- ``ENDPOINT#<name>`` / ``CLAIM#<package arn>``: which rollout handles an approval event, so duplicates stop.
+- ``ENDPOINT#<name>`` / ``CLAIM#<package arn>#<approval time>``: which rollout handles one approval, so duplicate
+  deliveries stop (a later re-approval is a new claim).
+- ``ENDPOINT#<name>`` / ``QUEUE#<rollout id>``: a rollout waiting for the endpoint, ordered by approval time.
+- ``PACKAGE#<package arn>`` / ``ROLLOUT#<rollout id>``: which rollouts deploy a package (revocations reach them).
 - ``ENDPOINT#<name>`` / ``ROLLOUT#<started iso>#<rollout id>``: the rollout record.
 - ``ALARM#<alarm name>`` / ``ROLLOUT#<rollout id>``: the task token of the bake watching that alarm.
 """
@@ -35,6 +38,7 @@ class LockHolder:
     rollout_id: str
     package_arn: str
     acquired_at: str
+    execution_arn: str = ""  # the holder's current execution: a lock whose execution ended is stale
 
 
 def _take_lease(
@@ -79,37 +83,234 @@ def _lock_key(endpoint: str) -> dict[str, Any]:
     return {"pk": _pk(endpoint), "sk": {"S": "LOCK"}}
 
 
-def _claim_key(endpoint: str, package_arn: str) -> dict[str, Any]:
-    return {"pk": _pk(endpoint), "sk": {"S": f"CLAIM#{package_arn}"}}
+def _claim_key(endpoint: str, package_arn: str, approval: str) -> dict[str, Any]:
+    return {"pk": _pk(endpoint), "sk": {"S": f"CLAIM#{package_arn}#{approval}"}}
+
+
+def _lock_fields(package_arn: str, execution_arn: str, now: datetime) -> dict[str, Any]:
+    return {
+        "package_arn": {"S": package_arn},
+        "acquired_at": {"S": now.isoformat()},
+        "execution_arn": {"S": execution_arn},
+    }
 
 
 def acquire_lock(
-    table: str, endpoint: str, rollout_id: str, package_arn: str, now: datetime, lease_seconds: int
+    table: str, endpoint: str, rollout_id: str, package_arn: str, execution_arn: str, now: datetime, lease_seconds: int
 ) -> LockHolder | None:
     """Take the endpoint's lock. None when we hold it now; otherwise the current holder."""
-    fields = {"package_arn": {"S": package_arn}, "acquired_at": {"S": now.isoformat()}}
+    fields = _lock_fields(package_arn, execution_arn, now)
     held = _take_lease(table, _lock_key(endpoint), rollout_id, fields, now, lease_seconds)
     if held is None:
         return None
     if not held:  # released between our write and our read: the next poll takes it
         return LockHolder("(just released)", "", "")
-    return LockHolder(held["rollout_id"]["S"], held["package_arn"]["S"], held["acquired_at"]["S"])
+    return LockHolder(
+        held["rollout_id"]["S"],
+        held.get("package_arn", {}).get("S", ""),
+        held.get("acquired_at", {}).get("S", ""),
+        held.get("execution_arn", {}).get("S", ""),
+    )
+
+
+def take_over_lock(
+    table: str,
+    endpoint: str,
+    stale: LockHolder,
+    rollout_id: str,
+    package_arn: str,
+    execution_arn: str,
+    now: datetime,
+    lease_seconds: int,
+) -> bool:
+    """Take a lock whose holder's execution has ended (it could not release it), unless it changed meanwhile."""
+    item = {
+        **_lock_key(endpoint),
+        **_lock_fields(package_arn, execution_arn, now),
+        "rollout_id": {"S": rollout_id},
+        "expires_at": {"N": str(int(now.timestamp()) + lease_seconds)},
+    }
+    with translated("dynamodb:PutItem"):
+        try:
+            _ddb().put_item(
+                TableName=table,
+                Item=item,
+                ConditionExpression="rollout_id = :stale AND (attribute_not_exists(execution_arn) OR "
+                "execution_arn = :stale_execution)",
+                ExpressionAttributeValues={
+                    ":stale": {"S": stale.rollout_id},
+                    ":stale_execution": {"S": stale.execution_arn},
+                },
+            )
+        except ClientError as exc:
+            if error_code(exc) == "ConditionalCheckFailedException":
+                return False
+            raise
+    return True
+
+
+def move_lock(
+    table: str, endpoint: str, rollout_id: str, execution_arn: str, now: datetime, lease_seconds: int
+) -> bool:
+    """A rollout continuing in a fresh execution moves its lock there (and renews the lease). False when it does
+    not hold the lock."""
+    with translated("dynamodb:UpdateItem"):
+        try:
+            _ddb().update_item(
+                TableName=table,
+                Key=_lock_key(endpoint),
+                UpdateExpression="SET execution_arn = :execution, expires_at = :expires",
+                ConditionExpression="rollout_id = :me",
+                ExpressionAttributeValues={
+                    ":me": {"S": rollout_id},
+                    ":execution": {"S": execution_arn},
+                    ":expires": {"N": str(int(now.timestamp()) + lease_seconds)},
+                },
+            )
+        except ClientError as exc:
+            if error_code(exc) == "ConditionalCheckFailedException":
+                return False
+            raise
+    return True
 
 
 def release_lock(table: str, endpoint: str, rollout_id: str) -> bool:
-    """Release the lock if we hold it."""
+    """Release the lock if we hold it (safe to call whether or not we do)."""
     return _release(table, _lock_key(endpoint), rollout_id)
 
 
-def claim_package(table: str, endpoint: str, package_arn: str, rollout_id: str, now: datetime, ttl_seconds: int) -> str:
-    """Claim an approval of ``package_arn`` for ``endpoint``. Returns the rollout that owns the claim."""
-    held = _take_lease(table, _claim_key(endpoint, package_arn), rollout_id, {}, now, ttl_seconds)
+# --- the queue of an endpoint: rollouts waiting for its lock, in approval order ------------------------------
+
+
+@dataclass(frozen=True)
+class QueueEntry:
+    """A rollout waiting for an endpoint. Ordered by approval time, then rollout id."""
+
+    rollout_id: str
+    approved_at: str  # ISO 8601, UTC
+    package_arn: str
+    group: str
+    version: int | None
+    execution_arn: str
+
+    @property
+    def order(self) -> tuple[str, str]:
+        return (self.approved_at, self.rollout_id)
+
+
+def _queue_key(endpoint: str, rollout_id: str) -> dict[str, Any]:
+    return {"pk": _pk(endpoint), "sk": {"S": f"QUEUE#{rollout_id}"}}
+
+
+def enqueue(table: str, endpoint: str, entry: QueueEntry, now: datetime, ttl_seconds: int) -> None:
+    """Take (or keep) a place in the endpoint's queue. Idempotent: the place is the approval time."""
+    item: dict[str, Any] = {
+        **_queue_key(endpoint, entry.rollout_id),
+        "rollout_id": {"S": entry.rollout_id},
+        "approved_at": {"S": entry.approved_at},
+        "package_arn": {"S": entry.package_arn},
+        "group": {"S": entry.group},
+        "execution_arn": {"S": entry.execution_arn},
+        "expires_at": {"N": str(int(now.timestamp()) + ttl_seconds)},
+    }
+    if entry.version is not None:
+        item["version"] = {"N": str(entry.version)}
+    with translated("dynamodb:PutItem"):
+        _ddb().put_item(TableName=table, Item=item)
+
+
+def queue(table: str, endpoint: str) -> list[QueueEntry]:
+    """Everyone waiting for the endpoint, in order."""
+    with translated("dynamodb:Query"):
+        response = _ddb().query(
+            TableName=table,
+            KeyConditionExpression="pk = :pk AND begins_with(sk, :prefix)",
+            ExpressionAttributeValues={":pk": _pk(endpoint), ":prefix": {"S": "QUEUE#"}},
+            ConsistentRead=True,
+        )
+    entries = [
+        QueueEntry(
+            rollout_id=item["rollout_id"]["S"],
+            approved_at=item["approved_at"]["S"],
+            package_arn=item["package_arn"]["S"],
+            group=item["group"]["S"],
+            version=int(item["version"]["N"]) if "version" in item else None,
+            execution_arn=item["execution_arn"]["S"],
+        )
+        for item in response.get("Items", [])
+    ]
+    return sorted(entries, key=lambda e: e.order)
+
+
+def dequeue(table: str, endpoint: str, rollout_id: str) -> None:
+    """Leave the endpoint's queue (no error when not in it)."""
+    with translated("dynamodb:DeleteItem"):
+        _ddb().delete_item(TableName=table, Key=_queue_key(endpoint, rollout_id))
+
+
+def move_queue_entry(table: str, endpoint: str, rollout_id: str, execution_arn: str) -> None:
+    """A queued rollout continuing in a fresh execution keeps its place under its new execution."""
+    with translated("dynamodb:UpdateItem"):
+        try:
+            _ddb().update_item(
+                TableName=table,
+                Key=_queue_key(endpoint, rollout_id),
+                UpdateExpression="SET execution_arn = :execution",
+                ConditionExpression="attribute_exists(pk)",
+                ExpressionAttributeValues={":execution": {"S": execution_arn}},
+            )
+        except ClientError as exc:
+            if error_code(exc) != "ConditionalCheckFailedException":
+                raise
+
+
+# --- which rollouts deploy a package (so a revoked approval reaches them) -----------------------------------
+
+
+def _package_key(package_arn: str, rollout_id: str) -> dict[str, Any]:
+    return {"pk": {"S": f"PACKAGE#{package_arn}"}, "sk": {"S": f"ROLLOUT#{rollout_id}"}}
+
+
+def index_package(table: str, package_arn: str, rollout_id: str, endpoint: str, now: datetime, ttl: int) -> None:
+    """Remember that ``rollout_id`` deploys ``package_arn`` to ``endpoint``."""
+    item = {
+        **_package_key(package_arn, rollout_id),
+        "endpoint_name": {"S": endpoint},
+        "expires_at": {"N": str(int(now.timestamp()) + ttl)},
+    }
+    with translated("dynamodb:PutItem"):
+        _ddb().put_item(TableName=table, Item=item)
+
+
+def rollouts_of_package(table: str, package_arn: str) -> list[tuple[str, str]]:
+    """(rollout id, endpoint) of every rollout deploying ``package_arn``."""
+    with translated("dynamodb:Query"):
+        response = _ddb().query(
+            TableName=table,
+            KeyConditionExpression="pk = :pk",
+            ExpressionAttributeValues={":pk": {"S": f"PACKAGE#{package_arn}"}},
+            ConsistentRead=True,
+        )
+    return [(i["sk"]["S"].split("#", 1)[1], i["endpoint_name"]["S"]) for i in response.get("Items", [])]
+
+
+def unindex_package(table: str, package_arn: str, rollout_id: str) -> None:
+    with translated("dynamodb:DeleteItem"):
+        _ddb().delete_item(TableName=table, Key=_package_key(package_arn, rollout_id))
+
+
+def claim_approval(
+    table: str, endpoint: str, package_arn: str, approval: str, rollout_id: str, now: datetime, ttl_seconds: int
+) -> str:
+    """Claim one approval (``approval`` tells it apart from a later re-approval of the same package) for
+    ``endpoint``. Returns the rollout that owns the claim: another one means this is a duplicate delivery."""
+    held = _take_lease(table, _claim_key(endpoint, package_arn, approval), rollout_id, {}, now, ttl_seconds)
     return rollout_id if held is None else str(held.get("rollout_id", {}).get("S", rollout_id))
 
 
-def release_claim(table: str, endpoint: str, package_arn: str, rollout_id: str) -> None:
-    """Drop our claim (a refused rollout did nothing, so a later approval event may try again)."""
-    _release(table, _claim_key(endpoint, package_arn), rollout_id)
+def release_claim(table: str, endpoint: str, package_arn: str, approval: str, rollout_id: str) -> None:
+    """Drop our claim (a refused rollout did nothing, so a later delivery of the approval may try again)."""
+    _release(table, _claim_key(endpoint, package_arn, approval), rollout_id)
 
 
 def put_record(table: str, endpoint: str, started_at: datetime, rollout_id: str, fields: dict[str, str | None]) -> None:

@@ -8,8 +8,14 @@ from __future__ import annotations
 
 from rollout import plan
 from rollout.aws import autoscaling, cloudwatch, sagemaker
-from rollout.errors import AlarmNotFoundError, EndpointNotInServiceError, UnsupportedEndpointError
-from rollout.models import Phase, RolloutState
+from rollout.errors import (
+    AlarmNotFoundError,
+    AlreadyDeployedError,
+    DowngradeError,
+    EndpointNotInServiceError,
+    UnsupportedEndpointError,
+)
+from rollout.models import EndpointSnapshot, Phase, RolloutState, StartSource
 
 
 def snapshot_endpoint(state: RolloutState) -> RolloutState:
@@ -30,6 +36,7 @@ def snapshot_endpoint(state: RolloutState) -> RolloutState:
         if missing:
             raise AlarmNotFoundError(f"policy field '{field}' names alarm(s) that do not exist: {', '.join(missing)}")
     if baseline.exists:
+        refuse_downgrade(state, baseline)
         scaling = autoscaling.variant_scaling(baseline.name, [v.name for v in baseline.variants])
         baseline = baseline.model_copy(update={"scaling": tuple(scaling)})
     state.baseline = baseline
@@ -43,3 +50,39 @@ def snapshot_endpoint(state: RolloutState) -> RolloutState:
     else:
         state.message = f"endpoint {baseline.name} does not exist yet: this rollout creates it"
     return state
+
+
+def package_version(arn: str) -> tuple[str, int] | None:
+    """(group, version) from a versioned model package ARN (``model-package/<group>/<version>``), lower case as
+    SageMaker writes ARNs."""
+    parts = arn.split(":", 5)[-1].split("/")
+    if len(parts) == 3 and parts[0] == "model-package" and parts[2].isdigit():
+        return parts[1].lower(), int(parts[2])
+    return None
+
+
+def refuse_downgrade(state: RolloutState, baseline: EndpointSnapshot) -> None:
+    """No silent downgrades: an approval of a version older than one the endpoint serves is refused (a manual
+    start may ask for it with allow_downgrade), and an approval event for the version it already serves alone (a
+    lifecycle change of that version) deploys nothing."""
+    approved = state.package
+    serving = {v.name: sagemaker.model_package_of(v.model_name) for v in baseline.variants}
+    same_group = {
+        variant: found
+        for variant, arn in serving.items()
+        if arn and (found := package_version(arn)) and found[0] == approved.group_name.lower()
+    }
+    newer = {v: version for v, (_, version) in same_group.items() if approved.version and version > approved.version}
+    if newer and not state.request.allow_downgrade:
+        shown = ", ".join(f"variant {v} serves v{version}" for v, version in sorted(newer.items()))
+        raise DowngradeError(
+            f"{approved.group_name} v{approved.version} is older than what endpoint {baseline.name} serves ({shown}): "
+            "refusing a silent downgrade. To roll back on purpose, start a rollout by hand with "
+            '"allow_downgrade": true.'
+        )
+    only_this = bool(serving) and all(arn == approved.arn for arn in serving.values())
+    if only_this and state.request.source is StartSource.EVENT:
+        raise AlreadyDeployedError(
+            f"endpoint {baseline.name} already serves {approved.group_name} v{approved.version} on every variant: "
+            "this approval event deploys nothing (start a rollout by hand to redeploy it)"
+        )

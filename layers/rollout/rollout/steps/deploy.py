@@ -14,6 +14,7 @@ from rollout.decide import Progress, deployment_progress
 from rollout.errors import GuardrailRollbackError, UpdateFailedError, UpdateTimedOutError, VerificationFailedError
 from rollout.models import BakeState, BlueGreen, EndpointSnapshot, Phase, RolloutState
 from rollout.steps.health import heed_requests
+from rollout.steps.revocation import require_approval
 from rollout.steps.target import resource_tags
 
 
@@ -25,6 +26,8 @@ def start_update(state: RolloutState) -> RolloutState:
     config = target.shift_config_name or target.config_name
     observed = sagemaker.snapshot(endpoint, variants_while_busy=False)
     already = config in {observed.config_name, observed.pending_config_name}
+    if not already:
+        require_approval(state)  # a gate or a queue may have held the rollout for a long time
     state.touched = True  # from here on, any failure must put the endpoint back
     if not already:
         if target.creates_endpoint:

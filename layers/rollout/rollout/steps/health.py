@@ -18,7 +18,14 @@ from rollout.analysis import (
 from rollout.aws import cloudwatch, table
 from rollout.config import Settings
 from rollout.decide import failure_reason
-from rollout.errors import AbortedError, GateRejectedError, GateTimedOutError, HealthCheckFailedError
+from rollout.errors import (
+    AbortedError,
+    ApprovalRevokedError,
+    GateRejectedError,
+    GateTimedOutError,
+    HealthCheckFailedError,
+    SupersededError,
+)
 from rollout.models import AbTest, GateState, Phase, RolloutState, Shadow, StepRecord, TaskError, Verdict
 from rollout.notifications import EventKind
 from rollout.steps.announce import announce
@@ -188,13 +195,20 @@ def _at_gate(
 
 
 def heed_requests(state: RolloutState, settings: Settings) -> None:
-    """What people asked of this rollout: abort (roll back now), promote (skip the remaining steps), and the
-    approval or rejection of the gate it waits at. Requests are durable: a person's word is never lost to a
+    """What people and the registry asked of this rollout: a revoked approval and an abort (roll back now), a
+    newer version superseding it (on_busy supersede), promote (skip the remaining steps), and the approval or
+    rejection of the gate it waits at. Requests are durable: a person's word is never lost to a
     task token that timed out in the same second."""
     asked = table.requests(settings.table_name, state.endpoint_name, state.rollout_id)
+    if "revoke" in asked:
+        _by, reason = asked["revoke"]
+        raise ApprovalRevokedError(reason)
     if "abort" in asked:
         by, reason = asked["abort"]
         raise AbortedError(f"aborted by {by}: {reason}")
+    if "supersede" in asked:
+        _by, reason = asked["supersede"]
+        raise SupersededError(reason)
     if "promote" in asked:
         state.promote_now = True
     gate = state.gate

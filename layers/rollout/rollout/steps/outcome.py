@@ -6,13 +6,14 @@ from collections.abc import Mapping
 from typing import Any
 
 from rollout import clock
-from rollout.aws import registry, table
+from rollout.aws import registry, ssm, table
 from rollout.config import Settings
 from rollout.decide import failure_reason, final_outcome
 from rollout.errors import RolloutError
 from rollout.inputs import parse_start_input, parse_time
 from rollout.models import Outcome, Phase, RolloutState, TaskError
 from rollout.notifications import EventKind
+from rollout.policy import merge_layers, standard_layers
 from rollout.steps.announce import announce, publish
 from rollout.steps.lock import record_fields
 
@@ -22,6 +23,7 @@ OUTCOME_EVENTS = {
     Outcome.ROLLED_BACK: EventKind.ROLLED_BACK,
     Outcome.FAILED: EventKind.FAILED,
     Outcome.REJECTED: EventKind.REJECTED,
+    Outcome.SUPERSEDED: EventKind.SUPERSEDED,
 }
 
 
@@ -35,7 +37,8 @@ def record_outcome(state: RolloutState, settings: Settings) -> RolloutState:
         state.reason = (
             state.reason or f"endpoint {state.endpoint_name} serves {state.target.model_name if state.target else '?'}"
         )
-    if outcome is Outcome.ROLLED_BACK and state.policy.on_rollback == "reject_package":
+    revoked = state.error is not None and state.error.Error == "ApprovalRevokedError"  # the registry said so already
+    if outcome is Outcome.ROLLED_BACK and state.policy.on_rollback == "reject_package" and not revoked:
         registry.reject_package(state.package.arn, f"rolled back by rollout {state.rollout_id}: {state.reason}")
     fields = record_fields(state, outcome.value)
     fields["finished_at"] = clock.now().isoformat()
@@ -51,12 +54,18 @@ def record_outcome(state: RolloutState, settings: Settings) -> RolloutState:
 
 
 def record_rejection(payload: Mapping[str, Any], settings: Settings) -> dict[str, Any]:
-    """Record a rollout refused before it began (bad input, bad policy, package or endpoint checks)."""
-    raw, error = _split_caught_error(payload.get("input"))
+    """Record a rollout refused before it began (bad input, bad policy, package or endpoint checks).
+
+    ``payload`` is ``{"input": <the execution input, any JSON>, "error": <the caught error>, ...}``. The record goes
+    under the endpoint whenever it can be known - from the input, or from the policy the package's group has -
+    so ``rollout history ENDPOINT`` shows it."""
+    raw = payload.get("input")
+    caught = payload.get("error")
+    error = TaskError.model_validate(caught) if isinstance(caught, Mapping) else TaskError(Error="Unknown")
     reason = failure_reason(error)
     execution_arn = str(payload.get("execution_arn") or "")
     rollout_id = execution_arn.rsplit(":", 1)[-1] or "unknown"
-    endpoint, package_arn = _identify(raw)
+    endpoint, package_arn = _identify(raw, settings)
     started_at = parse_time(payload.get("started_at")) or clock.now()
     table.put_record(
         settings.table_name,
@@ -93,22 +102,36 @@ def record_rejection(payload: Mapping[str, Any], settings: Settings) -> dict[str
     return {"outcome": Outcome.REJECTED.value, "reason": reason, "error": error.Error, "rollout_id": rollout_id}
 
 
-def _split_caught_error(execution_input: object) -> tuple[object, TaskError]:
-    """The execution input as it was, and the error the Catch added to it (``ResultPath: $.error``)."""
-    if not isinstance(execution_input, Mapping):
-        return execution_input, TaskError(Error="Unknown")
-    raw = dict(execution_input)
-    caught = raw.pop("error", None)
-    return raw, TaskError.model_validate(caught) if isinstance(caught, Mapping) else TaskError(Error="Unknown")
-
-
-def _identify(raw: object) -> tuple[str, str | None]:
-    """Best-effort endpoint and package of a rejected input, for the record's key."""
+def _identify(raw: object, settings: Settings) -> tuple[str, str | None]:
+    """Best-effort endpoint and package of a rejected input, for the record's key: the input's own endpoint, else
+    the endpoint the package group's policy names (stack defaults and the SSM parameter, even if the policy is
+    otherwise invalid)."""
+    if isinstance(raw, Mapping) and isinstance(raw.get("continue"), Mapping):
+        state = raw["continue"]
+        policy = state.get("policy") if isinstance(state.get("policy"), Mapping) else {}
+        package = state.get("package") if isinstance(state.get("package"), Mapping) else {}
+        return str(policy.get("endpoint_name") or UNKNOWN_ENDPOINT), package.get("arn")
     try:
         request = parse_start_input(raw)
     except RolloutError:
         return UNKNOWN_ENDPOINT, _package_from_raw(raw)
-    return request.endpoint_name or UNKNOWN_ENDPOINT, request.model_package_arn
+    if request.endpoint_name:
+        return request.endpoint_name, request.model_package_arn
+    detail = raw.get("detail") if isinstance(raw, Mapping) else None
+    named = detail.get("ModelPackageGroupName") if isinstance(detail, Mapping) else None
+    group = named if isinstance(named, str) and named else _group_of(request.model_package_arn)
+    if group is None:
+        return UNKNOWN_ENDPOINT, request.model_package_arn
+    try:
+        parameter = settings.policy_parameter_name(group)
+        layers = standard_layers(
+            settings.default_policy, parameter, ssm.get_parameter(parameter), {}, request.policy_override
+        )
+        document, _sources = merge_layers(layers)
+    except RolloutError:
+        return UNKNOWN_ENDPOINT, request.model_package_arn
+    endpoint = document.get("endpoint_name")
+    return (endpoint if isinstance(endpoint, str) and endpoint else UNKNOWN_ENDPOINT), request.model_package_arn
 
 
 def _group_of(package_arn: str | None) -> str | None:

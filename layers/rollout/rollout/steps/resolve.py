@@ -57,13 +57,15 @@ def _continued(raw: object, execution_arn: str, settings: Settings) -> RolloutSt
         raise MalformedEventError(f"continuation input is not a rollout state: {exc.errors()[0]['msg']}") from None
     if state.resume_at is None:
         raise MalformedEventError("continuation input says no loop to resume at (resume_at)")
-    if state.resume_at != "lock":
-        holder = table.lock_holder(settings.table_name, state.endpoint_name)
-        if holder != state.rollout_id:
-            raise MalformedEventError(
-                f"continuation of rollout {state.rollout_id} refused: the lock of {state.endpoint_name} is held by "
-                f"{holder or 'nobody'}"
-            )
+    endpoint = state.endpoint_name
+    if state.resume_at == "lock":  # still queued: keep the place in line under the new execution
+        table.move_queue_entry(settings.table_name, endpoint, state.rollout_id, execution_arn)
+    elif not table.move_lock(
+        settings.table_name, endpoint, state.rollout_id, execution_arn, clock.now(), settings.lock_lease_seconds
+    ):
+        raise MalformedEventError(
+            f"continuation of rollout {state.rollout_id} refused: it does not hold the lock of endpoint {endpoint}"
+        )
     return continuation.resumed(state, execution_arn)
 
 

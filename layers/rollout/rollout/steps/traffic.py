@@ -8,6 +8,7 @@ from rollout.config import Settings
 from rollout.models import Phase, RolloutState
 from rollout.notifications import EventKind
 from rollout.steps.announce import announce
+from rollout.steps.revocation import require_approval
 
 
 def shift_traffic(state: RolloutState, settings: Settings) -> RolloutState:
@@ -36,6 +37,7 @@ def promote(state: RolloutState, settings: Settings) -> RolloutState:
     assert target is not None
     observed = sagemaker.snapshot(state.endpoint_name, variants_while_busy=False)
     if target.config_name not in {observed.config_name, observed.pending_config_name}:
+        require_approval(state)
         move_scaling_to_new_variant(state)
         sagemaker.update_endpoint(state.endpoint_name, target.config_name)
     state.update_started_at = clock.now()
