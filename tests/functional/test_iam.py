@@ -116,3 +116,11 @@ def test_iam_can_be_turned_off_for_the_simulators_own_tooling():
     with Simulation(scenario(), iam=False) as sim, sim.aws.acting_as("ShiftTrafficFunction"):
         assert sim.aws.iam is None
         client("sagemaker").list_models()
+
+
+def test_the_services_clients_keep_botocores_request_validation(world):
+    # local mode may only be stricter than AWS: a request botocore would refuse never reaches IAM or the emulator
+    from rollout.aws.clients import client as service_client
+
+    for service in ("sagemaker", "cloudwatch", "application-autoscaling", "dynamodb", "sns", "events"):
+        assert service_client(service).meta.config.parameter_validation is True

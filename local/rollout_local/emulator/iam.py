@@ -241,7 +241,7 @@ class EmulatedAccount:
     def service_linked_role_exists(self, role_name: str) -> bool:
         from moto.iam.models import iam_backends
 
-        return any(role.name == role_name for role in iam_backends[ACCOUNT]["global"].roles.values())
+        return any(role.name == role_name for role in list(iam_backends[ACCOUNT]["global"].roles.values()))
 
     def create_service_linked_role(self) -> None:
         """What Application Auto Scaling does the first time a SageMaker variant is registered."""
