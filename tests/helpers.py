@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -33,3 +34,32 @@ def scenario(**overrides: Any) -> Scenario:
     }
     base.update(overrides)
     return Scenario.model_validate(base)
+
+
+@dataclass
+class IamAccount:
+    """The emulated account as local IAM's checks see it (tags, configs, keys, the service-linked role)."""
+
+    tags: dict[str, dict[str, str]] = field(default_factory=dict)
+    configs: dict[str, str] = field(default_factory=dict)  # endpoint -> config
+    keys: dict[str, str] = field(default_factory=dict)  # config -> KmsKeyId
+    scalable: dict[str, list[str]] = field(default_factory=dict)
+    roles: set[str] = field(default_factory=set)
+
+    def resource_tags(self, arn):
+        return self.tags.get(arn, {})
+
+    def endpoint_config(self, endpoint):
+        return self.configs.get(endpoint)
+
+    def config_kms_key(self, config):
+        return self.keys.get(config)
+
+    def scalable_variants(self, endpoint):
+        return self.scalable.get(endpoint, [])
+
+    def service_linked_role_exists(self, role_name):
+        return role_name in self.roles
+
+    def kms_key_arn(self, key_id):
+        return key_id if key_id.startswith("arn:") else f"arn:aws:kms:us-east-1:123456789012:key/{key_id}"

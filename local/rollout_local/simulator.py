@@ -17,12 +17,13 @@ import boto3
 from moto.events.models import EventPattern
 
 from rollout_local.emulator.clock import VirtualClock
+from rollout_local.emulator.iam import EmulatedAccount, LocalIam
 from rollout_local.emulator.patches import LocalAws
 from rollout_local.emulator.sagemaker import ACCOUNT, SageMakerEmulator
 from rollout_local.emulator.world import World
 from rollout_local.report import Report, build_report
 from rollout_local.scenario import AutoscalingSpec, EndpointSpec, OperatorAction, Scenario, endpoint_name_of
-from rollout_local.stack import REGION, ROOT, Stack, deploy
+from rollout_local.stack import REGION, ROOT, Stack, TemplateTransform, deploy
 
 QUIET_ENVIRONMENT = {
     "POWERTOOLS_TRACE_DISABLED": "true",
@@ -50,8 +51,19 @@ def _environment(values: dict[str, str]) -> Iterator[None]:
 class Simulation:
     """An emulated account with the stack deployed. Use as a context manager; tests drive it step by step."""
 
-    def __init__(self, scenario: Scenario, root: Path = ROOT, verbose: bool = False) -> None:
+    def __init__(
+        self,
+        scenario: Scenario,
+        root: Path = ROOT,
+        verbose: bool = False,
+        iam: bool = True,
+        template_transform: TemplateTransform | None = None,
+    ) -> None:
+        """``iam=False`` turns IAM enforcement off (only for the simulator's own tooling, never for a workflow
+        test); ``template_transform`` edits template.yaml before it is deployed (negative controls)."""
         self.scenario = scenario
+        self.enforce_iam = iam
+        self.template_transform = template_transform
         self.root = root
         self.verbose = verbose
         self.clock = VirtualClock()
@@ -76,7 +88,9 @@ class Simulation:
         self._env.__enter__()
         self.aws.__enter__()
         parameters = dict(self.scenario.stack)
-        self.stack: Stack = deploy(self.aws, parameters)
+        self.stack: Stack = deploy(self.aws, parameters, transform=self.template_transform)
+        if self.enforce_iam:  # from here on every call a function or the state machine makes is judged by IAM
+            self.aws.iam = LocalIam(self.stack.roles, EmulatedAccount(self.sagemaker))
         self._stack_env = _environment(self.stack.environment)
         self._stack_env.__enter__()
         self.session = boto3.Session(region_name=REGION)

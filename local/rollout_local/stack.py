@@ -10,8 +10,10 @@ from __future__ import annotations
 import importlib.util
 import io
 import json
+import re
 import sys
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,11 +21,14 @@ from typing import Any
 import boto3
 import yaml
 
+from rollout_local.emulator.iam import role_name, roles_from_template
+from rollout_local.emulator.iam_policy import Role
 from rollout_local.emulator.patches import LambdaHandler, LocalAws
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "template.yaml"
 REGION = "us-east-1"
+STACK_NAME = "sagemaker-rollout-local"
 
 
 @dataclass(frozen=True)
@@ -57,25 +62,58 @@ def load_template(path: Path = TEMPLATE) -> dict[str, Any]:
     return loaded
 
 
+_SUB_VARIABLE = re.compile(r"\$\{([^}!][^}]*)\}")
+
+
+def _sub(text: str, refs: dict[str, str], variables: dict[str, Any]) -> str:
+    """Fn::Sub: every ${Name} must resolve (as CloudFormation refuses the template otherwise); ${!x} is literal."""
+
+    def value_of(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name in variables:
+            return str(variables[name])
+        if name not in refs:
+            raise ValueError(f"local mode cannot resolve ${{{name}}} in !Sub {text!r}")
+        return refs[name]
+
+    return _SUB_VARIABLE.sub(value_of, text).replace("${!", "${")
+
+
 def resolve(value: Any, refs: dict[str, str]) -> Any:
-    """Resolve the intrinsics local mode needs (Ref, GetAtt, Sub) against known values."""
+    """Resolve the intrinsics local mode needs (Ref, GetAtt, Sub) against known values.
+
+    Both spellings are understood: YAML short forms (``!Sub``, read as ``Tag``) and the JSON forms
+    (``{"Fn::Sub": ...}``) that SAM's policy templates expand to, including Sub's ``[text, variables]`` form.
+    """
     if isinstance(value, Tag):
-        if value.name == "Ref":
-            return refs[value.value]
-        if value.name == "GetAtt":
-            target = value.value if isinstance(value.value, str) else ".".join(value.value)
-            return refs[target]
-        if value.name == "Sub" and isinstance(value.value, str):
-            text = value.value
-            for key, replacement in refs.items():
-                text = text.replace("${" + key + "}", replacement)
-            return text
-        raise ValueError(f"local mode cannot resolve !{value.name}")
+        return _intrinsic(value.name, value.value, refs)
     if isinstance(value, dict):
+        if len(value) == 1:
+            (key, argument), *_ = value.items()
+            if key == "Ref" or key.startswith("Fn::"):
+                return _intrinsic(key.removeprefix("Fn::"), argument, refs)
         return {k: resolve(v, refs) for k, v in value.items()}
     if isinstance(value, list):
         return [resolve(v, refs) for v in value]
     return value
+
+
+def _intrinsic(name: str, argument: Any, refs: dict[str, str]) -> Any:
+    if name == "Ref":
+        if argument not in refs:
+            raise ValueError(f"local mode cannot resolve !Ref {argument}")
+        return refs[argument]
+    if name == "GetAtt":
+        target = argument if isinstance(argument, str) else ".".join(argument)
+        if target not in refs:
+            raise ValueError(f"local mode cannot resolve !GetAtt {target}")
+        return refs[target]
+    if name == "Sub" and isinstance(argument, str):
+        return _sub(argument, refs, {})
+    if name == "Sub" and isinstance(argument, list) and len(argument) == 2:
+        variables = {key: resolve(v, refs) for key, v in argument[1].items()}
+        return _sub(argument[0], refs, variables)
+    raise ValueError(f"local mode cannot resolve !{name}")
 
 
 @dataclass
@@ -90,6 +128,7 @@ class Stack:
     event_pattern: dict[str, Any]
     functions: dict[str, str] = field(default_factory=dict)  # logical id -> function ARN
     rules: list[tuple[dict[str, Any], str]] = field(default_factory=list)  # (event pattern, function ARN)
+    roles: dict[str, Role] = field(default_factory=dict)  # principal (function name or "states") -> its role
 
 
 def load_handler(code_uri: str, handler: str, logical_id: str) -> LambdaHandler:
@@ -112,16 +151,25 @@ def _zip() -> bytes:
     return buffer.getvalue()
 
 
-def deploy(aws: LocalAws, parameters: dict[str, str] | None = None, template_path: Path = TEMPLATE) -> Stack:
-    """Create the template's resources in the emulated account and register the real handlers."""
+TemplateTransform = Callable[[dict[str, Any]], dict[str, Any]]
+
+
+def deploy(
+    aws: LocalAws,
+    parameters: dict[str, str] | None = None,
+    template_path: Path = TEMPLATE,
+    transform: TemplateTransform | None = None,
+) -> Stack:
+    """Create the template's resources in the emulated account and register the real handlers.
+
+    ``transform`` changes the loaded template first (a test that removes one grant, for example).
+    """
     template = load_template(template_path)
+    if transform is not None:
+        template = transform(template)
     resources: dict[str, Any] = template["Resources"]
     session = boto3.Session(region_name=REGION)
     iam = session.client("iam")
-    role_arn = iam.create_role(
-        RoleName="sagemaker-rollout-local",
-        AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": []}),
-    )["Role"]["Arn"]
     sagemaker_role = iam.create_role(
         RoleName="sagemaker-execution-local",
         AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": []}),
@@ -130,7 +178,8 @@ def deploy(aws: LocalAws, parameters: dict[str, str] | None = None, template_pat
         "AWS::Region": REGION,
         "AWS::AccountId": "123456789012",
         "AWS::Partition": "aws",
-        "AWS::StackName": "sagemaker-rollout-local",
+        "AWS::StackName": STACK_NAME,
+        "AWS::URLSuffix": "amazonaws.com",
     }
     for name, spec in template.get("Parameters", {}).items():
         if "Default" in spec:
@@ -163,6 +212,7 @@ def deploy(aws: LocalAws, parameters: dict[str, str] | None = None, template_pat
     functions: dict[str, str] = {}
     rules: list[tuple[dict[str, Any], str]] = []
     lambda_client = session.client("lambda")
+    names = {k: k for k, r in resources.items() if r["Type"] == "AWS::Serverless::Function"}
     for logical_id, resource in resources.items():
         if resource["Type"] != "AWS::Serverless::Function":
             continue
@@ -172,7 +222,7 @@ def deploy(aws: LocalAws, parameters: dict[str, str] | None = None, template_pat
         arn = lambda_client.create_function(
             FunctionName=logical_id,
             Runtime=globals_function.get("Runtime", "python3.13"),
-            Role=role_arn,
+            Role=_create_role(iam, logical_id, "lambda.amazonaws.com"),
             Handler=props["Handler"],
             Code={"ZipFile": _zip()},
             Timeout=int(globals_function.get("Timeout", 60)),
@@ -185,6 +235,8 @@ def deploy(aws: LocalAws, parameters: dict[str, str] | None = None, template_pat
         refs[logical_id] = logical_id
         refs[f"{logical_id}.Arn"] = arn
 
+    # Every role as SAM would create it, from the template's Policies (the function roles above carry the names).
+    roles = roles_from_template(template, lambda value: resolve(value, refs), STACK_NAME, names)
     machine_id, machine = next((k, r) for k, r in resources.items() if r["Type"] == "AWS::Serverless::StateMachine")
     props = machine["Properties"]
     definition = (template_path.parent / props["DefinitionUri"]).read_text()
@@ -193,7 +245,7 @@ def deploy(aws: LocalAws, parameters: dict[str, str] | None = None, template_pat
     state_machine_arn = session.client("stepfunctions").create_state_machine(
         name=str(resolve(props["Name"], refs)) if "Name" in props else f"sagemaker-rollout-{machine_id}",
         definition=definition,
-        roleArn=role_arn,
+        roleArn=_create_role(iam, machine_id, "states.amazonaws.com"),
         type=props.get("Type", "STANDARD"),
     )["stateMachineArn"]
     rule = next(e for e in props.get("Events", {}).values() if e["Type"] == "EventBridgeRule")
@@ -206,4 +258,17 @@ def deploy(aws: LocalAws, parameters: dict[str, str] | None = None, template_pat
         event_pattern=resolve(rule["Properties"]["Pattern"], refs),
         functions=functions,
         rules=rules,
+        roles=roles,
     )
+
+
+def _create_role(iam: Any, logical_id: str, service: str) -> str:
+    """The execution role SAM creates for a function or state machine (its name as CloudFormation names it)."""
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}],
+    }
+    arn: str = iam.create_role(RoleName=role_name(STACK_NAME, logical_id), AssumeRolePolicyDocument=json.dumps(trust))[
+        "Role"
+    ]["Arn"]
+    return arn

@@ -15,10 +15,11 @@ from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state
 from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function import WaitFunction
 from moto.stepfunctions.parser.asl.eval.callback.callback import CallbackEndpoint
 from moto.stepfunctions.parser.asl.eval.event.event_manager import EventManager
+from moto.stepfunctions.parser.asl.utils.boto_client import boto_client_for
 from moto.stepfunctions.parser.backend.execution import Execution
 from moto.stepfunctions.parser.backend.execution_worker import ExecutionWorker
 from moto.stepfunctions.responses import StepFunctionResponse
-from rollout_local.emulator.patches import MOTO_VERSION
+from rollout_local.emulator.patches import INTERPRETER_ACCESS_KEY, MOTO_VERSION
 
 
 def params(function):
@@ -65,6 +66,9 @@ def test_every_patch_point_still_has_the_shape_local_mode_expects():
     ]
     assert 'parameters.get("Input")' in inspect.getsource(StateTaskServiceSfn._normalise_parameters)
     assert "stateMachineArn" not in inspect.getsource(StateTaskServiceSfn), "moto maps startExecution: drop the patch"
+    # local IAM tells the state machine's own calls (its service integrations) by the key moto's interpreter signs
+    # them with; if that changes, the state machine's role is no longer checked
+    assert f'aws_access_key_id="{INTERPRETER_ACCESS_KEY}"' in inspect.getsource(boto_client_for)
 
 
 def test_the_sagemaker_emulator_answers_through_botocore_validation(world):
@@ -74,3 +78,17 @@ def test_the_sagemaker_emulator_answers_through_botocore_validation(world):
 
     with pytest.raises(botocore.exceptions.ParamValidationError):
         world.sm.update_endpoint(EndpointName="churn-prod")
+
+
+def test_the_moto_internals_local_iam_reads_still_exist():
+    from moto.applicationautoscaling.models import ApplicationAutoscalingBackend
+    from moto.iam.aws_managed_policies import aws_managed_policies_data
+    from moto.iam.models import IAMBackend
+    from moto.kms.models import KmsBackend
+
+    assert '"AWSLambdaBasicExecutionRole"' in aws_managed_policies_data  # SAM's managed policies, as AWS ships them
+    assert '"AWSXrayWriteOnlyAccess"' in aws_managed_policies_data
+    assert params(IAMBackend.create_role)[:4] == ["self", "role_name", "assume_role_policy_document", "path"]
+    assert "linked_service" in params(IAMBackend.create_role)
+    assert params(KmsBackend.get_key_id_from_alias) == ["self", "alias_name"]
+    assert "self.targets" in inspect.getsource(ApplicationAutoscalingBackend.__init__)

@@ -16,7 +16,12 @@ def run() -> Iterator[Callable[[Scenario], tuple[Report, Simulation]]]:
             opened.pop().__exit__(None, None, None)
         simulation = Simulation(scenario).__enter__()
         opened.append(simulation)
-        return simulation.run(), simulation
+        report = simulation.run()
+        # IAM is on in every workflow test: a refused call is a missing grant even where the rollout survives it
+        assert simulation.aws.iam is not None
+        assert simulation.aws.iam.denials == [], [d.message for d in simulation.aws.iam.denials]
+        assert simulation.aws.iam.unknown == []
+        return report, simulation
 
     yield _run
     for simulation in opened:

@@ -12,8 +12,9 @@ moto runs the real ASL and stores DynamoDB, SSM, SNS, IAM, Lambda and Step Funct
   from the simulated world's alarm transitions (virtual time);
 - concurrent executions (``Execution.__deepcopy__``: moto copies running executions on every start);
 - the ``states:startExecution`` integration's parameter names (``StateTaskServiceSfn._normalise_parameters``);
-- the SageMaker emulator, scenario faults and per-operation call counts, at moto's one request entry point
-  (``BotocoreStubber.__call__``).
+- the SageMaker emulator, scenario faults, per-operation call counts and IAM (each call judged against the
+  caller's role from template.yaml), at moto's one request entry point (``BotocoreStubber.__call__``); the state
+  machine's own calls are told apart by the credentials moto's interpreter signs them with (``boto_client_for``).
 ``tests/functional/test_patch_points.py`` fails loudly when a moto upgrade moves any of these.
 """
 
@@ -55,6 +56,7 @@ from moto.stepfunctions.parser.backend.execution_worker import ExecutionWorker
 from moto.stepfunctions.responses import StepFunctionResponse
 
 from rollout_local.emulator.clock import VirtualClock
+from rollout_local.emulator.iam import STATE_MACHINE, LocalIam
 from rollout_local.emulator.sagemaker import ApiError, Fault, SageMakerEmulator
 from rollout_local.emulator.world import percentile
 
@@ -62,6 +64,8 @@ MOTO_VERSION = "5.2.1"
 MOTO_CONFIG: Any = {"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}
 
 LambdaHandler = Callable[[dict[str, Any], Any], Any]
+# moto's Step Functions interpreter signs its service-integration calls with this access key (boto_client_for)
+INTERPRETER_ACCESS_KEY = "ak"
 
 
 @dataclass
@@ -126,6 +130,7 @@ class LocalAws:
         self.invocations: list[Invocation] = []
         self.published: list[tuple[datetime, dict[str, Any]]] = []  # custom events the functions put (time, entry)
         self.alarm_history: Callable[[], list[Any]] = list  # the world's alarm transitions, once there is a world
+        self.iam: LocalIam | None = None  # the template's roles, once the stack is deployed (None: unchecked)
         self._local = threading.local()
         self._stack = ExitStack()
 
@@ -237,7 +242,7 @@ class LocalAws:
         short = function_name.rsplit(":", 1)[-1]
         event = json.loads(body) if body else {}
         context = LocalContext(short, function_name, str(uuid.uuid4()), log_group_name=f"/aws/lambda/{short}")
-        with self.in_handler():
+        with self.in_handler(), self.acting_as(short):
             try:
                 result = handler(event, context)
             except Exception as exc:  # a Lambda function error, as the Lambda service reports it
@@ -266,6 +271,25 @@ class LocalAws:
         finally:
             self._local.in_handler = previous
 
+    @contextmanager
+    def acting_as(self, function_name: str) -> Iterator[None]:
+        """Calls made inside are the function's: IAM judges them against its role."""
+        previous = getattr(self._local, "principal", None)
+        self._local.principal = function_name
+        try:
+            yield
+        finally:
+            self._local.principal = previous
+
+    def _caller(self, request: Any) -> str | None:
+        """Whose call this is: a function's (in its handler), the state machine's, or None (the simulator's)."""
+        principal: str | None = getattr(self._local, "principal", None)
+        if principal is None and f"Credential={INTERPRETER_ACCESS_KEY}/" in str(
+            request.headers.get("Authorization", "")
+        ):
+            return STATE_MACHINE
+        return principal
+
     # --- requests ----------------------------------------------------------------------------------------
 
     def _dispatch(
@@ -285,6 +309,11 @@ class LocalAws:
             if api == "eventbridge:PutEvents":
                 for entry in json.loads(request.body or b"{}").get("Entries", []):
                     self.published.append((self.clock.now(), entry))
+        if self.iam is not None:
+            denial = self.iam.authorize(self._caller(request), service, operation, request)
+            if denial is not None:
+                code, status, headers = denial.shape
+                return _error_response(request, code, denial.message, status, headers)
         fault = self.api_faults.error_for(api)
         if fault is not None and fault.error:
             return _error_response(request, fault.error, fault.message, 400)
@@ -339,7 +368,9 @@ def _alarm_history(response: Any, transitions: list[Any]) -> ActionResult:
     return ActionResult({"AlarmHistoryItems": items})
 
 
-def _error_response(request: Any, code: str, message: str, status: int) -> AWSResponse:
+def _error_response(
+    request: Any, code: str, message: str, status: int, extra_headers: dict[str, str] | None = None
+) -> AWSResponse:
     content_type = str(request.headers.get("Content-Type", ""))
     if "x-www-form-urlencoded" in content_type:  # query protocol (SNS, CloudWatch): an XML error
         body = (
@@ -350,7 +381,8 @@ def _error_response(request: Any, code: str, message: str, status: int) -> AWSRe
     else:
         body = json.dumps({"__type": code, "message": message})
         headers = {"Content-Type": "application/x-amz-json-1.1", "x-amzn-ErrorType": code}
-    return AWSResponse(request.url, status, headers, MockRawResponse(body))
+    headers["x-amzn-RequestId"] = str(uuid.uuid4())  # AWS answers every request with one (moto's interpreter reads it)
+    return AWSResponse(request.url, status, {**headers, **(extra_headers or {})}, MockRawResponse(body))
 
 
 class _ParticipantTime:

@@ -119,6 +119,7 @@ class SageMakerEmulator:
         self.packages: dict[str, dict[str, Any]] = {}
         self.models: dict[str, dict[str, Any]] = {}
         self.configs: dict[str, dict[str, Any]] = {}
+        self.config_tags: dict[str, list[dict[str, str]]] = {}  # DescribeEndpointConfig does not return tags
         self.endpoints: dict[str, Endpoint] = {}
         self.status_faults: list[tuple[Fault, list[int]]] = []
         self.changes: list[tuple[datetime, str, str, dict[str, float] | str]] = []  # (at, operation, endpoint, what)
@@ -416,6 +417,7 @@ class SageMakerEmulator:
         for variant in stored["ProductionVariants"]:
             variant.setdefault("InitialVariantWeight", 1.0)
         self.configs[name] = stored
+        self.config_tags[name] = list(p.get("Tags", []))
         return {"EndpointConfigArn": stored["EndpointConfigArn"]}
 
     def op_DescribeEndpointConfig(self, p: dict[str, Any]) -> dict[str, Any]:
@@ -424,6 +426,7 @@ class SageMakerEmulator:
     def op_DeleteEndpointConfig(self, p: dict[str, Any]) -> dict[str, Any]:
         self._config(p["EndpointConfigName"])
         del self.configs[p["EndpointConfigName"]]
+        self.config_tags.pop(p["EndpointConfigName"], None)
         return {}
 
     # --- endpoints ---------------------------------------------------------------------------------------
