@@ -5,11 +5,14 @@ from __future__ import annotations
 import itertools
 import json
 import time
+from collections import Counter
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, Field
 
 from rollout_local.scenario import endpoint_name_of
+from rollout_local.timeline import ActionReport
 
 if TYPE_CHECKING:
     from rollout_local.simulator import Simulation
@@ -36,9 +39,10 @@ class EndpointReport(BaseModel):
 
 
 class TimelineEntry(BaseModel):
-    t: float = Field(description="simulated seconds since the approval")
+    t: float = Field(description="simulated seconds since the start")
     state: str
     note: str = ""
+    rollout: str | None = Field(default=None, description="the execution a state belongs to (null: the world's)")
 
 
 class EventReport(BaseModel):
@@ -52,6 +56,16 @@ class ExecutionReport(BaseModel):
     status: str
     outcome: str
     reason: str | None
+    package: str | None = Field(default=None, description="the model package ARN the rollout is about")
+    package_ref: str | None = Field(default=None, description="group/version")
+    endpoint: str | None = None
+    started: float = Field(default=0.0, description="simulated seconds since the start")
+    ended: float | None = Field(default=None, description="null while still running")
+    timeline: list[TimelineEntry] = Field(default_factory=list)
+
+    @property
+    def label(self) -> str:
+        return f"{self.package_ref or self.package or '?'} -> {self.endpoint or '?'}"
 
 
 class Metrics(BaseModel):
@@ -71,11 +85,16 @@ class Metrics(BaseModel):
 
 class Report(BaseModel):
     scenario: str
-    outcome: str
+    outcome: str = Field(
+        description="one rollout: its outcome; several: their common outcome, or 'mixed' (duplicates aside); "
+        "none: 'ignored'"
+    )
     reason: str | None
-    endpoint: EndpointReport | None
+    endpoint: EndpointReport | None = Field(description="the scenario's endpoint (see endpoint_name_of)")
+    endpoints: list[EndpointReport] = Field(default_factory=list, description="every endpoint, as left")
     executions: list[ExecutionReport]
     timeline: list[TimelineEntry]
+    actions: list[ActionReport] = Field(default_factory=list, description="what the scenario's timeline did")
     metrics: Metrics
     records: list[dict[str, str]] = Field(default_factory=list)
     experiment: dict[str, Any] | None = Field(default=None, description="how an A/B or shadow test ended")
@@ -89,36 +108,20 @@ class Report(BaseModel):
         return self.model_dump_json(indent=2)
 
     def to_text(self) -> str:
+        """The report for a person: one rollout as one timeline; several as a table, then each one's timeline."""
         lines = [f"scenario  {self.scenario}", f"outcome   {self.outcome}", f"reason    {self.reason or '-'}", ""]
-        previous = None
-        repeats = 0
-        for entry in self.timeline:
-            key = (entry.state, entry.note)
-            if key == previous:
-                repeats += 1
-                continue
-            if repeats:
-                lines.append(f"{'':>9}  ... {repeats} more")
-            repeats, previous = 0, key
-            lines.append(f"{_clock(entry.t):>9}  {entry.state:<24} {entry.note}")
-        if repeats:
-            lines.append(f"{'':>9}  ... {repeats} more")
+        rollouts = [e for e in self.executions if e.outcome != "duplicate"]
+        if len(rollouts) <= 1:
+            lines += _timeline_lines(self.timeline)
+        else:
+            lines += self._rollouts_text(rollouts)
         if self.experiment is not None:
-            x = self.experiment
-            lines += ["", f"test      {x['kind']} on {x['metric']}: winner {x['winner']}, decision {x['decision']}"]
-            for side in ("baseline", "new"):
-                f = x[side]
-                rate = "-" if f["error_rate"] is None else f"{f['error_rate']:.3%}"
-                latency = "-" if f["latency_ms"] is None else f"{f['latency_ms']:.1f} ms"
-                value = "" if f["value"] is None or x["kind"] != "ab_test" else f", judged value {f['value']:.6g}"
-                lines.append(
-                    f"          {side:<8} {'/'.join(f['variants'])}: {f['invocations']} invocations, 5XX {rate}, "
-                    f"latency {latency}{value}"
-                )
-            lines.append(f"          {x['reason']}")
-        if self.endpoint is not None:
-            e = self.endpoint
-            lines += ["", f"endpoint  {e.name}: {e.status if e.exists else 'does not exist'} on {e.config_name or '-'}"]
+            lines += ["", *_experiment_lines(self.experiment)]
+        shown = self.endpoints if len(self.endpoints) > 1 else [e for e in [self.endpoint] if e is not None]
+        for index, e in enumerate(shown):
+            head = "endpoint " if len(shown) == 1 else ("endpoints" if index == 0 else "")
+            lines += [""] if index == 0 else []
+            lines.append(f"{head:<9} {e.name}: {e.status if e.exists else 'does not exist'} on {e.config_name or '-'}")
             for v in e.variants:
                 size = f"{v.instances} x {v.instance_type}" if v.instance_type else "serverless"
                 shadow = " (shadow)" if v.shadow else ""
@@ -136,6 +139,56 @@ class Report(BaseModel):
             f"          API calls: {calls}",
         ]
         return "\n".join(lines)
+
+    def _rollouts_text(self, rollouts: list[ExecutionReport]) -> list[str]:
+        duplicates = len(self.executions) - len(rollouts)
+        lines = [f"rollouts  {len(rollouts)}" + (f" (and {duplicates} duplicate deliveries)" if duplicates else "")]
+        width = max(len(r.label) for r in rollouts)
+        for number, r in enumerate(rollouts, 1):
+            ended = "running" if r.ended is None else _clock(r.ended)
+            lines.append(
+                f"{number:>8}  {_clock(r.started):>7} - {ended:<7}  {r.label:<{width}}  {r.outcome:<11} {r.reason or ''}"
+            )
+        for number, r in enumerate(rollouts, 1):
+            lines += ["", f"rollout {number}: {r.label}, {r.outcome} ({r.name})", *_timeline_lines(r.timeline)]
+        world = [e for e in self.timeline if e.rollout is None]
+        if world:
+            lines += ["", "around the rollouts", *_timeline_lines(world)]
+        return lines
+
+
+def _timeline_lines(entries: list[TimelineEntry]) -> list[str]:
+    """One line per entry; repeats of the same state and note folded into '... N more'."""
+    lines: list[str] = []
+    previous = None
+    repeats = 0
+    for entry in entries:
+        key = (entry.state, entry.note)
+        if key == previous:
+            repeats += 1
+            continue
+        if repeats:
+            lines.append(f"{'':>9}  ... {repeats} more")
+        repeats, previous = 0, key
+        lines.append(f"{_clock(entry.t):>9}  {entry.state:<24} {entry.note}")
+    if repeats:
+        lines.append(f"{'':>9}  ... {repeats} more")
+    return lines
+
+
+def _experiment_lines(x: dict[str, Any]) -> list[str]:
+    lines = [f"test      {x['kind']} on {x['metric']}: winner {x['winner']}, decision {x['decision']}"]
+    for side in ("baseline", "new"):
+        f = x[side]
+        rate = "-" if f["error_rate"] is None else f"{f['error_rate']:.3%}"
+        latency = "-" if f["latency_ms"] is None else f"{f['latency_ms']:.1f} ms"
+        value = "" if f["value"] is None or x["kind"] != "ab_test" else f", judged value {f['value']:.6g}"
+        lines.append(
+            f"          {side:<8} {'/'.join(f['variants'])}: {f['invocations']} invocations, 5XX {rate}, "
+            f"latency {latency}{value}"
+        )
+    lines.append(f"          {x['reason']}")
+    return lines
 
 
 def _clock(seconds: float) -> str:
@@ -235,64 +288,66 @@ def _records(simulation: Simulation) -> list[dict[str, str]]:
 
 
 def build_report(simulation: Simulation) -> Report:
+    """Everything a run left behind: each execution, each endpoint, the world's events, the costs."""
     records = _records(simulation)
     by_id = {r["rollout_id"]: r for r in records}
     executions: list[ExecutionReport] = []
     timeline: list[TimelineEntry] = []
     transitions = 0
-    last_event = simulation.clock.start
-    for arn in simulation.executions:
+    start = simulation.clock.start
+    last_event = start
+    for arn in simulation.refresh_executions():
         described = simulation.sfn.describe_execution(executionArn=arn)
         events = _history(simulation, arn)
         if events:
             last_event = max(last_event, events[-1]["timestamp"])
         transitions += sum(1 for e in events if e["type"].endswith("StateEntered"))
-        timeline.extend(_timeline(simulation, events))
         name = arn.rsplit(":", 1)[-1]
+        own = _timeline(simulation, events)
+        for entry in own:
+            entry.rollout = name
+        timeline.extend(own)
         record = by_id.get(name, {})
         outcome = record.get("outcome") or ("failed" if described["status"] != "SUCCEEDED" else "succeeded")
+        package, endpoint = _subject(simulation, described, record)
+        stopped = described.get("stopDate")
         executions.append(
             ExecutionReport(
                 name=name,
                 status=described["status"],
                 outcome=outcome,
                 reason=record.get("reason") or described.get("cause"),
+                package=package,
+                package_ref=_ref(simulation, package),
+                endpoint=endpoint,
+                started=(described["startDate"] - start).total_seconds(),
+                ended=(stopped - start).total_seconds() if stopped else None,
+                timeline=own,
             )
         )
-    for transition in simulation.world.transitions:
-        if transition.old == "INSUFFICIENT_DATA" and transition.new == "OK":
-            continue
-        timeline.append(
-            TimelineEntry(
-                t=(transition.at - simulation.clock.start).total_seconds(),
-                state=f"alarm {transition.alarm}",
-                note=f"{transition.old} -> {transition.new}: {transition.reason}",
-            )
-        )
-    for at, operation, endpoint, what in simulation.sagemaker.changes:
-        if operation == "GuardrailRollback":
-            timeline.append(
-                TimelineEntry(
-                    t=(at - simulation.clock.start).total_seconds(),
-                    state="SageMaker guardrails",
-                    note=f"rolling {endpoint} back to its old fleet: {what}",
-                )
-            )
+    timeline += _world_timeline(simulation)
+    actions = list(simulation.timeline.reports)
+    timeline += [TimelineEntry(t=a.t, state=f"timeline: {a.action}", note=_action_note(a)) for a in actions]
     timeline.sort(key=lambda e: e.t)
     primary = next((e for e in executions if e.outcome != "duplicate"), executions[0] if executions else None)
+    outcome, reason = _outcome(simulation, executions)
     endpoint_name = endpoint_name_of(simulation.scenario)
+    endpoints = [_endpoint(simulation, name) for name in _endpoint_names(simulation, executions)]
+    ended = max([last_event - start, *(timedelta(seconds=a.t) for a in actions)]).total_seconds()
     return Report(
         scenario=simulation.scenario.name,
-        outcome=primary.outcome if primary else "ignored",
-        reason=primary.reason if primary else "the approval event does not match the stack's EventBridge rule",
-        endpoint=_endpoint(simulation, endpoint_name),
+        outcome=outcome,
+        reason=reason,
+        endpoint=next((e for e in endpoints if e.name == endpoint_name), None),
+        endpoints=endpoints,
         executions=executions,
         timeline=timeline,
+        actions=actions,
         metrics=Metrics(
             state_transitions=transitions,
             api_calls=dict(sorted(simulation.aws.api_calls.items())),
             lambda_invocations=len(simulation.aws.invocations),
-            simulated_seconds=round((last_event - simulation.clock.start).total_seconds(), 3),
+            simulated_seconds=round(ended, 3),
             wall_seconds=round(time.monotonic() - simulation.wall_started, 3),
             requests_served=simulation.world.requests_served,
             bad_requests_served=simulation.world.bad_requests_served,
@@ -304,7 +359,7 @@ def build_report(simulation: Simulation) -> Report:
         experiment=_experiment(by_id.get(primary.name, {}) if primary else {}),
         events=[
             EventReport(
-                t=(at - simulation.clock.start).total_seconds(),
+                t=(at - start).total_seconds(),
                 detail_type=entry.get("DetailType", ""),
                 detail=json.loads(entry.get("Detail") or "{}"),
             )
@@ -315,6 +370,82 @@ def build_report(simulation: Simulation) -> Report:
     )
 
 
+def _outcome(simulation: Simulation, executions: list[ExecutionReport]) -> tuple[str, str | None]:
+    """The scenario's outcome: one rollout's own; several rollouts' common one, or 'mixed'; none: 'ignored'."""
+    if not executions:
+        if simulation.scenario.approval is not None and simulation.scenario.approval.event is not None:
+            return "ignored", "the approval event does not match the stack's EventBridge rule"
+        return "ignored", "no event matched the state machine's EventBridge rule and nobody started a rollout"
+    rollouts = [e for e in executions if e.outcome != "duplicate"] or executions
+    if len(rollouts) == 1:
+        return rollouts[0].outcome, rollouts[0].reason
+    counts = Counter(e.outcome for e in rollouts)
+    if len(counts) == 1:
+        return rollouts[0].outcome, f"all {len(rollouts)} rollouts {rollouts[0].outcome}"
+    shown = ", ".join(f"{n} {outcome}" for outcome, n in sorted(counts.items(), key=lambda c: (-c[1], c[0])))
+    return "mixed", f"{len(rollouts)} rollouts: {shown}"
+
+
+def _subject(
+    simulation: Simulation, described: dict[str, Any], record: dict[str, str]
+) -> tuple[str | None, str | None]:
+    """The package and endpoint of an execution: from its record, else from its input."""
+    package, endpoint = record.get("package_arn"), record.get("endpoint_name")
+    if package and endpoint:
+        return package, endpoint
+    try:
+        given = json.loads(described.get("input") or "{}")
+    except json.JSONDecodeError:
+        given = {}
+    if isinstance(given, dict):
+        detail = given.get("detail") if isinstance(given.get("detail"), dict) else {}
+        package = package or detail.get("ModelPackageArn") or given.get("model_package_arn")
+        endpoint = endpoint or given.get("endpoint_name")
+    return (package if isinstance(package, str) else None), (endpoint if isinstance(endpoint, str) else None)
+
+
+def _ref(simulation: Simulation, arn: str | None) -> str | None:
+    found = simulation.sagemaker.packages.get(arn or "")
+    return f"{found['ModelPackageGroupName']}/{found['ModelPackageVersion']}" if found else None
+
+
+def _endpoint_names(simulation: Simulation, executions: list[ExecutionReport]) -> list[str]:
+    """The scenario's endpoints, then those its rollouts and timeline named, then any other that exists."""
+    names = [e.name for e in simulation.scenario.live_endpoints()]
+    primary = endpoint_name_of(simulation.scenario)
+    names += [primary] if primary else []
+    names += [e.endpoint for e in executions if e.endpoint]
+    names += [str(getattr(e, "endpoint", None)) for e in simulation.scenario.timeline if getattr(e, "endpoint", None)]
+    names += list(simulation.sagemaker.endpoints)
+    return list(dict.fromkeys(names))
+
+
+def _world_timeline(simulation: Simulation) -> list[TimelineEntry]:
+    """Alarm transitions and SageMaker's own guardrail rollbacks."""
+    start = simulation.clock.start
+    entries = [
+        TimelineEntry(
+            t=(t.at - start).total_seconds(), state=f"alarm {t.alarm}", note=f"{t.old} -> {t.new}: {t.reason}"
+        )
+        for t in simulation.world.transitions
+        if not (t.old == "INSUFFICIENT_DATA" and t.new == "OK")
+    ]
+    entries += [
+        TimelineEntry(
+            t=(at - start).total_seconds(),
+            state="SageMaker guardrails",
+            note=f"rolling {endpoint} back to its old fleet: {what}",
+        )
+        for at, operation, endpoint, what in simulation.sagemaker.changes
+        if operation == "GuardrailRollback"
+    ]
+    return entries
+
+
+def _action_note(action: ActionReport) -> str:
+    return action.summary + (f" ({action.error})" if action.error else "")
+
+
 def _experiment(record: dict[str, str]) -> dict[str, Any] | None:
     raw = record.get("experiment")
     return json.loads(raw) if raw else None
@@ -323,12 +454,13 @@ def _experiment(record: dict[str, str]) -> dict[str, Any] | None:
 def _alarm_to_rollback(simulation: Simulation) -> float | None:
     """Seconds from the first alarm entering ALARM to the first change that took traffic off the new model."""
     fired = [t.at for t in simulation.world.transitions if t.new == "ALARM"]
-    spec = simulation.scenario.endpoint
+    name = endpoint_name_of(simulation.scenario)
+    spec = next((e for e in simulation.scenario.live_endpoints() if e.name == name), None)
     if not fired or spec is None:
         return None
     first = min(fired)
     baseline_variants = {v.name for v in spec.variants}
-    baseline_config = spec.config_name or f"{spec.name}-config-v0"
+    baseline_config = spec.config
     for at, operation, endpoint, what in simulation.sagemaker.changes:
         if endpoint != spec.name or at < first:
             continue
