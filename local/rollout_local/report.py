@@ -108,92 +108,10 @@ class Report(BaseModel):
         return self.model_dump_json(indent=2)
 
     def to_text(self) -> str:
-        """The report for a person: one rollout as one timeline; several as a table, then each one's timeline."""
-        lines = [f"scenario  {self.scenario}", f"outcome   {self.outcome}", f"reason    {self.reason or '-'}", ""]
-        rollouts = [e for e in self.executions if e.outcome != "duplicate"]
-        if len(rollouts) <= 1:
-            lines += _timeline_lines(self.timeline)
-        else:
-            lines += self._rollouts_text(rollouts)
-        if self.experiment is not None:
-            lines += ["", *_experiment_lines(self.experiment)]
-        shown = self.endpoints if len(self.endpoints) > 1 else [e for e in [self.endpoint] if e is not None]
-        for index, e in enumerate(shown):
-            head = "endpoint " if len(shown) == 1 else ("endpoints" if index == 0 else "")
-            lines += [""] if index == 0 else []
-            lines.append(f"{head:<9} {e.name}: {e.status if e.exists else 'does not exist'} on {e.config_name or '-'}")
-            for v in e.variants:
-                size = f"{v.instances} x {v.instance_type}" if v.instance_type else "serverless"
-                shadow = " (shadow)" if v.shadow else ""
-                lines.append(f"          {v.name}{shadow}: model {v.model}, weight {v.weight:g}, {size}")
-        m = self.metrics
-        calls = ", ".join(f"{k} {v}" for k, v in sorted(m.api_calls.items()))
-        lines += [
-            "",
-            f"metrics   {m.state_transitions} state transitions, {m.lambda_invocations} Lambda invocations, "
-            f"{m.simulated_seconds:.0f} simulated s in {m.wall_seconds:.2f} wall s",
-            f"          traffic: {m.requests_served} requests, {m.bad_requests_served} failed ones served by the new "
-            "model; alarm to rollback: "
-            + ("-" if m.alarm_to_rollback_seconds is None else f"{m.alarm_to_rollback_seconds:g} s")
-            + (f"; shadow copies: {m.shadow_requests} ({m.shadow_errors} failed)" if m.shadow_requests else ""),
-            f"          API calls: {calls}",
-        ]
-        return "\n".join(lines)
+        """The report for a person (see ``render``)."""
+        from rollout_local.render import text
 
-    def _rollouts_text(self, rollouts: list[ExecutionReport]) -> list[str]:
-        duplicates = len(self.executions) - len(rollouts)
-        lines = [f"rollouts  {len(rollouts)}" + (f" (and {duplicates} duplicate deliveries)" if duplicates else "")]
-        width = max(len(r.label) for r in rollouts)
-        for number, r in enumerate(rollouts, 1):
-            ended = "running" if r.ended is None else _clock(r.ended)
-            lines.append(
-                f"{number:>8}  {_clock(r.started):>7} - {ended:<7}  {r.label:<{width}}  {r.outcome:<11} {r.reason or ''}"
-            )
-        for number, r in enumerate(rollouts, 1):
-            lines += ["", f"rollout {number}: {r.label}, {r.outcome} ({r.name})", *_timeline_lines(r.timeline)]
-        world = [e for e in self.timeline if e.rollout is None]
-        if world:
-            lines += ["", "around the rollouts", *_timeline_lines(world)]
-        return lines
-
-
-def _timeline_lines(entries: list[TimelineEntry]) -> list[str]:
-    """One line per entry; repeats of the same state and note folded into '... N more'."""
-    lines: list[str] = []
-    previous = None
-    repeats = 0
-    for entry in entries:
-        key = (entry.state, entry.note)
-        if key == previous:
-            repeats += 1
-            continue
-        if repeats:
-            lines.append(f"{'':>9}  ... {repeats} more")
-        repeats, previous = 0, key
-        lines.append(f"{_clock(entry.t):>9}  {entry.state:<24} {entry.note}")
-    if repeats:
-        lines.append(f"{'':>9}  ... {repeats} more")
-    return lines
-
-
-def _experiment_lines(x: dict[str, Any]) -> list[str]:
-    lines = [f"test      {x['kind']} on {x['metric']}: winner {x['winner']}, decision {x['decision']}"]
-    for side in ("baseline", "new"):
-        f = x[side]
-        rate = "-" if f["error_rate"] is None else f"{f['error_rate']:.3%}"
-        latency = "-" if f["latency_ms"] is None else f"{f['latency_ms']:.1f} ms"
-        value = "" if f["value"] is None or x["kind"] != "ab_test" else f", judged value {f['value']:.6g}"
-        lines.append(
-            f"          {side:<8} {'/'.join(f['variants'])}: {f['invocations']} invocations, 5XX {rate}, "
-            f"latency {latency}{value}"
-        )
-    lines.append(f"          {x['reason']}")
-    return lines
-
-
-def _clock(seconds: float) -> str:
-    minutes, secs = divmod(int(seconds), 60)
-    return f"+{minutes:02d}:{secs:02d}"
+        return text(self)
 
 
 def _history(simulation: Simulation, arn: str) -> list[dict[str, Any]]:
@@ -310,7 +228,8 @@ def build_report(simulation: Simulation) -> Report:
         record = by_id.get(name, {})
         outcome = record.get("outcome") or ("failed" if described["status"] != "SUCCEEDED" else "succeeded")
         package, endpoint = _subject(simulation, described, record)
-        stopped = described.get("stopDate")
+        # the last history event, not stopDate: moto stamps the stop with the wall clock
+        stopped = events[-1]["timestamp"] if events and described["status"] != "RUNNING" else None
         executions.append(
             ExecutionReport(
                 name=name,
@@ -332,7 +251,7 @@ def build_report(simulation: Simulation) -> Report:
     primary = next((e for e in executions if e.outcome != "duplicate"), executions[0] if executions else None)
     outcome, reason = _outcome(simulation, executions)
     endpoint_name = endpoint_name_of(simulation.scenario)
-    endpoints = [_endpoint(simulation, name) for name in _endpoint_names(simulation, executions)]
+    endpoints = [e for e in (_endpoint(simulation, n) for n in _endpoint_names(simulation, executions)) if e]
     ended = max([last_event - start, *(timedelta(seconds=a.t) for a in actions)]).total_seconds()
     return Report(
         scenario=simulation.scenario.name,
@@ -398,8 +317,9 @@ def _subject(
     except json.JSONDecodeError:
         given = {}
     if isinstance(given, dict):
-        detail = given.get("detail") if isinstance(given.get("detail"), dict) else {}
-        package = package or detail.get("ModelPackageArn") or given.get("model_package_arn")
+        detail = given.get("detail")
+        from_event = detail.get("ModelPackageArn") if isinstance(detail, dict) else None
+        package = package or from_event or given.get("model_package_arn")
         endpoint = endpoint or given.get("endpoint_name")
     return (package if isinstance(package, str) else None), (endpoint if isinstance(endpoint, str) else None)
 

@@ -12,255 +12,41 @@ from __future__ import annotations
 import difflib
 import json
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, Field, ValidationError, model_validator
 
+from rollout_local.actions import ACTIONS, ENTRY_MODELS, Operator, TimelineEntry
 from rollout_local.emulator.sagemaker import Fault, Timings
-from rollout_local.emulator.world import AlarmSpec, Behaviour, Traffic
-
-PACKAGE_REF = r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}/[1-9][0-9]*$"
-ApprovalStatus = Literal["Approved", "Rejected", "PendingManualApproval"]
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class ServerlessSpec(Strict):
-    memory_size_mb: int
-    max_concurrency: int
-
-
-class AutoscalingSpec(Strict):
-    min_capacity: int = Field(default=1, ge=1)
-    max_capacity: int = Field(default=4, ge=1)
-    target_invocations_per_instance: float = Field(default=70.0, gt=0)
-
-
-class VariantSpec(Strict):
-    name: str
-    autoscaling: AutoscalingSpec | None = None
-    instance_type: str | None = None
-    instance_count: int | None = None
-    serverless: ServerlessSpec | None = None
-    weight: float = 1.0
-    model: str | None = Field(default=None, description="the live model's name (default: <endpoint>-<variant>-model)")
-
-
-class EndpointSpec(Strict):
-    """A live endpoint before the first approval."""
-
-    name: str
-    variants: list[VariantSpec]
-    status: Literal["InService", "Creating", "Updating", "Failed", "OutOfService"] = "InService"
-    config_name: str | None = None
-    config_extras: dict[str, Any] = Field(
-        default_factory=dict, description="more CreateEndpointConfig keys (DataCaptureConfig, KmsKeyId, ...)"
-    )
-    config_missing: bool = Field(default=False, description="delete the live config before the approval")
-    live_weights: dict[str, float] = Field(
-        default_factory=dict, description="weights set live (UpdateEndpointWeightsAndCapacities) after creation"
-    )
-
-    @property
-    def config(self) -> str:
-        """The config the endpoint is created on."""
-        return self.config_name or f"{self.name}-config-v0"
-
-
-class ApprovalSpec(Strict):
-    """What is approved at the start and how the rollout is started."""
-
-    group: str = "churn"
-    event: str | dict[str, Any] | None = None
-    manual: dict[str, Any] | None = None
-    package_status: ApprovalStatus = "Approved"
-    package_exists: bool = True
-    metadata: dict[str, str] = Field(default_factory=dict, description="the package's CustomerMetadataProperties")
-    duplicates: int = Field(default=0, ge=0, le=5, description="deliver the same event this many more times")
-
-    @model_validator(mode="after")
-    def _one_start(self) -> ApprovalSpec:
-        if (self.event is None) == (self.manual is None):
-            raise ValueError("approval needs exactly one of 'event' or 'manual'")
-        return self
-
-
-class OperatorAction(Strict):
-    """A person steering the rollout at a simulated time (the older ``operator:`` key; the timeline's
-    ``action: operator`` is the same)."""
-
-    at_seconds: int = Field(ge=0)
-    action: Literal["approve", "reject", "abort", "promote"]
-    by: str = "alice@example.com"
-    reason: str = ""
-
-
-class ScenarioAlarm(AlarmSpec):
-    """An alarm that exists before the first approval; a metric alarm watches a variant of ``endpoint``."""
-
-    endpoint: str | None = Field(default=None, description="the endpoint of a metric alarm (default: the only one)")
-
-
-# --- the timeline ------------------------------------------------------------------------------------------------
-
-
-class _Entry(Strict):
-    at_seconds: float = Field(ge=0, description="simulated seconds since the start")
-
-
-class Approve(_Entry):
-    """Register a new version of ``group`` (or take ``package``) and set it Approved; SageMaker emits the event."""
-
-    action: Literal["approve"]
-    group: str | None = None
-    package: str | None = Field(default=None, pattern=PACKAGE_REF, description="an existing version: group/version")
-    metadata: dict[str, str] = Field(default_factory=dict, description="CustomerMetadataProperties of a new version")
-    description: str = Field(default="", description="ApprovalDescription")
-    duplicates: int = Field(
-        default=0, ge=0, le=5, description="SageMaker sends the Approved event this many more times"
-    )
-
-    @model_validator(mode="after")
-    def _one_package(self) -> Approve:
-        if (self.group is None) == (self.package is None):
-            raise ValueError("approve needs exactly one of 'group' (a new version) or 'package' (group/version)")
-        if self.package is not None and self.metadata:
-            raise ValueError("approve: 'metadata' is for a new version ('group'); an existing package keeps its own")
-        return self
-
-
-class SetApproval(_Entry):
-    """Change a package's approval status; SageMaker emits the state change event."""
-
-    action: Literal["set_approval"]
-    package: str = Field(pattern=PACKAGE_REF)
-    status: ApprovalStatus
-    description: str = Field(default="", description="ApprovalDescription")
-    duplicates: int = Field(default=0, ge=0, le=5)
-
-
-class PackageEvent(_Entry):
-    """A state change event without an approval change (a lifecycle or metadata update), current status included."""
-
-    action: Literal["package_event"]
-    package: str = Field(pattern=PACKAGE_REF)
-    metadata: dict[str, str] = Field(default_factory=dict, description="CustomerMetadataProperties to update")
-    duplicates: int = Field(default=0, ge=0, le=5)
-
-
-class Operator(_Entry):
-    """A person's command, through the same code as the `rollout` CLI."""
-
-    action: Literal["operator"]
-    command: Literal["approve", "reject", "abort", "promote", "start"]
-    endpoint: str | None = Field(default=None, description="default: the scenario's endpoint")
-    by: str = "alice@example.com"
-    reason: str = ""
-    package: str | None = Field(default=None, pattern=PACKAGE_REF, description="start: the package (group/version)")
-    policy: dict[str, Any] | None = Field(default=None, description="start: policy fields overriding every source")
-
-    @model_validator(mode="after")
-    def _start_fields(self) -> Operator:
-        if self.command == "start" and self.package is None:
-            raise ValueError("operator start needs 'package' (group/version)")
-        if self.command != "start" and (self.package is not None or self.policy is not None):
-            raise ValueError(f"operator {self.command}: 'package' and 'policy' are for 'start' only")
-        return self
-
-
-class ConfigVariant(VariantSpec):
-    """A variant of a config someone else creates; its model is made from ``package`` when it does not exist."""
-
-    package: str | None = Field(default=None, pattern=PACKAGE_REF, description="the model's package: group/version")
-
-
-class UpdateEndpoint(_Entry):
-    """Someone else's UpdateEndpoint: to an existing ``config``, or to a new one described by ``variants``."""
-
-    action: Literal["update_endpoint"]
-    endpoint: str
-    config: str | None = Field(default=None, description="the config (with variants: the new config's name)")
-    variants: list[ConfigVariant] | None = None
-    config_extras: dict[str, Any] = Field(default_factory=dict)
-
-    @model_validator(mode="after")
-    def _config_or_variants(self) -> UpdateEndpoint:
-        if self.config is None and not self.variants:
-            raise ValueError("update_endpoint needs 'config' (an existing config) or 'variants' (a new one)")
-        if self.config_extras and not self.variants:
-            raise ValueError("update_endpoint: 'config_extras' describe a new config; give 'variants' too")
-        return self
-
-
-class UpdateWeights(_Entry):
-    """Someone else's UpdateEndpointWeightsAndCapacities."""
-
-    action: Literal["update_weights"]
-    endpoint: str
-    weights: dict[str, float] = Field(default_factory=dict, description="variant -> DesiredWeight")
-    instance_counts: dict[str, int] = Field(default_factory=dict, description="variant -> DesiredInstanceCount")
-
-    @model_validator(mode="after")
-    def _something(self) -> UpdateWeights:
-        if not self.weights and not self.instance_counts:
-            raise ValueError("update_weights needs 'weights' or 'instance_counts'")
-        return self
-
-
-class SetAlarm(_Entry):
-    """CloudWatch SetAlarmState: the state holds until the alarm's next evaluation, and the change is an event."""
-
-    action: Literal["set_alarm"]
-    alarm: str
-    state: Literal["OK", "ALARM", "INSUFFICIENT_DATA"]
-    reason: str = "set by the scenario's timeline"
-
-
-class DeleteEndpoint(_Entry):
-    action: Literal["delete_endpoint"]
-    endpoint: str
-
-
-class DeleteConfig(_Entry):
-    """DeleteEndpointConfig of ``config``, or of the config ``endpoint`` serves at that moment."""
-
-    action: Literal["delete_config"]
-    config: str | None = None
-    endpoint: str | None = None
-
-    @model_validator(mode="after")
-    def _one_target(self) -> DeleteConfig:
-        if (self.config is None) == (self.endpoint is None):
-            raise ValueError("delete_config needs exactly one of 'config' or 'endpoint' (the config it serves now)")
-        return self
-
-
-TimelineEntry = Annotated[
-    Approve
-    | SetApproval
-    | PackageEvent
-    | Operator
-    | UpdateEndpoint
-    | UpdateWeights
-    | SetAlarm
-    | DeleteEndpoint
-    | DeleteConfig,
-    Field(discriminator="action"),
-]
-ACTIONS = (
-    "approve",
-    "set_approval",
-    "package_event",
-    "operator",
-    "update_endpoint",
-    "update_weights",
-    "set_alarm",
-    "delete_endpoint",
-    "delete_config",
+from rollout_local.emulator.world import Behaviour, Traffic
+from rollout_local.references import approval_target, check_scenario, endpoint_name_of
+from rollout_local.specs import (
+    ApprovalSpec,
+    AutoscalingSpec,
+    EndpointSpec,
+    OperatorAction,
+    ScenarioAlarm,
+    ServerlessSpec,
+    Strict,
+    VariantSpec,
 )
+
+__all__ = [  # the world's specs are part of the scenario's vocabulary
+    "ApprovalSpec",
+    "AutoscalingSpec",
+    "EndpointSpec",
+    "OperatorAction",
+    "Scenario",
+    "ScenarioAlarm",
+    "ScenarioError",
+    "ServerlessSpec",
+    "VariantSpec",
+    "approval_target",
+    "endpoint_name_of",
+    "load_scenario",
+    "parse_scenario",
+]
 
 
 class Scenario(Strict):
@@ -288,8 +74,6 @@ class Scenario(Strict):
 
     @model_validator(mode="after")
     def _consistent(self) -> Scenario:
-        from rollout_local.timeline import check_scenario
-
         check_scenario(self)
         return self
 
@@ -392,7 +176,7 @@ def _model_at(loc: list[Any]) -> type[BaseModel] | None:
         if isinstance(part, int):
             continue
         if in_timeline:
-            model, in_timeline = _ENTRY_MODELS.get(str(part)), False
+            model, in_timeline = ENTRY_MODELS.get(str(part)), False
             continue
         if model is Scenario and part == "timeline":
             in_timeline = True
@@ -417,44 +201,3 @@ def _inner_model(annotation: Any) -> type[BaseModel] | None:
 def _suggest(word: str, choices: list[str]) -> str:
     close = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
     return f" (did you mean '{close[0]}'?)" if close else ""
-
-
-_ENTRY_MODELS: dict[str, type[BaseModel]] = {
-    "approve": Approve,
-    "set_approval": SetApproval,
-    "package_event": PackageEvent,
-    "operator": Operator,
-    "update_endpoint": UpdateEndpoint,
-    "update_weights": UpdateWeights,
-    "set_alarm": SetAlarm,
-    "delete_endpoint": DeleteEndpoint,
-    "delete_config": DeleteConfig,
-}
-
-
-def endpoint_name_of(scenario: Scenario) -> str | None:
-    """The endpoint a scenario is about: its only live endpoint, the one its approval targets, or the first."""
-    live = scenario.live_endpoints()
-    if len(live) == 1:
-        return live[0].name
-    target = approval_target(scenario)
-    if live and target not in {e.name for e in live}:
-        return live[0].name
-    return target
-
-
-def approval_target(scenario: Scenario) -> str | None:
-    """The endpoint the initial approval names (manual input, package metadata, or its group's policy)."""
-    approval = scenario.approval
-    if approval is None:
-        return None
-    manual = approval.manual or {}
-    for source in (
-        manual,
-        manual.get("policy") or {},
-        {"endpoint_name": approval.metadata.get("rollout:endpoint_name")},
-        scenario.all_policies().get(approval.group) or {},
-    ):
-        if isinstance(source, dict) and isinstance(source.get("endpoint_name"), str):
-            return str(source["endpoint_name"])
-    return None

@@ -22,18 +22,19 @@ from pathlib import Path
 from typing import Any
 
 import boto3
-from botocore.exceptions import ClientError
-from moto.events.models import EventPattern
 
+from rollout_local.account import create_alarms, create_endpoints
 from rollout_local.agenda import Agenda
+from rollout_local.bus import EventBus, rules_of
 from rollout_local.emulator.clock import VirtualClock
 from rollout_local.emulator.patches import LocalAws
 from rollout_local.emulator.sagemaker import ACCOUNT, REGION, SageMakerEmulator
-from rollout_local.emulator.world import Behaviour, World
+from rollout_local.emulator.world import World
+from rollout_local.registry import Registry
 from rollout_local.report import Report, build_report
-from rollout_local.scenario import AutoscalingSpec, EndpointSpec, Scenario, VariantSpec
+from rollout_local.scenario import EndpointSpec, Scenario
 from rollout_local.stack import ROOT, Stack, deploy
-from rollout_local.timeline import Timeline, event_id, package_state_change
+from rollout_local.timeline import Timeline
 
 QUIET_ENVIRONMENT = {
     "POWERTOOLS_TRACE_DISABLED": "true",
@@ -42,11 +43,7 @@ QUIET_ENVIRONMENT = {
     "AWS_REGION": REGION,
 }
 MAX_WALL_SECONDS = 120.0
-# EventBridge hands an event to each matching rule's target this long after it is put (simulated seconds).
-# The one place delivery time is decided.
-EVENT_DELIVERY_SECONDS = 0.0
-DEFAULT_BUS = "default"  # the template's rules name no bus: they are on the account's default bus
-EXECUTION_NAMES = uuid.UUID("0d6c1f0e-5b7a-4f3e-8a61-2c4b9e7d1a05")
+EXECUTION_NAMES = uuid.UUID("0d6c1f0e-5b7a-4f3e-8a61-2c4b9e7d1a05")  # namespace of deterministic execution names
 
 
 @contextmanager
@@ -72,16 +69,6 @@ class Outside:
     sfn: Any
 
 
-@dataclass(frozen=True)
-class Rule:
-    """An EventBridge rule of the stack and its one target."""
-
-    name: str
-    pattern: Any  # moto's compiled EventPattern
-    target: str  # a function ARN or the state machine ARN
-    starts_execution: bool
-
-
 class Simulation:
     """An emulated account with the stack deployed. Use as a context manager; tests drive it step by step."""
 
@@ -97,12 +84,9 @@ class Simulation:
         self.agenda = Agenda(self.clock)
         self.timeline = Timeline(self)
         self.executions: list[str] = []  # every execution of the state machine, in start order (see refresh)
-        self.event_errors: list[dict[str, Any]] = []  # failed deliveries and handler errors of delivered events
-        self.approved: set[str] = set()  # packages the scenario approved: their models are the "new" ones
         self.wall_started = time.monotonic()
         self._names = 0
         self._execution_name: str | None = None
-        self._events = 0
         self._lock = threading.Lock()
 
     # --- lifecycle ---------------------------------------------------------------------------------------
@@ -122,11 +106,14 @@ class Simulation:
         self.session = boto3.Session(region_name=REGION)
         self.sfn = self.session.client("stepfunctions")
         self.sm = self.session.client("sagemaker")
-        outside = boto3.Session(region_name=REGION)
+        outside = boto3.Session(region_name=REGION)  # people and other teams: their calls are not the service's
         self.outside = Outside(outside, outside.client("sagemaker"), outside.client("stepfunctions"))
-        self.rules = _rules(self.stack)
-        self.aws.event_sink = self._put_by_a_function
-        self.create_endpoints(self.scenario.live_endpoints())
+        self.bus = EventBus(rules_of(self.stack), self.agenda, self.clock.now, self.start, self.aws._invoke)
+        self.aws.event_sink = self.bus.put_events_entry
+        self.registry = Registry(self.sagemaker, self.sm, self.outside.sm, self.clock.now, self.publish)
+        self.registry.behaviours = self.scenario.behaviours()
+        live = self.scenario.live_endpoints()
+        create_endpoints(live, self.session, self.sagemaker, self.stack.role_arn, self.settle_endpoints)
         for group, policy in self.scenario.all_policies().items():
             self.put_policy(group, policy)
         self.world = World(
@@ -134,15 +121,15 @@ class Simulation:
             self.sagemaker,
             self.session,
             self.scenario.traffic,
-            self.scenario.behaviours(),
-            self.scenario.alarms,
-            new_package_arns=lambda: self.approved,
+            self.registry.behaviours,
+            list(self.scenario.alarms),
+            new_package_arns=lambda: self.registry.approved,
             on_alarm_event=self.publish,
-            behaviour_of=self.behaviour_of,
+            behaviour_of=self.registry.behaviour_of,
         )
         self.aws.alarm_history = lambda: self.world.transitions
         self._world_thread: threading.Thread | None = None
-        self._create_alarms()
+        create_alarms(self.scenario, self.world)
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -160,109 +147,7 @@ class Simulation:
 
     def create_endpoint(self, spec: EndpointSpec) -> None:
         """An InService endpoint (or one in the status the scenario asks for), made through the real API."""
-        self.create_endpoints([spec])
-
-    def create_endpoints(self, specs: list[EndpointSpec]) -> None:
-        """The live endpoints, made together (one settling wait for all, however many there are)."""
-        for spec in specs:
-            group = f"{spec.name}-baseline"
-            if group not in self.sagemaker.groups:
-                self.sm.create_model_package_group(ModelPackageGroupName=group)
-            package = self.sm.create_model_package(ModelPackageGroupName=group, ModelApprovalStatus="Approved")[
-                "ModelPackageArn"
-            ]
-            variants = []
-            for variant in spec.variants:
-                model = variant.model or f"{spec.name}-{variant.name}-model"
-                if model not in self.sagemaker.models:
-                    self.sm.create_model(
-                        ModelName=model,
-                        ExecutionRoleArn=self.stack.role_arn,
-                        Containers=[{"ModelPackageName": package}],
-                    )
-                variants.append(self.production_variant(variant, model))
-            self.sm.create_endpoint_config(
-                EndpointConfigName=spec.config, ProductionVariants=variants, **spec.config_extras
-            )
-            self.sm.create_endpoint(EndpointName=spec.name, EndpointConfigName=spec.config)
-        if not specs:
-            return
-        self.settle_endpoints()
-        reweighted = [spec for spec in specs if spec.live_weights]
-        for spec in reweighted:
-            self.sm.update_endpoint_weights_and_capacities(
-                EndpointName=spec.name,
-                DesiredWeightsAndCapacities=[
-                    {"VariantName": v, "DesiredWeight": w} for v, w in spec.live_weights.items()
-                ],
-            )
-        if reweighted:
-            self.settle_endpoints()
-        for spec in specs:
-            endpoint = self.sagemaker.endpoints[spec.name]
-            if spec.status != "InService":
-                endpoint.status = spec.status
-            for variant in spec.variants:
-                if variant.autoscaling is not None:
-                    self._autoscale(spec.name, variant.name, variant.autoscaling)
-            if spec.config_missing:
-                self.sm.delete_endpoint_config(EndpointConfigName=spec.config)
-
-    @staticmethod
-    def production_variant(variant: VariantSpec, model: str) -> dict[str, Any]:
-        """A ProductionVariants entry for CreateEndpointConfig."""
-        entry: dict[str, Any] = {
-            "VariantName": variant.name,
-            "ModelName": model,
-            "InitialVariantWeight": variant.weight,
-        }
-        if variant.serverless:
-            entry["ServerlessConfig"] = {
-                "MemorySizeInMB": variant.serverless.memory_size_mb,
-                "MaxConcurrency": variant.serverless.max_concurrency,
-            }
-        else:
-            entry["InstanceType"] = variant.instance_type or "ml.m5.xlarge"
-            entry["InitialInstanceCount"] = variant.instance_count or 1
-        return entry
-
-    def _autoscale(self, endpoint: str, variant: str, spec: AutoscalingSpec) -> None:
-        aas = self.session.client("application-autoscaling")
-        resource = f"endpoint/{endpoint}/variant/{variant}"
-        dimension = "sagemaker:variant:DesiredInstanceCount"
-        aas.register_scalable_target(
-            ServiceNamespace="sagemaker",
-            ResourceId=resource,
-            ScalableDimension=dimension,
-            MinCapacity=spec.min_capacity,
-            MaxCapacity=spec.max_capacity,
-        )
-        aas.put_scaling_policy(
-            PolicyName=f"{variant}-invocations",
-            ServiceNamespace="sagemaker",
-            ResourceId=resource,
-            ScalableDimension=dimension,
-            PolicyType="TargetTrackingScaling",
-            TargetTrackingScalingPolicyConfiguration={
-                "TargetValue": spec.target_invocations_per_instance,
-                "PredefinedMetricSpecification": {"PredefinedMetricType": "SageMakerVariantInvocationsPerInstance"},
-            },
-        )
-
-    def _create_alarms(self) -> None:
-        """The scenario's alarms, a metric alarm on its endpoint's variant (the only endpoint by default)."""
-        if not self.scenario.alarms:
-            return
-        from rollout_local.scenario import endpoint_name_of
-
-        default = endpoint_name_of(self.scenario)
-        by_endpoint: dict[str, list[Any]] = {}
-        for alarm in self.scenario.alarms:
-            endpoint = alarm.endpoint or default
-            if endpoint or not alarm.metric:
-                by_endpoint.setdefault(endpoint or "", []).append(alarm)
-        for endpoint, specs in by_endpoint.items():
-            self.world.create_alarms(endpoint, specs)
+        create_endpoints([spec], self.session, self.sagemaker, self.stack.role_arn, self.settle_endpoints)
 
     def settle_endpoints(self) -> None:
         """Let setup-time operations finish before the story starts (simulated time moves on)."""
@@ -275,71 +160,14 @@ class Simulation:
     # --- the model registry ------------------------------------------------------------------------------
 
     def create_package(
-        self,
-        group: str,
-        status: str = "Approved",
-        metadata: dict[str, str] | None = None,
-        announce: bool = False,
+        self, group: str, status: str = "Approved", metadata: dict[str, str] | None = None, announce: bool = False
     ) -> str:
-        """Register a model version and set its approval status, as a data scientist would. ``announce``: SageMaker
-        emits its state change events (the timeline); setup before the start is silent."""
-        sm = self.outside.sm if announce else self.sm
-        if group not in self.sagemaker.groups:
-            sm.create_model_package_group(ModelPackageGroupName=group)
-        arn: str = sm.create_model_package(
-            ModelPackageGroupName=group,
-            InferenceSpecification={
-                "Containers": [
-                    {
-                        "Image": "123456789012.dkr.ecr.us-east-1.amazonaws.com/churn:latest",
-                        "ModelDataUrl": f"s3://models/{group}/model.tar.gz",
-                    }
-                ],
-                "SupportedContentTypes": ["text/csv"],
-                "SupportedResponseMIMETypes": ["text/csv"],
-            },
-            ModelApprovalStatus="PendingManualApproval",
-            CustomerMetadataProperties=metadata or {"owner": "ml-platform"},
-        )["ModelPackageArn"]
-        if announce:
-            self.announce_package(arn)
-        if status != "PendingManualApproval":
-            if announce:
-                self.set_package_status(arn, status)
-            else:
-                self.sm.update_model_package(ModelPackageArn=arn, ModelApprovalStatus=status)
-        self.approved.add(arn)
-        return arn
-
-    def set_package_status(self, arn: str, status: str, description: str = "", duplicates: int = 0) -> None:
-        """UpdateModelPackage(ModelApprovalStatus); SageMaker emits the state change event."""
-        update: dict[str, Any] = {"ModelPackageArn": arn, "ModelApprovalStatus": status}
-        if description:
-            update["ApprovalDescription"] = description
-        self.outside.sm.update_model_package(**update)
-        if status == "Approved":
-            self.approved.add(arn)
-        self.announce_package(arn, duplicates)
-
-    def announce_package(self, arn: str, duplicates: int = 0) -> str:
-        """SageMaker's ``Model Package State Change`` for the package as it is now (sent 1 + ``duplicates`` times,
-        as SageMaker may); returns its approval status."""
-        described = self.outside.sm.describe_model_package(ModelPackageName=arn)
-        with self._lock:
-            self._events += 1
-            number = self._events
-        event = package_state_change(described, self.clock.now(), event_id(arn, number))
-        for _ in range(1 + duplicates):
-            self.publish(event)
-        return str(described.get("ModelApprovalStatus"))
+        """Register a model version and set its approval status (``announce``: with SageMaker's events)."""
+        return self.registry.create_package(group, status, metadata, announce)
 
     def package_arn(self, ref: str) -> str:
         """The ARN of ``group/version``."""
-        group, _, version = ref.rpartition("/")
-        for arn, package in self.sagemaker.packages.items():
-            if package["ModelPackageGroupName"] == group and str(package["ModelPackageVersion"]) == version:
-                return arn
-        raise LookupError(f"package {ref} is not registered")
+        return self.registry.arn(ref)
 
     def put_policy(self, group: str, policy: dict[str, Any]) -> None:
         name = f"{self.stack.environment['POLICY_PARAMETER_PREFIX'].rstrip('/')}/{group}"
@@ -359,74 +187,20 @@ class Simulation:
             event["resources"] = [package_arn]
         return event
 
-    def behaviour_of(self, model_name: str) -> tuple[list[Behaviour], bool]:
-        """How a model answers: by its name, its package's group/version, its group, then 'new' or 'baseline'."""
-        behaviours = self.world.behaviours
-        model = self.sagemaker.models.get(model_name, {})
-        arns = [c.get("ModelPackageName") for c in model.get("Containers", [])]
-        is_new = any(arn in self.approved for arn in arns)
-        keys = [model_name]
-        for arn in arns:
-            package = self.sagemaker.packages.get(arn or "", {})
-            group = package.get("ModelPackageGroupName")
-            if group:
-                keys += [f"{group}/{package['ModelPackageVersion']}", group]
-        keys.append("new" if is_new else "baseline")
-        for key in keys:
-            if key in behaviours:
-                return behaviours[key], is_new
-        return [], is_new
-
     # --- EventBridge ---------------------------------------------------------------------------------------
 
     def publish(self, event: dict[str, Any]) -> None:
-        """EventBridge's default bus: ``event`` goes to the target of every rule of the stack that matches it
-        (start an execution of the state machine, or invoke the function), after the delivery delay."""
-        when = self.clock.now() + timedelta(seconds=EVENT_DELIVERY_SECONDS)
-        for rule in self.rules:
-            if rule.pattern.matches_event(event):
-                self.agenda.at(when, lambda rule=rule: self._deliver(rule, event))  # type: ignore[misc]
+        """Put ``event`` on the account's default EventBridge bus: every matching rule of the stack gets it."""
+        self.bus.publish(event)
 
     def matches_rule(self, event: dict[str, Any]) -> bool:
         """Would the state machine's rule in template.yaml start a rollout for this event?"""
-        return any(rule.starts_execution and rule.pattern.matches_event(event) for rule in self.rules)
+        return self.bus.starts_execution(event)
 
-    def _deliver(self, rule: Rule, event: dict[str, Any]) -> None:
-        if rule.starts_execution:
-            try:
-                self.start(event)
-            except ClientError as exc:
-                self.event_errors.append({"rule": rule.name, "errorType": type(exc).__name__, "errorMessage": str(exc)})
-            return
-        self.agenda.spawn(lambda: self._invoke_target(rule, event))
-
-    def _invoke_target(self, rule: Rule, event: dict[str, Any]) -> None:
-        """EventBridge invokes a function asynchronously: its errors are the function's, reported, never raised."""
-        headers: dict[str, str] = {}
-        result = self.aws._invoke(rule.target, json.dumps(event).encode(), headers)
-        if headers.get("x-amz-function-error"):
-            self.event_errors.append(json.loads(result))
-
-    def _put_by_a_function(self, entry: dict[str, Any]) -> None:
-        """A PutEvents entry of a handler, as the event EventBridge makes of it, onto the bus it names."""
-        if entry.get("EventBusName", DEFAULT_BUS) not in (
-            DEFAULT_BUS,
-            f"arn:aws:events:{REGION}:{ACCOUNT}:event-bus/{DEFAULT_BUS}",
-        ):
-            return
-        self.publish(
-            {
-                "version": "0",
-                "id": str(uuid.uuid4()),
-                "detail-type": entry.get("DetailType", ""),
-                "source": entry.get("Source", ""),
-                "account": ACCOUNT,
-                "time": self.clock.now().strftime("%Y-%m-%dT%H:%M:%SZ"),
-                "region": REGION,
-                "resources": entry.get("Resources", []),
-                "detail": json.loads(entry.get("Detail") or "{}"),
-            }
-        )
+    @property
+    def event_errors(self) -> list[dict[str, Any]]:
+        """Failed deliveries and errors of the functions EventBridge invoked (should be empty)."""
+        return self.bus.errors
 
     # --- executions ------------------------------------------------------------------------------------------
 
@@ -549,20 +323,17 @@ class Simulation:
             if approval is not None:
                 first = self.prepare_approval()
                 if approval.manual is not None:
-                    self.at(0, lambda: self._start_quietly(first))
+                    self.at(0, lambda: self._start_manually(first))
                 else:
                     for _ in range(1 + approval.duplicates):
                         self.at(0, lambda: self.publish(first))
-            numbered = [(i, e) for i, e in enumerate(self.scenario.timeline)]
-            numbered += [(-1, e) for e in self.scenario.operator_entries()]
-            for index, entry in sorted(numbered, key=lambda pair: pair[1].at_seconds):
-                self.at(entry.at_seconds, lambda i=index, e=entry: self.timeline.perform(i, e))  # type: ignore[misc]
-            if approval is not None or numbered:
+            scheduled = self.timeline.schedule()
+            if approval is not None or scheduled:
                 self.start_world()
         self.wait()
         return build_report(self)
 
-    def _start_quietly(self, execution_input: dict[str, Any]) -> None:
+    def _start_manually(self, execution_input: dict[str, Any]) -> None:
         self.start(execution_input)
 
     def stack_info(self) -> Any:
@@ -594,17 +365,6 @@ class FunctionError(Exception):
     def __init__(self, error_type: str, message: str) -> None:
         super().__init__(f"{error_type}: {message}")
         self.error_type, self.message = error_type, message
-
-
-def _rules(stack: Stack) -> list[Rule]:
-    """Every EventBridge rule of the stack: the functions' and the state machine's, patterns compiled once."""
-    rules = [
-        Rule(arn.rsplit(":", 1)[-1], EventPattern.load(json.dumps(pattern)), arn, False)  # type: ignore[no-untyped-call]
-        for pattern, arn in stack.rules
-    ]
-    state_machine = EventPattern.load(json.dumps(stack.event_pattern))  # type: ignore[no-untyped-call]
-    rules.append(Rule("state machine", state_machine, stack.state_machine_arn, True))
-    return rules
 
 
 def _alarm_states(names: list[str]) -> dict[str, str]:

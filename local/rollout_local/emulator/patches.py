@@ -287,10 +287,10 @@ class LocalAws:
             body = json.dumps(result, default=_json_default)
             return AWSResponse(request.url, 200, {"Content-Type": "application/x-amz-json-1.1"}, MockRawResponse(body))
         response = original(stubber, event_name, request, **kwargs)
-        if api == "eventbridge:PutEvents" and self.event_sink is not None and response is not None:
-            if response.status_code < 300:  # only what EventBridge accepted goes on to the rules
-                for entry in json.loads(request.body or b"{}").get("Entries", []):
-                    self.event_sink(entry)
+        accepted = response is not None and response.status_code < 300  # only what EventBridge took goes on
+        if api == "eventbridge:PutEvents" and self.event_sink is not None and accepted:
+            for entry in json.loads(request.body or b"{}").get("Entries", []):
+                self.event_sink(entry)
         return response
 
 
