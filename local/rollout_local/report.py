@@ -363,7 +363,8 @@ def _world_timeline(simulation: Simulation) -> list[TimelineEntry]:
 
 
 def _action_note(action: ActionReport) -> str:
-    return action.summary + (f" ({action.error})" if action.error else "")
+    note = action.summary + (f" ({action.error})" if action.error else "")
+    return note + "".join(f"; {event}" for event in action.events)
 
 
 def _experiment(record: dict[str, str]) -> dict[str, Any] | None:

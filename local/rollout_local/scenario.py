@@ -137,11 +137,21 @@ def load_scenario(path: Path) -> Scenario:
 
 def one_line(exc: ValidationError) -> str:
     """Pydantic's errors as one line: where (``timeline[2].status``), then what, with a suggestion for typos."""
-    return "; ".join(_describe(error) for error in exc.errors())
+    errors = exc.errors()
+    locs = [tuple(e["loc"]) for e in errors]
+    kept = [e for e in errors if not _other_branch(tuple(e["loc"]), str(e["type"]), locs)]
+    return "; ".join(dict.fromkeys(_describe(error) for error in kept))
+
+
+def _other_branch(loc: tuple[Any, ...], kind: str, locs: list[tuple[Any, ...]]) -> bool:
+    """A value that fits no branch of a union (``Behaviour | list[Behaviour]``) fails every branch; the
+    "should be a valid list" of the branch it was not meant for says nothing when another branch says more."""
+    parent = loc[:-1]
+    return kind.endswith("_type") and any(len(other) > len(loc) and other[: len(parent)] == parent for other in locs)
 
 
 def _describe(error: Any) -> str:
-    raw = list(error["loc"])
+    raw = [p for p in error["loc"] if not _is_branch_label(p)]
     kind, message = error["type"], str(error["msg"]).removeprefix("Value error, ")
     loc = [p for i, p in enumerate(raw) if not (i == 2 and raw[0] == "timeline" and p in ACTIONS)]
     where = _where(loc)
@@ -156,7 +166,14 @@ def _describe(error: Any) -> str:
         return f"{where}: every timeline entry needs 'action' ({', '.join(ACTIONS)})"
     if kind == "missing":
         return f"{_where(loc[:-1]) or 'scenario'}: missing '{loc[-1]}'"
-    return f"{where or 'scenario'}: {message}"
+    if kind == "string_pattern_mismatch" and loc and loc[-1] == "package":
+        return f"{where}: '{error.get('input')}' is not group/version (for example churn/2)"
+    return f"{where}: {message}" if where else message  # the scenario-wide checks name their place themselves
+
+
+def _is_branch_label(part: Any) -> bool:
+    """Pydantic names the branch of a union in an error's location (``Behaviour``, ``list[Behaviour]``, ``str``)."""
+    return isinstance(part, str) and (part in _BRANCH_LABELS or "[" in part)
 
 
 def _where(loc: list[Any]) -> str:
@@ -196,6 +213,9 @@ def _inner_model(annotation: Any) -> type[BaseModel] | None:
         if found is not None:
             return found
     return None
+
+
+_BRANCH_LABELS = {"Behaviour", "str", "int", "float", "bool"}
 
 
 def _suggest(word: str, choices: list[str]) -> str:

@@ -39,6 +39,19 @@ class ActionReport(BaseModel):
     action: str
     summary: str
     error: str | None = Field(default=None, description="the error AWS answered (the entry then changed nothing)")
+    events: list[str] = Field(
+        default_factory=list, description="the events it caused, each with the rules that got it ('-' for none)"
+    )
+
+
+SET_ALARM_HOLD_SECONDS = 5.0  # how long SetAlarmState's state holds before the alarm is evaluated again
+
+_EVENT_SOURCES = {
+    "approve": "aws.sagemaker",
+    "set_approval": "aws.sagemaker",
+    "package_event": "aws.sagemaker",
+    "set_alarm": "aws.cloudwatch",
+}
 
 
 class Timeline:
@@ -63,12 +76,19 @@ class Timeline:
 
         return do
 
+    def _reevaluating(self, alarm: str) -> Callable[[], None]:
+        def reevaluate() -> None:
+            self.sim.world.evaluate_alarms(self.sim.clock.now(), [alarm])
+
+        return reevaluate
+
     def perform(self, index: int, entry: TimelineEntry) -> ActionReport:
         """Do ``entry`` now; an AWS error is the entry's result (reported), never the simulation's failure."""
         from botocore.exceptions import ClientError
 
         sim = self.sim
         at = sim.clock.elapsed()
+        seen = len(sim.bus.log)
         try:
             summary, error = self._do(index, entry), None
         except ClientError as exc:
@@ -76,7 +96,10 @@ class Timeline:
             error = f"{exc.response['Error'].get('Code')}: {exc.response['Error'].get('Message')}"
         except LookupError as exc:
             summary, error = f"{entry.action} found nothing to act on", str(exc)
-        report = ActionReport(t=at, action=entry.action, summary=summary, error=error)
+        source = _EVENT_SOURCES.get(entry.action)  # other threads put events meanwhile: keep this entry's kind
+        caused = [p for p in sim.bus.log[seen:] if p.source == source]
+        events = [f"{p.detail_type} -> {', '.join(p.rules) or '-'}" for p in caused]
+        report = ActionReport(t=at, action=entry.action, summary=summary, error=error, events=events)
         self.reports.append(report)
         return report
 
@@ -116,6 +139,8 @@ class Timeline:
             return f"someone else set {entry.endpoint}'s {shown}"
         if isinstance(entry, SetAlarm):
             old = sim.world.set_alarm_state(entry.alarm, entry.state, entry.reason)
+            # CloudWatch: "metric alarms return to their actual state quickly, often within seconds"
+            sim.at(sim.clock.elapsed() + SET_ALARM_HOLD_SECONDS, self._reevaluating(entry.alarm))
             return f"alarm {entry.alarm} set from {old} to {entry.state}: {entry.reason}"
         if isinstance(entry, DeleteEndpoint):
             sim.outside.sm.delete_endpoint(EndpointName=entry.endpoint)
@@ -135,7 +160,7 @@ class Timeline:
                 session, stack, sim.registry.arn(entry.package or ""), entry.endpoint, entry.policy, sim.next_name()
             )
             sim.track(arn)
-            result = operate.Steered(True, arn.rsplit(":", 1)[-1], f"{entry.by} started {arn}")
+            result = operate.Steered(True, arn.rsplit(":", 1)[-1], f"started execution {arn.rsplit(':', 1)[-1]}")
         elif entry.command in ("approve", "reject"):
             reject = entry.command == "reject"
             result = operate.approve(session, stack, endpoint, entry.by, entry.reason, reject)
@@ -144,7 +169,8 @@ class Timeline:
         else:
             result = operate.promote(session, stack, endpoint, entry.by)
         self.operator_results.append({"t": sim.clock.elapsed(), "action": entry.command, **result.as_dict()})
-        return f"{entry.by}: rollout {entry.command} {endpoint or ''}".rstrip() + f" -> {result.message}"
+        target = entry.package if entry.command == "start" else endpoint
+        return f"{entry.by}: rollout {entry.command} {target} -> {result.message}"
 
     def _update_endpoint(self, index: int, entry: UpdateEndpoint) -> str:
         sim = self.sim

@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests.helpers import APPROVAL_EVENT, LIVE_ENDPOINT, scenario
+from tests.helpers import LIVE_ENDPOINT, scenario
 
 CANARY = {"type": "canary", "canary_percent": 10, "bake_seconds": 900}
 SECOND_ENDPOINT = {
@@ -37,7 +37,9 @@ def test_someone_elses_weight_change_happens_at_its_time(run):
         quiet_world(
             endpoint=TWO_VARIANTS,
             traffic={"requests_per_second": 10},
-            timeline=[{"at_seconds": 300, "action": "update_weights", "endpoint": "churn-prod", "weights": {"green": 0}}],
+            timeline=[
+                {"at_seconds": 300, "action": "update_weights", "endpoint": "churn-prod", "weights": {"green": 0}}
+            ],
         )
     )
     assert changes(sim, "UpdateEndpointWeightsAndCapacities") == [(300.0, {"green": 0.0})]
@@ -93,8 +95,8 @@ def test_set_alarm_mid_bake_rolls_the_rollout_back_through_the_alarm_listener(ru
     listened = [i for i in sim.aws.invocations if i.function == "AlarmListenerFunction"]
     assert [(i.at - sim.clock.start).total_seconds() for i in listened] == [700.0]
     transitions = [(t.new, (t.at - sim.clock.start).total_seconds()) for t in sim.world.transitions]
-    assert ("ALARM", 700.0) in transitions and ("OK", 720.0) in transitions, (
-        "SetAlarmState holds until the next evaluation (the world's next minute), as in CloudWatch"
+    assert ("ALARM", 700.0) in transitions and ("OK", 705.0) in transitions, (
+        "SetAlarmState holds only until the alarm is evaluated again, a few seconds later (as in CloudWatch)"
     )
     assert report.event_errors == []
 
@@ -158,7 +160,12 @@ def test_a_lifecycle_event_of_an_old_approved_version_reaches_the_state_machine(
         scenario(
             timeline=[
                 {"at_seconds": 600, "action": "approve", "group": "churn"},
-                {"at_seconds": 1800, "action": "package_event", "package": "churn/1", "metadata": {"stage": "archived"}},
+                {
+                    "at_seconds": 1800,
+                    "action": "package_event",
+                    "package": "churn/1",
+                    "metadata": {"stage": "archived"},
+                },
             ]
         )
     )
@@ -205,7 +212,45 @@ def test_a_manual_start_from_the_timeline(run):
             ]
         )
     )
-    first, manual = report.executions
+    _first, manual = report.executions
     assert manual.started == 700 and manual.package_ref == "churn/1" and manual.endpoint == "churn-prod"
     assert report.operator[0]["rollout_id"] == manual.name
-    assert {r["rollout_id"]: r["source"] for r in report.records}.get(manual.name) in ("manual", None)
+    record = next(r for r in report.records if r["rollout_id"] == manual.name)
+    assert (record["source"], record["outcome"], manual.ended) == ("manual", "succeeded", 1181)
+
+
+def test_rollout_simulate_prints_several_rollouts_and_their_world(capsys):
+    from rollout_local.cli import main
+
+    code = main(["simulate", "scenarios/timeline-busy-day.yaml", "--expect", "mixed"])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert "reason    3 rollouts: 2 succeeded, 1 rolled_back" in out
+    table = out.split("rollouts  3\n", 1)[1].split("\n\n", 1)[0].splitlines()
+    assert [line.split()[4:7] for line in table] == [
+        ["churn/1", "->", "churn-prod"],
+        ["fraud/1", "->", "fraud-prod"],
+        ["churn/2", "->", "churn-prod"],
+    ]
+    assert "rolled_back HealthCheckFailedError" in table[1] and "alarm fraud-chargebacks" in table[1]
+    assert "rollout 3: churn/2 -> churn-prod, succeeded" in out
+    assert "... " in out and " more, to +" in out, "polling is folded"
+    around = out.split("around the rollouts\n", 1)[1]
+    assert "+14:30  timeline: set_alarm" in around
+    assert "fraud/1 set to Rejected; SageMaker Model Package State Change -> -" in around
+    assert "endpoints churn-prod: InService" in out and "          fraud-prod: InService on fraud-prod-config-v0" in out
+
+
+def test_a_bad_scenario_is_refused_in_one_line_before_anything_runs(tmp_path, capsys):
+    from rollout_local.cli import main
+
+    path = tmp_path / "typo.yaml"
+    path.write_text(
+        "name: typo\nendpoint: {name: churn-prod, variants: [{name: blue}]}\n"
+        "approval: {group: churn, event: events/model-package-approved.json}\n"
+        "timeline: [{at_seconds: 60, action: set_approval, package: churn/1, satus: Rejected}]\n"
+    )
+    assert main(["simulate", str(path)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1
+    assert err.endswith("timeline[0]: missing 'status'; timeline[0]: unknown key 'satus' (did you mean 'status'?)")

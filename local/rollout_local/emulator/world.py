@@ -265,9 +265,11 @@ class World:
 
     # --- alarms ------------------------------------------------------------------------------------------
 
-    def evaluate_alarms(self, now: datetime) -> None:
+    def evaluate_alarms(self, now: datetime, names: list[str] | None = None) -> None:
+        """Evaluate every alarm (or the ``names`` given: one put back after SetAlarmState)."""
         elapsed = (now - self.clock.start).total_seconds()
-        for alarm in self.cloudwatch.describe_alarms(AlarmTypes=["MetricAlarm"])["MetricAlarms"]:
+        which = {"AlarmNames": names} if names else {}
+        for alarm in self.cloudwatch.describe_alarms(AlarmTypes=["MetricAlarm"], **which)["MetricAlarms"]:
             spec = self.alarm_specs.get(alarm["AlarmName"])
             if spec is not None and spec.script:
                 steps = [s for s in spec.script if s.at_seconds <= elapsed]
