@@ -113,7 +113,7 @@ def _policy_targets(scenario: Scenario) -> set[str]:
     """Endpoints a rollout may create (a first deployment): those the policies and start inputs name."""
     found: set[str] = set()
     sources: list[Any] = list(scenario.all_policies().values())
-    with contextlib.suppress(json.JSONDecodeError):  # the stack refuses it at deploy time, with its own error
+    with contextlib.suppress(json.JSONDecodeError):  # a broken DefaultPolicy is the service's to refuse (PolicyError)
         sources.append(json.loads(scenario.stack.get("DefaultPolicy", "{}")))
     target = approval_target(scenario)
     if target:
