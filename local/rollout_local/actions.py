@@ -76,6 +76,13 @@ class Operator(_Entry):
         return self
 
 
+class StartExecution(_Entry):
+    """Someone's StartExecution of the state machine with any JSON input (not an object, malformed, ...)."""
+
+    action: Literal["start_execution"]
+    input: Any = Field(description="the execution input, any JSON value (null included)")
+
+
 class ConfigVariant(VariantSpec):
     """A variant of a config someone else creates; its model is made from ``package`` when it does not exist."""
 
@@ -148,6 +155,7 @@ TimelineEntry = Annotated[
     | SetApproval
     | PackageEvent
     | Operator
+    | StartExecution
     | UpdateEndpoint
     | UpdateWeights
     | SetAlarm
@@ -160,6 +168,7 @@ ENTRY_MODELS: dict[str, type[BaseModel]] = {
     "set_approval": SetApproval,
     "package_event": PackageEvent,
     "operator": Operator,
+    "start_execution": StartExecution,
     "update_endpoint": UpdateEndpoint,
     "update_weights": UpdateWeights,
     "set_alarm": SetAlarm,

@@ -214,7 +214,7 @@ class Simulation:
             return self._execution_name if number == 1 else f"{self._execution_name}-{number - 1}"
         return str(uuid.uuid5(EXECUTION_NAMES, f"{self.scenario.name}#{number}"))
 
-    def start(self, execution_input: dict[str, Any], name: str | None = None) -> str:
+    def start(self, execution_input: Any, name: str | None = None) -> str:
         """StartExecution of the state machine (what EventBridge's target and `rollout start` do)."""
         arn: str = self.outside.sfn.start_execution(
             stateMachineArn=self.stack.state_machine_arn,

@@ -8,6 +8,7 @@ error AWS answers is the entry's result (reported), not the simulation's failure
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -21,6 +22,7 @@ from rollout_local.actions import (
     PackageEvent,
     SetAlarm,
     SetApproval,
+    StartExecution,
     TimelineEntry,
     UpdateEndpoint,
     UpdateWeights,
@@ -124,6 +126,9 @@ class Timeline:
             return f"{entry.package} changed without an approval change (still {status})"
         if isinstance(entry, Operator):
             return self._operator(entry)
+        if isinstance(entry, StartExecution):
+            arn = sim.start(entry.input)
+            return f"someone started execution {arn.rsplit(':', 1)[-1]} with input {json.dumps(entry.input)[:80]}"
         if isinstance(entry, UpdateEndpoint):
             return self._update_endpoint(index, entry)
         if isinstance(entry, UpdateWeights):

@@ -1,5 +1,7 @@
 """The scenario timeline: the outside world acting at exact simulated times, through the real state machine."""
 
+import json
+
 import pytest
 
 from tests.helpers import LIVE_ENDPOINT, scenario
@@ -254,3 +256,13 @@ def test_a_bad_scenario_is_refused_in_one_line_before_anything_runs(tmp_path, ca
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1
     assert err.endswith("timeline[0]: missing 'status'; timeline[0]: unknown key 'satus' (did you mean 'status'?)")
+
+
+@pytest.mark.parametrize("raw", [[], "approve churn", None], ids=["list", "string", "null"])
+def test_someone_can_start_the_state_machine_with_any_input(run, raw):
+    report, sim = run(quiet_world(timeline=[{"at_seconds": 30, "action": "start_execution", "input": raw}]))
+    (execution,) = report.executions
+    assert execution.started == 30
+    described = sim.sfn.describe_execution(executionArn=sim.executions[0])
+    assert json.loads(described["input"]) == raw, "the input reaches the state machine exactly as given"
+    assert execution.status != "RUNNING"
