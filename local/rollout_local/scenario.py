@@ -130,7 +130,13 @@ def parse_scenario(data: Any, base_dir: Path = Path(".")) -> Scenario:
 def load_scenario(path: Path) -> Scenario:
     """Read and validate a scenario file (YAML or JSON)."""
     try:
-        return parse_scenario(yaml.safe_load(path.read_text()), path.parent)
+        document = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1} column {mark.column + 1}" if mark is not None else ""
+        raise ScenarioError(f"{path}: not valid YAML: {getattr(exc, 'problem', None) or exc}{where}") from None
+    try:
+        return parse_scenario(document, path.parent)
     except ScenarioError as exc:
         raise ScenarioError(f"{path}: {exc}") from None
 

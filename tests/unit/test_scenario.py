@@ -242,3 +242,12 @@ def test_the_agenda_runs_calls_at_their_exact_time_in_the_order_scheduled():
     agenda.stop(timeout=10)
     assert ran == [("a", 7.0), ("a-then", 7.0), ("b", 20.5), ("c", 20.5)]
     assert not agenda.pending() and agenda.errors == []
+
+
+def test_a_file_that_is_not_yaml_is_one_line_too(tmp_path):
+    path = tmp_path / "broken.yaml"
+    path.write_text("name: x\n  bad: [\n")
+    with pytest.raises(
+        ScenarioError, match=r"broken\.yaml: not valid YAML: mapping values are not allowed here at line 2"
+    ):
+        load_scenario(path)
