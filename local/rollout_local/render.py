@@ -6,6 +6,8 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
+from rollout_local.report import NOT_ROLLOUTS
+
 if TYPE_CHECKING:
     from rollout_local.report import ExecutionReport, Report, TimelineEntry
 
@@ -15,7 +17,7 @@ DURATION = re.compile(r"\b\d+ s\b")  # "Updating (90 s)", "queued for 60 s": the
 def text(report: Report) -> str:
     """The report for a person: one rollout as one timeline; several as a table, then each one's timeline."""
     lines = [f"scenario  {report.scenario}", f"outcome   {report.outcome}", f"reason    {report.reason or '-'}", ""]
-    rollouts = [e for e in report.executions if e.outcome != "duplicate"]
+    rollouts = [e for e in report.executions if e.outcome not in NOT_ROLLOUTS]
     if len(rollouts) <= 1:
         lines += _timeline_lines(report.timeline)
     else:
@@ -49,8 +51,8 @@ def text(report: Report) -> str:
 
 
 def _rollouts_text(report: Report, rollouts: list[ExecutionReport]) -> list[str]:
-    duplicates = len(report.executions) - len(rollouts)
-    lines = [f"rollouts  {len(rollouts)}" + (f" (and {duplicates} duplicate deliveries)" if duplicates else "")]
+    others = len(report.executions) - len(rollouts)
+    lines = [f"rollouts  {len(rollouts)}" + (f" (and {others} duplicate or continued executions)" if others else "")]
     width = max(len(r.label) for r in rollouts)
     for number, r in enumerate(rollouts, 1):
         ended = "running" if r.ended is None else _clock(r.ended)

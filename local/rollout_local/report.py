@@ -17,6 +17,8 @@ from rollout_local.timeline import ActionReport
 if TYPE_CHECKING:
     from rollout_local.simulator import Simulation
 
+# executions that are no rollout of their own: a repeated delivery, and a rollout's earlier, continued executions
+NOT_ROLLOUTS = ("duplicate", "continued")
 TIMELINE_EVENTS = ("TaskStateEntered", "WaitStateEntered", "SucceedStateEntered", "FailStateEntered")
 
 
@@ -205,6 +207,19 @@ def _records(simulation: Simulation) -> list[dict[str, str]]:
     return sorted(records, key=lambda r: (r.get("started_at", ""), r.get("rollout_id", "")))
 
 
+def _rollout_id(described: dict[str, Any], name: str) -> str:
+    """The rollout an execution belongs to: its own name, or the rollout it continues."""
+    execution_input = json.loads(described.get("input") or "{}")
+    continued = execution_input.get("continue") if isinstance(execution_input, dict) else None
+    return str(continued["rollout_id"]) if isinstance(continued, dict) and "rollout_id" in continued else name
+
+
+def _continued(events: list[dict[str, Any]]) -> bool:
+    """Did the execution end by handing its rollout to a fresh execution (Continue As New)?"""
+    entered = [e["stateEnteredEventDetails"]["name"] for e in events if "stateEnteredEventDetails" in e]
+    return bool(entered) and entered[-1] == "Rollout Continued"
+
+
 def build_report(simulation: Simulation) -> Report:
     """Everything a run left behind: each execution, each endpoint, the world's events, the costs."""
     records = _records(simulation)
@@ -225,8 +240,11 @@ def build_report(simulation: Simulation) -> Report:
         for entry in own:
             entry.rollout = name
         timeline.extend(own)
-        record = by_id.get(name, {})
+        record = by_id.get(_rollout_id(described, name), {})
         outcome = record.get("outcome") or ("failed" if described["status"] != "SUCCEEDED" else "succeeded")
+        reason = record.get("reason") or described.get("cause")
+        if _continued(events):
+            outcome, reason = "continued", "the rollout goes on in a fresh execution (history quota)"
         package, endpoint = _subject(simulation, described, record)
         # the last history event, not stopDate: moto stamps the stop with the wall clock
         stopped = events[-1]["timestamp"] if events and described["status"] != "RUNNING" else None
@@ -235,7 +253,7 @@ def build_report(simulation: Simulation) -> Report:
                 name=name,
                 status=described["status"],
                 outcome=outcome,
-                reason=record.get("reason") or described.get("cause"),
+                reason=reason,
                 package=package,
                 package_ref=_ref(simulation, package),
                 endpoint=endpoint,
@@ -248,7 +266,8 @@ def build_report(simulation: Simulation) -> Report:
     actions = list(simulation.timeline.reports)
     timeline += [TimelineEntry(t=a.t, state=f"timeline: {a.action}", note=_action_note(a)) for a in actions]
     timeline.sort(key=lambda e: e.t)
-    primary = next((e for e in executions if e.outcome != "duplicate"), executions[0] if executions else None)
+    rollouts = [e for e in executions if e.outcome not in NOT_ROLLOUTS]
+    primary = rollouts[0] if rollouts else (executions[0] if executions else None)
     outcome, reason = _outcome(simulation, executions)
     endpoint_name = endpoint_name_of(simulation.scenario)
     endpoints = [e for e in (_endpoint(simulation, n) for n in _endpoint_names(simulation, executions)) if e]
@@ -295,7 +314,7 @@ def _outcome(simulation: Simulation, executions: list[ExecutionReport]) -> tuple
         if simulation.scenario.approval is not None and simulation.scenario.approval.event is not None:
             return "ignored", "the approval event does not match the stack's EventBridge rule"
         return "ignored", "no event matched the state machine's EventBridge rule and nobody started a rollout"
-    rollouts = [e for e in executions if e.outcome != "duplicate"] or executions
+    rollouts = [e for e in executions if e.outcome not in NOT_ROLLOUTS] or executions
     if len(rollouts) == 1:
         return rollouts[0].outcome, rollouts[0].reason
     counts = Counter(e.outcome for e in rollouts)

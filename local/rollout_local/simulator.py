@@ -288,13 +288,18 @@ class Simulation:
             if self._world_thread.is_alive():
                 raise TimeoutError(f"the simulation still runs after {MAX_WALL_SECONDS} s of wall time")
             self.agenda.stop(timeout=MAX_WALL_SECONDS)
-        else:
+        else:  # no world: poll, and follow executions the state machine starts itself (a continued rollout)
             deadline = time.monotonic() + MAX_WALL_SECONDS
-            for arn in arns or list(self.executions):
-                while self.sfn.describe_execution(executionArn=arn)["status"] == "RUNNING":
-                    if time.monotonic() > deadline:
-                        raise TimeoutError(f"execution {arn} still running after {MAX_WALL_SECONDS} s of wall time")
-                    time.sleep(0.002)
+            waited: set[str] = set()
+            while pending := [arn for arn in (arns or self.refresh_executions()) if arn not in waited]:
+                for arn in pending:
+                    while self.sfn.describe_execution(executionArn=arn)["status"] == "RUNNING":
+                        if time.monotonic() > deadline:
+                            raise TimeoutError(f"execution {arn} still running after {MAX_WALL_SECONDS} s of wall time")
+                        time.sleep(0.002)
+                    waited.add(arn)
+                if arns:
+                    break
         self.refresh_executions()
         if self.agenda.errors:
             raise RuntimeError("the simulator itself failed:\n" + "\n".join(self.agenda.errors))

@@ -191,7 +191,7 @@ def deploy(aws: LocalAws, parameters: dict[str, str] | None = None, template_pat
     for key, value in props.get("DefinitionSubstitutions", {}).items():
         definition = definition.replace("${" + key + "}", str(resolve(value, refs)))
     state_machine_arn = session.client("stepfunctions").create_state_machine(
-        name=f"sagemaker-rollout-{machine_id}",
+        name=str(resolve(props["Name"], refs)) if "Name" in props else f"sagemaker-rollout-{machine_id}",
         definition=definition,
         roleArn=role_arn,
         type=props.get("Type", "STANDARD"),

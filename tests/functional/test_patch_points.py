@@ -9,6 +9,9 @@ from moto.cloudwatch.models import Alarm as FakeAlarm
 from moto.cloudwatch.models import Statistics
 from moto.core.botocore_stubber import BotocoreStubber
 from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
+from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_sfn import (
+    StateTaskServiceSfn,
+)
 from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function import WaitFunction
 from moto.stepfunctions.parser.asl.eval.callback.callback import CallbackEndpoint
 from moto.stepfunctions.parser.asl.eval.event.event_manager import EventManager
@@ -54,6 +57,14 @@ def test_every_patch_point_still_has_the_shape_local_mode_expects():
     assert "metric_single_values_list" in dir(Statistics)
     assert 'self.state_value = "OK"' in inspect.getsource(FakeAlarm.__init__), "moto changed a new alarm's state"
     assert not hasattr(Execution, "__deepcopy__"), "moto now copies executions itself: drop local mode's patch"
+    assert params(StateTaskServiceSfn._normalise_parameters) == [
+        "self",
+        "parameters",
+        "boto_service_name",
+        "service_action_name",
+    ]
+    assert 'parameters.get("Input")' in inspect.getsource(StateTaskServiceSfn._normalise_parameters)
+    assert "stateMachineArn" not in inspect.getsource(StateTaskServiceSfn), "moto maps startExecution: drop the patch"
 
 
 def test_the_sagemaker_emulator_answers_through_botocore_validation(world):

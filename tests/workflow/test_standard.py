@@ -37,8 +37,9 @@ def test_an_approval_rolls_the_new_model_out(run):
     assert report.metrics.simulated_seconds == pytest.approx(480, abs=1)  # the update, then a 1 s health check
     assert report.records[0]["outcome"] == "succeeded" and report.records[0]["strategy"] == "all_at_once"
     entered = states_entered(sim)
-    assert entered[:5] == [
+    assert entered[:6] == [
         "Resolve Rollout",
+        "Continued?",
         "Acquire Endpoint Lock",
         "Lock Acquired?",
         "Snapshot Endpoint",

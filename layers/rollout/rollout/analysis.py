@@ -148,9 +148,26 @@ def after_check(analysis: Analysis, bake: BakeState, verdict: HealthVerdict, now
     return BakeDecision(BakeAction.CONTINUE, verdict.reason)
 
 
+LONG_WAIT_CHECKS = 96  # periodic checks a long wait gets at most...
+LONGEST_CHECK_INTERVAL = 3600  # ...but at least one an hour
+
+
+def check_interval(analysis: Analysis, wait_seconds: float) -> int:
+    """Seconds between the periodic checks of a wait (a bake, a test, a gate) lasting ``wait_seconds``.
+
+    The policy's ``check_interval_seconds``, stretched for long waits to at most 96 checks per wait, but never
+    beyond an hour: a day-long bake is checked every 15 minutes, a 30-day A/B test hourly. Alarms still end any
+    wait within seconds (the alarm listener); the periodic checks are for the metric comparisons. This keeps a
+    long rollout cheap (state transitions are billed) and its execution history short.
+    """
+    stretched = min(int(wait_seconds) // LONG_WAIT_CHECKS, LONGEST_CHECK_INTERVAL)
+    return max(analysis.check_interval_seconds, stretched)
+
+
 def next_check_seconds(analysis: Analysis, bake: BakeState, now: datetime) -> int:
     """Seconds until the next check: the check interval, or less to land on the end of the bake."""
     if bake.ends_at is None:
         return 0
     remaining = max(0, int((bake.ends_at - now).total_seconds()))
-    return min(analysis.check_interval_seconds, remaining)
+    length = (bake.ends_at - bake.started_at).total_seconds() if bake.started_at else 0
+    return min(check_interval(analysis, length), remaining)

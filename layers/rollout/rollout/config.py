@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
+from rollout.continuation import DEFAULT_CONTINUE_AFTER
+
 
 @dataclass(frozen=True)
 class Settings:
@@ -16,6 +18,7 @@ class Settings:
     execution_role_arn: str
     lock_lease_seconds: int
     dedupe_window_seconds: int
+    continue_after_events: int
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -29,6 +32,7 @@ class Settings:
             execution_role_arn=env["SAGEMAKER_EXECUTION_ROLE_ARN"],
             lock_lease_seconds=int(env.get("LOCK_LEASE_SECONDS", "86400")),
             dedupe_window_seconds=int(env.get("DEDUPE_WINDOW_SECONDS", "86400")),
+            continue_after_events=int(env.get("CONTINUE_AFTER_EVENTS", str(DEFAULT_CONTINUE_AFTER))),
         )
 
     def policy_parameter_name(self, group_name: str) -> str:

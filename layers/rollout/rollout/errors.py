@@ -97,6 +97,10 @@ class HealthCheckFailedError(DeploymentError):
     """A step's health analysis failed (an alarm, or the built-in checks past the failure threshold)."""
 
 
+class HistoryQuotaError(DeploymentError):
+    """The execution neared Step Functions' history quota and could not continue in a fresh execution."""
+
+
 class RollbackFailedError(RolloutError):
     """The endpoint could not be put back on its previous configuration. A person must look."""
 

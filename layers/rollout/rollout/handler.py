@@ -12,6 +12,7 @@ from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from rollout.config import Settings
+from rollout.continuation import count_step
 from rollout.models import RolloutState
 
 logger = Logger()
@@ -32,14 +33,19 @@ def _wrap(call: Callable[[dict[str, Any]], dict[str, Any]]) -> Handler:
     return wrapped
 
 
+def _counted(state: RolloutState) -> dict[str, Any]:
+    count_step(state)  # every step's share of the execution history (see rollout.continuation)
+    return state.model_dump(mode="json")
+
+
 def state_step(step: Callable[[RolloutState], RolloutState]) -> Handler:
     """A handler for a step that needs only the state."""
-    return _wrap(lambda event: step(RolloutState.model_validate(event)).model_dump(mode="json"))
+    return _wrap(lambda event: _counted(step(RolloutState.model_validate(event))))
 
 
 def configured_step(step: Callable[[RolloutState, Settings], RolloutState]) -> Handler:
     """A handler for a step that also needs the stack's settings."""
-    return _wrap(lambda event: step(RolloutState.model_validate(event), Settings.from_env()).model_dump(mode="json"))
+    return _wrap(lambda event: _counted(step(RolloutState.model_validate(event), Settings.from_env())))
 
 
 def payload_step(step: Callable[[Mapping[str, Any], Settings], Any]) -> Handler:
@@ -47,6 +53,6 @@ def payload_step(step: Callable[[Mapping[str, Any], Settings], Any]) -> Handler:
 
     def call(event: dict[str, Any]) -> dict[str, Any]:
         result = step(event, Settings.from_env())
-        return result.model_dump(mode="json") if isinstance(result, RolloutState) else dict(result)
+        return _counted(result) if isinstance(result, RolloutState) else dict(result)
 
     return _wrap(call)

@@ -626,6 +626,16 @@ class RolloutState(BaseModel):
     signal: TaskError | None = Field(default=None, description="how the last bake ended: States.Timeout or an alarm")
     teardown_error: TaskError | None = None
     message: str = ""
+    history_events: int = Field(
+        default=0, ge=0, description="an upper estimate of this execution's history events (quota: 25,000)"
+    )
+    generation: int = Field(default=1, ge=1, description="which execution of the rollout this is (1: the first)")
+    continue_as_new: bool = Field(default=False, description="go on in a fresh execution at the next loop point")
+    resume_at: Literal["next", "lock", "rollback"] | None = Field(
+        default=None, description="the loop a continued execution resumes: Next Action?, Lock Acquired?, Rolled Back?"
+    )
+    next_execution: str | None = Field(default=None, description="the name of the execution this one continues in")
+    continuation_error: TaskError | None = Field(default=None, description="why the last continuation failed")
 
     @property
     def endpoint_name(self) -> str:

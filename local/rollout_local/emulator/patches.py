@@ -11,6 +11,7 @@ moto runs the real ASL and stores DynamoDB, SSM, SNS, IAM, Lambda and Step Funct
 - CloudWatch DescribeAlarmHistory, which moto lacks (``CloudWatchResponse.describe_alarm_history``), answered
   from the simulated world's alarm transitions (virtual time);
 - concurrent executions (``Execution.__deepcopy__``: moto copies running executions on every start);
+- the ``states:startExecution`` integration's parameter names (``StateTaskServiceSfn._normalise_parameters``);
 - the SageMaker emulator, scenario faults and per-operation call counts, at moto's one request entry point
   (``BotocoreStubber.__call__``).
 ``tests/functional/test_patch_points.py`` fails loudly when a moto upgrade moves any of these.
@@ -43,6 +44,9 @@ from moto.cloudwatch.responses import CloudWatchResponse
 from moto.core.botocore_stubber import BotocoreStubber, MockRawResponse
 from moto.core.responses import ActionResult, EmptyResult
 from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
+from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_sfn import (
+    StateTaskServiceSfn,
+)
 from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function import WaitFunction
 from moto.stepfunctions.parser.asl.eval.callback.callback import CallbackEndpoint
 from moto.stepfunctions.parser.asl.eval.event.event_manager import EventManager
@@ -203,6 +207,13 @@ class LocalAws:
                 "describe_alarm_history",
                 lambda response: _alarm_history(response, self.alarm_history()),
                 create=True,
+            )
+        )
+        # The optimized `states:startExecution` integration: moto hands the ASL's PascalCase parameters to a
+        # boto3 client whose Step Functions API is camelCase, so every start fails; AWS maps them.
+        stack.enter_context(
+            mock.patch.object(
+                StateTaskServiceSfn, "_normalise_parameters", _sfn_parameters(StateTaskServiceSfn._normalise_parameters)
             )
         )
         rollout.clock.use(clock.now)
@@ -392,6 +403,25 @@ def _insufficient_at_first(original: Callable[..., None]) -> Callable[..., None]
         alarm.state_value = "INSUFFICIENT_DATA"
 
     return init
+
+
+SFN_START_PARAMETERS = {"StateMachineArn": "stateMachineArn", "Name": "name", "Input": "input"}
+
+
+def _sfn_parameters(original: Callable[..., None]) -> Callable[..., None]:
+    def normalise(
+        task: StateTaskServiceSfn,
+        parameters: dict[str, Any],
+        boto_service_name: str | None = None,
+        service_action_name: str | None = None,
+    ) -> None:
+        original(task, parameters, boto_service_name, service_action_name)
+        if service_action_name is None and task._get_boto_service_action() == "start_execution":
+            for asl, boto in SFN_START_PARAMETERS.items():
+                if asl in parameters:
+                    parameters[boto] = parameters.pop(asl)
+
+    return normalise
 
 
 def _timed_start(original: Callable[[Execution], None], clock: VirtualClock) -> Callable[[Execution], None]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from rollout import clock, plan
+from rollout import clock, continuation, plan
 from rollout.analysis import next_check_seconds
 from rollout.aws import cloudwatch, sagemaker
 from rollout.config import Settings
@@ -80,6 +80,12 @@ def desired_weights(state: RolloutState) -> dict[str, float] | None:
 
 def check_endpoint(state: RolloutState, settings: Settings) -> RolloutState:
     """One look at the endpoint: still changing, settled as intended, or a failure that triggers rollback."""
+    _check(state, settings)
+    continuation.offer(state, "next", settings.continue_after_events)
+    return state
+
+
+def _check(state: RolloutState, settings: Settings) -> RolloutState:
     now = clock.now()
     heed_requests(state, settings)
     observed = sagemaker.snapshot(state.endpoint_name, variants_while_busy=False)

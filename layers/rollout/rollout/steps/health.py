@@ -5,8 +5,16 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Literal
 
-from rollout import clock
-from rollout.analysis import BakeAction, HealthObservation, HealthVerdict, after_check, judge, next_check_seconds
+from rollout import clock, continuation
+from rollout.analysis import (
+    BakeAction,
+    HealthObservation,
+    HealthVerdict,
+    after_check,
+    check_interval,
+    judge,
+    next_check_seconds,
+)
 from rollout.aws import cloudwatch, table
 from rollout.config import Settings
 from rollout.decide import failure_reason
@@ -43,6 +51,12 @@ def observe(state: RolloutState) -> HealthObservation:
 
 def evaluate_health(state: RolloutState, settings: Settings) -> RolloutState:
     """One check while a bake or a gate waits: people's requests first, then the health verdict, then what follows."""
+    _evaluate(state, settings)
+    continuation.offer(state, "next", settings.continue_after_events)
+    return state
+
+
+def _evaluate(state: RolloutState, settings: Settings) -> RolloutState:
     now = clock.now()
     heed_requests(state, settings)
     analysis, step = state.policy.judging, state.current_step
@@ -142,7 +156,8 @@ def open_gate(
 def _gate_check_seconds(state: RolloutState, now: datetime) -> int:
     assert state.gate is not None
     remaining = int((state.gate.deadline - now).total_seconds())
-    return max(1, min(state.policy.judging.check_interval_seconds, remaining))
+    interval = check_interval(state.policy.judging, state.policy.gates.timeout_seconds)
+    return max(1, min(interval, remaining))
 
 
 def _at_gate(

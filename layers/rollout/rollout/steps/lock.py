@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from rollout import clock
+from rollout import clock, continuation
 from rollout.aws import table
 from rollout.config import Settings
 from rollout.decide import final_outcome
@@ -53,6 +53,7 @@ def acquire_lock(state: RolloutState, settings: Settings) -> RolloutState:
         return _refuse(state, f"{busy}; gave up after queueing {waited} s (queue_timeout_seconds)")
     state.lock.status, state.phase = LockStatus.BUSY, Phase.WAITING_FOR_LOCK
     state.message = f"{busy}; queued for {waited} s, next try in {state.policy.lock_poll_seconds} s"
+    continuation.offer(state, "lock", settings.continue_after_events)
     return state
 
 

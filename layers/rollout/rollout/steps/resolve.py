@@ -7,8 +7,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from rollout import clock
-from rollout.aws import registry, ssm
+from pydantic import ValidationError
+
+from rollout import clock, continuation
+from rollout.aws import registry, ssm, table
 from rollout.config import Settings
 from rollout.errors import MalformedEventError, PackageNotApprovedError
 from rollout.inputs import parse_start_input, parse_time
@@ -21,7 +23,10 @@ def resolve_rollout(payload: Mapping[str, object], settings: Settings) -> Rollou
     execution_arn = str(payload.get("execution_arn") or "")
     if not execution_arn:
         raise MalformedEventError("Resolve Rollout needs the execution ARN ($$.Execution.Id) in its payload")
-    request = parse_start_input(payload.get("input"))
+    raw = payload.get("input")
+    if isinstance(raw, Mapping) and CONTINUE_KEY in raw:
+        return _continued(raw[CONTINUE_KEY], execution_arn, settings)
+    request = parse_start_input(raw)
     package = registry.describe_model_package(request.model_package_arn)
     if package.approval_status != "Approved":
         raise PackageNotApprovedError(
@@ -38,6 +43,28 @@ def resolve_rollout(payload: Mapping[str, object], settings: Settings) -> Rollou
         policy=resolved.policy,
         message=_summary(resolved, package),
     )
+
+
+CONTINUE_KEY = "continue"
+
+
+def _continued(raw: object, execution_arn: str, settings: Settings) -> RolloutState:
+    """A rollout going on in a fresh execution (see rollout.continuation): its state, checked. A rollout that
+    holds its endpoint continues only while it still holds it, so no forged input can skip the lock."""
+    try:
+        state = RolloutState.model_validate(raw)
+    except ValidationError as exc:
+        raise MalformedEventError(f"continuation input is not a rollout state: {exc.errors()[0]['msg']}") from None
+    if state.resume_at is None:
+        raise MalformedEventError("continuation input says no loop to resume at (resume_at)")
+    if state.resume_at != "lock":
+        holder = table.lock_holder(settings.table_name, state.endpoint_name)
+        if holder != state.rollout_id:
+            raise MalformedEventError(
+                f"continuation of rollout {state.rollout_id} refused: the lock of {state.endpoint_name} is held by "
+                f"{holder or 'nobody'}"
+            )
+    return continuation.resumed(state, execution_arn)
 
 
 def policy_layers(request: RolloutRequest, package: ModelPackage, settings: Settings) -> list[PolicyLayer]:

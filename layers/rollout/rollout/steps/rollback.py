@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from rollout import clock, plan
+from rollout import clock, continuation, plan
 from rollout.aws import autoscaling, cloudwatch, sagemaker
+from rollout.config import Settings
 from rollout.decide import RollbackAction, failure_reason, rollback_action
 from rollout.errors import RollbackFailedError
 from rollout.models import Phase, RolloutState
@@ -78,4 +79,13 @@ def clean_up(state: RolloutState) -> RolloutState:
     if state.phase is Phase.ROLLED_BACK and sagemaker.delete_model(target.model_name):
         removed.append(target.model_name)
     state.message = f"deleted {', '.join(removed)}" if removed else "nothing to clean up"
+    return state
+
+
+def roll_back_step(state: RolloutState, settings: Settings) -> RolloutState:
+    """Roll Back as the state machine calls it: one step, then, while the rollback goes on, a chance for a long
+    execution to continue in a fresh one (see rollout.continuation)."""
+    roll_back(state)
+    if state.phase is not Phase.ROLLED_BACK:
+        continuation.offer(state, "rollback", settings.continue_after_events)
     return state
