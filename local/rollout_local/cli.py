@@ -25,11 +25,14 @@ def _out(args: argparse.Namespace, data: Any, text: str) -> None:
 
 
 def _simulate(args: argparse.Namespace) -> int:
-    from rollout_local.scenario import load_scenario
+    from rollout_local.scenario import ScenarioError, load_scenario
     from rollout_local.simulator import Simulation
 
     try:
         scenario = load_scenario(Path(args.scenario))
+    except ScenarioError as exc:  # names the file and the entry itself, on one line
+        print(f"rollout simulate: invalid scenario {exc}", file=sys.stderr)
+        return USAGE
     except (OSError, ValueError, ValidationError) as exc:
         print(f"rollout simulate: cannot read scenario {args.scenario}: {exc}", file=sys.stderr)
         return USAGE

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -64,15 +65,23 @@ def show_policy(session: Any, stack: StackInfo, group: str, package_arn: str | N
     return resolve_policy(standard_layers(stack.default_policy, name, stored, metadata))
 
 
-def start(session: Any, stack: StackInfo, package_arn: str, endpoint: str | None, policy: dict[str, Any] | None) -> str:
-    """A manual execution with the documented input; returns its ARN."""
+def start(
+    session: Any,
+    stack: StackInfo,
+    package_arn: str,
+    endpoint: str | None,
+    policy: dict[str, Any] | None,
+    name: str | None = None,
+) -> str:
+    """A manual execution with the documented input; returns its ARN. Unnamed, it gets a UUID (what Step
+    Functions does when no name is given; said explicitly, as moto would name every such execution "None")."""
     execution_input: dict[str, Any] = {"model_package_arn": package_arn}
     if endpoint:
         execution_input["endpoint_name"] = endpoint
     if policy:
         execution_input["policy"] = policy
     arn: str = session.client("stepfunctions").start_execution(
-        stateMachineArn=stack.state_machine_arn, input=json.dumps(execution_input)
+        stateMachineArn=stack.state_machine_arn, input=json.dumps(execution_input), name=name or str(uuid.uuid4())
     )["executionArn"]
     return arn
 

@@ -5,15 +5,20 @@ from __future__ import annotations
 import itertools
 import json
 import time
+from collections import Counter
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, Field
 
 from rollout_local.scenario import endpoint_name_of
+from rollout_local.timeline import ActionReport
 
 if TYPE_CHECKING:
     from rollout_local.simulator import Simulation
 
+# executions that are no rollout of their own: a repeated delivery, and a rollout's earlier, continued executions
+NOT_ROLLOUTS = ("duplicate", "continued")
 TIMELINE_EVENTS = ("TaskStateEntered", "WaitStateEntered", "SucceedStateEntered", "FailStateEntered")
 
 
@@ -36,9 +41,10 @@ class EndpointReport(BaseModel):
 
 
 class TimelineEntry(BaseModel):
-    t: float = Field(description="simulated seconds since the approval")
+    t: float = Field(description="simulated seconds since the start")
     state: str
     note: str = ""
+    rollout: str | None = Field(default=None, description="the execution a state belongs to (null: the world's)")
 
 
 class EventReport(BaseModel):
@@ -52,6 +58,16 @@ class ExecutionReport(BaseModel):
     status: str
     outcome: str
     reason: str | None
+    package: str | None = Field(default=None, description="the model package ARN the rollout is about")
+    package_ref: str | None = Field(default=None, description="group/version")
+    endpoint: str | None = None
+    started: float = Field(default=0.0, description="simulated seconds since the start")
+    ended: float | None = Field(default=None, description="null while still running")
+    timeline: list[TimelineEntry] = Field(default_factory=list)
+
+    @property
+    def label(self) -> str:
+        return f"{self.package_ref or self.package or '?'} -> {self.endpoint or '?'}"
 
 
 class Metrics(BaseModel):
@@ -71,11 +87,16 @@ class Metrics(BaseModel):
 
 class Report(BaseModel):
     scenario: str
-    outcome: str
+    outcome: str = Field(
+        description="one rollout: its outcome; several: their common outcome, or 'mixed' (duplicates aside); "
+        "none: 'ignored'"
+    )
     reason: str | None
-    endpoint: EndpointReport | None
+    endpoint: EndpointReport | None = Field(description="the scenario's endpoint (see endpoint_name_of)")
+    endpoints: list[EndpointReport] = Field(default_factory=list, description="every endpoint, as left")
     executions: list[ExecutionReport]
     timeline: list[TimelineEntry]
+    actions: list[ActionReport] = Field(default_factory=list, description="what the scenario's timeline did")
     metrics: Metrics
     records: list[dict[str, str]] = Field(default_factory=list)
     experiment: dict[str, Any] | None = Field(default=None, description="how an A/B or shadow test ended")
@@ -89,58 +110,10 @@ class Report(BaseModel):
         return self.model_dump_json(indent=2)
 
     def to_text(self) -> str:
-        lines = [f"scenario  {self.scenario}", f"outcome   {self.outcome}", f"reason    {self.reason or '-'}", ""]
-        previous = None
-        repeats = 0
-        for entry in self.timeline:
-            key = (entry.state, entry.note)
-            if key == previous:
-                repeats += 1
-                continue
-            if repeats:
-                lines.append(f"{'':>9}  ... {repeats} more")
-            repeats, previous = 0, key
-            lines.append(f"{_clock(entry.t):>9}  {entry.state:<24} {entry.note}")
-        if repeats:
-            lines.append(f"{'':>9}  ... {repeats} more")
-        if self.experiment is not None:
-            x = self.experiment
-            lines += ["", f"test      {x['kind']} on {x['metric']}: winner {x['winner']}, decision {x['decision']}"]
-            for side in ("baseline", "new"):
-                f = x[side]
-                rate = "-" if f["error_rate"] is None else f"{f['error_rate']:.3%}"
-                latency = "-" if f["latency_ms"] is None else f"{f['latency_ms']:.1f} ms"
-                value = "" if f["value"] is None or x["kind"] != "ab_test" else f", judged value {f['value']:.6g}"
-                lines.append(
-                    f"          {side:<8} {'/'.join(f['variants'])}: {f['invocations']} invocations, 5XX {rate}, "
-                    f"latency {latency}{value}"
-                )
-            lines.append(f"          {x['reason']}")
-        if self.endpoint is not None:
-            e = self.endpoint
-            lines += ["", f"endpoint  {e.name}: {e.status if e.exists else 'does not exist'} on {e.config_name or '-'}"]
-            for v in e.variants:
-                size = f"{v.instances} x {v.instance_type}" if v.instance_type else "serverless"
-                shadow = " (shadow)" if v.shadow else ""
-                lines.append(f"          {v.name}{shadow}: model {v.model}, weight {v.weight:g}, {size}")
-        m = self.metrics
-        calls = ", ".join(f"{k} {v}" for k, v in sorted(m.api_calls.items()))
-        lines += [
-            "",
-            f"metrics   {m.state_transitions} state transitions, {m.lambda_invocations} Lambda invocations, "
-            f"{m.simulated_seconds:.0f} simulated s in {m.wall_seconds:.2f} wall s",
-            f"          traffic: {m.requests_served} requests, {m.bad_requests_served} failed ones served by the new "
-            "model; alarm to rollback: "
-            + ("-" if m.alarm_to_rollback_seconds is None else f"{m.alarm_to_rollback_seconds:g} s")
-            + (f"; shadow copies: {m.shadow_requests} ({m.shadow_errors} failed)" if m.shadow_requests else ""),
-            f"          API calls: {calls}",
-        ]
-        return "\n".join(lines)
+        """The report for a person (see ``render``)."""
+        from rollout_local.render import text
 
-
-def _clock(seconds: float) -> str:
-    minutes, secs = divmod(int(seconds), 60)
-    return f"+{minutes:02d}:{secs:02d}"
+        return text(self)
 
 
 def _history(simulation: Simulation, arn: str) -> list[dict[str, Any]]:
@@ -248,69 +221,71 @@ def _continued(events: list[dict[str, Any]]) -> bool:
 
 
 def build_report(simulation: Simulation) -> Report:
+    """Everything a run left behind: each execution, each endpoint, the world's events, the costs."""
     records = _records(simulation)
     by_id = {r["rollout_id"]: r for r in records}
     executions: list[ExecutionReport] = []
     timeline: list[TimelineEntry] = []
     transitions = 0
-    last_event = simulation.clock.start
-    for arn in simulation.executions:
+    start = simulation.clock.start
+    last_event = start
+    for arn in simulation.refresh_executions():
         described = simulation.sfn.describe_execution(executionArn=arn)
         events = _history(simulation, arn)
         if events:
             last_event = max(last_event, events[-1]["timestamp"])
         transitions += sum(1 for e in events if e["type"].endswith("StateEntered"))
-        timeline.extend(_timeline(simulation, events))
         name = arn.rsplit(":", 1)[-1]
+        own = _timeline(simulation, events)
+        for entry in own:
+            entry.rollout = name
+        timeline.extend(own)
         record = by_id.get(_rollout_id(described, name), {})
         outcome = record.get("outcome") or ("failed" if described["status"] != "SUCCEEDED" else "succeeded")
+        reason = record.get("reason") or described.get("cause")
         if _continued(events):
-            outcome = "continued"
+            outcome, reason = "continued", "the rollout goes on in a fresh execution (history quota)"
+        package, endpoint = _subject(simulation, described, record)
+        # the last history event, not stopDate: moto stamps the stop with the wall clock
+        stopped = events[-1]["timestamp"] if events and described["status"] != "RUNNING" else None
         executions.append(
             ExecutionReport(
                 name=name,
                 status=described["status"],
                 outcome=outcome,
-                reason=record.get("reason") or described.get("cause"),
+                reason=reason,
+                package=package,
+                package_ref=_ref(simulation, package),
+                endpoint=endpoint,
+                started=(described["startDate"] - start).total_seconds(),
+                ended=(stopped - start).total_seconds() if stopped else None,
+                timeline=own,
             )
         )
-    for transition in simulation.world.transitions:
-        if transition.old == "INSUFFICIENT_DATA" and transition.new == "OK":
-            continue
-        timeline.append(
-            TimelineEntry(
-                t=(transition.at - simulation.clock.start).total_seconds(),
-                state=f"alarm {transition.alarm}",
-                note=f"{transition.old} -> {transition.new}: {transition.reason}",
-            )
-        )
-    for at, operation, endpoint, what in simulation.sagemaker.changes:
-        if operation == "GuardrailRollback":
-            timeline.append(
-                TimelineEntry(
-                    t=(at - simulation.clock.start).total_seconds(),
-                    state="SageMaker guardrails",
-                    note=f"rolling {endpoint} back to its old fleet: {what}",
-                )
-            )
+    timeline += _world_timeline(simulation)
+    actions = list(simulation.timeline.reports)
+    timeline += [TimelineEntry(t=a.t, state=f"timeline: {a.action}", note=_action_note(a)) for a in actions]
     timeline.sort(key=lambda e: e.t)
-    primary = next(
-        (e for e in executions if e.outcome not in ("duplicate", "continued")),
-        executions[0] if executions else None,
-    )
+    rollouts = [e for e in executions if e.outcome not in NOT_ROLLOUTS]
+    primary = rollouts[0] if rollouts else (executions[0] if executions else None)
+    outcome, reason = _outcome(simulation, executions)
     endpoint_name = endpoint_name_of(simulation.scenario)
+    endpoints = [e for e in (_endpoint(simulation, n) for n in _endpoint_names(simulation, executions)) if e]
+    ended = max([last_event - start, *(timedelta(seconds=a.t) for a in actions)]).total_seconds()
     return Report(
         scenario=simulation.scenario.name,
-        outcome=primary.outcome if primary else "ignored",
-        reason=primary.reason if primary else "the approval event does not match the stack's EventBridge rule",
-        endpoint=_endpoint(simulation, endpoint_name),
+        outcome=outcome,
+        reason=reason,
+        endpoint=next((e for e in endpoints if e.name == endpoint_name), None),
+        endpoints=endpoints,
         executions=executions,
         timeline=timeline,
+        actions=actions,
         metrics=Metrics(
             state_transitions=transitions,
             api_calls=dict(sorted(simulation.aws.api_calls.items())),
             lambda_invocations=len(simulation.aws.invocations),
-            simulated_seconds=round((last_event - simulation.clock.start).total_seconds(), 3),
+            simulated_seconds=round(ended, 3),
             wall_seconds=round(time.monotonic() - simulation.wall_started, 3),
             requests_served=simulation.world.requests_served,
             bad_requests_served=simulation.world.bad_requests_served,
@@ -322,7 +297,7 @@ def build_report(simulation: Simulation) -> Report:
         experiment=_experiment(by_id.get(primary.name, {}) if primary else {}),
         events=[
             EventReport(
-                t=(at - simulation.clock.start).total_seconds(),
+                t=(at - start).total_seconds(),
                 detail_type=entry.get("DetailType", ""),
                 detail=json.loads(entry.get("Detail") or "{}"),
             )
@@ -333,6 +308,84 @@ def build_report(simulation: Simulation) -> Report:
     )
 
 
+def _outcome(simulation: Simulation, executions: list[ExecutionReport]) -> tuple[str, str | None]:
+    """The scenario's outcome: one rollout's own; several rollouts' common one, or 'mixed'; none: 'ignored'."""
+    if not executions:
+        if simulation.scenario.approval is not None and simulation.scenario.approval.event is not None:
+            return "ignored", "the approval event does not match the stack's EventBridge rule"
+        return "ignored", "no event matched the state machine's EventBridge rule and nobody started a rollout"
+    rollouts = [e for e in executions if e.outcome not in NOT_ROLLOUTS] or executions
+    if len(rollouts) == 1:
+        return rollouts[0].outcome, rollouts[0].reason
+    counts = Counter(e.outcome for e in rollouts)
+    if len(counts) == 1:
+        return rollouts[0].outcome, f"all {len(rollouts)} rollouts {rollouts[0].outcome}"
+    shown = ", ".join(f"{n} {outcome}" for outcome, n in sorted(counts.items(), key=lambda c: (-c[1], c[0])))
+    return "mixed", f"{len(rollouts)} rollouts: {shown}"
+
+
+def _subject(
+    simulation: Simulation, described: dict[str, Any], record: dict[str, str]
+) -> tuple[str | None, str | None]:
+    """The package and endpoint of an execution: from its record, else from its input."""
+    package, endpoint = record.get("package_arn"), record.get("endpoint_name")
+    if package and endpoint:
+        return package, endpoint
+    try:
+        given = json.loads(described.get("input") or "{}")
+    except json.JSONDecodeError:
+        given = {}
+    if isinstance(given, dict):
+        detail = given.get("detail")
+        from_event = detail.get("ModelPackageArn") if isinstance(detail, dict) else None
+        package = package or from_event or given.get("model_package_arn")
+        endpoint = endpoint or given.get("endpoint_name")
+    return (package if isinstance(package, str) else None), (endpoint if isinstance(endpoint, str) else None)
+
+
+def _ref(simulation: Simulation, arn: str | None) -> str | None:
+    found = simulation.sagemaker.packages.get(arn or "")
+    return f"{found['ModelPackageGroupName']}/{found['ModelPackageVersion']}" if found else None
+
+
+def _endpoint_names(simulation: Simulation, executions: list[ExecutionReport]) -> list[str]:
+    """The scenario's endpoints, then those its rollouts and timeline named, then any other that exists."""
+    names = [e.name for e in simulation.scenario.live_endpoints()]
+    primary = endpoint_name_of(simulation.scenario)
+    names += [primary] if primary else []
+    names += [e.endpoint for e in executions if e.endpoint]
+    names += [str(getattr(e, "endpoint", None)) for e in simulation.scenario.timeline if getattr(e, "endpoint", None)]
+    names += list(simulation.sagemaker.endpoints)
+    return list(dict.fromkeys(names))
+
+
+def _world_timeline(simulation: Simulation) -> list[TimelineEntry]:
+    """Alarm transitions and SageMaker's own guardrail rollbacks."""
+    start = simulation.clock.start
+    entries = [
+        TimelineEntry(
+            t=(t.at - start).total_seconds(), state=f"alarm {t.alarm}", note=f"{t.old} -> {t.new}: {t.reason}"
+        )
+        for t in simulation.world.transitions
+        if not (t.old == "INSUFFICIENT_DATA" and t.new == "OK")
+    ]
+    entries += [
+        TimelineEntry(
+            t=(at - start).total_seconds(),
+            state="SageMaker guardrails",
+            note=f"rolling {endpoint} back to its old fleet: {what}",
+        )
+        for at, operation, endpoint, what in simulation.sagemaker.changes
+        if operation == "GuardrailRollback"
+    ]
+    return entries
+
+
+def _action_note(action: ActionReport) -> str:
+    note = action.summary + (f" ({action.error})" if action.error else "")
+    return note + "".join(f"; {event}" for event in action.events)
+
+
 def _experiment(record: dict[str, str]) -> dict[str, Any] | None:
     raw = record.get("experiment")
     return json.loads(raw) if raw else None
@@ -341,12 +394,13 @@ def _experiment(record: dict[str, str]) -> dict[str, Any] | None:
 def _alarm_to_rollback(simulation: Simulation) -> float | None:
     """Seconds from the first alarm entering ALARM to the first change that took traffic off the new model."""
     fired = [t.at for t in simulation.world.transitions if t.new == "ALARM"]
-    spec = simulation.scenario.endpoint
+    name = endpoint_name_of(simulation.scenario)
+    spec = next((e for e in simulation.scenario.live_endpoints() if e.name == name), None)
     if not fired or spec is None:
         return None
     first = min(fired)
     baseline_variants = {v.name for v in spec.variants}
-    baseline_config = spec.config_name or f"{spec.name}-config-v0"
+    baseline_config = spec.config
     for at, operation, endpoint, what in simulation.sagemaker.changes:
         if endpoint != spec.name or at < first:
             continue

@@ -1,108 +1,105 @@
-"""The scenario file: the world before an approval, what gets approved, and what goes wrong."""
+"""The scenario file: the world before the first approval, what gets approved, what happens meanwhile, and what
+goes wrong.
+
+A scenario names its endpoints (``endpoint:`` for one, ``endpoints:`` for several), the approval that starts the
+story (``approval:``, optional when the ``timeline:`` approves instead), the policies per model package group,
+how each model behaves, the alarms, and a ``timeline`` of what the outside world does at simulated times. Every
+key is checked strictly when the file loads; a mistake is one line naming the entry and the key.
+"""
 
 from __future__ import annotations
 
+import difflib
 import json
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, Field, ValidationError, model_validator
 
+from rollout_local.actions import ACTIONS, ENTRY_MODELS, Operator, TimelineEntry
 from rollout_local.emulator.sagemaker import Fault, Timings
-from rollout_local.emulator.world import AlarmSpec, Behaviour, Traffic
+from rollout_local.emulator.world import Behaviour, Traffic
+from rollout_local.references import approval_target, check_scenario, endpoint_name_of
+from rollout_local.specs import (
+    ApprovalSpec,
+    AutoscalingSpec,
+    EndpointSpec,
+    OperatorAction,
+    ScenarioAlarm,
+    ServerlessSpec,
+    Strict,
+    VariantSpec,
+)
 
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class ServerlessSpec(Strict):
-    memory_size_mb: int
-    max_concurrency: int
-
-
-class AutoscalingSpec(Strict):
-    min_capacity: int = Field(default=1, ge=1)
-    max_capacity: int = Field(default=4, ge=1)
-    target_invocations_per_instance: float = Field(default=70.0, gt=0)
-
-
-class VariantSpec(Strict):
-    name: str
-    autoscaling: AutoscalingSpec | None = None
-    instance_type: str | None = None
-    instance_count: int | None = None
-    serverless: ServerlessSpec | None = None
-    weight: float = 1.0
-    model: str | None = Field(default=None, description="the live model's name (default: <endpoint>-<variant>-model)")
-
-
-class EndpointSpec(Strict):
-    """The live endpoint before the approval."""
-
-    name: str
-    variants: list[VariantSpec]
-    status: Literal["InService", "Creating", "Updating", "Failed", "OutOfService"] = "InService"
-    config_name: str | None = None
-    config_extras: dict[str, Any] = Field(
-        default_factory=dict, description="more CreateEndpointConfig keys (DataCaptureConfig, KmsKeyId, ...)"
-    )
-    config_missing: bool = Field(default=False, description="delete the live config before the approval")
-    live_weights: dict[str, float] = Field(
-        default_factory=dict, description="weights set live (UpdateEndpointWeightsAndCapacities) after creation"
-    )
-
-
-class ApprovalSpec(Strict):
-    """What is approved and how the rollout is started."""
-
-    group: str = "churn"
-    event: str | dict[str, Any] | None = None
-    manual: dict[str, Any] | None = None
-    package_status: Literal["Approved", "PendingManualApproval", "Rejected"] = "Approved"
-    package_exists: bool = True
-    metadata: dict[str, str] = Field(default_factory=dict, description="the package's CustomerMetadataProperties")
-    duplicates: int = Field(default=0, ge=0, le=5, description="deliver the same event this many more times")
-
-    @model_validator(mode="after")
-    def _one_start(self) -> ApprovalSpec:
-        if (self.event is None) == (self.manual is None):
-            raise ValueError("approval needs exactly one of 'event' or 'manual'")
-        return self
-
-
-class OperatorAction(Strict):
-    """A person steering the rollout at a simulated time (what `rollout approve/abort/promote` do)."""
-
-    at_seconds: int = Field(ge=0)
-    action: Literal["approve", "reject", "abort", "promote"]
-    by: str = "alice@example.com"
-    reason: str = ""
+__all__ = [  # the world's specs are part of the scenario's vocabulary
+    "ApprovalSpec",
+    "AutoscalingSpec",
+    "EndpointSpec",
+    "OperatorAction",
+    "Scenario",
+    "ScenarioAlarm",
+    "ScenarioError",
+    "ServerlessSpec",
+    "VariantSpec",
+    "approval_target",
+    "endpoint_name_of",
+    "load_scenario",
+    "parse_scenario",
+]
 
 
 class Scenario(Strict):
     name: str
     description: str = ""
-    endpoint: EndpointSpec | None = None
-    approval: ApprovalSpec
-    policy: dict[str, Any] | None = Field(default=None, description="stored as the group's SSM policy parameter")
+    endpoint: EndpointSpec | None = Field(default=None, description="one live endpoint (shorthand for endpoints)")
+    endpoints: list[EndpointSpec] = Field(default_factory=list, description="the live endpoints")
+    approval: ApprovalSpec | None = None
+    policy: dict[str, Any] | None = Field(default=None, description="the approval group's SSM policy parameter")
+    policies: dict[str, dict[str, Any]] = Field(default_factory=dict, description="group -> SSM policy parameter")
     stack: dict[str, str] = Field(default_factory=dict, description="template parameter overrides")
     faults: list[Fault] = Field(default_factory=list)
     timings: Timings = Field(default_factory=Timings)
     traffic: Traffic = Field(default_factory=Traffic)
-    model_behaviour: dict[Literal["baseline", "new"], Behaviour | list[Behaviour]] = Field(
-        default_factory=dict, description="how the live model(s) and the approved model answer"
+    model_behaviour: dict[str, Behaviour | list[Behaviour]] = Field(
+        default_factory=dict,
+        description="how models answer, by model name, group/version, group, 'new' (approved by the scenario) "
+        "or 'baseline' (everything else); the most specific key wins",
     )
-    alarms: list[AlarmSpec] = Field(default_factory=list, description="alarms that exist before the approval")
+    alarms: list[ScenarioAlarm] = Field(default_factory=list, description="alarms that exist before the start")
     operator: list[OperatorAction] = Field(default_factory=list, description="people steering the rollout")
+    timeline: list[TimelineEntry] = Field(default_factory=list, description="what the outside world does, in order")
+
+    base_dir: Path = Field(default=Path("."), exclude=True)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Scenario:
+        check_scenario(self)
+        return self
+
+    def live_endpoints(self) -> list[EndpointSpec]:
+        """Every endpoint that exists before the start (``endpoint`` and ``endpoints`` together)."""
+        return ([self.endpoint] if self.endpoint is not None else []) + list(self.endpoints)
+
+    def all_policies(self) -> dict[str, dict[str, Any]]:
+        """Group -> policy: ``policies`` plus ``policy`` for the approval's group."""
+        found = dict(self.policies)
+        if self.policy is not None and self.approval is not None:
+            found[self.approval.group] = self.policy
+        return found
 
     def behaviours(self) -> dict[str, list[Behaviour]]:
         return {k: (v if isinstance(v, list) else [v]) for k, v in self.model_behaviour.items()}
 
-    base_dir: Path = Field(default=Path("."), exclude=True)
+    def operator_entries(self) -> list[Operator]:
+        """The older ``operator:`` key as timeline entries (same effect, same time)."""
+        return [
+            Operator(at_seconds=a.at_seconds, action="operator", command=a.action, by=a.by, reason=a.reason)
+            for a in self.operator
+        ]
 
     def load_event(self, root: Path) -> dict[str, Any]:
+        assert self.approval is not None
         event = self.approval.event
         if isinstance(event, dict):
             copied: dict[str, Any] = json.loads(json.dumps(event))
@@ -116,23 +113,117 @@ class Scenario(Strict):
         raise FileNotFoundError(f"approval event file {event} not found next to the scenario or in {root}")
 
 
+class ScenarioError(ValueError):
+    """A scenario that cannot run, explained in one line."""
+
+
+def parse_scenario(data: Any, base_dir: Path = Path(".")) -> Scenario:
+    """Validate a scenario document; every mistake is reported on one line (``ScenarioError``)."""
+    if not isinstance(data, dict):
+        raise ScenarioError(f"a scenario is a mapping, got {type(data).__name__}")
+    try:
+        return Scenario.model_validate({**data, "base_dir": base_dir})
+    except ValidationError as exc:
+        raise ScenarioError(one_line(exc)) from None
+
+
 def load_scenario(path: Path) -> Scenario:
     """Read and validate a scenario file (YAML or JSON)."""
-    data = yaml.safe_load(path.read_text())
-    if not isinstance(data, dict):
-        raise ValueError(f"{path}: a scenario is a mapping, got {type(data).__name__}")
-    return Scenario.model_validate({**data, "base_dir": path.parent})
+    try:
+        document = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1} column {mark.column + 1}" if mark is not None else ""
+        raise ScenarioError(f"{path}: not valid YAML: {getattr(exc, 'problem', None) or exc}{where}") from None
+    try:
+        return parse_scenario(document, path.parent)
+    except ScenarioError as exc:
+        raise ScenarioError(f"{path}: {exc}") from None
 
 
-def endpoint_name_of(scenario: Scenario) -> str | None:
-    """The endpoint a scenario is about: the live one, or the one its policy or manual start names."""
-    if scenario.endpoint is not None:
-        return scenario.endpoint.name
-    for source in (
-        scenario.approval.manual or {},
-        (scenario.approval.manual or {}).get("policy") or {},
-        scenario.policy or {},
-    ):
-        if isinstance(source, dict) and isinstance(source.get("endpoint_name"), str):
-            return str(source["endpoint_name"])
+def one_line(exc: ValidationError) -> str:
+    """Pydantic's errors as one line: where (``timeline[2].status``), then what, with a suggestion for typos."""
+    errors = exc.errors()
+    locs = [tuple(e["loc"]) for e in errors]
+    kept = [e for e in errors if not _other_branch(tuple(e["loc"]), str(e["type"]), locs)]
+    return "; ".join(dict.fromkeys(_describe(error) for error in kept))
+
+
+def _other_branch(loc: tuple[Any, ...], kind: str, locs: list[tuple[Any, ...]]) -> bool:
+    """A value that fits no branch of a union (``Behaviour | list[Behaviour]``) fails every branch; the
+    "should be a valid list" of the branch it was not meant for says nothing when another branch says more."""
+    parent = loc[:-1]
+    return kind.endswith("_type") and any(len(other) > len(loc) and other[: len(parent)] == parent for other in locs)
+
+
+def _describe(error: Any) -> str:
+    raw = [p for p in error["loc"] if not _is_branch_label(p)]
+    kind, message = error["type"], str(error["msg"]).removeprefix("Value error, ")
+    loc = [p for i, p in enumerate(raw) if not (i == 2 and raw[0] == "timeline" and p in ACTIONS)]
+    where = _where(loc)
+    if kind == "extra_forbidden":
+        model = _model_at(raw[:-1])
+        hint = _suggest(str(raw[-1]), sorted(model.model_fields) if model else [])
+        return f"{_where(loc[:-1]) or 'scenario'}: unknown key '{raw[-1]}'{hint}"
+    if kind == "union_tag_invalid":
+        tag = error.get("ctx", {}).get("tag", "?")
+        return f"{where}: unknown action '{tag}'{_suggest(str(tag), list(ACTIONS))}; actions: {', '.join(ACTIONS)}"
+    if kind == "union_tag_not_found":
+        return f"{where}: every timeline entry needs 'action' ({', '.join(ACTIONS)})"
+    if kind == "missing":
+        return f"{_where(loc[:-1]) or 'scenario'}: missing '{loc[-1]}'"
+    if kind == "string_pattern_mismatch" and loc and loc[-1] == "package":
+        return f"{where}: '{error.get('input')}' is not group/version (for example churn/2)"
+    return f"{where}: {message}" if where else message  # the scenario-wide checks name their place themselves
+
+
+def _is_branch_label(part: Any) -> bool:
+    """Pydantic names the branch of a union in an error's location (``Behaviour``, ``list[Behaviour]``, ``str``)."""
+    return isinstance(part, str) and (part in _BRANCH_LABELS or "[" in part)
+
+
+def _where(loc: list[Any]) -> str:
+    text = ""
+    for part in loc:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text
+
+
+def _model_at(loc: list[Any]) -> type[BaseModel] | None:
+    """The model an error location points into (for the keys it knows); dict keys and union labels are skipped."""
+    model: type[BaseModel] | None = Scenario
+    in_timeline = False
+    for part in loc:
+        if model is None:
+            return None
+        if isinstance(part, int):
+            continue
+        if in_timeline:
+            model, in_timeline = ENTRY_MODELS.get(str(part)), False
+            continue
+        if model is Scenario and part == "timeline":
+            in_timeline = True
+            continue
+        field = model.model_fields.get(str(part))
+        if field is not None:
+            model = _inner_model(field.annotation)
+    return None if in_timeline else model
+
+
+def _inner_model(annotation: Any) -> type[BaseModel] | None:
+    """The model inside ``X``, ``X | None``, ``list[X]`` or ``dict[str, X]``; None for plain values."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in getattr(annotation, "__args__", ()):
+        found = _inner_model(arg)
+        if found is not None:
+            return found
     return None
+
+
+_BRANCH_LABELS = {"Behaviour", "str", "int", "float", "bool"}
+
+
+def _suggest(word: str, choices: list[str]) -> str:
+    close = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
+    return f" (did you mean '{close[0]}'?)" if close else ""

@@ -1,4 +1,10 @@
-"""Running a scenario: build the world, deliver the approval, run the real workflow, report what happened."""
+"""Running a scenario: build the world, deliver the approval, play the timeline, run the real workflow, report.
+
+Threads of one simulation, all participants of the virtual clock: the executions (moto's workers), the world
+(traffic, metrics, alarms, one tick a simulated minute for every endpoint), and the agenda (the timeline and
+EventBridge's deliveries, at exact simulated times). The main thread sets up, starts them while holding time,
+then waits until no execution runs and nothing is left on the agenda.
+"""
 
 from __future__ import annotations
 
@@ -8,22 +14,28 @@ import os
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import boto3
-from moto.events.models import EventPattern
 
+from rollout_local.account import create_alarms, create_endpoints
+from rollout_local.agenda import Agenda
+from rollout_local.bus import EventBus, rules_of
 from rollout_local.emulator.clock import VirtualClock
 from rollout_local.emulator.iam import EmulatedAccount, LocalIam
 from rollout_local.emulator.patches import LocalAws
-from rollout_local.emulator.sagemaker import ACCOUNT, SageMakerEmulator
+from rollout_local.emulator.sagemaker import ACCOUNT, REGION, SageMakerEmulator
 from rollout_local.emulator.world import World
+from rollout_local.registry import Registry
 from rollout_local.report import Report, build_report
-from rollout_local.scenario import AutoscalingSpec, EndpointSpec, OperatorAction, Scenario, endpoint_name_of
-from rollout_local.stack import REGION, ROOT, Stack, TemplateTransform, deploy
+from rollout_local.scenario import EndpointSpec, Scenario
+from rollout_local.stack import ROOT, Stack, TemplateTransform, deploy
+from rollout_local.timeline import Timeline
 
 QUIET_ENVIRONMENT = {
     "POWERTOOLS_TRACE_DISABLED": "true",
@@ -32,6 +44,7 @@ QUIET_ENVIRONMENT = {
     "AWS_REGION": REGION,
 }
 MAX_WALL_SECONDS = 120.0
+EXECUTION_NAMES = uuid.UUID("0d6c1f0e-5b7a-4f3e-8a61-2c4b9e7d1a05")  # namespace of deterministic execution names
 
 
 @contextmanager
@@ -46,6 +59,15 @@ def _environment(values: dict[str, str]) -> Iterator[None]:
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = value
+
+
+@dataclass(frozen=True)
+class Outside:
+    """The outside world's own credentials and clients (data scientists, operators, other teams)."""
+
+    session: Any
+    sm: Any
+    sfn: Any
 
 
 class Simulation:
@@ -71,10 +93,13 @@ class Simulation:
             self.clock.now, scenario.timings, is_scalable=_is_scalable, alarm_states=_alarm_states
         )
         self.aws = LocalAws(self.clock, self.sagemaker, scenario.faults)
-        self.executions: list[str] = []
-        self.event_errors: list[dict[str, Any]] = []  # handler errors of EventBridge-delivered events
+        self.agenda = Agenda(self.clock)
+        self.timeline = Timeline(self)
+        self.executions: list[str] = []  # every execution of the state machine, in start order (see refresh)
         self.wall_started = time.monotonic()
-        self._exits: list[Any] = []
+        self._names = 0
+        self._execution_name: str | None = None
+        self._lock = threading.Lock()
 
     # --- lifecycle ---------------------------------------------------------------------------------------
 
@@ -87,8 +112,7 @@ class Simulation:
         self._env = _environment(quiet)
         self._env.__enter__()
         self.aws.__enter__()
-        parameters = dict(self.scenario.stack)
-        self.stack: Stack = deploy(self.aws, parameters, transform=self.template_transform)
+        self.stack: Stack = deploy(self.aws, dict(self.scenario.stack), transform=self.template_transform)
         if self.enforce_iam:  # from here on every call a function or the state machine makes is judged by IAM
             self.aws.iam = LocalIam(self.stack.roles, EmulatedAccount(self.sagemaker))
         self._stack_env = _environment(self.stack.environment)
@@ -96,108 +120,48 @@ class Simulation:
         self.session = boto3.Session(region_name=REGION)
         self.sfn = self.session.client("stepfunctions")
         self.sm = self.session.client("sagemaker")
-        if self.scenario.endpoint is not None:
-            self.create_endpoint(self.scenario.endpoint)
-        self.approved: set[str] = set()
+        outside = boto3.Session(region_name=REGION)  # people and other teams: their calls are not the service's
+        self.outside = Outside(outside, outside.client("sagemaker"), outside.client("stepfunctions"))
+        self.bus = EventBus(rules_of(self.stack), self.agenda, self.clock.now, self.start, self.aws._invoke)
+        self.aws.event_sink = self.bus.put_events_entry
+        self.registry = Registry(self.sagemaker, self.sm, self.outside.sm, self.clock.now, self.publish)
+        self.registry.behaviours = self.scenario.behaviours()
+        live = self.scenario.live_endpoints()
+        create_endpoints(live, self.session, self.sagemaker, self.stack.role_arn, self.settle_endpoints)
+        for group, policy in self.scenario.all_policies().items():
+            self.put_policy(group, policy)
         self.world = World(
             self.clock,
             self.sagemaker,
             self.session,
             self.scenario.traffic,
-            self.scenario.behaviours(),
-            self.scenario.alarms,
-            new_package_arns=lambda: self.approved,
-            on_alarm_event=self.deliver_event,
+            self.registry.behaviours,
+            list(self.scenario.alarms),
+            new_package_arns=lambda: self.registry.approved,
+            on_alarm_event=self.publish,
+            behaviour_of=self.registry.behaviour_of,
         )
         self.aws.alarm_history = lambda: self.world.transitions
         self._world_thread: threading.Thread | None = None
-        endpoint_name = endpoint_name_of(self.scenario)
-        self.operator_results: list[dict[str, Any]] = []
-        for action in self.scenario.operator:
-            self.world.probes.append((action.at_seconds, self._operator(action, endpoint_name or "")))
-        if self.scenario.alarms and endpoint_name:
-            self.world.create_alarms(endpoint_name)
+        create_alarms(self.scenario, self.world)
         return self
 
     def __exit__(self, *exc: object) -> None:
+        self.agenda.stop(timeout=5)
         self._stack_env.__exit__(None, None, None)
         self.aws.__exit__(None, None, None)
         self._env.__exit__(None, None, None)
 
-    # --- the world before the approval -------------------------------------------------------------------
+    @property
+    def operator_results(self) -> list[dict[str, Any]]:
+        """What the scenario's people did, and what each command answered."""
+        return self.timeline.operator_results
+
+    # --- the world before the start ----------------------------------------------------------------------
 
     def create_endpoint(self, spec: EndpointSpec) -> None:
         """An InService endpoint (or one in the status the scenario asks for), made through the real API."""
-        group = f"{spec.name}-baseline"
-        if group not in self.sagemaker.groups:
-            self.sm.create_model_package_group(ModelPackageGroupName=group)
-        package = self.sm.create_model_package(ModelPackageGroupName=group, ModelApprovalStatus="Approved")[
-            "ModelPackageArn"
-        ]
-        variants = []
-        for variant in spec.variants:
-            model = variant.model or f"{spec.name}-{variant.name}-model"
-            if model not in self.sagemaker.models:
-                self.sm.create_model(
-                    ModelName=model, ExecutionRoleArn=self.stack.role_arn, Containers=[{"ModelPackageName": package}]
-                )
-            entry: dict[str, Any] = {
-                "VariantName": variant.name,
-                "ModelName": model,
-                "InitialVariantWeight": variant.weight,
-            }
-            if variant.serverless:
-                entry["ServerlessConfig"] = {
-                    "MemorySizeInMB": variant.serverless.memory_size_mb,
-                    "MaxConcurrency": variant.serverless.max_concurrency,
-                }
-            else:
-                entry["InstanceType"] = variant.instance_type or "ml.m5.xlarge"
-                entry["InitialInstanceCount"] = variant.instance_count or 1
-            variants.append(entry)
-        config = spec.config_name or f"{spec.name}-config-v0"
-        self.sm.create_endpoint_config(EndpointConfigName=config, ProductionVariants=variants, **spec.config_extras)
-        self.sm.create_endpoint(EndpointName=spec.name, EndpointConfigName=config)
-        self.settle_endpoints()
-        if spec.live_weights:
-            self.sm.update_endpoint_weights_and_capacities(
-                EndpointName=spec.name,
-                DesiredWeightsAndCapacities=[
-                    {"VariantName": v, "DesiredWeight": w} for v, w in spec.live_weights.items()
-                ],
-            )
-            self.settle_endpoints()
-        endpoint = self.sagemaker.endpoints[spec.name]
-        if spec.status != "InService":
-            endpoint.status = spec.status
-        for variant in spec.variants:
-            if variant.autoscaling is not None:
-                self._autoscale(spec.name, variant.name, variant.autoscaling)
-        if spec.config_missing:
-            self.sm.delete_endpoint_config(EndpointConfigName=config)
-
-    def _autoscale(self, endpoint: str, variant: str, spec: AutoscalingSpec) -> None:
-        aas = self.session.client("application-autoscaling")
-        resource = f"endpoint/{endpoint}/variant/{variant}"
-        dimension = "sagemaker:variant:DesiredInstanceCount"
-        aas.register_scalable_target(
-            ServiceNamespace="sagemaker",
-            ResourceId=resource,
-            ScalableDimension=dimension,
-            MinCapacity=spec.min_capacity,
-            MaxCapacity=spec.max_capacity,
-        )
-        aas.put_scaling_policy(
-            PolicyName=f"{variant}-invocations",
-            ServiceNamespace="sagemaker",
-            ResourceId=resource,
-            ScalableDimension=dimension,
-            PolicyType="TargetTrackingScaling",
-            TargetTrackingScalingPolicyConfiguration={
-                "TargetValue": spec.target_invocations_per_instance,
-                "PredefinedMetricSpecification": {"PredefinedMetricType": "SageMakerVariantInvocationsPerInstance"},
-            },
-        )
+        create_endpoints([spec], self.session, self.sagemaker, self.stack.role_arn, self.settle_endpoints)
 
     def settle_endpoints(self) -> None:
         """Let setup-time operations finish before the story starts (simulated time moves on)."""
@@ -207,29 +171,17 @@ class Simulation:
         self.sagemaker.settle()
         self.clock.start = self.clock.now()
 
-    def create_package(self, group: str, status: str = "Approved", metadata: dict[str, str] | None = None) -> str:
-        """Register a model version and set its approval status, as a data scientist would."""
-        if group not in self.sagemaker.groups:
-            self.sm.create_model_package_group(ModelPackageGroupName=group)
-        arn: str = self.sm.create_model_package(
-            ModelPackageGroupName=group,
-            InferenceSpecification={
-                "Containers": [
-                    {
-                        "Image": "123456789012.dkr.ecr.us-east-1.amazonaws.com/churn:latest",
-                        "ModelDataUrl": f"s3://models/{group}/model.tar.gz",
-                    }
-                ],
-                "SupportedContentTypes": ["text/csv"],
-                "SupportedResponseMIMETypes": ["text/csv"],
-            },
-            ModelApprovalStatus="PendingManualApproval",
-            CustomerMetadataProperties=metadata or {"owner": "ml-platform"},
-        )["ModelPackageArn"]
-        if status != "PendingManualApproval":
-            self.sm.update_model_package(ModelPackageArn=arn, ModelApprovalStatus=status)
-        self.approved.add(arn)
-        return arn
+    # --- the model registry ------------------------------------------------------------------------------
+
+    def create_package(
+        self, group: str, status: str = "Approved", metadata: dict[str, str] | None = None, announce: bool = False
+    ) -> str:
+        """Register a model version and set its approval status (``announce``: with SageMaker's events)."""
+        return self.registry.create_package(group, status, metadata, announce)
+
+    def package_arn(self, ref: str) -> str:
+        """The ARN of ``group/version``."""
+        return self.registry.arn(ref)
 
     def put_policy(self, group: str, policy: dict[str, Any]) -> None:
         name = f"{self.stack.environment['POLICY_PARAMETER_PREFIX'].rstrip('/')}/{group}"
@@ -249,51 +201,69 @@ class Simulation:
             event["resources"] = [package_arn]
         return event
 
-    # --- running -----------------------------------------------------------------------------------------
+    # --- EventBridge ---------------------------------------------------------------------------------------
+
+    def publish(self, event: dict[str, Any]) -> None:
+        """Put ``event`` on the account's default EventBridge bus: every matching rule of the stack gets it."""
+        self.bus.publish(event)
 
     def matches_rule(self, event: dict[str, Any]) -> bool:
-        """Would the template's EventBridge rule deliver this event to the state machine?"""
-        pattern = EventPattern.load(json.dumps(self.stack.event_pattern))
-        return bool(pattern.matches_event(event))  # type: ignore[arg-type]
+        """Would the state machine's rule in template.yaml start a rollout for this event?"""
+        return self.bus.starts_execution(event)
 
-    def _operator(self, action: OperatorAction, endpoint: str) -> Any:
-        """A person's command at a simulated time, through the same code as the `rollout` CLI."""
+    @property
+    def event_errors(self) -> list[dict[str, Any]]:
+        """Failed deliveries and errors of the functions EventBridge invoked (should be empty)."""
+        return self.bus.errors
 
-        def act() -> None:
-            from rollout_local import operate
+    # --- executions ------------------------------------------------------------------------------------------
 
-            stack = operate.StackInfo(self.stack.state_machine_arn, self.stack.table_name, "", "{}")
-            if action.action in ("approve", "reject"):
-                result = operate.approve(
-                    self.session, stack, endpoint, action.by, action.reason, action.action == "reject"
-                )
-            elif action.action == "abort":
-                result = operate.abort(self.session, stack, endpoint, action.by, action.reason)
-            else:
-                result = operate.promote(self.session, stack, endpoint, action.by)
-            at = self.clock.elapsed()
-            self.operator_results.append({"t": at, "action": action.action, **result.as_dict()})
+    def next_name(self) -> str:
+        """A name for the next execution: the caller's for the first, then deterministic UUIDs (Step Functions
+        names an unnamed execution with a UUID; moto would call every one of them "None")."""
+        with self._lock:
+            self._names += 1
+            number = self._names
+        if self._execution_name:
+            return self._execution_name if number == 1 else f"{self._execution_name}-{number - 1}"
+        return str(uuid.uuid5(EXECUTION_NAMES, f"{self.scenario.name}#{number}"))
 
-        return act
-
-    def deliver_event(self, event: dict[str, Any]) -> None:
-        """EventBridge: hand ``event`` to every function whose rule in template.yaml matches it."""
-        for pattern, function_arn in self.stack.rules:
-            if EventPattern.load(json.dumps(pattern)).matches_event(event):  # type: ignore[arg-type]
-                headers: dict[str, str] = {}
-                result = self.aws._invoke(function_arn, json.dumps(event).encode(), headers)
-                if headers.get("x-amz-function-error"):
-                    self.event_errors.append(json.loads(result))
-
-    def start(self, execution_input: dict[str, Any], name: str | None = None) -> str:
-        # Step Functions names an unnamed execution with a UUID; moto would call every one of them "None".
-        arn: str = self.sfn.start_execution(
+    def start(self, execution_input: Any, name: str | None = None) -> str:
+        """StartExecution of the state machine (what EventBridge's target and `rollout start` do)."""
+        arn: str = self.outside.sfn.start_execution(
             stateMachineArn=self.stack.state_machine_arn,
             input=json.dumps(execution_input),
-            name=name or str(uuid.uuid4()),
+            name=name or self.next_name(),
         )["executionArn"]
-        self.executions.append(arn)
+        self.track(arn)
         return arn
+
+    def track(self, arn: str) -> None:
+        with self._lock:
+            if arn not in self.executions:
+                self.executions.append(arn)
+
+    def refresh_executions(self) -> list[str]:
+        """Every execution of the state machine, whoever started it, in start order (ties: the order seen)."""
+        found: list[dict[str, Any]] = []
+        for page in self.sfn.get_paginator("list_executions").paginate(stateMachineArn=self.stack.state_machine_arn):
+            found += page["executions"]
+        known = {arn: i for i, arn in enumerate(self.executions)}
+        found.sort(key=lambda e: (e["startDate"], known.get(e["executionArn"], len(known))))
+        with self._lock:
+            self.executions[:] = [e["executionArn"] for e in found]
+        return list(self.executions)
+
+    def running(self) -> bool:
+        """Does any execution of the state machine still run?"""
+        page = self.sfn.list_executions(
+            stateMachineArn=self.stack.state_machine_arn, statusFilter="RUNNING", maxResults=1
+        )
+        return bool(page["executions"])
+
+    def active(self) -> bool:
+        """Is the story still going: an execution running, or something left on the agenda?"""
+        return self.agenda.pending() or self.running()
 
     @contextmanager
     def holding_time(self) -> Iterator[None]:
@@ -312,53 +282,50 @@ class Simulation:
                 raise TimeoutError(f"gave up waiting for {what}")
             time.sleep(0.002)
 
-    def discover_executions(self) -> None:
-        """Track every execution of the state machine, also those it started itself (a long rollout continuing
-        in a fresh execution), in start order."""
-        listed = self.sfn.list_executions(stateMachineArn=self.stack.state_machine_arn)["executions"]
-        for execution in sorted(listed, key=lambda e: e["startDate"]):
-            if execution["executionArn"] not in self.executions:
-                self.executions.append(execution["executionArn"])
-
-    def running(self) -> bool:
-        self.discover_executions()
-        return any(self.sfn.describe_execution(executionArn=arn)["status"] == "RUNNING" for arn in self.executions)
+    def at(self, seconds: float, call: Callable[[], None]) -> None:
+        """Run ``call`` at ``seconds`` of simulated time since the start, on the agenda (tests' own probes)."""
+        self.agenda.at(self.clock.start + timedelta(seconds=seconds), call)
 
     def start_world(self) -> None:
-        """Start traffic, metrics and alarm evaluation; call while holding time, after starting executions."""
+        """Start traffic, metrics and alarm evaluation, and the agenda; call while holding time."""
         if self._world_thread is not None:
             return
+        self.agenda.start()
         self.clock.enter()  # on the world thread's behalf, before it exists
-        self._world_thread = threading.Thread(target=self.world.run, args=(self.running,), daemon=True)
+        self._world_thread = threading.Thread(target=self.world.run, args=(self.active,), daemon=True, name="world")
         self._world_thread.start()
 
     def wait(self, arns: list[str] | None = None) -> None:
-        """Wait (real time, bounded) until the executions finish; virtual time runs meanwhile."""
-        deadline = time.monotonic() + MAX_WALL_SECONDS
-        waited: set[str] = set()
-        while True:
-            pending = [arn for arn in (arns or self.executions) if arn not in waited]
-            if not pending:
-                break
-            for arn in pending:
-                while self.sfn.describe_execution(executionArn=arn)["status"] == "RUNNING":
-                    if time.monotonic() > deadline:
-                        raise TimeoutError(f"execution {arn} still running after {MAX_WALL_SECONDS} s of wall time")
-                    time.sleep(0.002)
-                waited.add(arn)
-            if arns is None:
-                self.discover_executions()
+        """Wait (real time, bounded) until the story ends; virtual time runs meanwhile."""
         if self._world_thread is not None:
             self._world_thread.join(timeout=MAX_WALL_SECONDS)
+            if self._world_thread.is_alive():
+                raise TimeoutError(f"the simulation still runs after {MAX_WALL_SECONDS} s of wall time")
+            self.agenda.stop(timeout=MAX_WALL_SECONDS)
+        else:  # no world: poll, and follow executions the state machine starts itself (a continued rollout)
+            deadline = time.monotonic() + MAX_WALL_SECONDS
+            waited: set[str] = set()
+            while pending := [arn for arn in (arns or self.refresh_executions()) if arn not in waited]:
+                for arn in pending:
+                    while self.sfn.describe_execution(executionArn=arn)["status"] == "RUNNING":
+                        if time.monotonic() > deadline:
+                            raise TimeoutError(f"execution {arn} still running after {MAX_WALL_SECONDS} s of wall time")
+                        time.sleep(0.002)
+                    waited.add(arn)
+                if arns:
+                    break
+        self.refresh_executions()
+        if self.agenda.errors:
+            raise RuntimeError("the simulator itself failed:\n" + "\n".join(self.agenda.errors))
 
     def prepare_approval(self) -> dict[str, Any]:
-        """Register and approve the scenario's package, store its policy; return the execution input."""
+        """Register the scenario's approved package; return the execution input (the event, or a manual input)."""
         approval = self.scenario.approval
+        if approval is None:
+            raise ValueError(f"scenario {self.scenario.name} has no 'approval'")
         package_arn = None
         if approval.package_exists:
             package_arn = self.create_package(approval.group, approval.package_status, approval.metadata)
-        if self.scenario.policy is not None:
-            self.put_policy(approval.group, self.scenario.policy)
         if approval.manual is not None:
             execution_input = dict(approval.manual)
             if package_arn and "model_package_arn" not in execution_input:
@@ -368,17 +335,37 @@ class Simulation:
         return self.approval_event(event, package_arn) if package_arn else event
 
     def run(self, execution_name: str | None = None) -> Report:
-        """The scenario from approval to report."""
-        execution_input = self.prepare_approval()
+        """The scenario from the start to the report: the approval, then the timeline, until all is done."""
+        self._execution_name = execution_name
+        approval = self.scenario.approval
         with self.holding_time():
-            if self.scenario.approval.manual is not None or self.matches_rule(execution_input):
-                for copy_number in range(1 + self.scenario.approval.duplicates):
-                    name = f"{execution_name}-{copy_number}" if execution_name and copy_number else execution_name
-                    self.start(execution_input, name)
-            if self.executions:
+            if approval is not None:
+                first = self.prepare_approval()
+                if approval.manual is not None:
+                    self.at(0, lambda: self._start_manually(first))
+                else:
+                    for _ in range(1 + approval.duplicates):
+                        self.at(0, lambda: self.publish(first))
+            scheduled = self.timeline.schedule()
+            if approval is not None or scheduled:
                 self.start_world()
         self.wait()
         return build_report(self)
+
+    def _start_manually(self, execution_input: dict[str, Any]) -> None:
+        self.start(execution_input)
+
+    def stack_info(self) -> Any:
+        """The stack as the `rollout` commands know it (operate.StackInfo)."""
+        from rollout_local import operate
+
+        env = self.stack.environment
+        return operate.StackInfo(
+            self.stack.state_machine_arn,
+            self.stack.table_name,
+            env["POLICY_PARAMETER_PREFIX"].rstrip("/"),
+            env.get("DEFAULT_POLICY", "{}"),
+        )
 
     def invoke(self, logical_id: str, event: dict[str, Any]) -> Any:
         """Call one function's real handler in-process, as `sam local invoke -e` would (functional tests)."""

@@ -131,6 +131,7 @@ class LocalAws:
         self.published: list[tuple[datetime, dict[str, Any]]] = []  # custom events the functions put (time, entry)
         self.alarm_history: Callable[[], list[Any]] = list  # the world's alarm transitions, once there is a world
         self.iam: LocalIam | None = None  # the template's roles, once the stack is deployed (None: unchecked)
+        self.event_sink: Callable[[dict[str, Any]], None] | None = None  # the simulation's bus (PutEvents entries)
         self._local = threading.local()
         self._stack = ExitStack()
 
@@ -325,7 +326,12 @@ class LocalAws:
                 return _error_response(request, error.code, error.message, error.status)
             body = json.dumps(result, default=_json_default)
             return AWSResponse(request.url, 200, {"Content-Type": "application/x-amz-json-1.1"}, MockRawResponse(body))
-        return original(stubber, event_name, request, **kwargs)
+        response = original(stubber, event_name, request, **kwargs)
+        accepted = response is not None and response.status_code < 300  # only what EventBridge took goes on
+        if api == "eventbridge:PutEvents" and self.event_sink is not None and accepted:
+            for entry in json.loads(request.body or b"{}").get("Entries", []):
+                self.event_sink(entry)
+        return response
 
 
 def _when(value: Any) -> datetime | None:

@@ -111,6 +111,7 @@ class World:
         alarms: list[AlarmSpec],
         new_package_arns: Callable[[], set[str]],
         on_alarm_event: Callable[[dict[str, Any]], None] | None = None,
+        behaviour_of: Callable[[str], tuple[list[Behaviour], bool]] | None = None,
     ) -> None:
         self.clock, self.sagemaker, self.traffic = clock, sagemaker, traffic
         self.cloudwatch = session.client("cloudwatch")
@@ -118,6 +119,7 @@ class World:
         self.alarm_specs = {a.name: a for a in alarms}
         self.new_package_arns = new_package_arns
         self.on_alarm_event = on_alarm_event
+        self.behaviour_of = behaviour_of  # model name -> (its phases, is it a model the scenario approved?)
         self.minutes: dict[tuple[str, str], dict[datetime, Minute]] = defaultdict(dict)
         self.transitions: list[AlarmTransition] = []
         self.bad_requests_served = 0
@@ -132,8 +134,9 @@ class World:
 
     # --- setup -------------------------------------------------------------------------------------------
 
-    def create_alarms(self, endpoint: str) -> None:
-        for spec in self.alarm_specs.values():
+    def create_alarms(self, endpoint: str, specs: list[AlarmSpec] | None = None) -> None:
+        """Create ``specs`` (default: every alarm), metric alarms on ``endpoint``'s variants."""
+        for spec in self.alarm_specs.values() if specs is None else specs:
             if spec.metric:
                 kwargs: dict[str, Any] = {
                     "AlarmName": spec.name,
@@ -191,6 +194,9 @@ class World:
     # --- traffic and metrics ------------------------------------------------------------------------------
 
     def _variant_behaviour(self, model_name: str, elapsed: float) -> tuple[Behaviour, bool]:
+        if self.behaviour_of is not None:
+            phases, is_new = self.behaviour_of(model_name)
+            return _behaviour_at(phases or [Behaviour()], elapsed), is_new
         model = self.sagemaker.models.get(model_name, {})
         packages = {c.get("ModelPackageName") for c in model.get("Containers", [])}
         is_new = bool(packages & self.new_package_arns())
@@ -259,9 +265,11 @@ class World:
 
     # --- alarms ------------------------------------------------------------------------------------------
 
-    def evaluate_alarms(self, now: datetime) -> None:
+    def evaluate_alarms(self, now: datetime, names: list[str] | None = None) -> None:
+        """Evaluate every alarm (or the ``names`` given: one put back after SetAlarmState)."""
         elapsed = (now - self.clock.start).total_seconds()
-        for alarm in self.cloudwatch.describe_alarms(AlarmTypes=["MetricAlarm"])["MetricAlarms"]:
+        which = {"AlarmNames": names} if names else {}
+        for alarm in self.cloudwatch.describe_alarms(AlarmTypes=["MetricAlarm"], **which)["MetricAlarms"]:
             spec = self.alarm_specs.get(alarm["AlarmName"])
             if spec is not None and spec.script:
                 steps = [s for s in spec.script if s.at_seconds <= elapsed]
@@ -328,6 +336,15 @@ class World:
         if breaching == 0 and good == 0:
             return (None, "") if treat == "ignore" else ("INSUFFICIENT_DATA", "Insufficient Data: no datapoints")
         return "OK", f"Threshold Crossed: {breaching} of the last {n} datapoints [{shown}] breached {threshold:g}"
+
+    def set_alarm_state(self, name: str, state: str, reason: str) -> str:
+        """Someone's SetAlarmState: the state holds until the alarm's next evaluation; returns the old state."""
+        found = self.cloudwatch.describe_alarms(AlarmNames=[name])["MetricAlarms"]
+        if not found:
+            raise LookupError(f"alarm {name} does not exist")
+        old = str(found[0]["StateValue"])
+        self._set(found[0], state, reason, self.clock.now())
+        return old
 
     def _set(self, alarm: dict[str, Any], state: str, reason: str, now: datetime) -> None:
         old = alarm["StateValue"]
