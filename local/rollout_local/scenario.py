@@ -7,9 +7,10 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from rollout_local.emulator.sagemaker import Fault, Timings
+from rollout_local.emulator.faults import Fault
+from rollout_local.emulator.sagemaker import Timings
 from rollout_local.emulator.world import AlarmSpec, Behaviour, Traffic
 
 
@@ -117,11 +118,26 @@ class Scenario(Strict):
 
 
 def load_scenario(path: Path) -> Scenario:
-    """Read and validate a scenario file (YAML or JSON)."""
+    """Read and validate a scenario file (YAML or JSON); a mistake is one line naming where it is."""
     data = yaml.safe_load(path.read_text())
     if not isinstance(data, dict):
         raise ValueError(f"{path}: a scenario is a mapping, got {type(data).__name__}")
-    return Scenario.model_validate({**data, "base_dir": path.parent})
+    try:
+        return Scenario.model_validate({**data, "base_dir": path.parent})
+    except ValidationError as exc:
+        raise ValueError(one_line(exc)) from None
+
+
+def one_line(exc: ValidationError) -> str:
+    """A pydantic error as one line: each problem as ``where: what``."""
+    problems = []
+    for error in exc.errors():
+        where = ".".join(str(part) for part in error["loc"])
+        what = error["msg"].removeprefix("Value error, ")
+        if error["type"] == "extra_forbidden":
+            what = "unknown key"
+        problems.append(f"{where}: {what}" if where else what)
+    return "; ".join(problems)
 
 
 def endpoint_name_of(scenario: Scenario) -> str | None:

@@ -17,6 +17,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from rollout_local.emulator.faults import Fault
 from rollout_local.emulator.guardrails import GuardedUpdate, GuardrailError, plan_update
 
 NAME = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
@@ -45,25 +46,6 @@ class Timings(BaseModel):
     update_endpoint_seconds: int = Field(default=480, ge=1)
     update_weights_seconds: int = Field(default=60, ge=1)
     delete_endpoint_seconds: int = Field(default=60, ge=1)
-
-
-class Fault(BaseModel):
-    """A scenario's fault: an API error, or an endpoint operation that ends badly."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    api: str = Field(pattern=r"^[a-z0-9-]+:[A-Za-z]+$", description="service:Operation, e.g. sagemaker:UpdateEndpoint")
-    error: str | None = Field(default=None, description="return this AWS error code instead of calling the API")
-    message: str = "injected by the scenario"
-    endpoint_status_after: str | None = Field(
-        default=None,
-        description="Failed: the operation fails; InService: SageMaker reverts to the old config; "
-        "Updating/Creating: it never finishes",
-    )
-    failure_reason: str = "The primary container for production variant failed the ping health check."
-    duration_seconds: int | None = Field(default=None, ge=1, description="the operation takes this long instead")
-    times: int = Field(default=1, ge=1, description="how many matching calls the fault affects")
-    after_calls: int = Field(default=0, ge=0, description="let this many matching calls through first")
 
 
 @dataclass
@@ -120,7 +102,7 @@ class SageMakerEmulator:
         self.models: dict[str, dict[str, Any]] = {}
         self.configs: dict[str, dict[str, Any]] = {}
         self.endpoints: dict[str, Endpoint] = {}
-        self.status_faults: list[tuple[Fault, list[int]]] = []
+        self._outcome: Callable[[], Fault | None] = lambda: None  # the scenario's say on the call in progress
         self.changes: list[tuple[datetime, str, str, dict[str, float] | str]] = []  # (at, operation, endpoint, what)
         self.lock = threading.RLock()  # executions' handlers and the world's ticker call in from several threads
 
@@ -129,10 +111,18 @@ class SageMakerEmulator:
     def handles(self, operation: str) -> bool:
         return hasattr(self, f"op_{operation}")
 
-    def call(self, operation: str, params: dict[str, Any]) -> dict[str, Any]:
+    def call(
+        self, operation: str, params: dict[str, Any], outcome: Callable[[], Fault | None] | None = None
+    ) -> dict[str, Any]:
+        """One API call. ``outcome`` is asked, once the operation is accepted, whether a scenario fault decides
+        how it ends (a workflow call may meet one; the simulator's own calls never do)."""
         with self.lock:
             self.settle()
-            result: dict[str, Any] = getattr(self, f"op_{operation}")(params)
+            self._outcome = outcome or (lambda: None)
+            try:
+                result: dict[str, Any] = getattr(self, f"op_{operation}")(params)
+            finally:
+                self._outcome = lambda: None
             return result
 
     def traffic_routes(self) -> dict[str, list[Route]]:
@@ -175,17 +165,6 @@ class SageMakerEmulator:
                     found.append(Route(variant, shadow_specs.get(variant, {}).get("ModelName", ""), sampled, "shadow"))
                 routes[endpoint.name] = found
         return routes
-
-    def add_status_fault(self, fault: Fault) -> None:
-        self.status_faults.append((fault, [0]))
-
-    def _status_fault(self, operation: str) -> Fault | None:
-        for fault, seen in self.status_faults:
-            if fault.api == f"sagemaker:{operation}":
-                seen[0] += 1
-                if fault.after_calls < seen[0] <= fault.after_calls + fault.times:
-                    return fault
-        return None
 
     # --- time --------------------------------------------------------------------------------------------
 
@@ -257,8 +236,8 @@ class SageMakerEmulator:
         pending.failure_reason = guarded.fails_with if fleet_failed else None
         endpoint.failure_reason = None
 
-    def _schedule(self, endpoint: Endpoint, pending: Pending, operation: str) -> None:
-        fault = self._status_fault(operation)
+    def _schedule(self, endpoint: Endpoint, pending: Pending) -> None:
+        fault = self._outcome()
         if fault is not None and fault.duration_seconds:
             pending.completes_at = endpoint.modified + timedelta(seconds=fault.duration_seconds)
         if fault is not None and fault.endpoint_status_after:
@@ -440,7 +419,7 @@ class SageMakerEmulator:
         )
         self.endpoints[name] = endpoint
         done = now + timedelta(seconds=self.timings.create_endpoint_seconds)
-        self._schedule(endpoint, Pending("create", done, config_name=config_name), "CreateEndpoint")
+        self._schedule(endpoint, Pending("create", done, config_name=config_name))
         return {"EndpointArn": self._arn("endpoint", name)}
 
     def _require_in_service(self, endpoint: Endpoint, action: str) -> None:
@@ -469,7 +448,7 @@ class SageMakerEmulator:
         endpoint.status, endpoint.modified = "Updating", self._now()
         self.changes.append((endpoint.modified, "UpdateEndpoint", endpoint.name, p["EndpointConfigName"]))
         done = endpoint.modified + timedelta(seconds=self.timings.update_endpoint_seconds)
-        self._schedule(endpoint, Pending("update", done, config_name=p["EndpointConfigName"]), "UpdateEndpoint")
+        self._schedule(endpoint, Pending("update", done, config_name=p["EndpointConfigName"]))
         return {"EndpointArn": self._arn("endpoint", endpoint.name)}
 
     def _guarded_update(self, endpoint: Endpoint, config_name: str, deployment: dict[str, Any]) -> dict[str, Any]:
@@ -483,7 +462,7 @@ class SageMakerEmulator:
             )
         live = [dict(v, InitialInstanceCount=endpoint.live.get(v["VariantName"], (0, None))[1] or 1) for v in old]
         now = self._now()
-        fault = self._status_fault("UpdateEndpoint")
+        fault = self._outcome()
         provisioning = self.timings.update_endpoint_seconds
         if fault is not None and fault.duration_seconds:
             provisioning = fault.duration_seconds
@@ -534,7 +513,7 @@ class SageMakerEmulator:
             )
         )
         done = endpoint.modified + timedelta(seconds=self.timings.update_weights_seconds)
-        self._schedule(endpoint, Pending("weights", done, weights=weights), "UpdateEndpointWeightsAndCapacities")
+        self._schedule(endpoint, Pending("weights", done, weights=weights))
         return {"EndpointArn": self._arn("endpoint", endpoint.name)}
 
     def op_DeleteEndpoint(self, p: dict[str, Any]) -> dict[str, Any]:
