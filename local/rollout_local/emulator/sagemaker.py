@@ -17,6 +17,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from rollout_local.emulator.exclusions import config_refusal, update_refusal
 from rollout_local.emulator.faults import Fault
 from rollout_local.emulator.guardrails import GuardedUpdate, GuardrailError, plan_update
 
@@ -389,6 +390,9 @@ class SageMakerEmulator:
                 raise _invalid(
                     f"Variant {vname} must specify either InstanceType and InitialInstanceCount, or ServerlessConfig."
                 )
+        refusal = config_refusal(p, self.models, self._containers_of)
+        if refusal:
+            raise _invalid(refusal)
         stored = {k: copy.deepcopy(v) for k, v in p.items() if k != "Tags"}
         stored["EndpointConfigArn"] = self._arn("endpoint-config", name)
         stored["CreationTime"] = self._now()
@@ -396,6 +400,13 @@ class SageMakerEmulator:
             variant.setdefault("InitialVariantWeight", 1.0)
         self.configs[name] = stored
         return {"EndpointConfigArn": stored["EndpointConfigArn"]}
+
+    def _containers_of(self, container: dict[str, Any]) -> int:
+        """How many containers one container entry stands for: a registry package brings its own."""
+        package = self.packages.get(container.get("ModelPackageName", ""))
+        if package is None:
+            return 1
+        return max(1, len(package.get("InferenceSpecification", {}).get("Containers", [])))
 
     def op_DescribeEndpointConfig(self, p: dict[str, Any]) -> dict[str, Any]:
         return copy.deepcopy(self._config(p["EndpointConfigName"]))
@@ -433,13 +444,14 @@ class SageMakerEmulator:
         endpoint = self._endpoint(p["EndpointName"])
         self._config(p["EndpointConfigName"])
         self._require_in_service(endpoint, "update")
-        kept = {v["VariantName"] for v in self._config(p["EndpointConfigName"])["ProductionVariants"]}
-        scalable = sorted(v for v in endpoint.live if v not in kept and self.is_scalable(endpoint.name, v))
-        if scalable:
-            raise _invalid(
-                f"The variant(s) {scalable} of endpoint {endpoint.name} are registered with Application Auto "
-                "Scaling; deregister them before an update removes them."
-            )
+        refusal = update_refusal(
+            endpoint.name,
+            self.configs.get(endpoint.config_name, {}),
+            self._config(p["EndpointConfigName"]),
+            lambda variant: self.is_scalable(endpoint.name, variant),
+        )
+        if refusal:
+            raise _invalid(refusal)
         for key in ("RetainAllVariantProperties", "ExcludeRetainedVariantProperties", "RetainDeploymentConfig"):
             if p.get(key):
                 raise _invalid(f"{key} is not supported by this emulator yet.")
