@@ -2,8 +2,10 @@
 
 import pytest
 from botocore.exceptions import ClientError
+from rollout.aws.clients import client
 from rollout_local.simulator import Simulation
 
+from tests.functional.test_faults import in_workflow
 from tests.helpers import scenario
 
 SERVERLESS = {"MemorySizeInMB": 2048, "MaxConcurrency": 5}
@@ -158,3 +160,43 @@ def test_an_autoscaled_variant_keeps_its_instance_type_but_may_change_model_and_
             DesiredWeightsAndCapacities=[{"VariantName": "blue", "DesiredWeight": 2, "DesiredInstanceCount": 3}],
         )
         assert sim.sagemaker.endpoints["churn-prod"].status == "Updating"
+
+
+def test_an_update_rollback_failed_endpoint_serves_both_fleets_and_accepts_only_deletion():
+    fault = {"api": "sagemaker:UpdateEndpoint", "endpoint_status_after": "UpdateRollbackFailed"}
+    endpoint = {
+        "name": "churn-prod",
+        "variants": [{"name": "blue", "instance_type": "ml.m5.xlarge", "instance_count": 4}],
+    }
+    with Simulation(scenario(endpoint=endpoint, faults=[fault])) as sim:
+        sim.sm.create_model(ModelName="new-model", ExecutionRoleArn=sim.stack.role_arn, Containers=[{"Image": "c:2"}])
+        config(sim, "new-config", [{**instances("blue", "new-model"), "InitialInstanceCount": 4}])()
+        canary = {
+            "Type": "CANARY",
+            "CanarySize": {"Type": "CAPACITY_PERCENT", "Value": 25},
+            "WaitIntervalInSeconds": 300,
+        }
+        deployment = {"BlueGreenUpdatePolicy": {"TrafficRoutingConfiguration": canary}}
+        update = {"EndpointName": "churn-prod", "EndpointConfigName": "new-config", "DeploymentConfig": deployment}
+        in_workflow(sim, lambda: client("sagemaker").update_endpoint(**update))
+        sim.clock.advance(3600)
+        described = sim.sm.describe_endpoint(EndpointName="churn-prod")
+        assert (described["EndpointStatus"], described["EndpointConfigName"]) == (
+            "UpdateRollbackFailed",
+            "churn-prod-config-v0",
+        )
+        assert described["FailureReason"] and "PendingDeploymentSummary" not in described
+        routes = {(r.fleet, r.model): r.share for r in sim.sagemaker.traffic_routes()["churn-prod"]}
+        assert routes == {("green", "new-model"): 0.25, ("", "churn-prod-blue-model"): 0.75}
+        refused(
+            lambda: sim.sm.update_endpoint(EndpointName="churn-prod", EndpointConfigName="churn-prod-config-v0"),
+            "UpdateRollbackFailed",
+        )
+        refused(
+            lambda: sim.sm.update_endpoint_weights_and_capacities(
+                EndpointName="churn-prod", DesiredWeightsAndCapacities=[{"VariantName": "blue", "DesiredWeight": 1}]
+            ),
+            "UpdateRollbackFailed",
+        )
+        sim.sm.delete_endpoint(EndpointName="churn-prod")
+        assert sim.sagemaker.endpoints["churn-prod"].status == "Deleting"

@@ -2,7 +2,9 @@
 
 Status transitions take simulated minutes (Creating/Updating -> InService), updates are accepted only while
 InService, names follow SageMaker's pattern, a config holds 1 to 10 production variants (or exactly one
-production and one shadow variant), and faults from a scenario can make an update fail, revert, or hang.
+production and one shadow variant), the feature exclusions of ``exclusions.py`` are refused, and faults from a
+scenario can make an update fail, revert, hang, or - under guardrails - fail together with its rollback
+(``UpdateRollbackFailed``: the endpoint keeps serving from both fleets and accepts only DeleteEndpoint).
 """
 
 from __future__ import annotations
@@ -24,6 +26,9 @@ from rollout_local.emulator.guardrails import GuardedUpdate, GuardrailError, pla
 NAME = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
+# statuses in which an endpoint takes requests (UpdateRollbackFailed: "in service with a mix of the old and new
+# endpoint configurations")
+SERVING = frozenset({"InService", "Updating", "SystemUpdating", "RollingBack", "UpdateRollbackFailed"})
 
 
 class ApiError(Exception):
@@ -134,7 +139,7 @@ class SageMakerEmulator:
             self.settle()
             now = self._now()
             for endpoint in self.endpoints.values():
-                if endpoint.status not in ("InService", "Updating", "SystemUpdating", "RollingBack"):
+                if endpoint.status not in SERVING:
                     continue
                 config = self.configs.get(endpoint.config_name, {})
                 specs = {v["VariantName"]: v for v in config.get("ProductionVariants", [])}
@@ -189,7 +194,8 @@ class SageMakerEmulator:
                 continue
             if pending.end_status in ("Creating", "Updating"):
                 continue  # a hung operation never completes
-            endpoint.guarded = None
+            if pending.end_status != "UpdateRollbackFailed":  # a failed rollback leaves both fleets serving
+                endpoint.guarded = None
             if pending.end_status == "InService" and pending.failure_reason is None:
                 if pending.config_name:
                     endpoint.config_name = pending.config_name
@@ -219,8 +225,11 @@ class SageMakerEmulator:
         provisioned = started + timedelta(seconds=guarded.provisioned_after)
         deadline = started + timedelta(seconds=guarded.timeout)
         done = started + timedelta(seconds=guarded.done_after)
+        first_shift = started + timedelta(seconds=guarded.shifts[0][0]) if guarded.shifts else done
         if guarded.fails_with is not None and now >= provisioned:
             why, at, fleet_failed = f"the new fleet failed: {guarded.fails_with}", provisioned, True
+        elif guarded.rollback_fails_with is not None and now >= first_shift:
+            why, at = f"the new fleet failed in its first bake: {guarded.rollback_fails_with}", first_shift
         elif now >= deadline and deadline < done:
             why, at = f"MaximumExecutionTimeoutInSeconds={guarded.timeout} reached", deadline
         elif guarded.alarms and guarded.shifts and started + timedelta(seconds=guarded.shifts[0][0]) <= now < done:
@@ -232,10 +241,19 @@ class SageMakerEmulator:
         guarded.rolled_back_at, guarded.rollback_reason = at, why
         self.changes.append((at, "GuardrailRollback", endpoint.name, why))
         pending.kind, pending.config_name = "rollback", None
-        pending.completes_at = max(at, now) + timedelta(seconds=guarded.rollback_seconds)
+        pending.completes_at = at + timedelta(seconds=guarded.rollback_seconds)  # at: when it happened
         pending.end_status = "InService"
         pending.failure_reason = guarded.fails_with if fleet_failed else None
         endpoint.failure_reason = None
+        if guarded.rollback_fails_with is not None:  # the rollback fails: traffic stays split between the fleets
+            guarded.stuck_share = guarded.shifts[0][1]
+            pending.end_status = "UpdateRollbackFailed"
+            pending.failure_reason = guarded.rollback_fails_with
+            stuck = (
+                f"the rollback failed: {guarded.stuck_share:.0%} of traffic stays on {guarded.new_config} and the "
+                f"rest on {guarded.old_config} (UpdateRollbackFailed)"
+            )
+            self.changes.append((pending.completes_at, "GuardrailRollback", endpoint.name, stuck))
 
     def _schedule(self, endpoint: Endpoint, pending: Pending) -> None:
         fault = self._outcome()
@@ -497,6 +515,8 @@ class SageMakerEmulator:
             guarded.hung, guarded.shifts = True, []
         elif fault is not None and fault.endpoint_status_after in ("Failed", "InService"):
             guarded.fails_with, guarded.shifts = fault.failure_reason, []
+        elif fault is not None and fault.endpoint_status_after == "UpdateRollbackFailed":
+            guarded.rollback_fails_with = fault.failure_reason
         endpoint.status, endpoint.modified, endpoint.guarded = "Updating", now, guarded
         what = f"{config_name} ({guarded.kind})"
         self.changes.append((now, "UpdateEndpoint", endpoint.name, what))

@@ -21,7 +21,7 @@ def roll_back(state: RolloutState) -> RolloutState:
     observed = sagemaker.snapshot(endpoint, variants_while_busy=False)
     decision = rollback_action(state, observed, now)
     state.message = decision.reason
-    if decision.action not in (RollbackAction.DONE, RollbackAction.GIVE_UP):
+    if decision.action not in (RollbackAction.DONE, RollbackAction.GIVE_UP, RollbackAction.STOP):
         state.touched = True
     if decision.action is RollbackAction.DONE:
         restore_baseline_scaling(state)
@@ -44,6 +44,8 @@ def roll_back(state: RolloutState) -> RolloutState:
         sagemaker.delete_endpoint(endpoint)
     elif decision.action is RollbackAction.GIVE_UP:
         raise RollbackFailedError(f"{decision.reason}; the rollout failed because: {state.reason}")
+    elif decision.action is RollbackAction.STOP:  # an endpoint that may serve is never deleted
+        raise RollbackFailedError(f"{decision.reason} The rollout was rolling back because: {state.reason}")
     return state
 
 
