@@ -3,10 +3,10 @@
 import pytest
 from botocore.exceptions import ClientError
 from rollout.aws.clients import client
-from rollout_local.simulator import Simulation
+from rollout_local.simulator import FunctionError, Simulation
 
 from tests.functional.test_faults import in_workflow
-from tests.helpers import scenario
+from tests.helpers import sample_event, scenario
 
 SERVERLESS = {"MemorySizeInMB": 2048, "MaxConcurrency": 5}
 SERVERLESS_ENDPOINT = {
@@ -200,3 +200,41 @@ def test_an_update_rollback_failed_endpoint_serves_both_fleets_and_accepts_only_
         )
         sim.sm.delete_endpoint(EndpointName="churn-prod")
         assert sim.sagemaker.endpoints["churn-prod"].status == "Deleting"
+
+
+@pytest.mark.parametrize(
+    ("containers", "excluded"),
+    [
+        ([{"Image": "churn:pre"}, {"Image": "churn:model"}], "multi-container endpoints (model live-model has"),
+        ([{"Image": "churn:mme", "Mode": "MultiModel"}], "multi-model endpoints (model live-model is MultiModel)"),
+    ],
+    ids=["pipeline", "multi-model"],
+)
+def test_snapshot_endpoint_refuses_a_shadow_test_on_models_shadow_tests_exclude(world, containers, excluded):
+    world.sm.create_model(ModelName="live-model", ExecutionRoleArn=world.stack.role_arn, Containers=containers)
+    config(world, "live", [{**instances("blue", "live-model"), "InitialInstanceCount": 2}])()
+    world.sm.update_endpoint(EndpointName="churn-prod", EndpointConfigName="live")
+    world.clock.advance(600)
+    world.sagemaker.settle()
+    event = sample_event("snapshot-endpoint.json")
+    event["policy"]["strategy"] = {"type": "shadow", "sampling_percent": 10, "duration_seconds": 600}
+    with pytest.raises(FunctionError) as caught:
+        world.invoke("SnapshotEndpointFunction", event)
+    assert caught.value.error_type == "UnsupportedEndpointError"
+    assert f"shadow tests exclude {excluded}" in caught.value.message
+    assert world.aws.api_calls["sagemaker:DescribeModel"] == 1, "the live model was read, once"
+
+
+def test_deployment_guardrails_are_refused_on_a_serverless_endpoint():
+    with Simulation(scenario(endpoint=SERVERLESS_ENDPOINT)) as sim:
+        config(sim, "next", [serverless("blue")])()
+        routing = {"Type": "ALL_AT_ONCE", "WaitIntervalInSeconds": 60}
+        refused(
+            lambda: sim.sm.update_endpoint(
+                EndpointName="churn-prod",
+                EndpointConfigName="next",
+                DeploymentConfig={"BlueGreenUpdatePolicy": {"TrafficRoutingConfiguration": routing}},
+            ),
+            "real-time and asynchronous endpoints, not to serverless",
+        )
+        sim.sm.update_endpoint(EndpointName="churn-prod", EndpointConfigName="next")  # a plain update is fine

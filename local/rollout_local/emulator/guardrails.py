@@ -108,6 +108,12 @@ def plan_update(
         raise GuardrailError(
             "DeploymentConfig must specify exactly one of BlueGreenUpdatePolicy and RollingUpdatePolicy."
         )
+    if any("ServerlessConfig" in v for v in variants):
+        # "Deployment guardrails only apply to Asynchronous inference and Real-time inference endpoint types"
+        raise GuardrailError(
+            "Deployment guardrails (DeploymentConfig) apply to real-time and asynchronous endpoints, not to "
+            "serverless endpoints."
+        )
     alarms = [a["AlarmName"] for a in config.get("AutoRollbackConfiguration", {}).get("Alarms", [])]
     if "AutoRollbackConfiguration" in config and not 1 <= len(alarms) <= 10:
         raise GuardrailError("AutoRollbackConfiguration.Alarms must hold 1 to 10 alarms.")
@@ -119,7 +125,7 @@ def plan_update(
     # SageMaker's documented exclusion: on Inf1 there are no guardrails - an all-at-once switch, no baking
     inf1 = any(str(v.get("InstanceType", "")).startswith("ml.inf1.") for v in variants)
     if rolling and not inf1:  # documented exclusions of rolling deployments
-        if len(variants) != 1 or "ServerlessConfig" in variants[0]:
+        if len(variants) != 1:
             raise GuardrailError("Rolling updates are supported only for endpoints with one instance-based variant.")
         wait = int(rolling["WaitIntervalInSeconds"])
         _in("WaitIntervalInSeconds", wait, 0, 3600)

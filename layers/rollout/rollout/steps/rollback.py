@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from rollout import clock, plan
+from rollout import clock, names, plan
 from rollout.aws import autoscaling, cloudwatch, sagemaker
 from rollout.decide import RollbackAction, failure_reason, rollback_action
 from rollout.errors import RollbackFailedError
@@ -67,6 +67,11 @@ def clean_up(state: RolloutState) -> RolloutState:
     if state.service_alarms:
         cloudwatch.delete_alarms(state.service_alarms)
         removed += state.service_alarms
+    if target is None and state.phase is Phase.ROLLED_BACK:
+        # Prepare Target failed part-way and its state went with the error: what it made has known names
+        made, model = prepared_names(state)
+        removed += [name for name in made if sagemaker.delete_endpoint_config(name)]
+        removed += [model] if sagemaker.delete_model(model) else []
     if target is None or state.phase not in (Phase.ROLLED_BACK, Phase.DEPLOYED):
         # after a failed rollback the endpoint's resources stay for the person who must look
         state.message = f"deleted {', '.join(removed)}" if removed else "nothing to clean up"
@@ -81,3 +86,10 @@ def clean_up(state: RolloutState) -> RolloutState:
         removed.append(target.model_name)
     state.message = f"deleted {', '.join(removed)}" if removed else "nothing to clean up"
     return state
+
+
+def prepared_names(state: RolloutState) -> tuple[list[str], str]:
+    """The configs and the model Prepare Target creates for this rollout (names are deterministic)."""
+    endpoint, package, rollout_id = state.endpoint_name, state.package, state.rollout_id
+    configs = [names.endpoint_config_name(endpoint, package.version, rollout_id, p) for p in ("c", "s", "p")]
+    return configs, names.model_name(endpoint, package.arn, package.version, rollout_id)
