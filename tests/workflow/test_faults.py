@@ -1,5 +1,7 @@
 """Scenario faults through the real workflow: what botocore absorbs never reaches the service."""
 
+import json
+
 from tests.helpers import scenario
 
 
@@ -31,3 +33,28 @@ def test_an_access_denied_call_fails_the_step_that_made_it(run):
     assert [f["error"] for f in task_failures(sim)] == ["AwsServiceError"]
     assert "AccessDeniedException" in report.reason and "sagemaker:CreateEndpointConfig" in report.reason
     assert report.endpoint is not None and report.endpoint.config_name == "churn-prod-config-v0"
+
+
+def test_faults_never_reach_the_world_or_the_people_only_the_workflow(run):
+    faults = [
+        {"api": "cloudwatch:PutMetricData", "error": "InternalFailure", "times": 100000},  # the world's metrics
+        {"api": "sfn:SendTaskSuccess", "error": "AccessDenied", "times": 100},  # the operator's approval
+    ]
+    policy = {
+        "endpoint_name": "churn-prod",
+        "strategy": {"type": "canary", "canary_percent": 10, "bake_seconds": 300},
+        "gates": {"confirm_before_promotion": True},
+        "analysis": {"max_error_rate": 0.05, "min_invocations": 100},
+    }
+    report, _sim = run(
+        scenario(
+            policy=policy,
+            traffic={"requests_per_second": 20},
+            operator=[{"at_seconds": 1500, "action": "approve"}],
+            faults=faults,
+        )
+    )
+    assert report.outcome == "succeeded", report.reason
+    assert report.operator[0]["done"], "the person's approval went through"
+    assert all(r["verdict"] == "pass" for r in json.loads(report.records[0]["steps"])), "metrics were written"
+    assert "cloudwatch:PutMetricData" not in report.metrics.api_calls
