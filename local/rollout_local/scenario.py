@@ -18,7 +18,8 @@ import yaml
 from pydantic import BaseModel, Field, ValidationError, model_validator
 
 from rollout_local.actions import ACTIONS, ENTRY_MODELS, Operator, TimelineEntry
-from rollout_local.emulator.sagemaker import Fault, Timings
+from rollout_local.emulator.faults import Fault
+from rollout_local.emulator.sagemaker import Timings
 from rollout_local.emulator.world import Behaviour, Traffic
 from rollout_local.references import approval_target, check_scenario, endpoint_name_of
 from rollout_local.specs import (

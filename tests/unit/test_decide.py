@@ -63,6 +63,30 @@ def test_a_failed_endpoint_is_deleted_then_recreated_on_its_baseline():
     assert rollback_action(s, snapshot(exists=False), T0).action is RollbackAction.RECREATE_BASELINE
 
 
+def test_an_endpoint_whose_guarded_update_and_rollback_failed_is_left_serving_with_its_whole_story():
+    s = state()
+    observed = snapshot("UpdateRollbackFailed", failure="The new fleet failed its health checks.")
+    decision = rollback_action(s, observed, T0)
+    assert decision.action is RollbackAction.STOP
+    for said in (
+        "endpoint churn-prod is UpdateRollbackFailed",
+        "still serves traffic with a mix of churn-prod-config-v0 (before the rollout) and new-config (this rollout's)",
+        "FailureReason: The new fleet failed its health checks.",
+        "nothing was deleted and new-config, new-model are kept",
+        "--endpoint-config-name churn-prod-config-v0",
+    ):
+        assert said in decision.reason
+    progress = deployment_progress(s, observed, T0)
+    assert progress.progress is Progress.FAILED and "so did SageMaker's automatic rollback" in progress.reason
+
+
+def test_an_out_of_service_endpoint_is_not_deleted_either():
+    decision = rollback_action(state(), snapshot("OutOfService", config="new-config"), T0)
+    assert decision.action is RollbackAction.STOP
+    assert "is OutOfService, in which SageMaker accepts no update" in decision.reason
+    assert "wait until SageMaker reports it InService again" in decision.reason
+
+
 def test_an_endpoint_created_by_the_rollout_is_deleted():
     s = state(baseline=snapshot(exists=False))
     assert rollback_action(s, snapshot("Failed", config="new-config"), T0).action is RollbackAction.DELETE
@@ -92,3 +116,17 @@ def test_rollback_never_calls_done_while_the_endpoint_differs_from_before(status
             assert not observed.exists
     if exists and status in TRANSITIONAL:
         assert decision.action is RollbackAction.WAIT
+
+
+@given(
+    status=st.sampled_from(STATUSES),
+    config=st.sampled_from(["churn-prod-config-v0", "new-config"]),
+    baseline_exists=st.booleans(),
+)
+def test_rollback_deletes_only_an_endpoint_that_cannot_serve_or_that_it_created(status, config, baseline_exists):
+    baseline = snapshot() if baseline_exists else snapshot(exists=False)
+    decision = rollback_action(state(baseline=baseline), snapshot(status, config=config), T0)
+    if decision.action is RollbackAction.DELETE:
+        assert status == "Failed" or (not baseline_exists and status == "InService")
+    if status in ("UpdateRollbackFailed", "OutOfService"):
+        assert decision.action is RollbackAction.STOP

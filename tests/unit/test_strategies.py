@@ -7,12 +7,19 @@ from rollout import plan
 from rollout.experiment import ab_decision, ab_winner
 from rollout.models import (
     AbTest,
+    AllAtOnce,
     BlueGreen,
+    Canary,
+    Capacity,
     EndpointSnapshot,
+    Linear,
     Policy,
     ServerlessCapacity,
     Shadow,
     SideFigures,
+    Step,
+    Steps,
+    VariantScaling,
     VariantSnapshot,
 )
 
@@ -154,6 +161,72 @@ def test_blue_green_takes_the_analysis_alarms_when_it_names_none_and_needs_some(
 def test_endpoint_shapes_a_strategy_cannot_serve_are_refused_with_what_would_work(strategy, live, refusal):
     reason = plan.endpoint_refusal(strategy, live)
     assert reason is not None and refusal in reason
+
+
+SERVERLESS = ServerlessCapacity(memory_size_mb=2048, max_concurrency=5)
+CANARY = Canary(canary_percent=10, bake_seconds=600)
+EVERY_STRATEGY = [
+    AllAtOnce(bake_seconds=600),
+    CANARY,
+    Linear(step_percent=25, interval_seconds=300),
+    Steps(steps=[Step(weight_percent=50, bake_seconds=60), Step(weight_percent=100)]),
+    AbTest(duration_seconds=3600),
+    Shadow(sampling_percent=10, duration_seconds=600),
+    blue_green(),
+    blue_green(rolling={"max_batch_size": {"type": "CAPACITY_PERCENT", "value": 25}}),
+]
+
+
+@pytest.mark.parametrize("strategy", EVERY_STRATEGY, ids=lambda s: s.type)
+def test_on_a_serverless_endpoint_only_all_at_once_runs_and_the_others_name_it(strategy):
+    reason = plan.endpoint_refusal(strategy, endpoint(variant(serverless=SERVERLESS)))
+    if isinstance(strategy, AllAtOnce):
+        assert reason is None
+    else:
+        assert reason is not None and "is serverless (variant AllTraffic)" in reason
+        assert "use strategy all_at_once (with bake_seconds" in reason
+
+
+@pytest.mark.parametrize("strategy", EVERY_STRATEGY, ids=lambda s: s.type)
+def test_a_rollout_whose_rollback_sagemaker_would_refuse_is_refused(strategy):
+    to_serverless = plan.endpoint_refusal(strategy, endpoint(variant()), Capacity(serverless=SERVERLESS))
+    assert to_serverless is not None and "cannot update an instance-based endpoint to a serverless" in to_serverless
+    to_instances = plan.endpoint_refusal(
+        strategy, endpoint(variant(serverless=SERVERLESS)), Capacity(instance_type="ml.m5.large", instance_count=1)
+    )
+    assert to_instances is not None and "never back to serverless" in to_instances
+    resized = plan.endpoint_refusal(
+        AllAtOnce(), endpoint(variant(serverless=SERVERLESS)), Capacity(serverless=SERVERLESS)
+    )
+    assert resized is None
+
+
+def test_an_autoscaled_variant_keeps_its_instance_type_in_an_update_in_place():
+    scaled = endpoint(variant()).model_copy(
+        update={"scaling": (VariantScaling(variant="AllTraffic", min_capacity=1, max_capacity=4),)}
+    )
+    bigger = Capacity(instance_type="ml.m5.2xlarge")
+    for strategy in (AllAtOnce(), blue_green()):
+        reason = plan.endpoint_refusal(strategy, scaled, bigger)
+        assert reason is not None and "ml.m5.xlarge to ml.m5.2xlarge" in reason and "canary/linear" in reason
+    assert plan.endpoint_refusal(CANARY, scaled, bigger) is None, "the new model gets a variant of its own"
+    assert plan.endpoint_refusal(AllAtOnce(), scaled, Capacity(instance_type="ml.m5.xlarge")) is None
+    assert plan.endpoint_refusal(AllAtOnce(), endpoint(variant()), bigger) is None, "no scaling, no rule"
+
+
+@pytest.mark.parametrize(
+    ("live", "features", "excluded"),
+    [
+        (endpoint(variant()), plan.LiveFeatures(asynchronous=True), "asynchronous endpoints"),
+        (endpoint(variant(instance_type="ml.inf1.xlarge")), plan.LiveFeatures(), "Inf1 instances"),
+        (endpoint(variant()), plan.LiveFeatures(multi_container_models=("m",)), "multi-container endpoints"),
+        (endpoint(variant()), plan.LiveFeatures(multi_model_models=("m",)), "multi-model endpoints"),
+    ],
+)
+def test_a_shadow_test_is_refused_on_the_endpoints_sagemaker_excludes(live, features, excluded):
+    reason = plan.endpoint_refusal(Shadow(sampling_percent=10, duration_seconds=600), live, None, features)
+    assert reason is not None and f"shadow tests exclude {excluded}" in reason and "ab_test or canary" in reason
+    assert plan.endpoint_refusal(CANARY, live, None, features) is None, "a canary runs on these endpoints"
 
 
 def test_shapes_that_fit_are_not_refused():

@@ -208,3 +208,50 @@ def test_invalid_blue_green_settings_are_refused_before_anything_is_touched(run,
     assert expected in report.reason
     assert not sim.sagemaker.changes, "nothing was updated"
     assert set(sim.sagemaker.configs) == {"churn-prod-config-v0"}, "no config was created"
+
+
+@pytest.mark.parametrize(
+    ("strategy", "share"),
+    [
+        (blue_green(ROUTINGS["CANARY"][0]), 0.25),
+        (
+            blue_green(
+                rolling={"max_batch_size": {"type": "INSTANCE_COUNT", "value": 1}, "wait_interval_seconds": 120}
+            ),
+            0.25,
+        ),
+    ],
+)
+def test_a_guarded_update_whose_rollback_fails_leaves_the_endpoint_serving_and_says_exactly_how(run, strategy, share):
+    reason = "The new fleet failed its health checks."
+    fault = {
+        "api": "sagemaker:UpdateEndpoint",
+        "endpoint_status_after": "UpdateRollbackFailed",
+        "failure_reason": reason,
+    }
+    report, sim = run(guarded(strategy, faults=[fault]))
+    assert report.outcome == "failed"
+    assert report.endpoint.exists and report.endpoint.status == "UpdateRollbackFailed"
+    routes = {route.fleet: route.share for route in sim.sagemaker.traffic_routes()["churn-prod"]}
+    assert routes == {"green": share, "": 1 - share}, "it still serves, from both fleets"
+    (record,) = report.records
+    target_config = record["target_config"]
+    (model,) = (name for name in sim.sagemaker.models if name.startswith("churn-prod-m-v1"))
+    items = sim.session.client("dynamodb").scan(TableName=sim.stack.table_name)["Items"]
+    assert not [item for item in items if item["sk"]["S"] == "LOCK"], "the lock was released"
+    for api in ("DeleteEndpoint", "DeleteEndpointConfig", "DeleteModel", "UpdateEndpointWeightsAndCapacities"):
+        assert report.metrics.api_calls.get(f"sagemaker:{api}", 0) == 0, f"the rollout called {api}"
+    assert report.metrics.api_calls["sagemaker:UpdateEndpoint"] == 1
+    assert {"churn-prod-config-v0", target_config} <= set(sim.sagemaker.configs) and model in sim.sagemaker.models
+    for said in (
+        "endpoint churn-prod is UpdateRollbackFailed",
+        f"a mix of churn-prod-config-v0 (before the rollout) and {target_config} (this rollout's)",
+        f"FailureReason: {reason}",
+        "nothing was deleted",
+        "--endpoint-config-name churn-prod-config-v0",
+    ):
+        assert said in report.reason
+    assert report.reason.startswith("RollbackFailedError")
+    seen = next(e for e in report.timeline if e.state == "Check Endpoint" and "UpdateFailedError" in e.note)
+    assert f"update of churn-prod to {target_config} failed, and so did SageMaker's automatic rollback" in seen.note
+    assert not any(e.state == "Roll Back" and "deleting" in e.note for e in report.timeline)

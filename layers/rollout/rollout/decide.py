@@ -123,6 +123,10 @@ def deployment_progress(
             Progress.NOT_SERVING_TARGET,
             f"endpoint {name} is InService on {observed.config_name}, not {expected}: {why}",
         )
+    if status == "UpdateRollbackFailed":  # Roll Back tells the whole story; it never deletes a serving endpoint
+        return ProgressDecision(
+            Progress.FAILED, f"the update of {name} to {expected} failed, and so did SageMaker's automatic rollback"
+        )
     why = observed.failure_reason or "SageMaker gave no FailureReason"
     return ProgressDecision(Progress.FAILED, f"endpoint {name} is {status}: {why}")
 
@@ -136,6 +140,7 @@ class RollbackAction(StrEnum):
     DELETE = "delete"
     RECREATE_BASELINE = "recreate_baseline"
     GIVE_UP = "give_up"
+    STOP = "stop"  # the endpoint may serve but accepts no update: leave it exactly as it is, tell a person
 
 
 @dataclass(frozen=True)
@@ -163,6 +168,9 @@ def rollback_action(state: RolloutState, observed: EndpointSnapshot, now: dateti
                 RollbackAction.GIVE_UP, f"endpoint {name} still {status} {int(elapsed)} s into the rollback"
             )
         return RollbackDecision(RollbackAction.WAIT, f"endpoint {name} is {status}; waiting to roll back")
+    if observed.exists and status not in ("InService", "Failed"):
+        # UpdateRollbackFailed serves a mix of both configs; nothing but a Failed endpoint may be deleted
+        return RollbackDecision(RollbackAction.STOP, stuck_reason(state, observed))
     if not baseline.exists:
         if not observed.exists:
             return RollbackDecision(RollbackAction.DONE, f"endpoint {name} does not exist, as before the rollout")
@@ -171,10 +179,10 @@ def rollback_action(state: RolloutState, observed: EndpointSnapshot, now: dateti
         return RollbackDecision(
             RollbackAction.RECREATE_BASELINE, f"recreating {name} on its previous config {baseline.config_name}"
         )
-    if status != "InService":
+    if status == "Failed":  # serves nothing and accepts no update but DeleteEndpoint
         return RollbackDecision(
             RollbackAction.DELETE,
-            f"endpoint {name} is {status} and cannot be updated; deleting it to recreate it on {baseline.config_name}",
+            f"endpoint {name} is Failed and cannot be updated; deleting it to recreate it on {baseline.config_name}",
         )
     target = state.target
     live = {v.name: v.weight for v in observed.variants}
@@ -192,6 +200,40 @@ def rollback_action(state: RolloutState, observed: EndpointSnapshot, now: dateti
             f"restoring the weights of {', '.join(drifted)} on {name} to their pre-rollout values",
         )
     return RollbackDecision(RollbackAction.DONE, f"endpoint {name} is on {baseline.config_name} with its old weights")
+
+
+def stuck_reason(state: RolloutState, observed: EndpointSnapshot) -> str:
+    """Exactly what state an endpoint the rollout must leave alone is in, and what a person can do with it."""
+    name, status = observed.name, observed.status or "unknown"
+    before = state.baseline.config_name if state.baseline is not None and state.baseline.exists else None
+    target = state.target
+    ours = sorted({c for c in (target.shift_config_name, target.config_name) if c}) if target else []
+    why = observed.failure_reason or "SageMaker gave no FailureReason"
+    if status == "UpdateRollbackFailed":
+        new = observed.pending_config_name or (target.config_name if target else None)
+        mix = f"{before} (before the rollout) and {new} (this rollout's)" if before and new else "old and new configs"
+        said = (
+            f"endpoint {name} is UpdateRollbackFailed: the update and SageMaker's own automatic rollback both "
+            f"failed, and it still serves traffic with a mix of {mix}"
+        )
+    else:
+        said = f"endpoint {name} is {status}, in which SageMaker accepts no update"
+    kept = ", ".join([*ours, *([target.model_name] if target else [])])
+    said += (
+        f" (DescribeEndpoint names {observed.config_name}; FailureReason: {why}). The rollout left it exactly as it "
+        f"is: nothing was deleted" + (f" and {kept} are kept" if kept else "") + "."
+    )
+    if before:
+        first = (
+            "SageMaker's 'Rolling deployments' guide tells how to bring it back to InService"
+            if status == "UpdateRollbackFailed"
+            else "wait until SageMaker reports it InService again"
+        )
+        said += (
+            f" To restore it: {first}, then update it to {before} (aws sagemaker update-endpoint --endpoint-name "
+            f"{name} --endpoint-config-name {before})."
+        )
+    return said
 
 
 def failure_reason(error: TaskError | None) -> str:

@@ -7,6 +7,11 @@ config. Rolling: batches of the new fleet replace the old, each provisioned (``u
 baked. From the first shift on, any auto-rollback alarm in ALARM sends all traffic back to blue; so does
 running past ``MaximumExecutionTimeoutInSeconds``. After a rollback the endpoint is InService on the OLD
 config, with no FailureReason (as AWS often leaves it).
+
+A scenario fault can make the green fleet fail to provision (rolled back as above, with a FailureReason), or
+make the deployment fail in its first bake and SageMaker's own rollback fail too: the endpoint then ends
+``UpdateRollbackFailed`` ("in service with a mix of the old and new endpoint configurations"), still serving,
+the new fleet keeping the share of traffic it had when the rollback failed.
 """
 
 from __future__ import annotations
@@ -36,14 +41,17 @@ class GuardedUpdate:
     kind: str  # blue/green ALL_AT_ONCE | CANARY | LINEAR | ROLLING
     provisioned_after: float
     fails_with: str | None = None  # a scenario fault: the green fleet fails to provision, with this reason
+    rollback_fails_with: str | None = None  # a scenario fault: the first bake fails, and so does the rollback
     hung: bool = False
     rolled_back_at: datetime | None = None
+    stuck_share: float | None = None  # the new fleet's share of traffic once the rollback has failed
     rollback_reason: str = ""
     log: list[tuple[datetime, str]] = field(default_factory=list)
 
     def green(self, now: datetime) -> float:
+        """The new fleet's share of the endpoint's traffic at ``now``."""
         if self.rolled_back_at is not None and now >= self.rolled_back_at:
-            return 0.0
+            return self.stuck_share or 0.0
         elapsed = (now - self.started).total_seconds()
         share = 0.0
         for at, fraction in self.shifts:
@@ -100,6 +108,12 @@ def plan_update(
         raise GuardrailError(
             "DeploymentConfig must specify exactly one of BlueGreenUpdatePolicy and RollingUpdatePolicy."
         )
+    if any("ServerlessConfig" in v for v in variants):
+        # "Deployment guardrails only apply to Asynchronous inference and Real-time inference endpoint types"
+        raise GuardrailError(
+            "Deployment guardrails (DeploymentConfig) apply to real-time and asynchronous endpoints, not to "
+            "serverless endpoints."
+        )
     alarms = [a["AlarmName"] for a in config.get("AutoRollbackConfiguration", {}).get("Alarms", [])]
     if "AutoRollbackConfiguration" in config and not 1 <= len(alarms) <= 10:
         raise GuardrailError("AutoRollbackConfiguration.Alarms must hold 1 to 10 alarms.")
@@ -111,7 +125,7 @@ def plan_update(
     # SageMaker's documented exclusion: on Inf1 there are no guardrails - an all-at-once switch, no baking
     inf1 = any(str(v.get("InstanceType", "")).startswith("ml.inf1.") for v in variants)
     if rolling and not inf1:  # documented exclusions of rolling deployments
-        if len(variants) != 1 or "ServerlessConfig" in variants[0]:
+        if len(variants) != 1:
             raise GuardrailError("Rolling updates are supported only for endpoints with one instance-based variant.")
         wait = int(rolling["WaitIntervalInSeconds"])
         _in("WaitIntervalInSeconds", wait, 0, 3600)

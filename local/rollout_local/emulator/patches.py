@@ -12,9 +12,10 @@ moto runs the real ASL and stores DynamoDB, SSM, SNS, IAM, Lambda and Step Funct
   from the simulated world's alarm transitions (virtual time);
 - concurrent executions (``Execution.__deepcopy__``: moto copies running executions on every start);
 - the ``states:startExecution`` integration's parameter names (``StateTaskServiceSfn._normalise_parameters``);
-- the SageMaker emulator, scenario faults, per-operation call counts and IAM (each call judged against the
-  caller's role from template.yaml), at moto's one request entry point (``BotocoreStubber.__call__``); the state
-  machine's own calls are told apart by the credentials moto's interpreter signs them with (``boto_client_for``).
+- the SageMaker emulator, scenario faults (``faults.py``), per-operation call counts, one request at a time into
+  moto's DynamoDB, and IAM (each call judged against the caller's role from template.yaml), at moto's one request
+  entry point (``BotocoreStubber.__call__``); the state machine's own calls are told apart by the credentials
+  moto's interpreter signs them with (``boto_client_for``).
 ``tests/functional/test_patch_points.py`` fails loudly when a moto upgrade moves any of these.
 """
 
@@ -56,8 +57,9 @@ from moto.stepfunctions.parser.backend.execution_worker import ExecutionWorker
 from moto.stepfunctions.responses import StepFunctionResponse
 
 from rollout_local.emulator.clock import VirtualClock
+from rollout_local.emulator.faults import Fault, Faults, error_response, fault_response
 from rollout_local.emulator.iam import STATE_MACHINE, LocalIam
-from rollout_local.emulator.sagemaker import ApiError, Fault, SageMakerEmulator
+from rollout_local.emulator.sagemaker import ApiError, SageMakerEmulator
 from rollout_local.emulator.world import percentile
 
 MOTO_VERSION = "5.2.1"
@@ -92,23 +94,6 @@ class Invocation:
     event: dict[str, Any]
 
 
-class ApiFaults:
-    """Scenario faults that answer an API call with an error instead of calling it."""
-
-    def __init__(self, faults: list[Fault]) -> None:
-        self._faults = [(f, [0]) for f in faults if f.error]
-        self._lock = threading.Lock()
-
-    def error_for(self, api: str) -> Fault | None:
-        with self._lock:
-            for fault, seen in self._faults:
-                if fault.api == api:
-                    seen[0] += 1
-                    if fault.after_calls < seen[0] <= fault.after_calls + fault.times:
-                        return fault
-        return None
-
-
 def _json_default(value: object) -> object:
     if isinstance(value, datetime):
         return value.timestamp()
@@ -121,10 +106,9 @@ class LocalAws:
     def __init__(self, clock: VirtualClock, sagemaker: SageMakerEmulator, faults: list[Fault] | None = None) -> None:
         self.clock = clock
         self.sagemaker = sagemaker
-        self.api_faults = ApiFaults(faults or [])
-        for fault in faults or []:
-            if fault.endpoint_status_after or fault.duration_seconds:
-                sagemaker.add_status_fault(fault)
+        self.faults = Faults(faults or [])
+        # moto's DynamoDB is not safe across threads; on AWS every request (a conditional write above all) is atomic
+        self._dynamodb = threading.Lock()
         self.handlers: dict[str, LambdaHandler] = {}
         self.api_calls: Counter[str] = Counter()
         self.invocations: list[Invocation] = []
@@ -243,7 +227,7 @@ class LocalAws:
         short = function_name.rsplit(":", 1)[-1]
         event = json.loads(body) if body else {}
         context = LocalContext(short, function_name, str(uuid.uuid4()), log_group_name=f"/aws/lambda/{short}")
-        with self.in_handler(), self.acting_as(short):
+        with self.in_handler(short), self.acting_as(short):
             try:
                 result = handler(event, context)
             except Exception as exc:  # a Lambda function error, as the Lambda service reports it
@@ -263,14 +247,14 @@ class LocalAws:
         return json.dumps(result, default=_json_default).encode()
 
     @contextmanager
-    def in_handler(self) -> Iterator[None]:
-        """Calls made inside count as the service's own API calls."""
-        previous = getattr(self._local, "in_handler", False)
-        self._local.in_handler = True
+    def in_handler(self, function: str = "handler") -> Iterator[None]:
+        """Calls made inside are the workflow's: they count as the service's API calls and meet its faults."""
+        previous = getattr(self._local, "in_handler", False), getattr(self._local, "function", "")
+        self._local.in_handler, self._local.function = True, function
         try:
             yield
         finally:
-            self._local.in_handler = previous
+            self._local.in_handler, self._local.function = previous
 
     @contextmanager
     def acting_as(self, function_name: str) -> Iterator[None]:
@@ -305,7 +289,8 @@ class LocalAws:
             return None
         _, service, operation = ([*event_name.split("."), "", ""])[:3]
         api = f"{service}:{operation}"
-        if getattr(self._local, "in_handler", False):
+        in_workflow = getattr(self._local, "in_handler", False)
+        if in_workflow:
             self.api_calls[api] += 1
             if api == "eventbridge:PutEvents":
                 for entry in json.loads(request.body or b"{}").get("Entries", []):
@@ -314,18 +299,26 @@ class LocalAws:
             denial = self.iam.authorize(self._caller(request), service, operation, request)
             if denial is not None:
                 code, status, headers = denial.shape
-                return _error_response(request, code, denial.message, status, headers)
-        fault = self.api_faults.error_for(api)
-        if fault is not None and fault.error:
-            return _error_response(request, fault.error, fault.message, 400)
+                return error_response(request, code, denial.message, status, headers)
+        # scenario faults: the workflow's calls only, never the simulator's setup, world or operator
+        fault = self.faults.error_for(api) if in_workflow else None
+        if fault is not None:
+            return fault_response(request, fault, self._local.function)
         if service == "sagemaker" and self.sagemaker.handles(operation):
             params = json.loads(request.body or b"{}")
+
+            def outcome() -> Fault | None:  # asked only once SageMaker has accepted the operation
+                return self.faults.outcome_for(api, params) if in_workflow else None
+
             try:
-                result = self.sagemaker.call(operation, params)
+                result = self.sagemaker.call(operation, params, outcome)
             except ApiError as error:
-                return _error_response(request, error.code, error.message, error.status)
+                return error_response(request, error.code, error.message, error.status)
             body = json.dumps(result, default=_json_default)
             return AWSResponse(request.url, 200, {"Content-Type": "application/x-amz-json-1.1"}, MockRawResponse(body))
+        if service == "dynamodb":
+            with self._dynamodb:  # one request at a time: a conditional write is atomic, as on AWS
+                return original(stubber, event_name, request, **kwargs)
         response = original(stubber, event_name, request, **kwargs)
         accepted = response is not None and response.status_code < 300  # only what EventBridge took goes on
         if api == "eventbridge:PutEvents" and self.event_sink is not None and accepted:
@@ -372,23 +365,6 @@ def _alarm_history(response: Any, transitions: list[Any]) -> ActionResult:
     if response._get_param("ScanBy") != "TimestampAscending":
         items.reverse()
     return ActionResult({"AlarmHistoryItems": items})
-
-
-def _error_response(
-    request: Any, code: str, message: str, status: int, extra_headers: dict[str, str] | None = None
-) -> AWSResponse:
-    content_type = str(request.headers.get("Content-Type", ""))
-    if "x-www-form-urlencoded" in content_type:  # query protocol (SNS, CloudWatch): an XML error
-        body = (
-            f"<ErrorResponse><Error><Type>Sender</Type><Code>{code}</Code><Message>{message}</Message></Error>"
-            f"<RequestId>{uuid.uuid4()}</RequestId></ErrorResponse>"
-        )
-        headers = {"Content-Type": "text/xml"}
-    else:
-        body = json.dumps({"__type": code, "message": message})
-        headers = {"Content-Type": "application/x-amz-json-1.1", "x-amzn-ErrorType": code}
-    headers["x-amzn-RequestId"] = str(uuid.uuid4())  # AWS answers every request with one (moto's interpreter reads it)
-    return AWSResponse(request.url, status, {**headers, **(extra_headers or {})}, MockRawResponse(body))
 
 
 class _ParticipantTime:

@@ -2,7 +2,9 @@
 
 Status transitions take simulated minutes (Creating/Updating -> InService), updates are accepted only while
 InService, names follow SageMaker's pattern, a config holds 1 to 10 production variants (or exactly one
-production and one shadow variant), and faults from a scenario can make an update fail, revert, or hang.
+production and one shadow variant), the feature exclusions of ``exclusions.py`` are refused, and faults from a
+scenario can make an update fail, revert, hang, or - under guardrails - fail together with its rollback
+(``UpdateRollbackFailed``: the endpoint keeps serving from both fleets and accepts only DeleteEndpoint).
 """
 
 from __future__ import annotations
@@ -17,11 +19,16 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from rollout_local.emulator.exclusions import config_refusal, update_refusal
+from rollout_local.emulator.faults import Fault
 from rollout_local.emulator.guardrails import GuardedUpdate, GuardrailError, plan_update
 
 NAME = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
+# statuses in which an endpoint takes requests (UpdateRollbackFailed: "in service with a mix of the old and new
+# endpoint configurations")
+SERVING = frozenset({"InService", "Updating", "SystemUpdating", "RollingBack", "UpdateRollbackFailed"})
 
 
 class ApiError(Exception):
@@ -45,25 +52,6 @@ class Timings(BaseModel):
     update_endpoint_seconds: int = Field(default=480, ge=1)
     update_weights_seconds: int = Field(default=60, ge=1)
     delete_endpoint_seconds: int = Field(default=60, ge=1)
-
-
-class Fault(BaseModel):
-    """A scenario's fault: an API error, or an endpoint operation that ends badly."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    api: str = Field(pattern=r"^[a-z0-9-]+:[A-Za-z]+$", description="service:Operation, e.g. sagemaker:UpdateEndpoint")
-    error: str | None = Field(default=None, description="return this AWS error code instead of calling the API")
-    message: str = "injected by the scenario"
-    endpoint_status_after: str | None = Field(
-        default=None,
-        description="Failed: the operation fails; InService: SageMaker reverts to the old config; "
-        "Updating/Creating: it never finishes",
-    )
-    failure_reason: str = "The primary container for production variant failed the ping health check."
-    duration_seconds: int | None = Field(default=None, ge=1, description="the operation takes this long instead")
-    times: int = Field(default=1, ge=1, description="how many matching calls the fault affects")
-    after_calls: int = Field(default=0, ge=0, description="let this many matching calls through first")
 
 
 @dataclass
@@ -121,7 +109,7 @@ class SageMakerEmulator:
         self.configs: dict[str, dict[str, Any]] = {}
         self.config_tags: dict[str, list[dict[str, str]]] = {}  # DescribeEndpointConfig does not return tags
         self.endpoints: dict[str, Endpoint] = {}
-        self.status_faults: list[tuple[Fault, list[int]]] = []
+        self._outcome: Callable[[], Fault | None] = lambda: None  # the scenario's say on the call in progress
         self.changes: list[tuple[datetime, str, str, dict[str, float] | str]] = []  # (at, operation, endpoint, what)
         self.lock = threading.RLock()  # executions' handlers and the world's ticker call in from several threads
 
@@ -130,10 +118,18 @@ class SageMakerEmulator:
     def handles(self, operation: str) -> bool:
         return hasattr(self, f"op_{operation}")
 
-    def call(self, operation: str, params: dict[str, Any]) -> dict[str, Any]:
+    def call(
+        self, operation: str, params: dict[str, Any], outcome: Callable[[], Fault | None] | None = None
+    ) -> dict[str, Any]:
+        """One API call. ``outcome`` is asked, once the operation is accepted, whether a scenario fault decides
+        how it ends (a workflow call may meet one; the simulator's own calls never do)."""
         with self.lock:
             self.settle()
-            result: dict[str, Any] = getattr(self, f"op_{operation}")(params)
+            self._outcome = outcome or (lambda: None)
+            try:
+                result: dict[str, Any] = getattr(self, f"op_{operation}")(params)
+            finally:
+                self._outcome = lambda: None
             return result
 
     def traffic_routes(self) -> dict[str, list[Route]]:
@@ -144,7 +140,7 @@ class SageMakerEmulator:
             self.settle()
             now = self._now()
             for endpoint in self.endpoints.values():
-                if endpoint.status not in ("InService", "Updating", "SystemUpdating", "RollingBack"):
+                if endpoint.status not in SERVING:
                     continue
                 config = self.configs.get(endpoint.config_name, {})
                 specs = {v["VariantName"]: v for v in config.get("ProductionVariants", [])}
@@ -177,17 +173,6 @@ class SageMakerEmulator:
                 routes[endpoint.name] = found
         return routes
 
-    def add_status_fault(self, fault: Fault) -> None:
-        self.status_faults.append((fault, [0]))
-
-    def _status_fault(self, operation: str) -> Fault | None:
-        for fault, seen in self.status_faults:
-            if fault.api == f"sagemaker:{operation}":
-                seen[0] += 1
-                if fault.after_calls < seen[0] <= fault.after_calls + fault.times:
-                    return fault
-        return None
-
     # --- time --------------------------------------------------------------------------------------------
 
     def settle(self) -> None:
@@ -210,7 +195,8 @@ class SageMakerEmulator:
                 continue
             if pending.end_status in ("Creating", "Updating"):
                 continue  # a hung operation never completes
-            endpoint.guarded = None
+            if pending.end_status != "UpdateRollbackFailed":  # a failed rollback leaves both fleets serving
+                endpoint.guarded = None
             if pending.end_status == "InService" and pending.failure_reason is None:
                 if pending.config_name:
                     endpoint.config_name = pending.config_name
@@ -240,8 +226,11 @@ class SageMakerEmulator:
         provisioned = started + timedelta(seconds=guarded.provisioned_after)
         deadline = started + timedelta(seconds=guarded.timeout)
         done = started + timedelta(seconds=guarded.done_after)
+        first_shift = started + timedelta(seconds=guarded.shifts[0][0]) if guarded.shifts else done
         if guarded.fails_with is not None and now >= provisioned:
             why, at, fleet_failed = f"the new fleet failed: {guarded.fails_with}", provisioned, True
+        elif guarded.rollback_fails_with is not None and now >= first_shift:
+            why, at = f"the new fleet failed in its first bake: {guarded.rollback_fails_with}", first_shift
         elif now >= deadline and deadline < done:
             why, at = f"MaximumExecutionTimeoutInSeconds={guarded.timeout} reached", deadline
         elif guarded.alarms and guarded.shifts and started + timedelta(seconds=guarded.shifts[0][0]) <= now < done:
@@ -253,13 +242,22 @@ class SageMakerEmulator:
         guarded.rolled_back_at, guarded.rollback_reason = at, why
         self.changes.append((at, "GuardrailRollback", endpoint.name, why))
         pending.kind, pending.config_name = "rollback", None
-        pending.completes_at = max(at, now) + timedelta(seconds=guarded.rollback_seconds)
+        pending.completes_at = at + timedelta(seconds=guarded.rollback_seconds)  # at: when it happened
         pending.end_status = "InService"
         pending.failure_reason = guarded.fails_with if fleet_failed else None
         endpoint.failure_reason = None
+        if guarded.rollback_fails_with is not None:  # the rollback fails: traffic stays split between the fleets
+            guarded.stuck_share = guarded.shifts[0][1]
+            pending.end_status = "UpdateRollbackFailed"
+            pending.failure_reason = guarded.rollback_fails_with
+            stuck = (
+                f"the rollback failed: {guarded.stuck_share:.0%} of traffic stays on {guarded.new_config} and the "
+                f"rest on {guarded.old_config} (UpdateRollbackFailed)"
+            )
+            self.changes.append((pending.completes_at, "GuardrailRollback", endpoint.name, stuck))
 
-    def _schedule(self, endpoint: Endpoint, pending: Pending, operation: str) -> None:
-        fault = self._status_fault(operation)
+    def _schedule(self, endpoint: Endpoint, pending: Pending) -> None:
+        fault = self._outcome()
         if fault is not None and fault.duration_seconds:
             pending.completes_at = endpoint.modified + timedelta(seconds=fault.duration_seconds)
         if fault is not None and fault.endpoint_status_after:
@@ -411,6 +409,9 @@ class SageMakerEmulator:
                 raise _invalid(
                     f"Variant {vname} must specify either InstanceType and InitialInstanceCount, or ServerlessConfig."
                 )
+        refusal = config_refusal(p, self.models, self._containers_of)
+        if refusal:
+            raise _invalid(refusal)
         stored = {k: copy.deepcopy(v) for k, v in p.items() if k != "Tags"}
         stored["EndpointConfigArn"] = self._arn("endpoint-config", name)
         stored["CreationTime"] = self._now()
@@ -419,6 +420,13 @@ class SageMakerEmulator:
         self.configs[name] = stored
         self.config_tags[name] = list(p.get("Tags", []))
         return {"EndpointConfigArn": stored["EndpointConfigArn"]}
+
+    def _containers_of(self, container: dict[str, Any]) -> int:
+        """How many containers one container entry stands for: a registry package brings its own."""
+        package = self.packages.get(container.get("ModelPackageName", ""))
+        if package is None:
+            return 1
+        return max(1, len(package.get("InferenceSpecification", {}).get("Containers", [])))
 
     def op_DescribeEndpointConfig(self, p: dict[str, Any]) -> dict[str, Any]:
         return copy.deepcopy(self._config(p["EndpointConfigName"]))
@@ -443,7 +451,7 @@ class SageMakerEmulator:
         )
         self.endpoints[name] = endpoint
         done = now + timedelta(seconds=self.timings.create_endpoint_seconds)
-        self._schedule(endpoint, Pending("create", done, config_name=config_name), "CreateEndpoint")
+        self._schedule(endpoint, Pending("create", done, config_name=config_name))
         return {"EndpointArn": self._arn("endpoint", name)}
 
     def _require_in_service(self, endpoint: Endpoint, action: str) -> None:
@@ -457,13 +465,14 @@ class SageMakerEmulator:
         endpoint = self._endpoint(p["EndpointName"])
         self._config(p["EndpointConfigName"])
         self._require_in_service(endpoint, "update")
-        kept = {v["VariantName"] for v in self._config(p["EndpointConfigName"])["ProductionVariants"]}
-        scalable = sorted(v for v in endpoint.live if v not in kept and self.is_scalable(endpoint.name, v))
-        if scalable:
-            raise _invalid(
-                f"The variant(s) {scalable} of endpoint {endpoint.name} are registered with Application Auto "
-                "Scaling; deregister them before an update removes them."
-            )
+        refusal = update_refusal(
+            endpoint.name,
+            self.configs.get(endpoint.config_name, {}),
+            self._config(p["EndpointConfigName"]),
+            lambda variant: self.is_scalable(endpoint.name, variant),
+        )
+        if refusal:
+            raise _invalid(refusal)
         for key in ("RetainAllVariantProperties", "ExcludeRetainedVariantProperties", "RetainDeploymentConfig"):
             if p.get(key):
                 raise _invalid(f"{key} is not supported by this emulator yet.")
@@ -472,7 +481,7 @@ class SageMakerEmulator:
         endpoint.status, endpoint.modified = "Updating", self._now()
         self.changes.append((endpoint.modified, "UpdateEndpoint", endpoint.name, p["EndpointConfigName"]))
         done = endpoint.modified + timedelta(seconds=self.timings.update_endpoint_seconds)
-        self._schedule(endpoint, Pending("update", done, config_name=p["EndpointConfigName"]), "UpdateEndpoint")
+        self._schedule(endpoint, Pending("update", done, config_name=p["EndpointConfigName"]))
         return {"EndpointArn": self._arn("endpoint", endpoint.name)}
 
     def _guarded_update(self, endpoint: Endpoint, config_name: str, deployment: dict[str, Any]) -> dict[str, Any]:
@@ -486,7 +495,7 @@ class SageMakerEmulator:
             )
         live = [dict(v, InitialInstanceCount=endpoint.live.get(v["VariantName"], (0, None))[1] or 1) for v in old]
         now = self._now()
-        fault = self._status_fault("UpdateEndpoint")
+        fault = self._outcome()
         provisioning = self.timings.update_endpoint_seconds
         if fault is not None and fault.duration_seconds:
             provisioning = fault.duration_seconds
@@ -509,6 +518,8 @@ class SageMakerEmulator:
             guarded.hung, guarded.shifts = True, []
         elif fault is not None and fault.endpoint_status_after in ("Failed", "InService"):
             guarded.fails_with, guarded.shifts = fault.failure_reason, []
+        elif fault is not None and fault.endpoint_status_after == "UpdateRollbackFailed":
+            guarded.rollback_fails_with = fault.failure_reason
         endpoint.status, endpoint.modified, endpoint.guarded = "Updating", now, guarded
         what = f"{config_name} ({guarded.kind})"
         self.changes.append((now, "UpdateEndpoint", endpoint.name, what))
@@ -537,7 +548,7 @@ class SageMakerEmulator:
             )
         )
         done = endpoint.modified + timedelta(seconds=self.timings.update_weights_seconds)
-        self._schedule(endpoint, Pending("weights", done, weights=weights), "UpdateEndpointWeightsAndCapacities")
+        self._schedule(endpoint, Pending("weights", done, weights=weights))
         return {"EndpointArn": self._arn("endpoint", endpoint.name)}
 
     def op_DeleteEndpoint(self, p: dict[str, Any]) -> dict[str, Any]:

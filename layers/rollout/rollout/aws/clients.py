@@ -15,7 +15,8 @@ from rollout.errors import AwsServiceError, ThrottledError
 # Standard mode, not adaptive: adaptive is experimental in botocore and keeps per-process client-side rate
 # state that a Lambda making a handful of calls gains nothing from. Throttling that outlasts these attempts
 # surfaces as ThrottledError and the state machine retries it with jittered backoff, at no Lambda cost.
-RETRY_CONFIG = Config(retries={"mode": "standard", "max_attempts": 5}, user_agent_extra="sagemaker-rollout")
+# ``total_max_attempts`` counts the first attempt; botocore reads a retries ``max_attempts`` as retries (5 -> 6 calls).
+RETRY_CONFIG = Config(retries={"mode": "standard", "total_max_attempts": 5}, user_agent_extra="sagemaker-rollout")
 THROTTLING_CODES = frozenset(
     {
         "ThrottlingException",

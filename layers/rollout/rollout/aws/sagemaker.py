@@ -43,6 +43,10 @@ def describe_endpoint_config(name: str) -> dict[str, Any] | None:
     return _describe("describe_endpoint_config", EndpointConfigName=name)
 
 
+def describe_model(name: str) -> dict[str, Any] | None:
+    return _describe("describe_model", ModelName=name)
+
+
 def snapshot(name: str, variants_while_busy: bool = True) -> EndpointSnapshot:
     """The endpoint as it is live: status, config, and per variant its model, weight and capacity.
 
@@ -131,7 +135,7 @@ def model_package_of(model_name: str) -> str | None:
 
 def ensure_model(name: str, package_arn: str, role_arn: str, tags: list[dict[str, str]]) -> bool:
     """Create the Model from a registry package unless it exists. True when this call created it."""
-    if _describe("describe_model", ModelName=name) is not None:
+    if describe_model(name) is not None:
         return False
     with translated("sagemaker:CreateModel"):
         _sm().create_model(

@@ -15,7 +15,7 @@ from rollout.errors import (
     EndpointNotInServiceError,
     UnsupportedEndpointError,
 )
-from rollout.models import EndpointSnapshot, Phase, RolloutState, StartSource
+from rollout.models import EndpointSnapshot, Phase, RolloutState, Shadow, StartSource
 
 
 def snapshot_endpoint(state: RolloutState) -> RolloutState:
@@ -25,9 +25,14 @@ def snapshot_endpoint(state: RolloutState) -> RolloutState:
             f"endpoint {baseline.name} is {baseline.status}, not InService: SageMaker accepts updates only "
             "while InService"
         )
-    refusal = plan.endpoint_refusal(state.policy.strategy, baseline)
-    if refusal:
-        raise UnsupportedEndpointError(f"strategy {state.policy.strategy.type}: {refusal}")
+    strategy = state.policy.strategy
+    if baseline.exists:
+        scaling = autoscaling.variant_scaling(baseline.name, [v.name for v in baseline.variants])
+        baseline = baseline.model_copy(update={"scaling": tuple(scaling)})
+    features = live_features(baseline) if isinstance(strategy, Shadow) and baseline.exists else None
+    refusal = plan.endpoint_refusal(strategy, baseline, state.policy.capacity, features)
+    if refusal:  # before Prepare Target creates anything
+        raise UnsupportedEndpointError(f"strategy {strategy.type}: {refusal}")
     for field, alarms in (
         ("analysis.alarms", state.policy.analysis.alarms),
         ("strategy.auto_rollback_alarms", state.policy.rollback_alarms),
@@ -37,8 +42,6 @@ def snapshot_endpoint(state: RolloutState) -> RolloutState:
             raise AlarmNotFoundError(f"policy field '{field}' names alarm(s) that do not exist: {', '.join(missing)}")
     if baseline.exists:
         refuse_downgrade(state, baseline)
-        scaling = autoscaling.variant_scaling(baseline.name, [v.name for v in baseline.variants])
-        baseline = baseline.model_copy(update={"scaling": tuple(scaling)})
     state.baseline = baseline
     state.steps = plan.plan_steps(state.policy.strategy, baseline.exists)
     state.poll_seconds = state.policy.poll_interval_seconds
@@ -86,3 +89,21 @@ def refuse_downgrade(state: RolloutState, baseline: EndpointSnapshot) -> None:
             f"endpoint {baseline.name} already serves {approved.group_name} v{approved.version} on every variant: "
             "this approval event deploys nothing (start a rollout by hand to redeploy it)"
         )
+
+
+def live_features(baseline: EndpointSnapshot) -> plan.LiveFeatures:
+    """What the live config and its production models use that a shadow test excludes."""
+    config = sagemaker.config_request(baseline.config_name) if baseline.config_name else None
+    pipelines, multi_model = [], []
+    for variant in baseline.variants:
+        model = sagemaker.describe_model(variant.model_name) or {}
+        containers = model.get("Containers") or ([model["PrimaryContainer"]] if "PrimaryContainer" in model else [])
+        if len(containers) > 1:
+            pipelines.append(variant.model_name)
+        if any(c.get("Mode") == "MultiModel" for c in containers):
+            multi_model.append(variant.model_name)
+    return plan.LiveFeatures(
+        asynchronous=bool((config or {}).get("AsyncInferenceConfig")),
+        multi_container_models=tuple(pipelines),
+        multi_model_models=tuple(multi_model),
+    )

@@ -31,8 +31,9 @@ def record_outcome(state: RolloutState, settings: Settings) -> RolloutState:
     """Settle the outcome and reason, write the record, tell the topic."""
     outcome = final_outcome(state)
     state.outcome = outcome
-    if outcome is not Outcome.SUCCEEDED and state.reason is None:
-        state.reason = failure_reason(state.error)
+    rollback_failed = state.error is not None and state.error.Error == "RollbackFailedError"
+    if outcome is not Outcome.SUCCEEDED and (state.reason is None or rollback_failed):
+        state.reason = failure_reason(state.error)  # a failed rollback's error tells the endpoint's state
     if outcome is Outcome.SUCCEEDED:
         state.reason = (
             state.reason or f"endpoint {state.endpoint_name} serves {state.target.model_name if state.target else '?'}"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from rollout import clock, continuation, plan
+from rollout import clock, continuation, names, plan
 from rollout.aws import autoscaling, cloudwatch, sagemaker
 from rollout.config import Settings
 from rollout.decide import RollbackAction, failure_reason, rollback_action
@@ -22,7 +22,7 @@ def roll_back(state: RolloutState) -> RolloutState:
     observed = sagemaker.snapshot(endpoint, variants_while_busy=False)
     decision = rollback_action(state, observed, now)
     state.message = decision.reason
-    if decision.action not in (RollbackAction.DONE, RollbackAction.GIVE_UP):
+    if decision.action not in (RollbackAction.DONE, RollbackAction.GIVE_UP, RollbackAction.STOP):
         state.touched = True
     if decision.action is RollbackAction.DONE:
         restore_baseline_scaling(state)
@@ -45,6 +45,8 @@ def roll_back(state: RolloutState) -> RolloutState:
         sagemaker.delete_endpoint(endpoint)
     elif decision.action is RollbackAction.GIVE_UP:
         raise RollbackFailedError(f"{decision.reason}; the rollout failed because: {state.reason}")
+    elif decision.action is RollbackAction.STOP:  # an endpoint that may serve is never deleted
+        raise RollbackFailedError(f"{decision.reason} The rollout was rolling back because: {state.reason}")
     return state
 
 
@@ -66,6 +68,14 @@ def clean_up(state: RolloutState) -> RolloutState:
     if state.service_alarms:
         cloudwatch.delete_alarms(state.service_alarms)
         removed += state.service_alarms
+    if target is None and state.phase is Phase.ROLLED_BACK:
+        # Prepare Target failed part-way and its state went with the error: what it made has known names
+        # (only those that exist: a tag-conditioned delete of a resource that was never made is denied by IAM)
+        made, model = prepared_names(state)
+        made = [name for name in made if sagemaker.describe_endpoint_config(name) is not None]
+        removed += [name for name in made if sagemaker.delete_endpoint_config(name)]
+        if sagemaker.describe_model(model) is not None and sagemaker.delete_model(model):
+            removed.append(model)
     if target is None or state.phase not in (Phase.ROLLED_BACK, Phase.DEPLOYED):
         # after a failed rollback the endpoint's resources stay for the person who must look
         state.message = f"deleted {', '.join(removed)}" if removed else "nothing to clean up"
@@ -80,6 +90,13 @@ def clean_up(state: RolloutState) -> RolloutState:
         removed.append(target.model_name)
     state.message = f"deleted {', '.join(removed)}" if removed else "nothing to clean up"
     return state
+
+
+def prepared_names(state: RolloutState) -> tuple[list[str], str]:
+    """The configs and the model Prepare Target creates for this rollout (names are deterministic)."""
+    endpoint, package, rollout_id = state.endpoint_name, state.package, state.rollout_id
+    configs = [names.endpoint_config_name(endpoint, package.version, rollout_id, p) for p in ("c", "s", "p")]
+    return configs, names.model_name(endpoint, package.arn, package.version, rollout_id)
 
 
 def roll_back_step(state: RolloutState, settings: Settings) -> RolloutState:

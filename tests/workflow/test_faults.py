@@ -1,0 +1,60 @@
+"""Scenario faults through the real workflow: what botocore absorbs never reaches the service."""
+
+import json
+
+from tests.helpers import scenario
+
+
+def task_failures(sim):
+    history = sim.sfn.get_execution_history(executionArn=sim.executions[0], maxResults=1000)["events"]
+    return [e["taskFailedEventDetails"] for e in history if e["type"] == "TaskFailed"]
+
+
+def test_server_errors_within_botocores_attempts_are_invisible_to_the_service(run):
+    fault = {"api": "sagemaker:UpdateEndpoint", "error": "InternalFailure", "times": 4}
+    report, sim = run(scenario(faults=[fault]))
+    assert report.outcome == "succeeded", report.reason
+    assert report.metrics.api_calls["sagemaker:UpdateEndpoint"] == 5, "four 500s, then the update"
+    assert task_failures(sim) == []
+
+
+def test_a_server_error_outlasting_botocores_attempts_reaches_the_service(run):
+    fault = {"api": "sagemaker:UpdateEndpoint", "error": "ServiceUnavailable", "times": 5}
+    report, sim = run(scenario(faults=[fault]))
+    assert [f["error"] for f in task_failures(sim)] == ["AwsServiceError"]
+    assert "sagemaker:UpdateEndpoint failed: ServiceUnavailable" in report.reason
+    assert report.endpoint is not None and report.endpoint.config_name == "churn-prod-config-v0", "nothing changed"
+    assert report.metrics.api_calls["sagemaker:UpdateEndpoint"] == 5
+
+
+def test_an_access_denied_call_fails_the_step_that_made_it(run):
+    fault = {"api": "sagemaker:CreateEndpointConfig", "error": "AccessDeniedException"}
+    report, sim = run(scenario(faults=[fault]))
+    assert [f["error"] for f in task_failures(sim)] == ["AwsServiceError"]
+    assert "AccessDeniedException" in report.reason and "sagemaker:CreateEndpointConfig" in report.reason
+    assert report.endpoint is not None and report.endpoint.config_name == "churn-prod-config-v0"
+
+
+def test_faults_never_reach_the_world_or_the_people_only_the_workflow(run):
+    faults = [
+        {"api": "cloudwatch:PutMetricData", "error": "InternalFailure", "times": 100000},  # the world's metrics
+        {"api": "sfn:SendTaskSuccess", "error": "AccessDenied", "times": 100},  # the operator's approval
+    ]
+    policy = {
+        "endpoint_name": "churn-prod",
+        "strategy": {"type": "canary", "canary_percent": 10, "bake_seconds": 300},
+        "gates": {"confirm_before_promotion": True},
+        "analysis": {"max_error_rate": 0.05, "min_invocations": 100},
+    }
+    report, _sim = run(
+        scenario(
+            policy=policy,
+            traffic={"requests_per_second": 20},
+            operator=[{"at_seconds": 1500, "action": "approve"}],
+            faults=faults,
+        )
+    )
+    assert report.outcome == "succeeded", report.reason
+    assert report.operator[0]["done"], "the person's approval went through"
+    assert all(r["verdict"] == "pass" for r in json.loads(report.records[0]["steps"])), "metrics were written"
+    assert "cloudwatch:PutMetricData" not in report.metrics.api_calls
