@@ -9,8 +9,10 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from rollout_local.emulator.limits import AwsTimings, FunctionFault, Limits
 from rollout_local.emulator.sagemaker import Fault, Timings
 from rollout_local.emulator.world import AlarmSpec, Behaviour, Traffic
+from rollout_local.stack import function_ids
 
 
 class Strict(BaseModel):
@@ -88,14 +90,32 @@ class Scenario(Strict):
     approval: ApprovalSpec
     policy: dict[str, Any] | None = Field(default=None, description="stored as the group's SSM policy parameter")
     stack: dict[str, str] = Field(default_factory=dict, description="template parameter overrides")
-    faults: list[Fault] = Field(default_factory=list)
+    faults: list[Fault | FunctionFault] = Field(
+        default_factory=list, description="API faults (api: ...) and Lambda function faults (function: ...)"
+    )
     timings: Timings = Field(default_factory=Timings)
+    aws_timings: AwsTimings = Field(
+        default_factory=AwsTimings, description="Lambda durations, EventBridge delivery, CloudWatch metric delay"
+    )
+    limits: Limits = Field(default_factory=Limits, description="AWS quotas, which a scenario may only lower")
     traffic: Traffic = Field(default_factory=Traffic)
     model_behaviour: dict[Literal["baseline", "new"], Behaviour | list[Behaviour]] = Field(
         default_factory=dict, description="how the live model(s) and the approved model answer"
     )
     alarms: list[AlarmSpec] = Field(default_factory=list, description="alarms that exist before the approval")
     operator: list[OperatorAction] = Field(default_factory=list, description="people steering the rollout")
+
+    @model_validator(mode="after")
+    def _known_functions(self) -> Scenario:
+        known = function_ids()
+        named = [f.function for f in self.faults if isinstance(f, FunctionFault)]
+        named += list(self.aws_timings.function_run_seconds)
+        unknown = sorted({name for name in named if name not in known})
+        if unknown:
+            raise ValueError(
+                f"no function named {', '.join(unknown)} in template.yaml (functions: {', '.join(sorted(known))})"
+            )
+        return self
 
     def behaviours(self) -> dict[str, list[Behaviour]]:
         return {k: (v if isinstance(v, list) else [v]) for k, v in self.model_behaviour.items()}

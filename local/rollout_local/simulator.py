@@ -58,9 +58,10 @@ class Simulation:
         self.sagemaker = SageMakerEmulator(
             self.clock.now, scenario.timings, is_scalable=_is_scalable, alarm_states=_alarm_states
         )
-        self.aws = LocalAws(self.clock, self.sagemaker, scenario.faults)
+        self.aws = LocalAws(self.clock, self.sagemaker, scenario.faults, scenario.limits, scenario.aws_timings)
         self.executions: list[str] = []
         self.event_errors: list[dict[str, Any]] = []  # handler errors of EventBridge-delivered events
+        self._deliveries: list[threading.Thread] = []
         self.wall_started = time.monotonic()
         self._exits: list[Any] = []
 
@@ -94,6 +95,7 @@ class Simulation:
             self.scenario.alarms,
             new_package_arns=lambda: self.approved,
             on_alarm_event=self.deliver_event,
+            metric_delay_seconds=self.scenario.aws_timings.metric_delay_seconds,
         )
         self.aws.alarm_history = lambda: self.world.transitions
         self._world_thread: threading.Thread | None = None
@@ -263,13 +265,24 @@ class Simulation:
         return act
 
     def deliver_event(self, event: dict[str, Any]) -> None:
-        """EventBridge: hand ``event`` to every function whose rule in template.yaml matches it."""
+        """EventBridge: hand ``event`` to every function whose rule in template.yaml matches it, asynchronously
+        and ``aws_timings.eventbridge_delivery_seconds`` later, as EventBridge does (the emitter never waits)."""
         for pattern, function_arn in self.stack.rules:
             if EventPattern.load(json.dumps(pattern)).matches_event(event):  # type: ignore[arg-type]
-                headers: dict[str, str] = {}
-                result = self.aws._invoke(function_arn, json.dumps(event).encode(), headers)
-                if headers.get("x-amz-function-error"):
-                    self.event_errors.append(json.loads(result))
+                self.clock.enter()  # the delivery takes part in the simulation from now, so time cannot skip it
+                delivery = threading.Thread(target=self._deliver, args=(function_arn, event), daemon=True)
+                self._deliveries.append(delivery)
+                delivery.start()
+
+    def _deliver(self, function_arn: str, event: dict[str, Any]) -> None:
+        try:
+            self.clock.sleep(self.scenario.aws_timings.eventbridge_delivery_seconds)
+            headers: dict[str, str] = {}
+            result = self.aws._invoke(function_arn, json.dumps(event).encode(), headers)
+            if headers.get("x-amz-function-error"):
+                self.event_errors.append(json.loads(result))
+        finally:
+            self.clock.exit()
 
     def start(self, execution_input: dict[str, Any], name: str | None = None) -> str:
         # Step Functions names an unnamed execution with a UUID; moto would call every one of them "None".
@@ -319,6 +332,8 @@ class Simulation:
                 time.sleep(0.002)
         if self._world_thread is not None:
             self._world_thread.join(timeout=MAX_WALL_SECONDS)
+        for delivery in list(self._deliveries):  # events still on their way when the last execution ended
+            delivery.join(timeout=MAX_WALL_SECONDS)
 
     def prepare_approval(self) -> dict[str, Any]:
         """Register and approve the scenario's package, store its policy; return the execution input."""
