@@ -30,7 +30,14 @@ def _simulate(args: argparse.Namespace) -> int:
 
     try:
         scenario = load_scenario(Path(args.scenario))
-    except (OSError, ValueError, ValidationError) as exc:
+    except ValidationError as exc:  # one line per scenario: where, and what is wrong
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in error['loc']) or 'scenario'}: {error['msg'].removeprefix('Value error, ')}"
+            for error in exc.errors()
+        )
+        print(f"rollout simulate: cannot read scenario {args.scenario}: {problems}", file=sys.stderr)
+        return USAGE
+    except (OSError, ValueError) as exc:
         print(f"rollout simulate: cannot read scenario {args.scenario}: {exc}", file=sys.stderr)
         return USAGE
     with Simulation(scenario, verbose=args.verbose) as simulation:

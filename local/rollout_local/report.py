@@ -251,14 +251,11 @@ def build_report(simulation: Simulation) -> Report:
         name = arn.rsplit(":", 1)[-1]
         record = by_id.get(name, {})
         outcome = record.get("outcome") or ("failed" if described["status"] != "SUCCEEDED" else "succeeded")
-        executions.append(
-            ExecutionReport(
-                name=name,
-                status=described["status"],
-                outcome=outcome,
-                reason=record.get("reason") or described.get("cause"),
-            )
-        )
+        reason = record.get("reason") or described.get("cause")
+        if described["status"] in ("FAILED", "TIMED_OUT", "ABORTED") and outcome == "running":
+            # the execution died before it could record an outcome (the history quota, for one): say so
+            outcome, reason = "failed", f"{described.get('error')}: {described.get('cause')}"
+        executions.append(ExecutionReport(name=name, status=described["status"], outcome=outcome, reason=reason))
     for transition in simulation.world.transitions:
         if transition.old == "INSUFFICIENT_DATA" and transition.new == "OK":
             continue

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from rollout_local.emulator.limits import AwsTimings, FunctionFault, Limits
 from rollout_local.emulator.sagemaker import Fault, Timings
@@ -105,17 +105,17 @@ class Scenario(Strict):
     alarms: list[AlarmSpec] = Field(default_factory=list, description="alarms that exist before the approval")
     operator: list[OperatorAction] = Field(default_factory=list, description="people steering the rollout")
 
-    @model_validator(mode="after")
-    def _known_functions(self) -> Scenario:
-        known = function_ids()
-        named = [f.function for f in self.faults if isinstance(f, FunctionFault)]
-        named += list(self.aws_timings.function_run_seconds)
-        unknown = sorted({name for name in named if name not in known})
-        if unknown:
-            raise ValueError(
-                f"no function named {', '.join(unknown)} in template.yaml (functions: {', '.join(sorted(known))})"
-            )
-        return self
+    @field_validator("faults")
+    @classmethod
+    def _faults_name_known_functions(cls, faults: list[Fault | FunctionFault]) -> list[Fault | FunctionFault]:
+        _known_functions([f.function for f in faults if isinstance(f, FunctionFault)])
+        return faults
+
+    @field_validator("aws_timings")
+    @classmethod
+    def _timings_name_known_functions(cls, timings: AwsTimings) -> AwsTimings:
+        _known_functions(list(timings.function_run_seconds))
+        return timings
 
     def behaviours(self) -> dict[str, list[Behaviour]]:
         return {k: (v if isinstance(v, list) else [v]) for k, v in self.model_behaviour.items()}
@@ -134,6 +134,13 @@ class Scenario(Strict):
                 loaded: dict[str, Any] = json.loads(candidate.read_text())
                 return loaded
         raise FileNotFoundError(f"approval event file {event} not found next to the scenario or in {root}")
+
+
+def _known_functions(names: list[str]) -> None:
+    known = function_ids()
+    unknown = sorted({name for name in names if name not in known})
+    if unknown:
+        raise ValueError(f"no function named {', '.join(unknown)} in template.yaml (functions: {', '.join(known)})")
 
 
 def load_scenario(path: Path) -> Scenario:
