@@ -109,3 +109,26 @@ def test_an_alarm_driven_rollback_cuts_traffic_seconds_after_the_alarm(run):
     assert seconds is not None and 2.5 <= seconds <= 6
     listener = [i for i in sim.aws.invocations if i.function == "AlarmListenerFunction"]
     assert len(listener) == 1 and listener[0].error is None
+
+
+def test_a_long_multi_line_abort_reason_still_rolls_back_and_rejects_the_package(run):
+    # SageMaker's ApprovalDescription must match ".*" (no line break) and the reason travels into the state
+    # (256 KiB): a person's reason is kept to one line and 1,000 characters wherever the service uses it
+    reason = "dashboards look wrong:\nlatency up\tand errors " + "x" * 300_000
+    report, sim = run(
+        scenario(
+            policy={
+                "endpoint_name": "churn-prod",
+                "on_rollback": "reject_package",
+                "strategy": {"type": "canary", "canary_percent": 10, "bake_seconds": 600},
+            },
+            operator=[{"at_seconds": 900, "action": "abort", "reason": reason}],
+        )
+    )
+    assert report.outcome == "rolled_back", report.reason
+    assert report.operator[0]["done"]
+    package = sim.sm.describe_model_package(ModelPackageName=report.records[0]["package_arn"])
+    assert package["ModelApprovalStatus"] == "Rejected"
+    description = package["ApprovalDescription"]
+    assert "\n" not in description and len(description) <= 1024 and "latency up and errors" in description
+    assert len(report.records[0]["reason"]) < 1200
