@@ -354,6 +354,8 @@ class Simulation:
     def run(self, execution_name: str | None = None) -> Report:
         """The scenario from approval to report."""
         execution_input = self.prepare_approval()
+        for delivery in list(self._deliveries):  # events of the world's setup land before the story starts
+            delivery.join(timeout=MAX_WALL_SECONDS)
         with self.holding_time():
             if self.scenario.approval.manual is not None or self.matches_rule(execution_input):
                 for copy_number in range(1 + self.scenario.approval.duplicates):

@@ -103,6 +103,16 @@ def test_the_botocore_model_constraints_a_service_checks_on_its_side():
     assert refused is not None and refused.code == "ValidationError" and "enum value set" in refused.message
 
 
+def test_java_style_patterns_are_enforced_too():
+    # tag values: [\p{L}\p{Z}\p{N}_.:/=+\-@]* in Java's syntax, which Python's re cannot compile
+    create = _operation("sagemaker", "CreateModel")
+    good = {"ModelName": "m", "Tags": [{"Key": "sagemaker-rollout:endpoint", "Value": "churn-prod é:1/2"}]}
+    assert limits.model_refusal(create, good) is None
+    bad = {"ModelName": "m", "Tags": [{"Key": "k", "Value": "a#b"}]}
+    refused = limits.model_refusal(create, bad)
+    assert refused is not None and "at 'tags.1.member.value'" in refused.message
+
+
 def test_an_idle_environment_stays_warm_for_a_while_and_concurrent_invocations_need_their_own():
     environments = LambdaEnvironments(warm_seconds=300)
     assert environments.acquire("f", T0) is True  # cold

@@ -34,6 +34,7 @@ from enum import Enum
 from functools import lru_cache
 from typing import Any, Literal
 
+import regex  # type: ignore[import-untyped]  # no stubs; used only to compile Java-style patterns
 from pydantic import BaseModel, ConfigDict, Field
 
 HISTORY_EVENTS_QUOTA = 25_000
@@ -299,11 +300,21 @@ def _validation_code(service: str, protocol: str, query_compatible: bool) -> str
     return "ValidationError" if protocol in ("query", "ec2") or query_compatible else "ValidationException"
 
 
+# Java writes a supplementary-plane range as a surrogate pair range; Python as the code points themselves.
+_JAVA_SUPPLEMENTARY = ("\\uD800\\uDC00-\\uDBFF\\uDFFF", "\\U00010000-\\U0010FFFF")
+
+
 @lru_cache(maxsize=512)
-def _compiled(pattern: str) -> re.Pattern[str] | None:
+def _compiled(pattern: str) -> Any:
+    """The model's (Java) pattern as a Python pattern; ``regex`` understands Java's ``\\p{...}`` classes."""
+    translated = pattern.replace(*_JAVA_SUPPLEMENTARY)
     try:
-        return re.compile(pattern)
-    except re.error:  # a Java-only construct (\p{...}): not checked here
+        return re.compile(translated)
+    except re.error:
+        pass
+    try:
+        return regex.compile(translated)
+    except regex.error:  # a construct neither understands: not checked (see README)
         return None
 
 
