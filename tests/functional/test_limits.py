@@ -201,7 +201,7 @@ def test_a_callback_task_records_its_submission(account):
 
 
 def _loop(arn: str) -> dict[str, Any]:
-    """A loop of 8 events per round (Task 5, Wait 2... Choice 2 less the first): it never ends by itself."""
+    """A loop of 9 events a round (the task 5, the Wait 2, the Choice 2) that never ends by itself."""
     return {
         "Work": {**_task(arn), "Catch": CATCH, "Next": "Pause"},
         "Pause": {"Type": "Wait", "Seconds": 60, "Next": "Again?"},
