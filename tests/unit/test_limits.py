@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta
 import botocore.session
 import pytest
 from pydantic import ValidationError
-from rollout_local.emulator import limits
+from rollout_local.emulator import limits, requests
 from rollout_local.emulator.limits import (
     Admission,
     FunctionFault,
@@ -63,23 +63,23 @@ def test_payload_size_is_utf8_bytes_of_the_compact_json():
 
 def test_dynamodb_item_size_counts_names_and_values():
     item = {"pk": {"S": "abc"}, "n": {"N": "123.45"}, "flag": {"BOOL": True}, "m": {"M": {"k": {"S": "v"}}}}
-    assert limits.dynamodb_item_size(item) == (2 + 3) + (1 + 1 + 3) + (4 + 1) + (1 + 3 + 1 + 1 + 1)
+    assert requests.dynamodb_item_size(item) == (2 + 3) + (1 + 1 + 3) + (4 + 1) + (1 + 3 + 1 + 1 + 1)
 
 
 def test_service_rules_the_models_do_not_carry():
-    assert limits.service_refusal("sns", "Publish", {"Subject": "x" * 99, "Message": "m"}) is None
-    refused = limits.service_refusal("sns", "Publish", {"Subject": "x" * 100, "Message": "m"})
-    assert refused == limits.Refusal("InvalidParameter", "Invalid parameter: Subject")
-    assert limits.service_refusal("sns", "Publish", {"Subject": "a\tb", "Message": "m"}) is not None
-    assert limits.service_refusal("sns", "Publish", {"Subject": "", "Message": "m"}) is not None
+    assert requests.service_refusal("sns", "Publish", {"Subject": "x" * 99, "Message": "m"}) is None
+    refused = requests.service_refusal("sns", "Publish", {"Subject": "x" * 100, "Message": "m"})
+    assert refused == requests.Refusal("InvalidParameter", "Invalid parameter: Subject")
+    assert requests.service_refusal("sns", "Publish", {"Subject": "a\tb", "Message": "m"}) is not None
+    assert requests.service_refusal("sns", "Publish", {"Subject": "", "Message": "m"}) is not None
     big = {"Item": {"pk": {"S": "x" * (400 * 1024)}}}
-    assert limits.service_refusal("dynamodb", "PutItem", big) is not None
-    assert limits.service_refusal("dynamodb", "PutItem", {"Item": {"pk": {"S": "x"}}}) is None
+    assert requests.service_refusal("dynamodb", "PutItem", big) is not None
+    assert requests.service_refusal("dynamodb", "PutItem", {"Item": {"pk": {"S": "x"}}}) is None
     entry = {"Source": "s", "DetailType": "d", "Detail": "x" * (128 * 1024)}
-    assert limits.service_refusal("eventbridge", "PutEvents", {"Entries": [entry]}) is None
-    assert limits.service_refusal("eventbridge", "PutEvents", {"Entries": [entry, entry]}) is not None
+    assert requests.service_refusal("eventbridge", "PutEvents", {"Entries": [entry]}) is None
+    assert requests.service_refusal("eventbridge", "PutEvents", {"Entries": [entry, entry]}) is not None
     output = {"taskToken": "t", "output": '"' + "é" * (128 * 1024) + '"'}
-    assert limits.service_refusal("sfn", "SendTaskSuccess", output) is not None
+    assert requests.service_refusal("sfn", "SendTaskSuccess", output) is not None
 
 
 def _operation(service: str, name: str):  # type: ignore[no-untyped-def]
@@ -88,18 +88,18 @@ def _operation(service: str, name: str):  # type: ignore[no-untyped-def]
 
 def test_the_botocore_model_constraints_a_service_checks_on_its_side():
     failure = _operation("stepfunctions", "SendTaskFailure")
-    assert limits.model_refusal(failure, {"taskToken": "t", "error": "e" * 256}) is None
-    refused = limits.model_refusal(failure, {"taskToken": "t", "error": "e" * 257})
+    assert requests.model_refusal(failure, {"taskToken": "t", "error": "e" * 256}) is None
+    refused = requests.model_refusal(failure, {"taskToken": "t", "error": "e" * 257})
     assert refused is not None and refused.code == "ValidationException"
     assert "at 'error' failed to satisfy constraint: Member must have length less than or equal to 256" in (
         refused.message
     )
     weights = _operation("sagemaker", "UpdateEndpointWeightsAndCapacities")
     bad_name = {"EndpointName": "no spaces", "DesiredWeightsAndCapacities": [{"VariantName": "v", "DesiredWeight": 1}]}
-    refused = limits.model_refusal(weights, bad_name)
+    refused = requests.model_refusal(weights, bad_name)
     assert refused is not None and "regular expression pattern" in refused.message
     alarm = _operation("cloudwatch", "PutMetricAlarm")
-    refused = limits.model_refusal(alarm, {"AlarmName": "a", "ComparisonOperator": "Bigger", "EvaluationPeriods": 1})
+    refused = requests.model_refusal(alarm, {"AlarmName": "a", "ComparisonOperator": "Bigger", "EvaluationPeriods": 1})
     assert refused is not None and refused.code == "ValidationError" and "enum value set" in refused.message
 
 
@@ -107,9 +107,9 @@ def test_java_style_patterns_are_enforced_too():
     # tag values: [\p{L}\p{Z}\p{N}_.:/=+\-@]* in Java's syntax, which Python's re cannot compile
     create = _operation("sagemaker", "CreateModel")
     good = {"ModelName": "m", "Tags": [{"Key": "sagemaker-rollout:endpoint", "Value": "churn-prod é:1/2"}]}
-    assert limits.model_refusal(create, good) is None
+    assert requests.model_refusal(create, good) is None
     bad = {"ModelName": "m", "Tags": [{"Key": "k", "Value": "a#b"}]}
-    refused = limits.model_refusal(create, bad)
+    refused = requests.model_refusal(create, bad)
     assert refused is not None and "at 'tags.1.member.value'" in refused.message
 
 
@@ -142,8 +142,8 @@ def test_a_lambda_timeout_reads_as_the_python313_runtime_reports_it():
         "errorType": "Sandbox.Timedout",
         "errorMessage": "RequestId: id-1 Error: Task timed out after 60.00 seconds",
     }
-    assert limits.lambda_request_refusal(b"x" * (6 * 1024 * 1024 + 1)) is not None
-    assert limits.lambda_request_refusal(b"{}") is None
+    assert requests.lambda_request_refusal(b"x" * (6 * 1024 * 1024 + 1)) is not None
+    assert requests.lambda_request_refusal(b"{}") is None
 
 
 def test_a_scenario_naming_an_unknown_function_is_refused_with_the_known_ones():

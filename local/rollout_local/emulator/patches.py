@@ -13,7 +13,7 @@ moto runs the real ASL and stores DynamoDB, SSM, SNS, IAM, Lambda and Step Funct
 - concurrent executions (``Execution.__deepcopy__``: moto copies running executions on every start);
 - the SageMaker emulator, scenario faults and per-operation call counts, at moto's one request entry point
   (``BotocoreStubber.__call__``);
-- AWS's quotas and limits and the time AWS takes (the rules are in ``limits.py``): the history quota
+- AWS's quotas and limits and the time AWS takes (the rules are in ``limits.py`` and ``requests.py``): the history quota
   (``EventManager.add_event``, ``Environment.set_error``, ``ExecutionWorker._get_evaluation_environment``),
   ``States.DataLimitExceeded`` and ``States.Runtime`` uncatchable (``ErrorEqualsDecl._eval_body``), a task's
   input size (``StateTaskService._before_eval_execution``), task timeouts in virtual time (``execute_state``'s
@@ -69,7 +69,7 @@ from moto.stepfunctions.parser.backend.execution import Execution
 from moto.stepfunctions.parser.backend.execution_worker import ExecutionWorker
 from moto.stepfunctions.responses import StepFunctionResponse
 
-from rollout_local.emulator import limits
+from rollout_local.emulator import limits, requests
 from rollout_local.emulator.clock import VirtualClock
 from rollout_local.emulator.limits import (
     Admission,
@@ -353,7 +353,7 @@ class LocalAws:
         handler = self.handlers.get(function_name) or self.handlers.get(short)
         if handler is None:
             raise KeyError(f"no local handler registered for Lambda function {function_name}")
-        refusal = limits.lambda_request_refusal(body)
+        refusal = requests.lambda_request_refusal(body)
         if refusal is not None:
             raise _RequestTooLargeError(refusal.code, refusal.message)
         event = json.loads(body) if body else {}
@@ -698,7 +698,7 @@ def _marking_refusals(original: Callable[..., dict[str, Any]]) -> Callable[..., 
     def serialize_to_request(decorator: ParamValidationDecorator, parameters: Any, operation: Any) -> dict[str, Any]:
         request: dict[str, Any] = original(decorator, parameters, operation)
         service = operation.service_model.service_id.hyphenize()
-        refusal = limits.model_refusal(operation, parameters) or limits.service_refusal(
+        refusal = requests.model_refusal(operation, parameters) or requests.service_refusal(
             service, operation.name, parameters
         )
         if refusal is not None:
