@@ -4,8 +4,8 @@ Every event of a simulation goes through ``EventBus.publish``: SageMaker's model
 approvals and timeline), CloudWatch's alarm state changes (the world), and the events the service's functions put
 themselves. Each rule of the stack - the functions' rules and the state machine's - is matched against it, and
 each matching rule's target gets it: the state machine starts an execution with the event as input, a function
-is invoked asynchronously. Deliveries happen on the agenda, after ``EVENT_DELIVERY_SECONDS``, so whoever puts an
-event never waits for its targets (as on AWS).
+is invoked asynchronously. Deliveries happen on the agenda, ``delivery_seconds`` later (the scenario's
+``aws_timings.eventbridge_delivery_seconds``), so whoever puts an event never waits for its targets (as on AWS).
 """
 
 from __future__ import annotations
@@ -24,9 +24,6 @@ from rollout_local.agenda import Agenda
 from rollout_local.emulator.sagemaker import ACCOUNT, REGION
 from rollout_local.stack import Stack
 
-# EventBridge hands an event to each matching rule's target this long after it is put (simulated seconds).
-# The one place delivery time is decided.
-EVENT_DELIVERY_SECONDS = 0.0
 DEFAULT_BUS = "default"  # the template's rules name no bus: they are on the account's default bus
 DEFAULT_BUS_ARN = f"arn:aws:events:{REGION}:{ACCOUNT}:event-bus/{DEFAULT_BUS}"
 
@@ -72,8 +69,10 @@ class EventBus:
         now: Callable[[], datetime],
         start_execution: Callable[[dict[str, Any]], str],
         invoke: Callable[[str, bytes, dict[str, str]], bytes],
+        delivery_seconds: float = 0.5,
     ) -> None:
         self.rules = rules
+        self.delivery = timedelta(seconds=delivery_seconds)  # how long EventBridge takes to hand an event over
         self.agenda = agenda
         self.now = now
         self.start_execution = start_execution
@@ -89,7 +88,7 @@ class EventBus:
         names = [rule.name for rule in matched]
         self.log.append(Put(now, str(event.get("source")), str(event.get("detail-type")), resources, names))
         for rule in matched:
-            self.agenda.at(now + timedelta(seconds=EVENT_DELIVERY_SECONDS), _delivery(self, rule, event))
+            self.agenda.at(now + self.delivery, _delivery(self, rule, event))
 
     def starts_execution(self, event: dict[str, Any]) -> bool:
         """Would the state machine's rule start a rollout for this event?"""

@@ -205,6 +205,7 @@ class Steered:
 
 def approve(session: Any, stack: StackInfo, endpoint: str, by: str, reason: str = "", reject: bool = False) -> Steered:
     """Approve (or reject) the gate the endpoint's rollout waits at."""
+    by, reason = table.clipped(by, reason)
     ddb = session.client("dynamodb")
     waiting = table.waiting(stack.table_name, endpoint, ddb)
     if (
@@ -230,6 +231,7 @@ def approve(session: Any, stack: StackInfo, endpoint: str, by: str, reason: str 
 
 def abort(session: Any, stack: StackInfo, endpoint: str, by: str, reason: str) -> Steered:
     """Abort the endpoint's running rollout: it rolls back like a failed check, and the record says who and why."""
+    by, reason = table.clipped(by, reason)
     ddb = session.client("dynamodb")
     rollout_id = table.lock_holder(stack.table_name, endpoint, ddb)
     if rollout_id is None:

@@ -245,6 +245,9 @@ def build_report(simulation: Simulation) -> Report:
         reason = record.get("reason") or described.get("cause")
         if _continued(events):
             outcome, reason = "continued", "the rollout goes on in a fresh execution (history quota)"
+        if described["status"] in ("FAILED", "TIMED_OUT", "ABORTED") and outcome == "running":
+            # the execution died before it could record an outcome (the history quota, for one): say so
+            outcome, reason = "failed", f"{described.get('error')}: {described.get('cause')}"
         package, endpoint = _subject(simulation, described, record)
         # the last history event, not stopDate: moto stamps the stop with the wall clock
         stopped = events[-1]["timestamp"] if events and described["status"] != "RUNNING" else None

@@ -12,13 +12,14 @@ from __future__ import annotations
 import difflib
 import json
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import yaml
-from pydantic import BaseModel, Field, ValidationError, model_validator
+from pydantic import BaseModel, Discriminator, Field, Tag, ValidationError, field_validator, model_validator
 
 from rollout_local.actions import ACTIONS, ENTRY_MODELS, Operator, TimelineEntry
 from rollout_local.emulator.faults import Fault
+from rollout_local.emulator.limits import AwsTimings, FunctionFault, Limits
 from rollout_local.emulator.sagemaker import Timings
 from rollout_local.emulator.world import Behaviour, Traffic
 from rollout_local.references import approval_target, check_scenario, endpoint_name_of
@@ -32,6 +33,7 @@ from rollout_local.specs import (
     Strict,
     VariantSpec,
 )
+from rollout_local.stack import function_ids
 
 __all__ = [  # the world's specs are part of the scenario's vocabulary
     "ApprovalSpec",
@@ -50,6 +52,18 @@ __all__ = [  # the world's specs are part of the scenario's vocabulary
 ]
 
 
+def _fault_kind(value: Any) -> str:
+    """A fault naming a ``function`` is a Lambda function fault; any other is an AWS API fault."""
+    if isinstance(value, dict):
+        return "function" if "function" in value else "api"
+    return "function" if isinstance(value, FunctionFault) else "api"
+
+
+AnyFault = Annotated[
+    Annotated[Fault, Tag("api")] | Annotated[FunctionFault, Tag("function")], Discriminator(_fault_kind)
+]
+
+
 class Scenario(Strict):
     name: str
     description: str = ""
@@ -59,8 +73,14 @@ class Scenario(Strict):
     policy: dict[str, Any] | None = Field(default=None, description="the approval group's SSM policy parameter")
     policies: dict[str, dict[str, Any]] = Field(default_factory=dict, description="group -> SSM policy parameter")
     stack: dict[str, str] = Field(default_factory=dict, description="template parameter overrides")
-    faults: list[Fault] = Field(default_factory=list)
+    faults: list[AnyFault] = Field(
+        default_factory=list, description="API faults (api: ...) and Lambda function faults (function: ...)"
+    )
     timings: Timings = Field(default_factory=Timings)
+    aws_timings: AwsTimings = Field(
+        default_factory=AwsTimings, description="Lambda durations, EventBridge delivery, CloudWatch metric delay"
+    )
+    limits: Limits = Field(default_factory=Limits, description="AWS quotas, which a scenario may only lower")
     traffic: Traffic = Field(default_factory=Traffic)
     model_behaviour: dict[str, Behaviour | list[Behaviour]] = Field(
         default_factory=dict,
@@ -89,6 +109,18 @@ class Scenario(Strict):
             found[self.approval.group] = self.policy
         return found
 
+    @field_validator("faults")
+    @classmethod
+    def _faults_name_known_functions(cls, faults: list[AnyFault]) -> list[AnyFault]:
+        _known_functions([f.function for f in faults if isinstance(f, FunctionFault)])
+        return faults
+
+    @field_validator("aws_timings")
+    @classmethod
+    def _timings_name_known_functions(cls, timings: AwsTimings) -> AwsTimings:
+        _known_functions(list(timings.function_run_seconds))
+        return timings
+
     def behaviours(self) -> dict[str, list[Behaviour]]:
         return {k: (v if isinstance(v, list) else [v]) for k, v in self.model_behaviour.items()}
 
@@ -112,6 +144,13 @@ class Scenario(Strict):
                 loaded: dict[str, Any] = json.loads(candidate.read_text())
                 return loaded
         raise FileNotFoundError(f"approval event file {event} not found next to the scenario or in {root}")
+
+
+def _known_functions(names: list[str]) -> None:
+    known = function_ids()
+    unknown = sorted({name for name in names if name not in known})
+    if unknown:
+        raise ValueError(f"no function named {', '.join(unknown)} in template.yaml (functions: {', '.join(known)})")
 
 
 class ScenarioError(ValueError):
@@ -160,7 +199,7 @@ def _other_branch(loc: tuple[Any, ...], kind: str, locs: list[tuple[Any, ...]]) 
 def _describe(error: Any) -> str:
     raw = [p for p in error["loc"] if not _is_branch_label(p)]
     kind, message = error["type"], str(error["msg"]).removeprefix("Value error, ")
-    loc = [p for i, p in enumerate(raw) if not (i == 2 and raw[0] == "timeline" and p in ACTIONS)]
+    loc = [p for i, p in enumerate(raw) if not (i == 2 and p in _TAGGED.get(str(raw[0]), {}))]
     where = _where(loc)
     if kind == "extra_forbidden":
         model = _model_at(raw[:-1])
@@ -193,22 +232,22 @@ def _where(loc: list[Any]) -> str:
 def _model_at(loc: list[Any]) -> type[BaseModel] | None:
     """The model an error location points into (for the keys it knows); dict keys and union labels are skipped."""
     model: type[BaseModel] | None = Scenario
-    in_timeline = False
+    tagged: dict[str, type[BaseModel]] | None = None  # a tagged union's branches, when its tag comes next
     for part in loc:
         if model is None:
             return None
         if isinstance(part, int):
             continue
-        if in_timeline:
-            model, in_timeline = ENTRY_MODELS.get(str(part)), False
+        if tagged is not None:
+            model, tagged = tagged.get(str(part)), None
             continue
-        if model is Scenario and part == "timeline":
-            in_timeline = True
+        if model is Scenario and str(part) in _TAGGED:
+            tagged = _TAGGED[str(part)]
             continue
         field = model.model_fields.get(str(part))
         if field is not None:
             model = _inner_model(field.annotation)
-    return None if in_timeline else model
+    return None if tagged is not None else model
 
 
 def _inner_model(annotation: Any) -> type[BaseModel] | None:
@@ -223,6 +262,11 @@ def _inner_model(annotation: Any) -> type[BaseModel] | None:
 
 
 _BRANCH_LABELS = {"Behaviour", "str", "int", "float", "bool"}
+# lists of tagged unions: pydantic puts the tag (a timeline entry's action, a fault's kind) into the location
+_TAGGED: dict[str, dict[str, type[BaseModel]]] = {
+    "timeline": dict(ENTRY_MODELS),
+    "faults": {"api": Fault, "function": FunctionFault},
+}
 
 
 def _suggest(word: str, choices: list[str]) -> str:

@@ -92,7 +92,7 @@ class Simulation:
         self.sagemaker = SageMakerEmulator(
             self.clock.now, scenario.timings, is_scalable=_is_scalable, alarm_states=_alarm_states
         )
-        self.aws = LocalAws(self.clock, self.sagemaker, scenario.faults)
+        self.aws = LocalAws(self.clock, self.sagemaker, scenario.faults, scenario.limits, scenario.aws_timings)
         self.agenda = Agenda(self.clock)
         self.timeline = Timeline(self)
         self.executions: list[str] = []  # every execution of the state machine, in start order (see refresh)
@@ -122,7 +122,14 @@ class Simulation:
         self.sm = self.session.client("sagemaker")
         outside = boto3.Session(region_name=REGION)  # people and other teams: their calls are not the service's
         self.outside = Outside(outside, outside.client("sagemaker"), outside.client("stepfunctions"))
-        self.bus = EventBus(rules_of(self.stack), self.agenda, self.clock.now, self.start, self.aws._invoke)
+        self.bus = EventBus(
+            rules_of(self.stack),
+            self.agenda,
+            self.clock.now,
+            self.start,
+            self.aws._invoke,
+            delivery_seconds=self.scenario.aws_timings.eventbridge_delivery_seconds,
+        )
         self.aws.event_sink = self.bus.put_events_entry
         self.registry = Registry(self.sagemaker, self.sm, self.outside.sm, self.clock.now, self.publish)
         self.registry.behaviours = self.scenario.behaviours()
@@ -140,6 +147,7 @@ class Simulation:
             new_package_arns=lambda: self.registry.approved,
             on_alarm_event=self.publish,
             behaviour_of=self.registry.behaviour_of,
+            metric_delay_seconds=self.scenario.aws_timings.metric_delay_seconds,
         )
         self.aws.alarm_history = lambda: self.world.transitions
         self._world_thread: threading.Thread | None = None

@@ -29,6 +29,7 @@ ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "template.yaml"
 REGION = "us-east-1"
 STACK_NAME = "sagemaker-rollout-local"
+LAMBDA_DEFAULT_TIMEOUT = 3  # seconds, when neither the function nor Globals set one (Lambda's and SAM's default)
 
 
 @dataclass(frozen=True)
@@ -144,6 +145,12 @@ def load_handler(code_uri: str, handler: str, logical_id: str) -> LambdaHandler:
     return found
 
 
+def function_ids(template_path: Path = TEMPLATE) -> list[str]:
+    """The logical ids of the template's Lambda functions."""
+    resources: dict[str, Any] = load_template(template_path)["Resources"]
+    return [name for name, resource in resources.items() if resource["Type"] == "AWS::Serverless::Function"]
+
+
 def _zip() -> bytes:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
@@ -219,15 +226,19 @@ def deploy(
         props = resource["Properties"]
         if props.get("Environment"):
             raise ValueError(f"{logical_id}: local mode expects every function to share the Globals environment")
+        # The function's own Timeout, else the Globals one, else Lambda's default (3 s): local mode stops a
+        # handler there, as Lambda does.
+        timeout = int(props.get("Timeout", globals_function.get("Timeout", LAMBDA_DEFAULT_TIMEOUT)))
         arn = lambda_client.create_function(
             FunctionName=logical_id,
-            Runtime=globals_function.get("Runtime", "python3.13"),
+            Runtime=props.get("Runtime", globals_function.get("Runtime", "python3.13")),
             Role=_create_role(iam, logical_id, "lambda.amazonaws.com"),
             Handler=props["Handler"],
             Code={"ZipFile": _zip()},
-            Timeout=int(globals_function.get("Timeout", 60)),
+            Timeout=timeout,
+            MemorySize=int(props.get("MemorySize", globals_function.get("MemorySize", 128))),
         )["FunctionArn"]
-        aws.register(arn, load_handler(props["CodeUri"], props["Handler"], logical_id))
+        aws.register(arn, load_handler(props["CodeUri"], props["Handler"], logical_id), timeout)
         functions[logical_id] = arn
         for event in props.get("Events", {}).values():
             if event["Type"] == "EventBridgeRule":

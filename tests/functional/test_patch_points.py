@@ -4,16 +4,21 @@ import inspect
 
 import botocore.endpoint
 import moto
+from botocore.validate import ParamValidationDecorator
 from moto.awslambda_simple.models import LambdaSimpleBackend
 from moto.cloudwatch.models import Alarm as FakeAlarm
 from moto.cloudwatch.models import Statistics
 from moto.core.botocore_stubber import BotocoreStubber
+from moto.stepfunctions.parser.asl.component.common.error_name.error_equals_decl import ErrorEqualsDecl
 from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
+from moto.stepfunctions.parser.asl.component.state.exec import execute_state
+from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service import StateTaskService
 from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_sfn import (
     StateTaskServiceSfn,
 )
 from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function import WaitFunction
 from moto.stepfunctions.parser.asl.eval.callback.callback import CallbackEndpoint
+from moto.stepfunctions.parser.asl.eval.environment import Environment
 from moto.stepfunctions.parser.asl.eval.event.event_manager import EventManager
 from moto.stepfunctions.parser.asl.utils.boto_client import boto_client_for
 from moto.stepfunctions.parser.backend.execution import Execution
@@ -69,6 +74,35 @@ def test_every_patch_point_still_has_the_shape_local_mode_expects():
     # local IAM tells the state machine's own calls (its service integrations) by the key moto's interpreter signs
     # them with; if that changes, the state machine's role is no longer checked
     assert f'aws_access_key_id="{INTERPRETER_ACCESS_KEY}"' in inspect.getsource(boto_client_for)
+
+
+def test_the_limits_patch_points_still_have_the_shape_local_mode_expects():
+    assert params(EventManager.add_event) == [
+        "self",
+        "context",
+        "event_type",
+        "event_details",
+        "timestamp",
+        "update_source_event_id",
+    ]
+    assert params(Environment.set_error) == ["self", "error"]
+    assert "frame.set_error(error=error)" in inspect.getsource(Environment.set_error)
+    assert params(ExecutionWorker._get_evaluation_environment) == ["self"]
+    assert params(ErrorEqualsDecl._eval_body) == ["self", "env"]
+    assert "error_name: ErrorName = env.stack.pop()" in inspect.getsource(ErrorEqualsDecl._eval_body)
+    assert params(StateTaskService._before_eval_execution) == [
+        "self",
+        "env",
+        "resource_runtime_part",
+        "raw_parameters",
+        "state_credentials",
+    ]
+    source = inspect.getsource(execute_state.ExecutionState._evaluate_with_timeout)
+    assert "threading.Event()" in source and "Thread(target=_exec_and_notify" in source
+    assert "terminated_event.wait(timeout_seconds)" in source, "moto changed how a task's timeout is waited for"
+    assert params(ParamValidationDecorator.serialize_to_request) == ["self", "parameters", "operation_model"]
+    quotas = inspect.getsource(__import__("moto.stepfunctions.parser.quotas", fromlist=["quotas"]))
+    assert "256 * 1024" in quotas, "moto changed its payload quota: check limits.PAYLOAD_BYTES agrees"
 
 
 def test_the_sagemaker_emulator_answers_through_botocore_validation(world):

@@ -88,7 +88,9 @@ def test_a_failing_built_in_check_ends_an_ab_test_with_a_rollback(run):
     report, _sim = run(make(ab(), new=FAILING, policy=checks))
     assert report.outcome == "rolled_back"
     assert "-5xx-rate is in ALARM" in report.reason, "the per-rollout alarm on max_error_rate"
-    assert report.metrics.bad_requests_served < 200, "the per-rollout alarm stopped the test within minutes"
+    # 50% of 20 rps at 10% errors is 60 bad requests a minute; the alarm sees a minute two minutes after it ends
+    # (the metric delay), so the per-rollout alarm stops the test within about four minutes
+    assert report.metrics.bad_requests_served <= 300, "the per-rollout alarm stopped the test within minutes"
 
 
 def test_keep_both_leaves_both_models_serving_at_the_test_weights(run):

@@ -24,7 +24,9 @@ def test_a_gate_holds_the_rollout_until_a_person_approves(run):
     assert report.outcome == "succeeded"
     assert "Rollout Waiting For Approval" in kinds(report) and "Rollout Gate Approved" in kinds(report)
     promote = next(e for e in report.timeline if e.state == "Promote")
-    assert promote.t == 1500, "promotion follows the approval at once"
+    # promotion follows the approval at once, after the functions in between have run (Promote's cold start
+    # included: about a second)
+    assert 1500 < promote.t < 1503
     assert report.operator[0]["done"] and "approved by alice@example.com" in report.operator[0]["message"]
 
 
@@ -69,7 +71,9 @@ def test_an_alarm_while_a_gate_waits_still_rolls_back(run):
     )
     assert report.outcome == "rolled_back" and "conversion" in report.reason
     rollback = next(e for e in report.timeline if e.state == "Roll Back")
-    assert rollback.t == 1200, "a gate never blocks a rollback"
+    # a gate never blocks a rollback: the alarm's event is delivered (0.5 s), the alarm listener (a cold start,
+    # about 1 s) fails the gate's task, Evaluate Health judges it, and Roll Back starts within seconds
+    assert 1200 < rollback.t < 1204
 
 
 def test_a_gate_before_start_and_after_a_step(run):

@@ -69,7 +69,9 @@ def test_a_bad_canary_is_rolled_back_at_its_first_step(run):
     assert [(v.name, v.weight) for v in report.endpoint.variants] == [("blue", 1.0)]
     first_cut = weight_changes(sim)[1]
     assert list(first_cut.values())[-1] == 0.0, "the rollback cuts the new variant's traffic before anything else"
-    assert report.metrics.bad_requests_served <= 20, "one check interval of 10% traffic at most"
+    # 10% of 20 rps at 8% errors is about 10 bad requests a minute; the first bad minute reaches CloudWatch (and the
+    # alarm) two minutes after it ends (the metric delay), so about four minutes of them at most
+    assert report.metrics.bad_requests_served <= 40
     assert set(sim.sagemaker.configs) == {"churn-prod-config-v0"}
 
 
@@ -120,7 +122,8 @@ def test_an_alarm_already_firing_fails_the_first_bake_at_once(run):
     )
     assert report.outcome == "rolled_back" and "checkout-conversion-low" in report.reason
     (bake_started,) = entered(sim, "Bake")
-    assert entered(sim, "Roll Back")[0] == bake_started, "no waiting for the first periodic check"
+    # no waiting for the first periodic check (60 s): only the bake's and the health check's functions run first
+    assert 0 < entered(sim, "Roll Back")[0] - bake_started < 5
 
 
 def test_an_alarm_mid_bake_starts_the_rollback_within_seconds(run):

@@ -93,9 +93,11 @@ def test_set_alarm_mid_bake_rolls_the_rollout_back_through_the_alarm_listener(ru
         )
     )
     assert report.outcome == "rolled_back" and "conversion" in report.reason
-    assert next(e.t for e in report.timeline if e.state == "Roll Back") == 700, "the listener ends the bake at once"
+    rollback = next(e.t for e in report.timeline if e.state == "Roll Back")
+    assert 700 < rollback < 705, "the listener ends the bake within seconds (event delivery, Lambda time)"
     listened = [i for i in sim.aws.invocations if i.function == "AlarmListenerFunction"]
-    assert [(i.at - sim.clock.start).total_seconds() for i in listened] == [700.0]
+    # one invocation: delivered 0.5 s after the change, its cold start and run (it is recorded when it ends)
+    assert [(i.at - sim.clock.start).total_seconds() for i in listened] == [pytest.approx(701.65)]
     transitions = [(t.new, (t.at - sim.clock.start).total_seconds()) for t in sim.world.transitions]
     assert ("ALARM", 700.0) in transitions and ("OK", 705.0) in transitions, (
         "SetAlarmState holds only until the alarm is evaluated again, a few seconds later (as in CloudWatch)"
@@ -115,7 +117,7 @@ def test_a_second_approval_on_another_endpoint_runs_at_the_same_time(run):
     )
     churn, fraud = by_ref(report)["churn/1"], by_ref(report)["fraud/1"]
     assert (churn.endpoint, fraud.endpoint) == ("churn-prod", "fraud-prod")
-    assert fraud.started == 60 and fraud.started < churn.ended and churn.started < fraud.ended, "they overlap"
+    assert fraud.started == 60.5 and fraud.started < churn.ended and churn.started < fraud.ended, "they overlap"
     assert report.outcome == "succeeded" and report.reason == "all 2 rollouts succeeded"
     served = {e.name: {v.model_package for v in e.variants} for e in report.endpoints}
     assert served == {
@@ -136,7 +138,7 @@ def test_a_newer_version_approved_on_a_busy_endpoint_queues_behind_the_first(run
         )
     )
     first, second = by_ref(report)["churn/1"], by_ref(report)["churn/2"]
-    assert second.started == 120 and "Wait For Lock" in states(second)
+    assert second.started == 120.5 and "Wait For Lock" in states(second), "EventBridge delivers 0.5 s later"
     assert next(e.t for e in second.timeline if e.state == "Snapshot Endpoint") >= first.ended
     assert (first.outcome, second.outcome) == ("succeeded", "succeeded")
     (variant,) = report.endpoint.variants
@@ -175,7 +177,7 @@ def test_a_lifecycle_event_of_an_old_approved_version_reaches_the_state_machine(
     late = [p for p in sim.bus.log if (p.at - sim.clock.start).total_seconds() == 1800 and p.source == "aws.sagemaker"]
     assert [p.rules for p in late] == [["state machine"]], "the same detail-type, with ModelApprovalStatus Approved"
     third = report.executions[-1]
-    assert third.started == 1800 and third.package_ref == "churn/1", "an execution of the old version started"
+    assert third.started == 1800.5 and third.package_ref == "churn/1", "an execution of the old version started"
     assert [e.package_ref for e in report.executions] == ["churn/1", "churn/2", "churn/1"]
     assert third.outcome == "rejected" and third.reason.startswith("DowngradeError"), "no silent downgrade"
     (variant,) = report.endpoint.variants
@@ -222,7 +224,8 @@ def test_a_manual_start_from_the_timeline(run):
     assert manual.started == 700 and manual.package_ref == "churn/1" and manual.endpoint == "churn-prod"
     assert report.operator[0]["rollout_id"] == manual.name
     record = next(r for r in report.records if r["rollout_id"] == manual.name)
-    assert (record["source"], record["outcome"], manual.ended) == ("manual", "succeeded", 1181)
+    assert (record["source"], record["outcome"]) == ("manual", "succeeded")
+    assert 1181 < manual.ended < 1200, "an 8-minute update polled every minute, and the Lambdas' own time"
 
 
 def test_rollout_simulate_prints_several_rollouts_and_their_world(capsys):

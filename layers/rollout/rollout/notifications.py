@@ -6,6 +6,7 @@ Events: source ``sagemaker-rollout``, detail-type one of ``EventKind``, detail a
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -13,6 +14,8 @@ from typing import Any
 from rollout.models import RolloutState
 
 SOURCE = "sagemaker-rollout"
+SNS_SUBJECT_MAX = 99  # SNS Publish: "less than 100 characters long", no line breaks or control characters
+SNS_MESSAGE_MAX_BYTES = 256 * 1024  # SNS Publish: at most 256 KB of UTF-8
 
 
 class EventKind(StrEnum):
@@ -81,4 +84,23 @@ def human_message(detail: dict[str, Any]) -> tuple[str, str]:
         EventKind.REJECTED.value: f"{where}: rollout rejected, nothing changed. Reason: {detail.get('reason')}",
         EventKind.SUPERSEDED.value: f"{where}: skipped, nothing changed. Reason: {detail.get('reason')}",
     }
-    return f"{kind}: {where}"[:100], sentences.get(kind, f"{where}: {kind}")
+    return sns_subject(f"{kind}: {where}"), sns_message(sentences.get(kind, f"{where}: {kind}"))
+
+
+def sns_subject(text: str) -> str:
+    """``text`` as a subject SNS accepts: control characters and line breaks become spaces, whitespace runs
+    one space, at most 99 characters (a longer one is cut and ends in "..."). Empty when nothing is left."""
+    visible = "".join(" " if unicodedata.category(c) == "Cc" else c for c in text)
+    cleaned = " ".join(visible.split())  # split() also breaks on Unicode line and paragraph separators
+    if len(cleaned) <= SNS_SUBJECT_MAX:
+        return cleaned
+    return cleaned[: SNS_SUBJECT_MAX - 3].rstrip() + "..."
+
+
+def sns_message(text: str) -> str:
+    """``text`` cut to SNS's 256 KB message limit (whole characters, marked as cut)."""
+    if len(text.encode("utf-8")) <= SNS_MESSAGE_MAX_BYTES:
+        return text
+    marker = " ... (cut to SNS's 256 KB message limit)"
+    room = SNS_MESSAGE_MAX_BYTES - len(marker.encode("utf-8"))
+    return text.encode("utf-8")[:room].decode("utf-8", errors="ignore") + marker

@@ -16,6 +16,13 @@ moto runs the real ASL and stores DynamoDB, SSM, SNS, IAM, Lambda and Step Funct
   moto's DynamoDB, and IAM (each call judged against the caller's role from template.yaml), at moto's one request
   entry point (``BotocoreStubber.__call__``); the state machine's own calls are told apart by the credentials
   moto's interpreter signs them with (``boto_client_for``).
+- AWS's quotas and limits and the time AWS takes (the rules are in ``limits.py`` and ``requests.py``): the history quota
+  (``EventManager.add_event``, ``Environment.set_error``, ``ExecutionWorker._get_evaluation_environment``),
+  ``States.DataLimitExceeded`` and ``States.Runtime`` uncatchable (``ErrorEqualsDecl._eval_body``), a task's
+  input size (``StateTaskService._before_eval_execution``), task timeouts in virtual time (``execute_state``'s
+  ``Thread`` and ``threading.Event``), the services' server-side request constraints
+  (``ParamValidationDecorator.serialize_to_request`` marks a request, the entry point refuses it), and each
+  Lambda invocation's duration, Timeout and faults (``LambdaSimpleBackend.invoke``).
 ``tests/functional/test_patch_points.py`` fails loudly when a moto upgrade moves any of these.
 """
 
@@ -31,34 +38,59 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from unittest import mock
+from urllib.parse import quote, unquote
 
 import botocore.endpoint
 from botocore.awsrequest import AWSResponse
+from botocore.validate import ParamValidationDecorator
 from moto import mock_aws
 from moto.awslambda_simple.models import LambdaSimpleBackend
 from moto.cloudwatch.models import Alarm as FakeAlarm
 from moto.cloudwatch.models import Statistics
 from moto.cloudwatch.responses import CloudWatchResponse
 from moto.core.botocore_stubber import BotocoreStubber, MockRawResponse
+from moto.core.exceptions import JsonRESTError
 from moto.core.responses import ActionResult, EmptyResult
+from moto.stepfunctions.parser.api import ExecutionFailedEventDetails, HistoryEventType, TaskFailedEventDetails
+from moto.stepfunctions.parser.asl.component.common.error_name.error_equals_decl import ErrorEqualsDecl
+from moto.stepfunctions.parser.asl.component.common.error_name.failure_event import FailureEvent, FailureEventException
+from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name import StatesErrorName
+from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name_type import StatesErrorNameType
 from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
+from moto.stepfunctions.parser.asl.component.state.exec import execute_state
+from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service import StateTaskService
 from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_sfn import (
     StateTaskServiceSfn,
 )
 from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function import WaitFunction
 from moto.stepfunctions.parser.asl.eval.callback.callback import CallbackEndpoint
+from moto.stepfunctions.parser.asl.eval.environment import Environment
+from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails
 from moto.stepfunctions.parser.asl.eval.event.event_manager import EventManager
 from moto.stepfunctions.parser.backend.execution import Execution
 from moto.stepfunctions.parser.backend.execution_worker import ExecutionWorker
 from moto.stepfunctions.responses import StepFunctionResponse
 
+from rollout_local.emulator import limits, requests
 from rollout_local.emulator.clock import VirtualClock
 from rollout_local.emulator.faults import Fault, Faults, error_response, fault_response
 from rollout_local.emulator.iam import STATE_MACHINE, LocalIam
+from rollout_local.emulator.limits import (
+    Admission,
+    AwsTimings,
+    FunctionFault,
+    FunctionFaults,
+    FunctionTimedOutError,
+    HistoryQuota,
+    HistoryQuotaReachedError,
+    LambdaEnvironments,
+    Limits,
+    RunningInvocation,
+)
 from rollout_local.emulator.sagemaker import ApiError, SageMakerEmulator
 from rollout_local.emulator.world import percentile
 
@@ -68,6 +100,9 @@ MOTO_CONFIG: Any = {"stepfunctions": {"execute_state_machine": True}, "lambda": 
 LambdaHandler = Callable[[dict[str, Any], Any], Any]
 # moto's Step Functions interpreter signs its service-integration calls with this access key (boto_client_for)
 INTERPRETER_ACCESS_KEY = "ak"
+
+
+REFUSAL_HEADER = "x-local-refusal"  # a request the service would refuse (set at serialization, answered at dispatch)
 
 
 @dataclass
@@ -81,9 +116,17 @@ class LocalContext:
     function_version: str = "$LATEST"
     log_group_name: str = ""
     log_stream_name: str = "local"
+    deadline: datetime | None = None
+    now: Callable[[], datetime] | None = None
 
     def get_remaining_time_in_millis(self) -> int:
-        return 60_000
+        if self.deadline is None or self.now is None:
+            return 60_000
+        return max(0, int((self.deadline - self.now()).total_seconds() * 1000))
+
+
+class _RequestTooLargeError(JsonRESTError):
+    code = 413
 
 
 @dataclass
@@ -103,12 +146,25 @@ def _json_default(value: object) -> object:
 class LocalAws:
     """An emulated AWS account: ``with LocalAws(clock) as aws:`` then create clients and run executions."""
 
-    def __init__(self, clock: VirtualClock, sagemaker: SageMakerEmulator, faults: list[Fault] | None = None) -> None:
+    def __init__(
+        self,
+        clock: VirtualClock,
+        sagemaker: SageMakerEmulator,
+        faults: list[Fault | FunctionFault] | None = None,
+        limits: Limits | None = None,
+        timings: AwsTimings | None = None,
+    ) -> None:
         self.clock = clock
         self.sagemaker = sagemaker
-        self.faults = Faults(faults or [])
+        self.faults = Faults([f for f in faults or [] if isinstance(f, Fault)])
         # moto's DynamoDB is not safe across threads; on AWS every request (a conditional write above all) is atomic
         self._dynamodb = threading.Lock()
+        self.function_faults = FunctionFaults(f for f in faults or [] if isinstance(f, FunctionFault))
+        self.limits = limits or Limits()
+        self.timings = timings or AwsTimings()
+        self.history_quota = HistoryQuota(self.limits.history_events)
+        self.environments = LambdaEnvironments(self.timings.lambda_warm_seconds)
+        self.timeouts: dict[str, float] = {}  # function name -> its Timeout (seconds), as template.yaml sets it
         self.handlers: dict[str, LambdaHandler] = {}
         self.api_calls: Counter[str] = Counter()
         self.invocations: list[Invocation] = []
@@ -205,6 +261,7 @@ class LocalAws:
                 StateTaskServiceSfn, "_normalise_parameters", _sfn_parameters(StateTaskServiceSfn._normalise_parameters)
             )
         )
+        self._enforce_limits(stack)
         rollout.clock.use(clock.now)
         stack.callback(rollout.clock.use, None)
         clients.reset()
@@ -214,27 +271,120 @@ class LocalAws:
     def __exit__(self, *exc: object) -> None:
         self._stack.close()
 
+    def _enforce_limits(self, stack: ExitStack) -> None:
+        """Hook ``limits.py``'s rules into moto's Step Functions interpreter and botocore."""
+        clock, quota = self.clock, self.history_quota
+        add_event, set_error = EventManager.add_event, Environment.set_error
+
+        def counted_add_event(
+            manager: EventManager,
+            context: Any,
+            event_type: Any,
+            event_details: Any = None,
+            timestamp: Any = None,
+            update_source_event_id: bool = True,
+        ) -> int:
+            kind = str(getattr(event_type, "value", event_type))
+            admission = quota.admit(manager, kind)
+            if admission is Admission.ADMIT:
+                return int(add_event(manager, context, event_type, event_details, timestamp, update_source_event_id))
+            if admission is Admission.DROP:  # the execution failed on its quota: it records nothing more
+                return int(context.last_published_event_id)
+            # This event would be the last the quota allows and is not ExecutionSucceeded: AWS logs ExecutionFailed
+            # in its place and the execution ends there, past any Retry or Catch.
+            failure = ExecutionFailedEventDetails(error=limits.HISTORY_QUOTA_ERROR, cause=quota.cause())
+            details = EventDetails(executionFailedEventDetails=failure)  # type: ignore[typeddict-item]
+            event_id = add_event(manager, context, HistoryEventType.ExecutionFailed, details)
+            environment = quota.fail(manager, failure)
+            if environment is not None:
+                set_error(environment, failure)
+            if not kind.startswith("Execution"):  # stop the state that was about to record it
+                raise HistoryQuotaReachedError(quota.cause())
+            return int(event_id)
+
+        def final_set_error(environment: Environment, error: Any) -> None:
+            failure = quota.failure(environment.event_manager)
+            if failure is not None and error is not failure:
+                return  # the history quota failed this execution: nothing that follows changes how
+            set_error(environment, error)
+
+        def registered_environment(worker: ExecutionWorker) -> Environment:
+            environment = get_environment(worker)
+            quota.register(environment.event_manager, environment)
+            return environment
+
+        get_environment = ExecutionWorker._get_evaluation_environment
+        stack.enter_context(mock.patch.object(EventManager, "add_event", counted_add_event))
+        stack.enter_context(mock.patch.object(Environment, "set_error", final_set_error))
+        stack.enter_context(mock.patch.object(ExecutionWorker, "_get_evaluation_environment", registered_environment))
+        stack.enter_context(
+            mock.patch.object(ErrorEqualsDecl, "_eval_body", _terminal_errors_uncaught(ErrorEqualsDecl._eval_body))
+        )
+        stack.enter_context(
+            mock.patch.object(
+                StateTaskService, "_before_eval_execution", _task_input_quota(StateTaskService._before_eval_execution)
+            )
+        )
+        # A task's TimeoutSeconds runs in virtual time: the state waits for its task thread on the clock, and
+        # the task thread takes part in the simulation while it runs (moto waits in real time).
+        stack.enter_context(mock.patch.object(execute_state, "Thread", _participant_thread(clock)))
+        stack.enter_context(
+            mock.patch.object(execute_state, "threading", types.SimpleNamespace(Event=lambda: _ClockEvent(clock)))
+        )
+        stack.enter_context(
+            mock.patch.object(
+                ParamValidationDecorator,
+                "serialize_to_request",
+                _marking_refusals(ParamValidationDecorator.serialize_to_request),
+            )
+        )
+
     # --- Lambda, in-process ------------------------------------------------------------------------------
 
-    def register(self, function_arn: str, handler: LambdaHandler) -> None:
-        self.handlers[function_arn] = handler
-        self.handlers[function_arn.rsplit(":", 1)[-1]] = handler
+    def register(self, function_arn: str, handler: LambdaHandler, timeout: float = 3) -> None:
+        """``handler`` serves the function; it may run ``timeout`` seconds (Lambda's default is 3)."""
+        for name in (function_arn, function_arn.rsplit(":", 1)[-1]):
+            self.handlers[name] = handler
+            self.timeouts[name] = timeout
 
     def _invoke(self, function_name: str, body: Any, response_headers: dict[str, str]) -> bytes:
-        handler = self.handlers.get(function_name) or self.handlers.get(function_name.rsplit(":", 1)[-1])
+        """One synchronous Lambda invocation: the handler in-process, with the time and the limits Lambda has."""
+        short = function_name.rsplit(":", 1)[-1]
+        handler = self.handlers.get(function_name) or self.handlers.get(short)
         if handler is None:
             raise KeyError(f"no local handler registered for Lambda function {function_name}")
-        short = function_name.rsplit(":", 1)[-1]
+        refusal = requests.lambda_request_refusal(body)
+        if refusal is not None:
+            raise _RequestTooLargeError(refusal.code, refusal.message)
         event = json.loads(body) if body else {}
-        context = LocalContext(short, function_name, str(uuid.uuid4()), log_group_name=f"/aws/lambda/{short}")
-        with self.in_handler(short), self.acting_as(short):
-            try:
-                result = handler(event, context)
-            except Exception as exc:  # a Lambda function error, as the Lambda service reports it
-                self.invocations.append(Invocation(short, self.clock.now(), type(exc).__name__, event))
-                response_headers["x-amz-function-error"] = "Unhandled"
-                return json.dumps(
-                    {
+        request_id = str(uuid.uuid4())
+        started = self.clock.now()
+        timeout = self.timeouts.get(function_name) or self.timeouts.get(short) or 3
+        deadline = started + timedelta(seconds=timeout)
+        context = LocalContext(short, function_name, request_id, log_group_name=f"/aws/lambda/{short}")
+        context.deadline, context.now = deadline, self.clock.now
+        cold = self.environments.acquire(short, started)
+        startup = (self.timings.lambda_cold_start_seconds if cold else 0.0) + self.timings.function_run_seconds.get(
+            short, self.timings.lambda_run_seconds
+        )
+        fault = self.function_faults.fault_for(short)
+        try:
+            if (fault is not None and fault.kind == "timeout") or startup >= timeout:
+                self._pass_time(timeout)  # it runs until Lambda stops it
+                return self._failed(short, event, response_headers, limits.timed_out_payload(request_id, timeout))
+            self._pass_time(startup)
+            if fault is not None:  # kind "raises": an unhandled exception, as the runtime reports it
+                payload = {"errorType": fault.error_type, "errorMessage": fault.message, "stackTrace": []}
+                return self._failed(short, event, response_headers, payload)
+            invocation = RunningInvocation(short, deadline, self.timings.aws_call_seconds)
+            with self.in_handler(short, invocation), self.acting_as(short):
+                try:
+                    result = handler(event, context)
+                except FunctionTimedOutError:
+                    self._pass_time((deadline - self.clock.now()).total_seconds())
+                    return self._failed(short, event, response_headers, limits.timed_out_payload(request_id, timeout))
+                except Exception as exc:  # a Lambda function error, as the Lambda service reports it
+                    payload = {
                         "errorType": type(exc).__name__,
                         "errorMessage": str(exc),
                         "stackTrace": [
@@ -242,19 +392,47 @@ class LocalAws:
                             for frame in traceback.extract_tb(exc.__traceback__)[-3:]
                         ],
                     }
-                ).encode()
-        self.invocations.append(Invocation(short, self.clock.now(), None, event))
-        return json.dumps(result, default=_json_default).encode()
+                    return self._failed(short, event, response_headers, payload)
+            if self.clock.now() > deadline:  # it slept (a retry backoff) past its Timeout: Lambda stopped it
+                return self._failed(short, event, response_headers, limits.timed_out_payload(request_id, timeout))
+            encoded = json.dumps(result, default=_json_default).encode()
+            if len(encoded) > limits.LAMBDA_PAYLOAD_BYTES:
+                return self._failed(short, event, response_headers, limits.response_too_large_payload())
+            self.invocations.append(Invocation(short, self.clock.now(), None, event))
+            return encoded
+        finally:
+            self.environments.release(short, self.clock.now())
+
+    def _failed(self, function: str, event: dict[str, Any], headers: dict[str, str], payload: dict[str, Any]) -> bytes:
+        """A function error as Lambda answers it: status 200, ``X-Amz-Function-Error: Unhandled``, the error object."""
+        self.invocations.append(Invocation(function, self.clock.now(), str(payload["errorType"]), event))
+        headers["x-amz-function-error"] = "Unhandled"
+        return json.dumps(payload).encode()
+
+    def _pass_time(self, seconds: float) -> None:
+        """Simulated time passes for the caller: parked on the clock inside the simulation (other participants
+        run meanwhile), or moved forward for a caller outside it (a test invoking a handler directly)."""
+        if seconds <= 0:
+            return
+        if threading.current_thread() is not threading.main_thread():
+            self.clock.sleep(seconds)
+        else:
+            self.clock.advance(seconds)
 
     @contextmanager
-    def in_handler(self, function: str = "handler") -> Iterator[None]:
-        """Calls made inside are the workflow's: they count as the service's API calls and meet its faults."""
-        previous = getattr(self._local, "in_handler", False), getattr(self._local, "function", "")
-        self._local.in_handler, self._local.function = True, function
+    def in_handler(self, function: str = "handler", invocation: RunningInvocation | None = None) -> Iterator[None]:
+        """Calls made inside are the workflow's: they count as the service's API calls, meet its faults, and (in an
+        invocation) take the invocation's time."""
+        previous = (
+            getattr(self._local, "in_handler", False),
+            getattr(self._local, "function", ""),
+            getattr(self._local, "invocation", None),
+        )
+        self._local.in_handler, self._local.function, self._local.invocation = True, function, invocation
         try:
             yield
         finally:
-            self._local.in_handler, self._local.function = previous
+            self._local.in_handler, self._local.function, self._local.invocation = previous
 
     @contextmanager
     def acting_as(self, function_name: str) -> Iterator[None]:
@@ -289,6 +467,12 @@ class LocalAws:
             return None
         _, service, operation = ([*event_name.split("."), "", ""])[:3]
         api = f"{service}:{operation}"
+        invocation: RunningInvocation | None = getattr(self._local, "invocation", None)
+        if invocation is not None:  # a handler's call: its round trip takes time, and Lambda may stop it first
+            delay, stopped = invocation.call_delay(self.clock.now())
+            self._pass_time(delay)
+            if stopped:
+                raise FunctionTimedOutError(invocation.function)
         in_workflow = getattr(self._local, "in_handler", False)
         if in_workflow:
             self.api_calls[api] += 1
@@ -300,6 +484,10 @@ class LocalAws:
             if denial is not None:
                 code, status, headers = denial.shape
                 return error_response(request, code, denial.message, status, headers)
+        refused = request.headers.get(REFUSAL_HEADER)
+        if refused:  # the service's own validation refuses it (see _marking_refusals)
+            code, message, status = json.loads(unquote(refused if isinstance(refused, str) else refused.decode()))
+            return error_response(request, code, message, status)
         # scenario faults: the workflow's calls only, never the simulator's setup, world or operator
         fault = self.faults.error_for(api) if in_workflow else None
         if fault is not None:
@@ -379,6 +567,12 @@ class _ParticipantTime:
         # the main thread, outside simulated time.
         in_execution = threading.current_thread() is not threading.main_thread()
         if getattr(self._local, "in_handler", False) and in_execution:
+            invocation: RunningInvocation | None = getattr(self._local, "invocation", None)
+            if invocation is not None:  # Lambda stops the function at its Timeout, backoff or not
+                left = (invocation.deadline - self._clock.now()).total_seconds()
+                if seconds >= left:
+                    self._clock.sleep(max(0.0, left))
+                    raise FunctionTimedOutError(invocation.function)
             self._clock.sleep(seconds)
         else:
             time.sleep(seconds)
@@ -453,3 +647,105 @@ def _timed_logic(original: Callable[[ExecutionWorker], None], clock: VirtualCloc
             clock.exit()
 
     return logic
+
+
+def _terminal_errors_uncaught(original: Callable[[ErrorEqualsDecl, Environment], None]) -> Callable[..., None]:
+    """``States.DataLimitExceeded`` and ``States.Runtime`` end the execution: no Retry or Catch matches them
+    (AWS: States.ALL cannot catch them; the strictest reading, that no named catcher can either, is taken)."""
+
+    def eval_body(decl: ErrorEqualsDecl, env: Environment) -> None:
+        error = env.stack[-1]
+        if getattr(error, "error_name", None) in limits.UNCATCHABLE_ERRORS:
+            env.stack.pop()
+            env.stack.append(False)
+            return
+        original(decl, env)
+
+    return eval_body
+
+
+def _task_input_quota(original: Callable[..., None]) -> Callable[..., None]:
+    """A task's input after Parameters is a payload too: over the quota it fails with States.DataLimitExceeded
+    before anything is invoked (moto checks only results and state outputs)."""
+
+    def before_eval_execution(
+        task: StateTaskService,
+        env: Environment,
+        resource_runtime_part: Any,
+        raw_parameters: Any,
+        state_credentials: Any,
+    ) -> None:
+        if not limits.within_payload_quota(raw_parameters):
+            error = StatesErrorNameType.StatesStatesDataLimitExceeded
+            raise FailureEventException(
+                failure_event=FailureEvent(
+                    env=env,
+                    error_name=StatesErrorName(typ=error),
+                    event_type=HistoryEventType.TaskFailed,
+                    event_details=EventDetails(  # type: ignore[typeddict-item]
+                        taskFailedEventDetails=TaskFailedEventDetails(
+                            error=error.to_name(),
+                            cause=limits.data_limit_cause("task input", limits.utf8_size(raw_parameters)),
+                            resource=task._get_sfn_resource(),
+                            resourceType=task._get_sfn_resource_type(),
+                        )
+                    ),
+                )
+            )
+        original(task, env, resource_runtime_part, raw_parameters, state_credentials)
+
+    return before_eval_execution
+
+
+class _ClockEvent(threading.Event):
+    """An event whose ``wait`` parks on the virtual clock (a task state waiting for its task, or its timeout)."""
+
+    def __init__(self, clock: VirtualClock) -> None:
+        super().__init__()
+        self._clock = clock
+
+    def set(self) -> None:
+        super().set()
+        self._clock.wake(self)
+
+    def wait(self, timeout: float | None = None) -> bool:
+        return self._clock.wait_event(self, timeout)
+
+
+def _participant_thread(clock: VirtualClock) -> type[threading.Thread]:
+    class ParticipantThread(threading.Thread):
+        """A task's thread: a clock participant from its start to its end, so time waits for its work."""
+
+        def start(self) -> None:
+            clock.enter()
+            try:
+                super().start()
+            except BaseException:
+                clock.exit()
+                raise
+
+        def run(self) -> None:
+            try:
+                super().run()
+            finally:
+                clock.exit()
+
+    return ParticipantThread
+
+
+def _marking_refusals(original: Callable[..., dict[str, Any]]) -> Callable[..., dict[str, Any]]:
+    """botocore checks required members, types and minimums; the service checks the rest (maximum lengths and
+    values, patterns, enums, and the documented limits the models do not carry). A request that breaks one is
+    marked here, where its parameters are known, and refused at the entry point with the service's error."""
+
+    def serialize_to_request(decorator: ParamValidationDecorator, parameters: Any, operation: Any) -> dict[str, Any]:
+        request: dict[str, Any] = original(decorator, parameters, operation)
+        service = operation.service_model.service_id.hyphenize()
+        refusal = requests.model_refusal(operation, parameters) or requests.service_refusal(
+            service, operation.name, parameters
+        )
+        if refusal is not None:
+            request["headers"][REFUSAL_HEADER] = quote(json.dumps([refusal.code, refusal.message, refusal.status]))
+        return request
+
+    return serialize_to_request

@@ -6,6 +6,9 @@ lets each model answer with its scenario behaviour, writes the real ``AWS/SageMa
 (Invocations, Invocation5XXErrors, ModelLatency in microseconds) with virtual timestamps, evaluates every
 alarm with CloudWatch's semantics (period, evaluation periods, datapoints to alarm, missing data), and emits
 ``CloudWatch Alarm State Change`` events for the transitions.
+
+A minute's datapoints reach CloudWatch ``metric_delay_seconds`` after the minute ends (AWS publishes endpoint
+metrics with a delay of a minute or more): GetMetricData and alarm evaluation both see a minute only from then.
 """
 
 from __future__ import annotations
@@ -112,8 +115,12 @@ class World:
         new_package_arns: Callable[[], set[str]],
         on_alarm_event: Callable[[dict[str, Any]], None] | None = None,
         behaviour_of: Callable[[str], tuple[list[Behaviour], bool]] | None = None,
+        metric_delay_seconds: float = 0.0,
     ) -> None:
         self.clock, self.sagemaker, self.traffic = clock, sagemaker, traffic
+        self.metric_delay = timedelta(seconds=metric_delay_seconds)
+        self._pending: list[tuple[datetime, str, list[dict[str, Any]]]] = []  # (publish at, namespace, datapoints)
+        self._origin: datetime | None = None  # the first tick: minutes start on this grid
         self.cloudwatch = session.client("cloudwatch")
         self.behaviours = behaviours
         self.alarm_specs = {a.name: a for a in alarms}
@@ -174,14 +181,36 @@ class World:
     # --- the loop ----------------------------------------------------------------------------------------
 
     def run(self, running: Callable[[], bool]) -> None:
-        """Tick until no execution runs. The caller has already entered this thread into the clock."""
+        """Tick every minute, and publish each minute's metrics when they are due, until no execution runs.
+        The caller has already entered this thread into the clock."""
         try:
+            next_tick = self._origin = self.clock.now()
             while running():
-                now = self.clock.now()
-                self.tick(now)
-                self.clock.sleep(TICK.total_seconds())
+                self.publish_due(self.clock.now())
+                if self.clock.now() >= next_tick:
+                    self.tick(next_tick)
+                    next_tick += TICK
+                    self.publish_due(self.clock.now())  # with no delay, at once
+                wake = min([next_tick, *(at for at, _, _ in self._pending)])
+                self.clock.sleep(max(0.0, (wake - self.clock.now()).total_seconds()))
         finally:
             self.clock.exit()
+
+    def publish_due(self, now: datetime) -> None:
+        """Put the datapoints whose publication time has come into CloudWatch."""
+        due = [p for p in self._pending if p[0] <= now]
+        self._pending = [p for p in self._pending if p[0] > now]
+        for _, namespace, data in due:
+            for start in range(0, len(data), 500):
+                self.cloudwatch.put_metric_data(Namespace=namespace, MetricData=data[start : start + 500])
+
+    def visible_until(self, now: datetime) -> datetime:
+        """The end of the last minute whose datapoints CloudWatch has at ``now``."""
+        end = now - self.metric_delay
+        if self._origin is None or end < self._origin:
+            return end
+        whole_minutes = int((end - self._origin).total_seconds() // TICK.total_seconds())
+        return self._origin + whole_minutes * TICK
 
     def tick(self, now: datetime) -> None:
         self.serve(now)
@@ -250,10 +279,8 @@ class World:
                             "Unit": "None",
                         }
                     )
-        for start in range(0, len(data), 500):
-            self.cloudwatch.put_metric_data(Namespace=NAMESPACE, MetricData=data[start : start + 500])
-        for start in range(0, len(kpis), 500):
-            self.cloudwatch.put_metric_data(Namespace=BUSINESS_NAMESPACE, MetricData=kpis[start : start + 500])
+        publish_at = now + self.metric_delay
+        self._pending += [(publish_at, NAMESPACE, data), (publish_at, BUSINESS_NAMESPACE, kpis)]
 
     def _whole(self, endpoint: str, variant: str, what: str, expected: float) -> int:
         """Whole requests from an expected count, carrying the fraction to the next minute (deterministic)."""
@@ -295,7 +322,7 @@ class World:
         period = int(alarm.get("Period") or 60)
         n = int(alarm.get("EvaluationPeriods") or 1)
         m = int(alarm.get("DatapointsToAlarm") or n)
-        end = now
+        end = self.visible_until(now)  # the latest periods whose datapoints have reached CloudWatch
         periods = [end - timedelta(seconds=period * (n - i)) for i in range(n)]
         if alarm.get("Metrics"):  # metric math: ids -> series; one expression "a/b" (or "100*a/b") returns data
             series: dict[str, list[float | None]] = {}

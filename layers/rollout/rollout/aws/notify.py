@@ -7,14 +7,19 @@ from typing import Any
 
 from rollout.aws.clients import client, translated
 from rollout.errors import AwsServiceError
-from rollout.notifications import SOURCE
+from rollout.notifications import SOURCE, sns_message, sns_subject
 
 
 def publish(topic_arn: str, subject: str, message: str) -> None:
+    """One SNS message; the subject and message are made to fit SNS's rules whatever the caller passes."""
     if not topic_arn:
         return
+    request: dict[str, str] = {"TopicArn": topic_arn, "Message": sns_message(message) or "(no message)"}
+    fitted = sns_subject(subject)
+    if fitted:  # SNS refuses an empty subject: leave it out
+        request["Subject"] = fitted
     with translated("sns:Publish"):
-        client("sns").publish(TopicArn=topic_arn, Subject=subject[:100], Message=message)
+        client("sns").publish(**request)
 
 
 def put_event(bus: str, detail_type: str, detail: dict[str, Any]) -> None:

@@ -56,8 +56,14 @@ def _group_from_arn(arn: str) -> str:
 
 
 def reject_package(arn: str, reason: str) -> None:
-    """Mark a package Rejected, with the rollback's reason as ApprovalDescription (max 1024 characters)."""
+    """Mark a package Rejected, with the rollback's reason as ApprovalDescription."""
     with translated("sagemaker:UpdateModelPackage"):
         client("sagemaker").update_model_package(
-            ModelPackageArn=arn, ModelApprovalStatus="Rejected", ApprovalDescription=reason[:1024]
+            ModelPackageArn=arn, ModelApprovalStatus="Rejected", ApprovalDescription=approval_description(reason)
         )
+
+
+def approval_description(reason: str) -> str:
+    """``reason`` as SageMaker accepts an ApprovalDescription: at most 1024 characters matching the pattern
+    ``.*``, which matches no line break (a person's multi-line abort reason would be refused)."""
+    return " ".join(reason.split())[:1024]

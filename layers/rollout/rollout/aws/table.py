@@ -432,6 +432,20 @@ def lock_holder(table: str, endpoint: str, ddb: Any = None) -> str | None:
     return item["rollout_id"]["S"] if item else None
 
 
+# A person's name and reason travel on into the rollout's state, its record, SendTaskFailure's cause (32,768
+# characters) and the execution's 256 KiB payloads: keep them short, whatever a person typed.
+BY_MAX, REASON_MAX = 256, 1000
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def clipped(by: str, reason: str) -> tuple[str, str]:
+    """A person's name and reason cut to what a request keeps (the same text everywhere it goes)."""
+    return _clip(by, BY_MAX), _clip(reason, REASON_MAX)
+
+
 def put_request(table: str, endpoint: str, rollout_id: str, action: str, by: str, reason: str, ddb: Any = None) -> None:
     """A person's request to a running rollout: ``abort`` or ``promote`` (promote-now)."""
     with translated("dynamodb:PutItem"):
@@ -440,8 +454,8 @@ def put_request(table: str, endpoint: str, rollout_id: str, action: str, by: str
             Item={
                 "pk": _pk(endpoint),
                 "sk": {"S": f"REQUEST#{rollout_id}#{action}"},
-                "by": {"S": by},
-                "reason": {"S": reason},
+                "by": {"S": clipped(by, reason)[0]},
+                "reason": {"S": clipped(by, reason)[1]},
             },
         )
 
@@ -456,5 +470,6 @@ def requests(table: str, endpoint: str, rollout_id: str) -> dict[str, tuple[str,
             ConsistentRead=True,
         )
     return {
-        item["sk"]["S"].rsplit("#", 1)[-1]: (item["by"]["S"], item["reason"]["S"]) for item in response.get("Items", [])
+        item["sk"]["S"].rsplit("#", 1)[-1]: clipped(item["by"]["S"], item["reason"]["S"])
+        for item in response.get("Items", [])
     }
