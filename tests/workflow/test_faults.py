@@ -18,13 +18,13 @@ def test_server_errors_within_botocores_attempts_are_invisible_to_the_service(ru
     assert task_failures(sim) == []
 
 
-def test_a_server_error_outlasting_botocores_attempts_reaches_the_service(run):
+def test_a_server_error_outlasting_botocores_attempts_is_transient_and_retried_by_the_workflow(run):
     fault = {"api": "sagemaker:UpdateEndpoint", "error": "ServiceUnavailable", "times": 5}
     report, sim = run(scenario(faults=[fault]))
-    assert [f["error"] for f in task_failures(sim)] == ["AwsServiceError"]
-    assert "sagemaker:UpdateEndpoint failed: ServiceUnavailable" in report.reason
-    assert report.endpoint is not None and report.endpoint.config_name == "churn-prod-config-v0", "nothing changed"
-    assert report.metrics.api_calls["sagemaker:UpdateEndpoint"] == 5
+    assert [f["error"] for f in task_failures(sim)] == ["AwsUnavailableError"], "a 5xx is transient, not a verdict"
+    assert "sagemaker:UpdateEndpoint failed: ServiceUnavailable" in task_failures(sim)[0]["cause"]
+    assert report.outcome == "succeeded", report.reason
+    assert report.metrics.api_calls["sagemaker:UpdateEndpoint"] == 6, "five 503s, then Start Update's retry"
 
 
 def test_an_access_denied_call_fails_the_step_that_made_it(run):

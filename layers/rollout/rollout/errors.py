@@ -124,12 +124,31 @@ class RollbackFailedError(RolloutError):
 # --- Transient: the state machine retries these with backoff; never a health verdict. -------------------
 
 
-class ThrottledError(RolloutError):
+class TransientError(RolloutError):
+    """AWS could not answer now, even after the SDK's own retries: the state machine retries the step with
+    backoff (every task lists each subclass by name in its Retry), and nothing decides a model's fate on it."""
+
+
+class ThrottledError(TransientError):
     """AWS throttled a call even after the SDK's own retries."""
 
 
+class AwsUnavailableError(TransientError):
+    """AWS answered with a server error (HTTP 5xx), or did not answer in time, even after the SDK's retries."""
+
+
 class AwsServiceError(RolloutError):
-    """An AWS call failed in a way this service does not interpret."""
+    """An AWS call failed in a way this service does not interpret (not retried: retrying would not help)."""
+
+
+def transient_error_names() -> list[str]:
+    """The class names the state machine's transient Retry lists (Step Functions matches names, not classes)."""
+    names, pending = [], list(TransientError.__subclasses__())
+    while pending:
+        kind = pending.pop(0)
+        names.append(kind.__name__)
+        pending.extend(kind.__subclasses__())
+    return names
 
 
 def is_rejection(error_name: str) -> bool:

@@ -8,9 +8,10 @@ from typing import Any
 
 import boto3
 from botocore.config import Config
-from botocore.exceptions import ClientError
+from botocore.exceptions import ClientError, HTTPClientError
+from botocore.exceptions import ConnectionError as BotoConnectionError
 
-from rollout.errors import AwsServiceError, ThrottledError
+from rollout.errors import AwsServiceError, AwsUnavailableError, ThrottledError
 
 # Standard mode, not adaptive: adaptive is experimental in botocore and keeps per-process client-side rate
 # state that a Lambda making a handful of calls gains nothing from. Throttling that outlasts these attempts
@@ -26,6 +27,19 @@ THROTTLING_CODES = frozenset(
         "ProvisionedThroughputExceededException",
         "RequestThrottled",
         "SlowDown",
+    }
+)
+# Server-side errors botocore's standard mode retries (besides any HTTP 5xx): they say "not now", not "no".
+SERVER_ERROR_CODES = frozenset(
+    {
+        "InternalFailure",
+        "InternalServerError",
+        "InternalServerException",
+        "InternalError",
+        "ServiceUnavailable",
+        "ServiceUnavailableException",
+        "RequestTimeout",
+        "RequestTimeoutException",
     }
 )
 
@@ -52,13 +66,24 @@ def error_message(exc: ClientError) -> str:
     return str(exc.response.get("Error", {}).get("Message", ""))
 
 
+def http_status(exc: ClientError) -> int:
+    status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+    return status if isinstance(status, int) else 0
+
+
 @contextmanager
 def translated(action: str) -> Iterator[None]:
-    """Turn an uninterpreted ClientError into ThrottledError or AwsServiceError, naming the action."""
+    """Turn an uninterpreted AWS failure into one of the service's errors, naming the action: throttling
+    (ThrottledError) and server errors or no answer (AwsUnavailableError) are transient and retried by the state
+    machine; anything else is AwsServiceError."""
     try:
         yield
     except ClientError as exc:
         code = error_code(exc)
         if code in THROTTLING_CODES:
             raise ThrottledError(f"{action} was throttled: {error_message(exc)}") from exc
+        if code in SERVER_ERROR_CODES or http_status(exc) >= 500:
+            raise AwsUnavailableError(f"{action} failed: {code}: {error_message(exc)}") from exc
         raise AwsServiceError(f"{action} failed: {code}: {error_message(exc)}") from exc
+    except (BotoConnectionError, HTTPClientError) as exc:  # timeouts, refused or dropped connections
+        raise AwsUnavailableError(f"{action} got no answer: {exc}") from exc
