@@ -60,7 +60,7 @@ class Operator(_Entry):
     """A person's command, through the same code as the `rollout` CLI."""
 
     action: Literal["operator"]
-    command: Literal["approve", "reject", "abort", "promote", "start"]
+    command: Literal["approve", "reject", "abort", "promote", "start", "release"]
     endpoint: str | None = Field(default=None, description="default: the scenario's endpoint")
     by: str = "alice@example.com"
     reason: str = ""

@@ -188,6 +188,12 @@ def _promote(args: argparse.Namespace, session: Any, stack: Any) -> int:
     return _steered(args, promote(session, stack, args.endpoint, _who(args, session)))
 
 
+def _release(args: argparse.Namespace, session: Any, stack: Any) -> int:
+    from rollout_local.operate import release
+
+    return _steered(args, release(session, stack, args.endpoint, _who(args, session), args.reason))
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="rollout", description="Safe rollouts of SageMaker models to endpoints.")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -255,6 +261,15 @@ def build_parser() -> argparse.ArgumentParser:
     promote.add_argument("--by", help="who (default: your AWS identity)")
     aws(promote)
     promote.set_defaults(run=_with_stack(_promote))
+
+    release = commands.add_parser(
+        "release", help="a person's go-ahead for an endpoint a rollout left for a person (needs_attention)"
+    )
+    release.add_argument("endpoint")
+    release.add_argument("--reason", required=True, help="what you checked or did (kept on the held rollout's record)")
+    release.add_argument("--by", help="who (default: your AWS identity)")
+    aws(release)
+    release.set_defaults(run=_with_stack(_release))
 
     history = commands.add_parser("history", help="an endpoint's rollout records, newest first")
     history.add_argument("endpoint")

@@ -10,7 +10,7 @@ import contextlib
 import json
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -257,3 +257,23 @@ def promote(session: Any, stack: StackInfo, endpoint: str, by: str) -> Steered:
     approved = approve(session, stack, endpoint, by, "promote now")
     note = "; " + approved.message if approved.done else ""
     return Steered(True, rollout_id, f"rollout {rollout_id} of {endpoint} will promote after its current step{note}")
+
+
+def release(
+    session: Any, stack: StackInfo, endpoint: str, by: str, reason: str, now: datetime | None = None
+) -> Steered:
+    """A person's go-ahead for an endpoint a rollout left for a person (outcome needs_attention): the hold goes,
+    the held rollout's record says who released it, when and why, and the next rollout waiting for the endpoint
+    takes it at its next look (``lock_poll_seconds``)."""
+    ddb = session.client("dynamodb")
+    held = table.hold(stack.table_name, endpoint, ddb)
+    if held is None:
+        return Steered(False, None, f"endpoint {endpoint} is not held: nothing to release")
+    by, reason = table.clipped(by, reason)
+    if not table.release_hold(stack.table_name, endpoint, held, by, reason, now or datetime.now(UTC), ddb):
+        return Steered(False, None, f"the hold of {endpoint} changed meanwhile: look again (rollout history)")
+    return Steered(
+        True,
+        held.rollout_id,
+        f"released {endpoint} (held since {held.since} after rollout {held.rollout_id}) by {by}: {reason}",
+    )

@@ -171,6 +171,8 @@ class Timeline:
             result = operate.approve(session, stack, endpoint, entry.by, entry.reason, reject)
         elif entry.command == "abort":
             result = operate.abort(session, stack, endpoint, entry.by, entry.reason)
+        elif entry.command == "release":
+            result = operate.release(session, stack, endpoint, entry.by, entry.reason, sim.clock.now())
         else:
             result = operate.promote(session, stack, endpoint, entry.by)
         self.operator_results.append({"t": sim.clock.elapsed(), "action": entry.command, **result.as_dict()})

@@ -3,6 +3,7 @@ from datetime import timedelta
 from hypothesis import given
 from hypothesis import strategies as st
 from rollout.decide import TRANSITIONAL, Progress, RollbackAction, deployment_progress, rollback_action
+from rollout.models import TaskError, VariantSnapshot
 
 from .factories import T0, snapshot, state
 
@@ -93,10 +94,33 @@ def test_an_endpoint_created_by_the_rollout_is_deleted():
     assert rollback_action(s, snapshot(exists=False), T0).action is RollbackAction.DONE
 
 
-def test_a_rollback_stuck_in_a_transition_gives_up_after_the_timeout():
+def test_a_rollback_stuck_in_a_transition_gives_up_after_its_deadline():
     s = state(rollback_started_at=T0)
-    late = T0 + timedelta(seconds=s.policy.update_timeout_seconds + 1)
-    assert rollback_action(s, snapshot("Updating"), late).action is RollbackAction.GIVE_UP
+    before = T0 + timedelta(seconds=s.policy.rollback_deadline_seconds)
+    assert rollback_action(s, snapshot("Updating"), before).action is RollbackAction.WAIT
+    late = T0 + timedelta(seconds=s.policy.rollback_deadline_seconds + 1)
+    decision = rollback_action(s, snapshot("Updating"), late)
+    assert decision.action is RollbackAction.GIVE_UP and "rollback_deadline_seconds=3600" in decision.reason
+
+
+def test_rollback_restores_the_live_instance_counts_the_old_config_does_not_carry():
+    # back on the old config, whose InitialInstanceCount (2) is not what autoscaling had set live (5)
+    live = VariantSnapshot(name="blue", model_name="old", weight=1, instance_type="ml.m5.xlarge", instance_count=5)
+    s = state(baseline=snapshot().model_copy(update={"variants": (live,)}))
+    decision = rollback_action(s, snapshot("InService"), T0)
+    assert decision.action is RollbackAction.RESTORE_LIVE and "instance count of blue (2 -> 5)" in decision.reason
+
+
+def test_a_config_that_is_neither_the_baseline_nor_ours_is_someone_elses_and_is_left_alone():
+    decision = rollback_action(state(), snapshot("InService", config="hotfix-config"), T0)
+    assert decision.action is RollbackAction.STOP and "hotfix-config" in decision.reason
+    pending = rollback_action(state(), snapshot("Updating", pending="hotfix-config"), T0)
+    assert pending.action is RollbackAction.STOP and "is being updated to config hotfix-config" in pending.reason
+
+
+def test_drift_stops_the_rollback_before_anything_is_touched():
+    s = state(error=TaskError(Error="DriftError", Cause="weights changed"))
+    assert rollback_action(s, snapshot("InService", config="new-config"), T0).action is RollbackAction.STOP
 
 
 @given(
@@ -114,7 +138,10 @@ def test_rollback_never_calls_done_while_the_endpoint_differs_from_before(status
             assert observed.exists and observed.status == "InService" and observed.config_name == baseline.config_name
         else:
             assert not observed.exists
-    if exists and status in TRANSITIONAL:
+    foreign = not baseline_exists and config == "churn-prod-config-v0"  # neither the (absent) baseline's nor ours
+    if exists and foreign:
+        assert decision.action is RollbackAction.STOP, "someone else's endpoint is never touched"
+    elif exists and status in TRANSITIONAL:
         assert decision.action is RollbackAction.WAIT
 
 

@@ -118,11 +118,12 @@ def test_a_deployment_that_hangs_past_the_timeout_is_reported_not_waited_on_fore
     policy = blue_green(config, max_execution_timeout_seconds=600)
     policy["update_timeout_seconds"] = 600
     report, _sim = run(guarded(policy, faults=[hung]))
-    assert report.outcome == "failed", report.reason
+    assert report.outcome == "needs_attention", report.reason
+    assert "did not finish within rollback_deadline_seconds=3600 (the endpoint is Updating" in report.reason
     stuck = next(e for e in report.timeline if e.state == "Check Endpoint" and "UpdateTimedOutError" in e.note)
     assert "max_execution_timeout_seconds=600 passed" in stuck.note
     assert stuck.t <= 600 + 900 + 60
-    assert "a person must look" in " ".join(e.detail.get("reason") or "" for e in report.events) or report.reason
+    assert [e.detail_type for e in report.events][-1] == "Rollout Needs Attention"
 
 
 def test_a_rolling_update_replaces_the_fleet_in_batches(run):
@@ -230,7 +231,7 @@ def test_a_guarded_update_whose_rollback_fails_leaves_the_endpoint_serving_and_s
         "failure_reason": reason,
     }
     report, sim = run(guarded(strategy, faults=[fault]))
-    assert report.outcome == "failed"
+    assert report.outcome == "needs_attention", report.reason
     assert report.endpoint.exists and report.endpoint.status == "UpdateRollbackFailed"
     routes = {route.fleet: route.share for route in sim.sagemaker.traffic_routes()["churn-prod"]}
     assert routes == {"green": share, "": 1 - share}, "it still serves, from both fleets"
@@ -239,6 +240,8 @@ def test_a_guarded_update_whose_rollback_fails_leaves_the_endpoint_serving_and_s
     (model,) = (name for name in sim.sagemaker.models if name.startswith("churn-prod-m-v1"))
     items = sim.session.client("dynamodb").scan(TableName=sim.stack.table_name)["Items"]
     assert not [item for item in items if item["sk"]["S"] == "LOCK"], "the lock was released"
+    (hold,) = [item for item in items if item["sk"]["S"] == "HOLD"]
+    assert hold["rollout_id"]["S"] == record["rollout_id"], "the endpoint is held until a person releases it"
     for api in ("DeleteEndpoint", "DeleteEndpointConfig", "DeleteModel", "UpdateEndpointWeightsAndCapacities"):
         assert report.metrics.api_calls.get(f"sagemaker:{api}", 0) == 0, f"the rollout called {api}"
     assert report.metrics.api_calls["sagemaker:UpdateEndpoint"] == 1

@@ -136,11 +136,11 @@ class RollbackAction(StrEnum):
     WAIT = "wait"
     CUT_TRAFFIC = "cut_traffic"
     UPDATE_TO_BASELINE = "update_to_baseline"
-    RESTORE_WEIGHTS = "restore_weights"
+    RESTORE_LIVE = "restore_live"  # the pre-rollout live weights and instance counts (the weights-and-capacities call)
     DELETE = "delete"
     RECREATE_BASELINE = "recreate_baseline"
-    GIVE_UP = "give_up"
-    STOP = "stop"  # the endpoint may serve but accepts no update: leave it exactly as it is, tell a person
+    GIVE_UP = "give_up"  # past the policy's rollback deadline: leave the endpoint as it is, tell a person
+    STOP = "stop"  # the endpoint may serve but accepts no update, or changed under the rollout: leave it, tell a person
 
 
 @dataclass(frozen=True)
@@ -150,23 +150,37 @@ class RollbackDecision:
 
 
 def rollback_action(state: RolloutState, observed: EndpointSnapshot, now: datetime) -> RollbackDecision:
-    """The next move that brings the endpoint back to exactly its pre-rollout configuration and weights.
+    """The next move that brings the endpoint back to exactly its pre-rollout configuration, live weights and live
+    instance counts.
 
     Judged from the endpoint as observed, never from what the state believes was done: a step that died
-    after its SageMaker call but before returning leaves the state behind the endpoint.
+    after its SageMaker call but before returning leaves the state behind the endpoint. Someone else's change is
+    never overwritten: a config that is neither the pre-rollout one nor this rollout's stops the rollback.
     """
     name = observed.name
     if state.baseline is None:
         return RollbackDecision(RollbackAction.DONE, f"endpoint {name} was never looked at, let alone changed")
     baseline = state.baseline
+    if state.error is not None and state.error.Error == "DriftError":
+        return RollbackDecision(
+            RollbackAction.STOP,
+            f"endpoint {name} changed under the rollout, so the rollout did not roll it back and left it exactly as "
+            "it is (rolling back would overwrite someone else's change)",
+        )
+    foreign = foreign_config(state, observed)
+    if foreign is not None:
+        return RollbackDecision(RollbackAction.STOP, foreign)
     started = state.rollback_started_at or now
     elapsed = (now - started).total_seconds()
     status = observed.status or "unknown"
+    if elapsed > state.policy.rollback_deadline_seconds:
+        seen = f"{status} on {observed.config_name}" if observed.exists else "deleted"
+        return RollbackDecision(
+            RollbackAction.GIVE_UP,
+            f"the rollback of {name} did not finish within rollback_deadline_seconds="
+            f"{state.policy.rollback_deadline_seconds} (the endpoint is {seen}; it was left as it is)",
+        )
     if observed.exists and status in TRANSITIONAL:
-        if elapsed > state.policy.update_timeout_seconds:
-            return RollbackDecision(
-                RollbackAction.GIVE_UP, f"endpoint {name} still {status} {int(elapsed)} s into the rollback"
-            )
         return RollbackDecision(RollbackAction.WAIT, f"endpoint {name} is {status}; waiting to roll back")
     if observed.exists and status not in ("InService", "Failed"):
         # UpdateRollbackFailed serves a mix of both configs; nothing but a Failed endpoint may be deleted
@@ -193,13 +207,54 @@ def rollback_action(state: RolloutState, observed: EndpointSnapshot, now: dateti
         )
     if observed.config_name != baseline.config_name or observed.pending_config_name not in (None, baseline.config_name):
         return RollbackDecision(RollbackAction.UPDATE_TO_BASELINE, f"updating {name} back to {baseline.config_name}")
-    drifted = [v.name for v in baseline.variants if abs(live.get(v.name, -1.0) - v.weight) > 1e-6]
-    if drifted:
+    differences = live_differences(baseline, observed)
+    if differences:
         return RollbackDecision(
-            RollbackAction.RESTORE_WEIGHTS,
-            f"restoring the weights of {', '.join(drifted)} on {name} to their pre-rollout values",
+            RollbackAction.RESTORE_LIVE,
+            f"restoring {name}'s pre-rollout live {', '.join(differences)}",
         )
-    return RollbackDecision(RollbackAction.DONE, f"endpoint {name} is on {baseline.config_name} with its old weights")
+    return RollbackDecision(
+        RollbackAction.DONE, f"endpoint {name} is on {baseline.config_name} with its old live weights and instances"
+    )
+
+
+def ours(state: RolloutState) -> set[str]:
+    """The configs the endpoint may run during this rollout: its pre-rollout config and the rollout's own."""
+    found = {state.baseline.config_name} if state.baseline is not None and state.baseline.config_name else set()
+    if state.target is not None:
+        found |= {c for c in (state.target.config_name, state.target.shift_config_name) if c}
+    return found
+
+
+def foreign_config(state: RolloutState, observed: EndpointSnapshot) -> str | None:
+    """Why the endpoint runs (or is being moved to) a config that is neither its pre-rollout one nor this
+    rollout's - someone else's change - or None."""
+    if not observed.exists or state.target is None:
+        return None
+    known = ours(state)
+    for config, how in ((observed.config_name, "runs"), (observed.pending_config_name, "is being updated to")):
+        if config and config not in known:
+            return (
+                f"endpoint {observed.name} {how} config {config}, which is neither its pre-rollout config "
+                f"{state.require_baseline().config_name} nor this rollout's: someone else changed it, and the rollout "
+                "left it exactly as it is"
+            )
+    return None
+
+
+def live_differences(baseline: EndpointSnapshot, observed: EndpointSnapshot) -> list[str]:
+    """What differs between the pre-rollout live weights and instance counts and the observed ones, per variant."""
+    live = {v.name: v for v in observed.variants}
+    found = []
+    for before in baseline.variants:
+        now = live.get(before.name)
+        if now is None:
+            continue
+        if abs(now.weight - before.weight) > 1e-6:
+            found.append(f"weight of {before.name} ({now.weight:g} -> {before.weight:g})")
+        if before.instance_count is not None and now.instance_count != before.instance_count:
+            found.append(f"instance count of {before.name} ({now.instance_count} -> {before.instance_count})")
+    return found
 
 
 def stuck_reason(state: RolloutState, observed: EndpointSnapshot) -> str:
@@ -236,6 +291,12 @@ def stuck_reason(state: RolloutState, observed: EndpointSnapshot) -> str:
     return said
 
 
+def error_message(error: TaskError) -> str:
+    """The message of a caught error without its name (a Lambda error carries it as JSON in Cause)."""
+    said = failure_reason(error)
+    return said.split(": ", 1)[1] if said.startswith(f"{error.Error}: ") else said
+
+
 def failure_reason(error: TaskError | None) -> str:
     """A person's sentence from a caught Step Functions error (Lambda errors carry JSON in Cause)."""
     if error is None:
@@ -252,10 +313,20 @@ def failure_reason(error: TaskError | None) -> str:
 PEOPLE_STOPS = frozenset({"AbortedError", "GateRejectedError", "GateTimedOutError"})
 
 
+NEEDS_ATTENTION_ERRORS = frozenset({"RollbackFailedError", "DriftError"})
+
+
 def final_outcome(state: RolloutState) -> Outcome:
-    """The outcome a finished rollout reports."""
+    """The outcome a finished rollout reports.
+
+    ``needs_attention`` whenever the endpoint may be anywhere but where the promise puts it (the rollback stopped,
+    gave up or broke, or the endpoint changed under the rollout); ``failed`` only for a rollout that broke before
+    it changed the endpoint.
+    """
     if state.outcome is not None and state.error is None:  # decided by the rollout (a duplicate, a test's end)
         return state.outcome
+    if state.phase is Phase.STOPPED or (state.error is not None and state.error.Error in NEEDS_ATTENTION_ERRORS):
+        return Outcome.NEEDS_ATTENTION
     if state.error is not None and is_rejection(state.error.Error) and not state.touched:
         return Outcome.REJECTED
     if state.phase is Phase.DEPLOYED and state.next == "done":
@@ -263,4 +334,6 @@ def final_outcome(state: RolloutState) -> Outcome:
     stopped_by_people = state.error is not None and state.error.Error in PEOPLE_STOPS
     if state.phase is Phase.ROLLED_BACK and (state.touched or stopped_by_people):
         return Outcome.ROLLED_BACK
+    if state.touched and state.phase is not Phase.ROLLED_BACK:  # Roll Back broke: nobody knows where it is
+        return Outcome.NEEDS_ATTENTION
     return Outcome.FAILED

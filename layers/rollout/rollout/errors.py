@@ -117,8 +117,16 @@ class HistoryQuotaError(DeploymentError):
     """The execution neared Step Functions' history quota and could not continue in a fresh execution."""
 
 
+# --- A person must look: the rollout stops and leaves the endpoint exactly as it is (needs_attention). --------
+
+
 class RollbackFailedError(RolloutError):
     """The endpoint could not be put back on its previous configuration. A person must look."""
+
+
+class DriftError(RolloutError):
+    """The endpoint changed under the rollout (someone else's config, weights or instance counts): the rollout
+    stops without overwriting that change. A person must look."""
 
 
 # --- Transient: the state machine retries these with backoff; never a health verdict. -------------------

@@ -347,6 +347,13 @@ class Policy(Frozen):
     poll_interval_seconds: int = Field(
         default=30, ge=10, le=600, description="Seconds between endpoint status checks (botocore's waiter uses 30)."
     )
+    rollback_deadline_seconds: int = Field(
+        default=3600,
+        ge=300,
+        le=86400,
+        description="How long Roll Back keeps trying (AWS errors are retried with backoff) before it stops, leaves the "
+        "endpoint as it is and asks for a person (outcome needs_attention).",
+    )
     capacity: Capacity | None = Field(
         default=None,
         description="Capacity of the new variant(s); required for a first deployment. For traffic-shifting "
@@ -492,6 +499,7 @@ class Phase(StrEnum):
     DEPLOYED = "deployed"
     ROLLING_BACK = "rolling_back"
     ROLLED_BACK = "rolled_back"
+    STOPPED = "stopped"  # the rollout stopped and left the endpoint exactly as it is: a person must look
     FINISHED = "finished"
 
 
@@ -512,6 +520,7 @@ class Outcome(StrEnum):
     REJECTED = "rejected"
     DUPLICATE = "duplicate"
     SUPERSEDED = "superseded"
+    NEEDS_ATTENTION = "needs_attention"
 
 
 class LockState(BaseModel):
@@ -521,6 +530,7 @@ class LockState(BaseModel):
     holder: str | None = None
     first_tried_at: datetime | None = None
     attempts: int = 0
+    told_held: bool = Field(default=False, description="the rollout announced that it waits for a held endpoint")
 
 
 class Target(Frozen):
@@ -637,6 +647,8 @@ class RolloutState(BaseModel):
     touched: bool = False
     update_started_at: datetime | None = None
     rollback_started_at: datetime | None = None
+    rollback_errors: int = Field(default=0, ge=0, description="consecutive AWS errors of Roll Back (retried)")
+    rollback_error: str | None = Field(default=None, description="the last AWS error Roll Back met")
     polls: int = 0
     poll_seconds: int = Field(default=30, ge=1, description="Wait For Endpoint's wait: the policy's poll interval")
     outcome: Outcome | None = None

@@ -32,6 +32,8 @@ class EventKind(StrEnum):
     REJECTED = "Rollout Rejected"
     SUPERSEDED = "Rollout Superseded"
     ABORTED = "Rollout Aborted"
+    NEEDS_ATTENTION = "Rollout Needs Attention"
+    WAITING_FOR_RELEASE = "Rollout Waiting For Release"
 
 
 def event_detail(state: RolloutState, kind: EventKind, now: datetime, **extra: Any) -> dict[str, Any]:
@@ -80,7 +82,13 @@ def human_message(detail: dict[str, Any]) -> tuple[str, str]:
         EventKind.ABORTED.value: f"{where}: aborted and rolled back. Reason: {detail.get('reason')}",
         EventKind.SUCCEEDED.value: f"{where}: rollout succeeded. {detail.get('reason') or ''}".strip(),
         EventKind.ROLLED_BACK.value: f"{where}: rolled back{step}. Reason: {detail.get('reason')}",
-        EventKind.FAILED.value: f"{where}: rollout FAILED - a person must look. Reason: {detail.get('reason')}",
+        EventKind.FAILED.value: f"{where}: rollout failed before it changed the endpoint. "
+        f"Reason: {detail.get('reason')}",
+        EventKind.NEEDS_ATTENTION.value: f"{where}: NEEDS ATTENTION - the rollout stopped and left the endpoint as it "
+        f"is; it is held until a person runs 'rollout release {detail['endpoint_name']}'. "
+        f"Reason: {detail.get('reason')}",
+        EventKind.WAITING_FOR_RELEASE.value: f"{where}: waiting - the endpoint is held for a person after rollout "
+        f"{detail.get('held_by')} (rollout release {detail['endpoint_name']}).",
         EventKind.REJECTED.value: f"{where}: rollout rejected, nothing changed. Reason: {detail.get('reason')}",
         EventKind.SUPERSEDED.value: f"{where}: skipped, nothing changed. Reason: {detail.get('reason')}",
     }

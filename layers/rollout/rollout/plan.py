@@ -202,6 +202,17 @@ def step_weights(baseline: EndpointSnapshot, new_variant: str, weight_percent: f
     return [*weights, {"VariantName": new_variant, "DesiredWeight": float(weight_percent)}]
 
 
+def live_capacities(baseline: EndpointSnapshot) -> list[dict[str, Any]]:
+    """DesiredWeightsAndCapacities that give every baseline variant its exact pre-rollout live weight and, for
+    instance-based variants, live instance count (an UpdateEndpoint to the old config brings back the config's
+    InitialInstanceCount, not what autoscaling or a person had set live)."""
+    return [
+        {"VariantName": v.name, "DesiredWeight": v.weight}
+        | ({"DesiredInstanceCount": v.instance_count} if v.instance_count is not None else {})
+        for v in baseline.variants
+    ]
+
+
 def baseline_weights(baseline: EndpointSnapshot, new_variant: str) -> list[dict[str, Any]]:
     """DesiredWeightsAndCapacities that cut the new variant off and give the baseline its exact weights back."""
     return [

@@ -8,6 +8,8 @@ Items:
 - ``PACKAGE#<package arn>`` / ``ROLLOUT#<rollout id>``: which rollouts deploy a package (revocations reach them).
 - ``ENDPOINT#<name>`` / ``ROLLOUT#<started iso>#<rollout id>``: the rollout record.
 - ``ALARM#<alarm name>`` / ``ROLLOUT#<rollout id>``: the task token of the bake watching that alarm.
+- ``ENDPOINT#<name>`` / ``HOLD``: a rollout ended needs_attention and left the endpoint for a person: the next
+  rollouts wait until someone releases it (``rollout release``).
 """
 
 from __future__ import annotations
@@ -317,7 +319,7 @@ def put_record(table: str, endpoint: str, started_at: datetime, rollout_id: str,
     """Write (or overwrite) the rollout record. ``None`` fields are left out."""
     item: dict[str, Any] = {
         "pk": _pk(endpoint),
-        "sk": {"S": f"ROLLOUT#{started_at.isoformat()}#{rollout_id}"},
+        "sk": {"S": record_sk(started_at, rollout_id)},
         "rollout_id": {"S": rollout_id},
         "endpoint_name": {"S": endpoint},
     }
@@ -473,3 +475,89 @@ def requests(table: str, endpoint: str, rollout_id: str) -> dict[str, tuple[str,
         item["sk"]["S"].rsplit("#", 1)[-1]: clipped(item["by"]["S"], item["reason"]["S"])
         for item in response.get("Items", [])
     }
+
+
+# --- an endpoint held for a person (outcome needs_attention) ------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Hold:
+    """Why an endpoint waits for a person: the rollout that stopped on it, when, and its record's key."""
+
+    rollout_id: str
+    reason: str
+    since: str
+    record_sk: str
+    package_arn: str
+
+
+def record_sk(started_at: datetime, rollout_id: str) -> str:
+    return f"ROLLOUT#{started_at.isoformat()}#{rollout_id}"
+
+
+def _hold_key(endpoint: str) -> dict[str, Any]:
+    return {"pk": _pk(endpoint), "sk": {"S": "HOLD"}}
+
+
+HOLD_REASON_MAX = 2000  # the hold repeats the record's reason; the record keeps it whole
+
+
+def put_hold(
+    table: str, endpoint: str, rollout_id: str, package_arn: str, reason: str, since: datetime, started_at: datetime
+) -> None:
+    """Hold the endpoint for a person (idempotent for the same rollout; a later hold replaces an earlier one)."""
+    with translated("dynamodb:PutItem"):
+        _ddb().put_item(
+            TableName=table,
+            Item={
+                **_hold_key(endpoint),
+                "rollout_id": {"S": rollout_id},
+                "package_arn": {"S": package_arn},
+                "reason": {"S": _clip(reason, HOLD_REASON_MAX)},
+                "since": {"S": since.isoformat()},
+                "record_sk": {"S": record_sk(started_at, rollout_id)},
+            },
+        )
+
+
+def hold(table: str, endpoint: str, ddb: Any = None) -> Hold | None:
+    """The endpoint's hold, if a rollout left it for a person (``ddb``: a client of the caller's)."""
+    with translated("dynamodb:GetItem"):
+        item = (ddb or _ddb()).get_item(TableName=table, Key=_hold_key(endpoint), ConsistentRead=True).get("Item")
+    if not item:
+        return None
+    return Hold(
+        rollout_id=item["rollout_id"]["S"],
+        reason=item.get("reason", {}).get("S", ""),
+        since=item.get("since", {}).get("S", ""),
+        record_sk=item.get("record_sk", {}).get("S", ""),
+        package_arn=item.get("package_arn", {}).get("S", ""),
+    )
+
+
+def release_hold(table: str, endpoint: str, held: Hold, by: str, reason: str, now: datetime, ddb: Any = None) -> bool:
+    """A person's go-ahead: remove the hold (only the one they saw) and note who released it, when and why on the
+    held rollout's record. False when the hold changed or went meanwhile."""
+    client_ = ddb or _ddb()
+    by, reason = clipped(by, reason)
+    with translated("dynamodb:DeleteItem"):
+        try:
+            client_.delete_item(
+                TableName=table,
+                Key=_hold_key(endpoint),
+                ConditionExpression="rollout_id = :held",
+                ExpressionAttributeValues={":held": {"S": held.rollout_id}},
+            )
+        except ClientError as exc:
+            if error_code(exc) == "ConditionalCheckFailedException":
+                return False
+            raise
+    if held.record_sk:
+        with translated("dynamodb:UpdateItem"):
+            client_.update_item(
+                TableName=table,
+                Key={"pk": _pk(endpoint), "sk": {"S": held.record_sk}},
+                UpdateExpression="SET released_by = :by, released_at = :at, release_reason = :why",
+                ExpressionAttributeValues={":by": {"S": by}, ":at": {"S": now.isoformat()}, ":why": {"S": reason}},
+            )
+    return True

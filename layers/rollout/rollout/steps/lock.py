@@ -14,7 +14,7 @@ from datetime import datetime
 from rollout import clock, continuation
 from rollout.aws import registry, stepfunctions, table
 from rollout.config import Settings
-from rollout.decide import final_outcome
+from rollout.decide import failure_reason, final_outcome
 from rollout.errors import SupersededError
 from rollout.models import LockStatus, Outcome, Phase, RolloutState, StartSource
 from rollout.notifications import EventKind
@@ -81,6 +81,9 @@ def acquire_lock(state: RolloutState, settings: Settings) -> RolloutState:
         return _superseded(state, settings, newer[-1])
     ahead = [e for e in waiting if e.order < mine.order and e.rollout_id != mine.rollout_id]
     holder = None
+    held = table.hold(settings.table_name, endpoint) if not ahead else None
+    if held is not None:  # a rollout left the endpoint for a person: wait for their go-ahead
+        return _wait_for_release(state, settings, now, first, held)
     if not ahead:
         holder = table.acquire_lock(
             settings.table_name,
@@ -123,6 +126,31 @@ def acquire_lock(state: RolloutState, settings: Settings) -> RolloutState:
         return _refuse(state, settings, f"{busy}; gave up after queueing {waited} s (queue_timeout_seconds)")
     state.lock.status, state.phase = LockStatus.BUSY, Phase.WAITING_FOR_LOCK
     state.message = f"{busy}; queued for {waited} s, next try in {state.policy.lock_poll_seconds} s"
+    continuation.offer(state, "lock", settings.continue_after_events)
+    return state
+
+
+def _wait_for_release(
+    state: RolloutState, settings: Settings, now: datetime, first: datetime, held: table.Hold
+) -> RolloutState:
+    """The endpoint is held: a rollout ended needs_attention on it. Queue (or, on_busy reject, refuse) until a person
+    releases it; the first time, say so in an event, so whoever waits for this rollout knows why."""
+    endpoint = state.endpoint_name
+    waited = int((now - first).total_seconds())
+    busy = (
+        f"endpoint {endpoint} is held for a person since {held.since}: rollout {held.rollout_id} stopped on it and "
+        f"left it as it was ({held.reason}). It waits for a go-ahead: rollout release {endpoint} --reason ..."
+    )
+    state.lock.holder = held.rollout_id
+    if state.policy.on_busy == "reject":
+        return _refuse(state, settings, f"{busy}; policy on_busy=reject")
+    if waited >= state.policy.queue_timeout_seconds:
+        return _refuse(state, settings, f"{busy}; gave up after waiting {waited} s (queue_timeout_seconds)")
+    state.lock.status, state.phase = LockStatus.BUSY, Phase.WAITING_FOR_LOCK
+    state.message = f"{busy}; waited {waited} s, next look in {state.policy.lock_poll_seconds} s"
+    if not state.lock.told_held:
+        announce(state, EventKind.WAITING_FOR_RELEASE, settings, held_by=held.rollout_id, reason=busy)
+        state.lock.told_held = True
     continuation.offer(state, "lock", settings.continue_after_events)
     return state
 
@@ -209,12 +237,24 @@ def release_lock(state: RolloutState, settings: Settings) -> RolloutState:
     also drops its approval claim (it did nothing, so a later delivery may try again)."""
     endpoint = state.endpoint_name
     table.clear_waiting(settings.table_name, endpoint, state.rollout_id)
+    if final_outcome(state) is Outcome.NEEDS_ATTENTION:  # held before the lock goes, so no queued rollout slips in
+        table.put_hold(
+            settings.table_name,
+            endpoint,
+            state.rollout_id,
+            state.package.arn,
+            state.reason or failure_reason(state.error),
+            clock.now(),
+            state.started_at,
+        )
     released = table.release_lock(settings.table_name, endpoint, state.rollout_id)
     table.dequeue(settings.table_name, endpoint, state.rollout_id)
     table.unindex_package(settings.table_name, state.package.arn, state.rollout_id)
     if released or state.lock.status is LockStatus.ACQUIRED:
         state.lock.status = LockStatus.RELEASED
         state.message = f"released endpoint {endpoint}"
+        if final_outcome(state) is Outcome.NEEDS_ATTENTION:
+            state.message += f", held for a person until someone runs: rollout release {endpoint} --reason ..."
     if final_outcome(state) is Outcome.REJECTED and state.request.source is StartSource.EVENT:
         table.release_claim(settings.table_name, endpoint, state.package.arn, approval_key(state), state.rollout_id)
     return state

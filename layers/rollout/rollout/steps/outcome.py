@@ -24,6 +24,7 @@ OUTCOME_EVENTS = {
     Outcome.FAILED: EventKind.FAILED,
     Outcome.REJECTED: EventKind.REJECTED,
     Outcome.SUPERSEDED: EventKind.SUPERSEDED,
+    Outcome.NEEDS_ATTENTION: EventKind.NEEDS_ATTENTION,
 }
 
 
@@ -31,8 +32,8 @@ def record_outcome(state: RolloutState, settings: Settings) -> RolloutState:
     """Settle the outcome and reason, write the record, tell the topic."""
     outcome = final_outcome(state)
     state.outcome = outcome
-    rollback_failed = state.error is not None and state.error.Error == "RollbackFailedError"
-    if outcome is not Outcome.SUCCEEDED and (state.reason is None or rollback_failed):
+    stopped = state.error is not None and state.error.Error in ("RollbackFailedError", "DriftError")
+    if outcome is not Outcome.SUCCEEDED and (state.reason is None or stopped):
         state.reason = failure_reason(state.error)  # a failed rollback's error tells the endpoint's state
     if outcome is Outcome.SUCCEEDED:
         state.reason = (

@@ -2,26 +2,54 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from rollout import clock, continuation, names, plan
 from rollout.aws import autoscaling, cloudwatch, sagemaker
 from rollout.config import Settings
-from rollout.decide import RollbackAction, failure_reason, rollback_action
-from rollout.errors import RollbackFailedError
-from rollout.models import Phase, RolloutState
+from rollout.decide import RollbackAction, error_message, failure_reason, rollback_action
+from rollout.errors import AwsServiceError, EndpointConfigNotFoundError, TransientError
+from rollout.models import EndpointSnapshot, Phase, RolloutState, TaskError
 from rollout.steps.target import resource_tags
+
+ROLLBACK_RETRY_MAX_SECONDS = 300  # the longest wait between two tries of a rollback step that met an AWS error
 
 
 def roll_back(state: RolloutState) -> RolloutState:
-    """Take one step toward the baseline; the state machine waits and calls again until the phase is rolled_back."""
+    """Take one step toward the baseline; the state machine waits and calls again until the phase is rolled_back
+    (or stopped: a person must look).
+
+    Roll Back persists: an AWS error (throttling, a 5xx, a timeout, a refusal that may pass) is retried at the next
+    turn with backoff until the policy's ``rollback_deadline_seconds``; then the rollout stops with the endpoint left
+    as it is and says exactly how it found it (needs_attention). It never ends while the endpoint may still be
+    moving toward the new model."""
     now = clock.now()
     if state.phase is not Phase.ROLLING_BACK:
         state.phase, state.rollback_started_at = Phase.ROLLING_BACK, now
         state.reason = state.reason or failure_reason(state.error)
+        state.rollback_errors = 0
+    try:
+        _roll_back_once(state, now)
+    except (TransientError, AwsServiceError, EndpointConfigNotFoundError) as exc:
+        state.rollback_errors += 1
+        wait = min(state.policy.poll_interval_seconds * 2 ** (state.rollback_errors - 1), ROLLBACK_RETRY_MAX_SECONDS)
+        state.poll_seconds = max(1, wait)
+        left = state.policy.rollback_deadline_seconds - int((now - (state.rollback_started_at or now)).total_seconds())
+        state.message = (
+            f"{type(exc).__name__}: {exc}; trying again in {state.poll_seconds} s (AWS error {state.rollback_errors} "
+            f"of this rollback; it keeps trying for {max(left, 0)} s more, rollback_deadline_seconds)"
+        )
+        state.rollback_error = f"{type(exc).__name__}: {exc}"
+    return state
+
+
+def _roll_back_once(state: RolloutState, now: datetime) -> None:
     endpoint = state.endpoint_name
     baseline_config = state.baseline.config_name if state.baseline else None
     observed = sagemaker.snapshot(endpoint, variants_while_busy=False)
     decision = rollback_action(state, observed, now)
     state.message = decision.reason
+    state.poll_seconds = state.policy.poll_interval_seconds
     if decision.action not in (RollbackAction.DONE, RollbackAction.GIVE_UP, RollbackAction.STOP):
         state.touched = True
     if decision.action is RollbackAction.DONE:
@@ -29,29 +57,53 @@ def roll_back(state: RolloutState) -> RolloutState:
         state.phase = Phase.ROLLED_BACK
     elif decision.action is RollbackAction.CUT_TRAFFIC and state.target and state.target.variant_name:
         sagemaker.update_weights(endpoint, plan.baseline_weights(state.require_baseline(), state.target.variant_name))
-    elif decision.action is RollbackAction.RESTORE_WEIGHTS:
-        baseline = state.require_baseline()
-        sagemaker.update_weights(
-            endpoint, [{"VariantName": v.name, "DesiredWeight": v.weight} for v in baseline.variants]
-        )
+    elif decision.action is RollbackAction.RESTORE_LIVE:
+        sagemaker.update_weights(endpoint, plan.live_capacities(state.require_baseline()))
     elif decision.action is RollbackAction.UPDATE_TO_BASELINE and baseline_config:
-        if state.target and state.target.variant_name and state.require_baseline().scaling:
-            # the promotion gave the new variant the baseline's scaling: a scalable variant cannot be removed
-            autoscaling.remove_scaling(endpoint, state.target.variant_name)
+        release_blocking_scaling(state, observed)
         sagemaker.update_endpoint(endpoint, baseline_config)
     elif decision.action is RollbackAction.RECREATE_BASELINE and baseline_config:
         sagemaker.create_endpoint(endpoint, baseline_config, resource_tags(state))
     elif decision.action is RollbackAction.DELETE:
         sagemaker.delete_endpoint(endpoint)
-    elif decision.action is RollbackAction.GIVE_UP:
-        raise RollbackFailedError(f"{decision.reason}; the rollout failed because: {state.reason}")
-    elif decision.action is RollbackAction.STOP:  # an endpoint that may serve is never deleted
-        raise RollbackFailedError(f"{decision.reason} The rollout was rolling back because: {state.reason}")
-    return state
+    elif decision.action in (RollbackAction.GIVE_UP, RollbackAction.STOP):
+        stop(state, "RollbackFailedError", decision.reason)
+    state.rollback_errors = 0
+    state.rollback_error = None
+
+
+def stop(state: RolloutState, kind: str, said: str) -> None:
+    """The rollout stops and leaves the endpoint exactly as it is; a person must look (outcome needs_attention).
+    ``kind`` names why, as an error class does (the record's reason starts with it)."""
+    said = said if said.endswith(".") else f"{said}."
+    if state.error is not None and state.error.Error == "DriftError":  # what changed, then what the rollout did
+        kind, cause = "DriftError", f"{error_message(state.error)}; {said}"
+    else:
+        cause = f"{said} The rollout was rolling back because: {state.reason}" if state.reason else said
+    if state.rollback_error:
+        cause += f" The last AWS error of the rollback: {state.rollback_error}"
+    state.error = TaskError(Error=kind, Cause=cause)
+    state.reason = f"{kind}: {cause}"
+    state.phase, state.next = Phase.STOPPED, "done"
+    state.message = state.reason
+
+
+def release_blocking_scaling(state: RolloutState, observed: EndpointSnapshot) -> None:
+    """SageMaker refuses an update that removes a variant registered with Application Auto Scaling or changes its
+    instance type: deregister such variants first (the baseline's scaling comes back when the rollback is done)."""
+    baseline = state.require_baseline()
+    if not baseline.scaling:
+        return
+    before = {v.name: v.instance_type for v in baseline.variants}
+    live = sagemaker.config_request(observed.config_name) if observed.config_name else None
+    live_types = {v["VariantName"]: v.get("InstanceType") for v in (live or {}).get("ProductionVariants", [])}
+    for variant, instance_type in live_types.items():
+        if variant not in before or before[variant] != instance_type:
+            autoscaling.remove_scaling(state.endpoint_name, variant)
 
 
 def restore_baseline_scaling(state: RolloutState) -> None:
-    """A promotion moved the baseline's autoscaling to the new variant: put it back exactly (idempotent)."""
+    """A promotion moved or removed the baseline's autoscaling: put it back exactly (idempotent)."""
     baseline = state.baseline
     if baseline is None or not baseline.scaling:
         return
@@ -103,6 +155,6 @@ def roll_back_step(state: RolloutState, settings: Settings) -> RolloutState:
     """Roll Back as the state machine calls it: one step, then, while the rollback goes on, a chance for a long
     execution to continue in a fresh one (see rollout.continuation)."""
     roll_back(state)
-    if state.phase is not Phase.ROLLED_BACK:
+    if state.phase not in (Phase.ROLLED_BACK, Phase.STOPPED):
         continuation.offer(state, "rollback", settings.continue_after_events)
     return state
