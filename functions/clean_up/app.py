@@ -1,6 +1,6 @@
-"""Clean Up: delete what a rolled-back rollout created."""
+"""Clean Up: delete what the rollout made and no longer needs, and earlier rollouts' leftovers."""
 
 from rollout.handler import state_step
-from rollout.steps.rollback import clean_up
+from rollout.steps.cleanup import clean_up
 
 handler = state_step(clean_up)

@@ -47,7 +47,12 @@ def test_a_healthy_canary_is_promoted(run):
     assert variant.model_package.endswith("model-package/churn/1") and variant.instances == 2
     assert [list(c.values())[-1] for c in weight_changes(sim)] == [10.0, 100.0]
     steps = json.loads(report.records[0]["steps"])
-    assert [(s["step"], s["weight_percent"], s["verdict"]) for s in steps] == [(1, 10.0, "pass"), (2, 100.0, "pass")]
+    assert [(s["step"], s["weight_percent"], s["verdict"]) for s in steps] == [
+        (1, 10.0, "pass"),
+        (2, 100.0, "pass"),
+        (3, 100.0, "pass"),  # judged once more after the promotion (post_promotion_bake_seconds)
+    ]
+    assert variant.name == "blue", "the promoted variant keeps the name users' alarms and clients know"
     assert "churn-prod-config-v0" in sim.sagemaker.configs, "the baseline config is kept for a manual revert"
     assert not any("-s-v1-" in c for c in sim.sagemaker.configs), "the intermediate shift config is cleaned up"
     assert report.metrics.bad_requests_served < report.metrics.requests_served * 0.002
@@ -229,12 +234,13 @@ def scaling_of(sim, variant):
     return [(t["MinCapacity"], t["MaxCapacity"]) for t in targets], [p["PolicyName"] for p in policies]
 
 
-def test_an_autoscaled_baseline_hands_its_scaling_to_the_promoted_variant(run):
+def test_an_autoscaled_baseline_keeps_its_scaling_through_the_promotion(run):
     report, sim = run(scenario(endpoint=AUTOSCALED, policy=policy(strategy=CANARY)))
     assert report.outcome == "succeeded", report.reason
     (variant,) = report.endpoint.variants
-    assert scaling_of(sim, variant.name) == ([(2, 6)], ["blue-invocations"])
-    assert scaling_of(sim, "blue") == ([], []), "deregistered before the update that removed it"
+    assert variant.name == "blue", "the promoted variant keeps its name (SageMaker allows a new model in it)"
+    assert scaling_of(sim, "blue") == ([(2, 6)], ["blue-invocations"]), "kept: only its model changed"
+    assert "application-autoscaling:DeregisterScalableTarget" not in report.metrics.api_calls
 
 
 def test_a_rolled_back_canary_leaves_the_baselines_scaling_alone(run):

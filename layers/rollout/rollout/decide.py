@@ -13,7 +13,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from rollout.errors import is_rejection
-from rollout.models import BlueGreen, EndpointSnapshot, Outcome, Phase, RolloutState, TaskError
+from rollout.models import BlueGreen, EndpointSnapshot, Expectation, Outcome, Phase, RolloutState, TaskError
 
 TRANSITIONAL = frozenset({"Creating", "Updating", "SystemUpdating", "RollingBack", "Deleting"})
 
@@ -169,7 +169,7 @@ def rollback_action(state: RolloutState, observed: EndpointSnapshot, now: dateti
         )
     foreign = foreign_config(state, observed)
     if foreign is not None:
-        return RollbackDecision(RollbackAction.STOP, foreign)
+        return RollbackDecision(RollbackAction.STOP, f"{foreign}; the rollout left it exactly as it is")
     started = state.rollback_started_at or now
     elapsed = (now - started).total_seconds()
     status = observed.status or "unknown"
@@ -229,17 +229,75 @@ def ours(state: RolloutState) -> set[str]:
 def foreign_config(state: RolloutState, observed: EndpointSnapshot) -> str | None:
     """Why the endpoint runs (or is being moved to) a config that is neither its pre-rollout one nor this
     rollout's - someone else's change - or None."""
-    if not observed.exists or state.target is None:
+    if not observed.exists or state.baseline is None:
         return None
     known = ours(state)
     for config, how in ((observed.config_name, "runs"), (observed.pending_config_name, "is being updated to")):
         if config and config not in known:
+            before = state.baseline.config_name or "(none: the rollout creates it)"
             return (
-                f"endpoint {observed.name} {how} config {config}, which is neither its pre-rollout config "
-                f"{state.require_baseline().config_name} nor this rollout's: someone else changed it, and the rollout "
-                "left it exactly as it is"
+                f"endpoint {observed.name} {how} config {config}, which is neither its pre-rollout config {before} "
+                "nor this rollout's: someone else changed it"
             )
     return None
+
+
+STEADY = frozenset({Phase.BASELINED, Phase.PREPARED, Phase.BAKING, Phase.VERIFYING})
+
+
+def drift(state: RolloutState, observed: EndpointSnapshot) -> str | None:
+    """How the endpoint differs from what this rollout left (someone else's change), or None.
+
+    A config that is not the rollout's (or the baseline's) is drift at any time. In a steady phase - nothing of the
+    rollout's in flight: before the first change, while a step bakes or a gate waits, after the promotion - the
+    endpoint must also be InService on exactly the expected config, weights and instance counts; an update the
+    rollout did not start is drift too. Autoscaled variants' counts move by design and are not compared.
+    """
+    foreign = foreign_config(state, observed)
+    if foreign is not None:
+        return foreign
+    expected = state.expected
+    if expected is None or state.phase not in STEADY:
+        return None
+    name = observed.name
+    if not observed.exists:
+        return f"endpoint {name} was deleted by someone else" if expected.config_name else None
+    status = observed.status or "unknown"
+    if status == "Updating":
+        return f"endpoint {name} is Updating although the rollout is not changing it: someone else's update"
+    if status != "InService":
+        return None  # SageMaker's own maintenance, or a failure: the step that follows judges it
+    found = []
+    if observed.config_name != expected.config_name:
+        found.append(f"it runs config {observed.config_name}, not {expected.config_name}")
+    live = {v.name: v for v in observed.variants}
+    if set(live) != set(expected.weights):
+        found.append(f"its variants are {', '.join(sorted(live))}, not {', '.join(sorted(expected.weights))}")
+    for variant, weight in sorted(expected.weights.items()):
+        now = live.get(variant)
+        if now is not None and abs(now.weight - weight) > 1e-6:
+            found.append(f"variant {variant} has weight {now.weight:g}, not {weight:g}")
+    for variant, count in sorted(expected.counts.items()):
+        now = live.get(variant)
+        if now is not None and now.instance_count is not None and now.instance_count != count:
+            found.append(f"variant {variant} runs {now.instance_count} instance(s), not {count}")
+    return f"endpoint {name} changed under the rollout: {'; '.join(found)}" if found else None
+
+
+def expectation(state: RolloutState, observed: EndpointSnapshot) -> Expectation:
+    """What the rollout expects to keep finding, from the endpoint as it just left (or found) it."""
+    autoscaled = {s.variant for s in state.baseline.scaling} if state.baseline is not None else set()
+    if autoscaled and state.target is not None and state.target.promoted_variant:
+        autoscaled.add(state.target.promoted_variant)
+    return Expectation(
+        config_name=observed.config_name if observed.exists else None,
+        weights={v.name: v.weight for v in observed.variants},
+        counts={
+            v.name: v.instance_count
+            for v in observed.variants
+            if v.instance_count is not None and v.name not in autoscaled
+        },
+    )
 
 
 def live_differences(baseline: EndpointSnapshot, observed: EndpointSnapshot) -> list[str]:

@@ -54,6 +54,11 @@ class AlarmNotFoundError(RejectedError):
     """An alarm the policy names does not exist, so it could never stop a bad rollout."""
 
 
+class AlarmAlreadyFiringError(RejectedError):
+    """A watched alarm is in ALARM before the endpoint was touched: the rollout would be judged by an outage it did
+    not cause (the policy may choose alarm_at_start fix_forward)."""
+
+
 class DowngradeError(RejectedError):
     """The approved version is older than the one the endpoint serves (a manual start may allow it)."""
 
@@ -111,6 +116,11 @@ class GateTimedOutError(DeploymentError):
 
 class HealthCheckFailedError(DeploymentError):
     """A step's health analysis failed (an alarm, or the built-in checks past the failure threshold)."""
+
+
+class MetricsUnavailableError(DeploymentError):
+    """The alarms or metrics could not be read for more checks in a row than the policy's consecutive_error_limit:
+    the rollout cannot judge the new model, so it rolls back (this is not a verdict on the model)."""
 
 
 class HistoryQuotaError(DeploymentError):

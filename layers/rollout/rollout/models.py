@@ -294,6 +294,12 @@ class Analysis(Frozen):
     treat_missing: Literal["ok", "inconclusive"] = Field(
         default="ok", description="what an alarm in INSUFFICIENT_DATA means"
     )
+    alarm_at_start: Literal["refuse", "fix_forward"] = Field(
+        default="refuse",
+        description="a watched alarm already in ALARM before the endpoint is touched: refuse the rollout (nothing "
+        "changed, the package not rejected), or fix_forward - set the firing alarms aside and judge the new model "
+        "against the baseline only (needs max_error_rate_increase or max_latency_ratio)",
+    )
     max_error_rate: float | None = Field(
         default=None, ge=0, le=1, description="highest Invocation5XXErrors / Invocations of the new variant"
     )
@@ -312,6 +318,13 @@ class Analysis(Frozen):
         default="fail", description="the verdict once max_inconclusive extensions are used up"
     )
     failure_threshold: int = Field(default=1, ge=1, le=100, description="failed checks that trigger rollback")
+    consecutive_error_limit: int = Field(
+        default=4,
+        ge=0,
+        le=100,
+        description="checks in a row that may fail to read alarms or metrics (each is inconclusive) before the "
+        "rollout stops and rolls back; such errors never fail the new model",
+    )
 
     @property
     def has_metric_checks(self) -> bool:
@@ -347,6 +360,14 @@ class Policy(Frozen):
     poll_interval_seconds: int = Field(
         default=30, ge=10, le=600, description="Seconds between endpoint status checks (botocore's waiter uses 30)."
     )
+    post_promotion_bake_seconds: int = Field(
+        default=300,
+        ge=0,
+        le=86400,
+        description="After a promotion (the update to the new model alone, or SageMaker's blue/green update): how long "
+        "the promoted model is still judged - alarms and checks - before the rollout succeeds; a failure rolls back to "
+        "the pre-rollout config. The default covers CloudWatch's metric delay and a few checks.",
+    )
     rollback_deadline_seconds: int = Field(
         default=3600,
         ge=300,
@@ -365,6 +386,14 @@ class Policy(Frozen):
 
     @model_validator(mode="after")
     def _strategy_fits(self) -> Policy:
+        judging = self.judging
+        if judging.alarm_at_start == "fix_forward" and (
+            judging.max_error_rate_increase is None and judging.max_latency_ratio is None
+        ):
+            raise ValueError(
+                "analysis.alarm_at_start=fix_forward judges the new model against the baseline only: set "
+                "analysis.max_error_rate_increase or analysis.max_latency_ratio"
+            )
         strategy = self.strategy
         if isinstance(strategy, BlueGreen):
             alarms = strategy.auto_rollback_alarms or self.analysis.alarms
@@ -483,6 +512,17 @@ class EndpointSnapshot(Frozen):
     scaling: tuple[VariantScaling, ...] = Field(default=(), description="autoscaled variants before the rollout")
 
 
+class Expectation(Frozen):
+    """The endpoint as this rollout last left it (or found it): any other config, weight or instance count is
+    someone else's change."""
+
+    config_name: str | None
+    weights: dict[str, float] = Field(default_factory=dict)
+    counts: dict[str, int] = Field(
+        default_factory=dict, description="instance counts only the rollout sets (autoscaled variants are left out)"
+    )
+
+
 # --- State ----------------------------------------------------------------------------------------------
 
 
@@ -496,6 +536,7 @@ class Phase(StrEnum):
     SHIFTING = "shifting"
     BAKING = "baking"
     PROMOTING = "promoting"
+    VERIFYING = "verifying"  # the promoted model is judged once more (post_promotion_bake_seconds)
     DEPLOYED = "deployed"
     ROLLING_BACK = "rolling_back"
     ROLLED_BACK = "rolled_back"
@@ -544,6 +585,9 @@ class Target(Frozen):
         default=None, description="baseline variants + the new one at 0 (a shadow test: the new one as shadow)"
     )
     shadow: bool = Field(default=False, description="the new variant is a shadow variant while it is judged")
+    promoted_variant: str | None = Field(
+        default=None, description="the new model's variant after a promotion: the largest baseline variant's name"
+    )
     guardrails: bool = Field(default=False, description="SageMaker's deployment guardrails carry the update")
 
     @property
@@ -584,6 +628,7 @@ class BakeState(BaseModel):
     checks: int = 0
     failures: int = 0
     inconclusive: int = 0
+    read_errors: int = Field(default=0, ge=0, description="checks in a row that could not read alarms or metrics")
     next_check_seconds: int = 10
 
 
@@ -644,7 +689,27 @@ class RolloutState(BaseModel):
     history: list[StepRecord] = Field(default_factory=list)
     experiment: ExperimentResult | None = None
     service_alarms: list[str] = Field(default_factory=list, description="alarms this rollout created and deletes")
+    leftovers: list[str] = Field(
+        default_factory=list, description="what Clean Up could not delete (kind:name): recorded, retried next time"
+    )
+    inherited_from: list[str] = Field(
+        default_factory=list, description="the earlier rollouts whose leftovers this one took over"
+    )
+    inherited_leftovers: list[str] = Field(
+        default_factory=list, description="earlier rollouts' leftovers on this endpoint, for Clean Up to try again"
+    )
+    ignored_alarms: list[str] = Field(
+        default_factory=list, description="alarms already in ALARM at the start, set aside (alarm_at_start fix_forward)"
+    )
     touched: bool = False
+    touched_at: datetime | None = Field(default=None, description="when the rollout first changed the endpoint")
+    expected: Expectation | None = Field(default=None, description="the endpoint as the rollout last left it")
+    alarms_seen_until: datetime | None = Field(
+        default=None, description="the watched alarms' history is read up to here (no ALARM is missed between checks)"
+    )
+    promotion_scaling: VariantScaling | None = Field(
+        default=None, description="the autoscaling the promoted variant gets once the promotion has settled"
+    )
     update_started_at: datetime | None = None
     rollback_started_at: datetime | None = None
     rollback_errors: int = Field(default=0, ge=0, description="consecutive AWS errors of Roll Back (retried)")
@@ -657,6 +722,10 @@ class RolloutState(BaseModel):
     signal: TaskError | None = Field(default=None, description="how the last bake ended: States.Timeout or an alarm")
     teardown_error: TaskError | None = None
     message: str = ""
+    announcements_failed: int = Field(default=0, ge=0, description="announcements a channel refused (then retried)")
+    unsent: list[dict[str, Any]] = Field(
+        default_factory=list, description="announcements not delivered yet: {channel, detail}, sent again later"
+    )
     history_events: int = Field(
         default=0, ge=0, description="an upper estimate of this execution's history events (quota: 25,000)"
     )
@@ -673,13 +742,24 @@ class RolloutState(BaseModel):
         return self.policy.endpoint_name
 
     @property
+    def judging(self) -> Analysis:
+        """How every check of this rollout judges: the policy's analysis - without its absolute limits when alarms
+        already firing at the start were set aside (alarm_at_start fix_forward): then the new model is judged
+        against the baseline only, never against the outage it is meant to fix."""
+        judging = self.policy.judging
+        if self.ignored_alarms:
+            return judging.model_copy(update={"max_error_rate": None, "max_latency_ms": None})
+        return judging
+
+    @property
     def current_step(self) -> Step:
         return self.steps[self.step_index]
 
     @property
     def watched_alarms(self) -> list[str]:
-        """The policy's alarms and the ones this rollout created: any of them in ALARM fails a bake."""
-        return [*self.policy.analysis.alarms, *self.service_alarms]
+        """The policy's alarms and the ones this rollout created - but not those set aside because they were already
+        firing before the start (alarm_at_start fix_forward): any of them in ALARM fails a bake."""
+        return [a for a in (*self.policy.analysis.alarms, *self.service_alarms) if a not in self.ignored_alarms]
 
     def require_baseline(self) -> EndpointSnapshot:
         """The pre-rollout endpoint; every step after Snapshot Endpoint has it."""

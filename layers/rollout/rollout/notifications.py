@@ -54,6 +54,8 @@ def event_detail(state: RolloutState, kind: EventKind, now: datetime, **extra: A
         "reason": state.reason,
         "time": now.isoformat(),
     }
+    if state.leftovers:  # what Clean Up could not delete (the next rollout of the endpoint tries again)
+        detail["leftovers"] = list(state.leftovers)
     detail.update(extra)
     return detail
 

@@ -26,6 +26,7 @@ from rollout.models import (
     Step,
     Steps,
     Strategy,
+    VariantScaling,
     VariantSnapshot,
 )
 
@@ -144,14 +145,32 @@ def plan_steps(strategy: Strategy, endpoint_exists: bool) -> tuple[Step, ...]:
     return (Step(weight_percent=100, bake_seconds=steps[-1].bake_seconds),)
 
 
+def largest_variant(baseline: EndpointSnapshot, baseline_config: ConfigRequest) -> dict[str, Any]:
+    """The baseline variant that serves the most (live instances, then live weight; the first in the config on a
+    tie), as its config entry with its live instance count."""
+    live = {v.name: v for v in baseline.variants}
+
+    def size(spec: dict[str, Any]) -> tuple[int, float]:
+        current = live.get(spec["VariantName"])
+        count = current.instance_count if current and current.instance_count is not None else None
+        weight = current.weight if current else spec.get("InitialVariantWeight", 1.0)
+        return (count if count is not None else spec.get("InitialInstanceCount", 0), weight)
+
+    variants: list[dict[str, Any]] = baseline_config["ProductionVariants"]
+    chosen = max(variants, key=size)
+    largest = dict(chosen)
+    current = live.get(largest["VariantName"])
+    if current is not None and current.instance_count is not None and "InstanceType" in largest:
+        largest["InitialInstanceCount"] = current.instance_count
+    return largest
+
+
 def new_variant_spec(
-    policy: Policy, baseline_config: ConfigRequest, model_name: str, variant_name: str
+    policy: Policy, baseline: EndpointSnapshot, baseline_config: ConfigRequest, model_name: str, variant_name: str
 ) -> dict[str, Any]:
-    """The new model's variant, shaped like the largest baseline variant unless the policy says otherwise."""
-    largest = max(
-        baseline_config["ProductionVariants"],
-        key=lambda v: (v.get("InitialInstanceCount", 0), v.get("InitialVariantWeight", 1.0)),
-    )
+    """The new model's variant, shaped like the largest baseline variant (its live count) unless the policy says
+    otherwise."""
+    largest = largest_variant(baseline, baseline_config)
     spec = {k: v for k, v in largest.items() if k not in ("VariantName", "ModelName", "InitialVariantWeight")}
     spec = {"VariantName": variant_name, "ModelName": model_name, "InitialVariantWeight": 0.0, **spec}
     return _apply_capacity(spec, policy)
@@ -177,20 +196,42 @@ def shift_config(
             if current.instance_count is not None and "InstanceType" in variant:
                 variant["InitialInstanceCount"] = current.instance_count
         kept.append(variant)
-    request["ProductionVariants"] = [*kept, new_variant_spec(policy, baseline_config, model_name, variant_name)]
+    new = new_variant_spec(policy, baseline, baseline_config, model_name, variant_name)
+    request["ProductionVariants"] = [*kept, new]
     return request
 
 
 def promote_config(
-    policy: Policy, baseline_config: ConfigRequest, model_name: str, variant_name: str, config_name: str
+    policy: Policy, baseline: EndpointSnapshot, baseline_config: ConfigRequest, model_name: str, config_name: str
 ) -> ConfigRequest:
-    """The end state of a traffic shift: the endpoint's settings with the new variant alone."""
+    """The end state of a traffic shift or a test: the endpoint's settings with the new model alone, in a variant
+    that keeps the name of the largest baseline variant - the name users' alarms, dashboards and clients
+    (``TargetVariant``) already use - sized like it (live count) unless the policy's capacity says otherwise."""
     request = copy.deepcopy(baseline_config)
     request["EndpointConfigName"] = config_name
-    variant = new_variant_spec(policy, baseline_config, model_name, variant_name)
+    name = largest_variant(baseline, baseline_config)["VariantName"]
+    variant = new_variant_spec(policy, baseline, baseline_config, model_name, name)
     variant["InitialVariantWeight"] = 1.0
     request["ProductionVariants"] = [variant]
     return request
+
+
+def promotion_scaling(
+    baseline: EndpointSnapshot, promoted: str, instance_type_changes: bool
+) -> tuple[list[str], VariantScaling | None]:
+    """What a promotion does to Application Auto Scaling: the autoscaled baseline variants to deregister before the
+    update (SageMaker refuses an update that removes a registered variant or changes its instance type; changing
+    its model is allowed), and the scaling the promoted variant gets once the update has settled (None when it
+    keeps its own registration, or no baseline variant was autoscaled)."""
+    if not baseline.scaling:
+        return [], None
+    own = next((s for s in baseline.scaling if s.variant == promoted), None)
+    release = [s.variant for s in baseline.scaling if s.variant != promoted or instance_type_changes]
+    if own is not None and not instance_type_changes:
+        return release, None
+    counts = {v.name: v.instance_count or 0 for v in baseline.variants}
+    model = own or max(baseline.scaling, key=lambda s: counts.get(s.variant, 0))
+    return release, model.model_copy(update={"variant": promoted})
 
 
 def step_weights(baseline: EndpointSnapshot, new_variant: str, weight_percent: float) -> list[dict[str, Any]]:
@@ -324,7 +365,11 @@ def endpoint_refusal(
         )
     if not baseline.exists:
         return None
-    refusal = _kind_refusal(strategy, baseline, capacity) or _scaling_refusal(strategy, baseline, capacity)
+    refusal = (
+        _kind_refusal(strategy, baseline, capacity)
+        or _scaling_refusal(strategy, baseline, capacity)
+        or _shadow_variant_refusal(strategy, baseline)
+    )
     if refusal:
         return refusal
     if isinstance(strategy, Shadow):
@@ -373,6 +418,31 @@ def _kind_refusal(strategy: Strategy, baseline: EndpointSnapshot, capacity: Capa
         )
         return f"endpoint {name} is serverless (variant {variant}) and {how}: {ALL_AT_ONCE_INSTEAD}"
     return None
+
+
+def first_deployment_refusal(policy: Policy) -> str | None:
+    """A first deployment creates the endpoint, so the policy must say how large (checked before anything exists)."""
+    capacity = policy.capacity
+    if capacity is not None and (
+        capacity.serverless is not None or (capacity.instance_type and capacity.instance_count)
+    ):
+        return None
+    return (
+        f"endpoint {policy.endpoint_name!r} does not exist yet (first deployment): policy field 'capacity' must give "
+        "instance_type and instance_count, or serverless"
+    )
+
+
+def _shadow_variant_refusal(strategy: Strategy, baseline: EndpointSnapshot) -> str | None:
+    """A config with a shadow variant holds exactly one production variant: the new model cannot join beside it."""
+    if not baseline.shadow_variants or not shifts_traffic(strategy, True):
+        return None
+    shadows = ", ".join(v.name for v in baseline.shadow_variants)
+    return (
+        f"endpoint {baseline.name} runs shadow variant {shadows}, and SageMaker allows a shadow variant only beside "
+        f"exactly one production variant, so strategy {strategy.type} cannot add the new model as a second one. End "
+        "the shadow test first, or use all_at_once or blue_green (they keep the shadow variant as it is)"
+    )
 
 
 def _scaling_refusal(strategy: Strategy, baseline: EndpointSnapshot, capacity: Capacity | None) -> str | None:

@@ -134,14 +134,20 @@ def variant_metric(
     return float(sum(values)) if statistic in ("Sum", "SampleCount") else float(sum(values) / len(values))
 
 
+def variant_alarm_names(prefix: str) -> list[str]:
+    """Every alarm ``put_variant_alarms`` may create under ``prefix`` (so a lost state can still find them)."""
+    return [f"{prefix}-5xx-rate", f"{prefix}-latency"]
+
+
 def put_variant_alarms(
     prefix: str, endpoint: str, variant: str, analysis: Analysis, tags: list[dict[str, str]]
 ) -> list[str]:
     """Alarms on the new variant for the analysis' absolute limits; the names of those created."""
     dims = [{"Name": "EndpointName", "Value": endpoint}, {"Name": "VariantName", "Value": variant}]
     created: list[str] = []
+    error_alarm, latency_alarm = variant_alarm_names(prefix)
     if analysis.max_error_rate is not None:
-        name = f"{prefix}-5xx-rate"
+        name = error_alarm
 
         def stat(metric_id: str, metric: str) -> dict[str, Any]:
             return {
@@ -175,7 +181,7 @@ def put_variant_alarms(
             )
         created.append(name)
     if analysis.max_latency_ms is not None:
-        name = f"{prefix}-latency"
+        name = latency_alarm
         statistic: dict[str, Any] = (
             {"Statistic": "Average"}
             if analysis.latency_statistic == "Average"

@@ -8,6 +8,7 @@ Items:
 - ``PACKAGE#<package arn>`` / ``ROLLOUT#<rollout id>``: which rollouts deploy a package (revocations reach them).
 - ``ENDPOINT#<name>`` / ``ROLLOUT#<started iso>#<rollout id>``: the rollout record.
 - ``ALARM#<alarm name>`` / ``ROLLOUT#<rollout id>``: the task token of the bake watching that alarm.
+- ``ENDPOINT#<name>`` / ``LEFTOVER#<rollout id>``: what that rollout's Clean Up could not delete, for the next one.
 - ``ENDPOINT#<name>`` / ``HOLD``: a rollout ended needs_attention and left the endpoint for a person: the next
   rollouts wait until someone releases it (``rollout release``).
 """
@@ -561,3 +562,38 @@ def release_hold(table: str, endpoint: str, held: Hold, by: str, reason: str, no
                 ExpressionAttributeValues={":by": {"S": by}, ":at": {"S": now.isoformat()}, ":why": {"S": reason}},
             )
     return True
+
+
+# --- what a rollout could not clean up, for the next rollout of the endpoint ---------------------------------
+
+
+def _leftover_key(endpoint: str, rollout_id: str) -> dict[str, Any]:
+    return {"pk": _pk(endpoint), "sk": {"S": f"LEFTOVER#{rollout_id}"}}
+
+
+def leftovers(table: str, endpoint: str) -> dict[str, list[str]]:
+    """Earlier rollouts' leftovers on the endpoint: rollout id -> ``kind:name`` entries."""
+    with translated("dynamodb:Query"):
+        response = _ddb().query(
+            TableName=table,
+            KeyConditionExpression="pk = :pk AND begins_with(sk, :prefix)",
+            ExpressionAttributeValues={":pk": _pk(endpoint), ":prefix": {"S": "LEFTOVER#"}},
+            ConsistentRead=True,
+        )
+    return {
+        item["sk"]["S"].split("#", 1)[1]: [entry["S"] for entry in item.get("resources", {}).get("L", [])]
+        for item in response.get("Items", [])
+    }
+
+
+def put_leftovers(table: str, endpoint: str, rollout_id: str, resources: list[str]) -> None:
+    """Keep (or, with nothing left, forget) what ``rollout_id`` leaves behind on the endpoint."""
+    if not resources:
+        with translated("dynamodb:DeleteItem"):
+            _ddb().delete_item(TableName=table, Key=_leftover_key(endpoint, rollout_id))
+        return
+    with translated("dynamodb:PutItem"):
+        _ddb().put_item(
+            TableName=table,
+            Item={**_leftover_key(endpoint, rollout_id), "resources": {"L": [{"S": r} for r in resources]}},
+        )

@@ -6,13 +6,16 @@ sees the endpoint its predecessor left, not the one it was updating.
 
 from __future__ import annotations
 
-from rollout import plan
+from rollout import clock, plan
 from rollout.aws import autoscaling, cloudwatch, sagemaker
+from rollout.decide import expectation
 from rollout.errors import (
+    AlarmAlreadyFiringError,
     AlarmNotFoundError,
     AlreadyDeployedError,
     DowngradeError,
     EndpointNotInServiceError,
+    PolicyError,
     UnsupportedEndpointError,
 )
 from rollout.models import EndpointSnapshot, Phase, RolloutState, Shadow, StartSource
@@ -33,16 +36,26 @@ def snapshot_endpoint(state: RolloutState) -> RolloutState:
     refusal = plan.endpoint_refusal(strategy, baseline, state.policy.capacity, features)
     if refusal:  # before Prepare Target creates anything
         raise UnsupportedEndpointError(f"strategy {strategy.type}: {refusal}")
+    first = plan.first_deployment_refusal(state.policy) if not baseline.exists else None
+    if first:
+        raise PolicyError(f"invalid rollout policy: {first}")
+    watched = sorted({*state.policy.analysis.alarms, *state.policy.rollback_alarms})
+    details = cloudwatch.alarm_details(watched) if watched else {}
     for field, alarms in (
         ("analysis.alarms", state.policy.analysis.alarms),
         ("strategy.auto_rollback_alarms", state.policy.rollback_alarms),
     ):
-        missing = sorted(set(alarms) - set(cloudwatch.alarm_states(alarms))) if alarms else []
+        missing = sorted(set(alarms) - set(details))
         if missing:
             raise AlarmNotFoundError(f"policy field '{field}' names alarm(s) that do not exist: {', '.join(missing)}")
+    firing = {name: reason for name, (value, reason) in details.items() if value == "ALARM"}
+    if firing:
+        preflight(state, firing)
     if baseline.exists:
         refuse_downgrade(state, baseline)
     state.baseline = baseline
+    state.expected = expectation(state, baseline) if baseline.exists else None
+    state.alarms_seen_until = clock.now()  # any watched alarm that goes to ALARM from here on fails the rollout
     state.steps = plan.plan_steps(state.policy.strategy, baseline.exists)
     state.poll_seconds = state.policy.poll_interval_seconds
     state.phase = Phase.BASELINED
@@ -52,7 +65,35 @@ def snapshot_endpoint(state: RolloutState) -> RolloutState:
         state.message = f"endpoint {baseline.name} is InService on {baseline.config_name} ({live}); plan {steps}"
     else:
         state.message = f"endpoint {baseline.name} does not exist yet: this rollout creates it"
+    if state.ignored_alarms:
+        state.message += (
+            f"; alarm(s) {', '.join(state.ignored_alarms)} already in ALARM are set aside (alarm_at_start: "
+            "fix_forward): the new model is judged against the baseline only"
+        )
     return state
+
+
+def preflight(state: RolloutState, firing: dict[str, str]) -> None:
+    """Watched alarms already in ALARM before anything is touched: refuse (the package is not rejected: nothing was
+    wrong with it yet), or - alarm_at_start fix_forward - set them aside and judge the new model against the baseline
+    only. SageMaker's guardrails would roll a blue/green update back at its first shift on a firing auto-rollback
+    alarm, so those always refuse."""
+    shown = "; ".join(f"{name} ({reason})" if reason else name for name, reason in sorted(firing.items()))
+    guarded = sorted(set(firing) & set(state.policy.rollback_alarms))
+    endpoint = state.endpoint_name
+    if state.policy.analysis.alarm_at_start == "fix_forward" and not guarded:
+        state.ignored_alarms = sorted(firing)
+        return
+    how = (
+        f"SageMaker's guardrails would roll the update back at its first shift on {', '.join(guarded)}"
+        if guarded and state.policy.analysis.alarm_at_start == "fix_forward"
+        else "set analysis.alarm_at_start: fix_forward to roll out a fix judged against the baseline only"
+    )
+    raise AlarmAlreadyFiringError(
+        f"alarm {shown} is already in ALARM before the rollout touched endpoint {endpoint}: refusing to start, so "
+        f"the new model is not blamed for an outage it did not cause (nothing was changed). Once the alarm is OK, "
+        f"approve again; or {how}"
+    )
 
 
 def package_version(arn: str) -> tuple[str, int] | None:

@@ -11,8 +11,15 @@ from rollout.analysis import next_check_seconds
 from rollout.aws import cloudwatch, sagemaker
 from rollout.config import Settings
 from rollout.decide import Progress, deployment_progress
-from rollout.errors import GuardrailRollbackError, UpdateFailedError, UpdateTimedOutError, VerificationFailedError
+from rollout.errors import (
+    GuardrailRollbackError,
+    HealthCheckFailedError,
+    UpdateFailedError,
+    UpdateTimedOutError,
+    VerificationFailedError,
+)
 from rollout.models import BakeState, BlueGreen, EndpointSnapshot, Phase, RolloutState
+from rollout.steps.drift import expect, require_drift_free
 from rollout.steps.health import heed_requests
 from rollout.steps.revocation import require_approval
 from rollout.steps.target import resource_tags
@@ -27,8 +34,10 @@ def start_update(state: RolloutState) -> RolloutState:
     observed = sagemaker.snapshot(endpoint, variants_while_busy=False)
     already = config in {observed.config_name, observed.pending_config_name}
     if not already:
+        require_drift_free(state, observed)  # a gate may have waited long: the endpoint must still be the baseline
         require_approval(state)  # a gate or a queue may have held the rollout for a long time
     state.touched = True  # from here on, any failure must put the endpoint back
+    state.touched_at = state.touched_at or clock.now()
     if not already:
         if target.creates_endpoint:
             sagemaker.create_endpoint(endpoint, config, resource_tags(state))
@@ -92,6 +101,8 @@ def _check(state: RolloutState, settings: Settings) -> RolloutState:
     now = clock.now()
     heed_requests(state, settings)
     observed = sagemaker.snapshot(state.endpoint_name, variants_while_busy=False)
+    require_drift_free(state, observed)
+    watch_alarms_in_flight(state, now)
     decision = deployment_progress(state, observed, now, desired_weights(state))
     state.polls += 1
     state.message = decision.reason
@@ -106,7 +117,28 @@ def _check(state: RolloutState, settings: Settings) -> RolloutState:
         raise GuardrailRollbackError(guardrail_rollback_reason(state, observed, now))
     if decision.progress in (Progress.FAILED, Progress.REVERTED):
         raise UpdateFailedError(decision.reason)
+    expect(state, observed)
     return settled(state, now)
+
+
+def watch_alarms_in_flight(state: RolloutState, now: datetime) -> None:
+    """While the rollout's own change is in flight (an update, a shift, the promotion), a watched alarm that went to
+    ALARM since the last look - however briefly - fails the rollout: its history is read, so none is missed.
+    SageMaker's guardrails watch their alarms themselves during a blue/green update."""
+    target = state.target
+    in_flight = state.phase in (Phase.UPDATING, Phase.SHIFTING, Phase.PROMOTING)
+    guarded = target is not None and target.guardrails and state.phase is Phase.UPDATING
+    if not state.touched or not in_flight or guarded or not state.watched_alarms:
+        return
+    since = state.alarms_seen_until or state.touched_at or now
+    fired = cloudwatch.alarms_fired(state.watched_alarms, since, now)
+    state.alarms_seen_until = now
+    if fired:
+        name, at, reason = fired[0]
+        during = {Phase.UPDATING: "the update", Phase.SHIFTING: "a traffic shift", Phase.PROMOTING: "the promotion"}
+        raise HealthCheckFailedError(
+            f"alarm {name} went to ALARM at {at.isoformat()} during {during[state.phase]} ({reason})"
+        )
 
 
 def guardrail_rollback_reason(state: RolloutState, observed: EndpointSnapshot, now: datetime) -> str:
@@ -136,23 +168,41 @@ def settled(state: RolloutState, now: datetime) -> RolloutState:
     target = state.target
     assert target is not None
     if state.phase is Phase.PROMOTING:
-        state.phase, state.next = Phase.DEPLOYED, "done"
-        state.message = f"promoted: endpoint {state.endpoint_name} serves {target.model_name} alone"
+        if state.promotion_scaling is not None:  # Promote gives the promoted variant its autoscaling back first
+            state.next = "promote"
+            state.message = f"promoted: endpoint {state.endpoint_name} serves {target.model_name} alone"
+            return state
+        after_promotion(state, now)
     elif state.phase is Phase.UPDATING and target.shifts_traffic:
         state.next = "shift"
         state.message = f"variant {target.variant_name} is live at weight 0 beside the baseline"
+    elif state.phase is Phase.UPDATING and target.guardrails:  # SageMaker's blue/green update was the promotion
+        after_promotion(state, now)
     else:
         start_bake(state, now)
     return state
 
 
-def start_bake(state: RolloutState, now: datetime) -> None:
+def after_promotion(state: RolloutState, now: datetime) -> None:
+    """The new model serves alone: judge it once more, for ``post_promotion_bake_seconds`` (at least one check),
+    with the same alarms and checks; a failure rolls back to the pre-rollout config."""
+    seconds = state.policy.post_promotion_bake_seconds
+    start_bake(state, now, seconds)
+    state.phase = Phase.VERIFYING
+    state.message = (
+        f"promoted: endpoint {state.endpoint_name} serves the new model alone; judging it for {seconds} s more "
+        "(post_promotion_bake_seconds)"
+    )
+
+
+def start_bake(state: RolloutState, now: datetime, seconds: int | None = None) -> None:
     """Begin judging the current step: at least one check, then every check interval until the bake ends."""
     step = state.current_step
-    state.bake = BakeState(started_at=now, ends_at=now + timedelta(seconds=step.bake_seconds))
-    state.bake.next_check_seconds = max(1, next_check_seconds(state.policy.judging, state.bake, now))
+    bake_seconds = step.bake_seconds if seconds is None else seconds
+    state.bake = BakeState(started_at=now, ends_at=now + timedelta(seconds=bake_seconds))
+    state.bake.next_check_seconds = max(1, next_check_seconds(state.judging, state.bake, now))
     state.phase, state.next = Phase.BAKING, "bake"
     state.message = (
         f"step {state.step_index + 1}/{len(state.steps)}: {step.weight_percent:g}% of traffic on the new model, "
-        f"baking {step.bake_seconds} s"
+        f"baking {bake_seconds} s"
     )

@@ -15,45 +15,65 @@ from rollout.analysis import (
     judge,
     next_check_seconds,
 )
-from rollout.aws import cloudwatch, table
+from rollout.aws import cloudwatch, sagemaker, table
 from rollout.config import Settings
 from rollout.decide import failure_reason
 from rollout.errors import (
     AbortedError,
     ApprovalRevokedError,
+    AwsServiceError,
     GateRejectedError,
     GateTimedOutError,
     HealthCheckFailedError,
+    MetricsUnavailableError,
     SupersededError,
+    TransientError,
 )
 from rollout.models import AbTest, GateState, Phase, RolloutState, Shadow, StepRecord, TaskError, Verdict
 from rollout.notifications import EventKind
 from rollout.steps.announce import announce
+from rollout.steps.drift import require_drift_free
 from rollout.steps.experiment import conclude
 
 
-def observe(state: RolloutState) -> HealthObservation:
-    """Read what the analysis needs: the policy's alarms, and the new and baseline variants' figures."""
-    analysis = state.policy.judging
-    details = cloudwatch.alarm_details(state.watched_alarms) if state.watched_alarms else {}
+def observe(state: RolloutState, now: datetime) -> HealthObservation:
+    """Read what the analysis needs: the watched alarms - their state now, and any that went to ALARM since the last
+    look, however briefly (from their history: a transition is never lost to a callback token that timed out in the
+    same second) - and the new and baseline variants' figures."""
+    analysis = state.judging
+    watched = state.watched_alarms
+    details = cloudwatch.alarm_details(watched) if watched else {}
     alarms = {name: value for name, (value, _) in details.items()}
     reasons = {name: reason for name, (_, reason) in details.items()}
+    since = state.alarms_seen_until or state.bake.started_at or now
+    for name, at, reason in cloudwatch.alarms_fired(watched, since, now) if watched else []:
+        if alarms.get(name) != "ALARM":
+            alarms[name], reasons[name] = "ALARM", f"went to ALARM at {at.isoformat()}: {reason}"
     if not analysis.has_metric_checks or state.bake.started_at is None:  # no traffic judged yet (a start gate)
         return HealthObservation(alarms=alarms, alarm_reasons=reasons)
     target, baseline = state.target, state.require_baseline()
     assert target is not None
-    now, start = clock.now(), state.bake.started_at
+    start = state.bake.started_at
     stat = analysis.latency_statistic
-    if target.variant_name:
+    baseline_names = [v.name for v in baseline.variants]
+    if target.variant_name and state.phase is not Phase.VERIFYING:  # side by side: the same window for both
         new = cloudwatch.variant_figures(state.endpoint_name, [target.variant_name], start, now, stat)
-        old = cloudwatch.variant_figures(state.endpoint_name, [v.name for v in baseline.variants], start, now, stat)
+        old = cloudwatch.variant_figures(state.endpoint_name, baseline_names, start, now, stat)
         return HealthObservation(alarms=alarms, new=new, baseline=old, alarm_reasons=reasons)
-    variants = [v.name for v in baseline.variants] if baseline.exists else [state.policy.variant_name]
-    return HealthObservation(
-        alarms=alarms,
-        new=cloudwatch.variant_figures(state.endpoint_name, variants, start, now, stat),
-        alarm_reasons=reasons,
-    )
+    if state.phase is Phase.VERIFYING and target.promoted_variant:
+        names = [target.promoted_variant]
+    else:
+        names = baseline_names if baseline.exists else [state.policy.variant_name]
+    new = cloudwatch.variant_figures(state.endpoint_name, names, start, now, stat)
+    reference = None
+    relative = analysis.max_error_rate_increase is not None or analysis.max_latency_ratio is not None
+    if baseline.exists and relative and state.touched_at is not None:
+        # nothing of the old model serves beside the new one: compare with it over as long a window just before the
+        # rollout first changed the endpoint
+        length = timedelta(seconds=max(60.0, (now - start).total_seconds()))
+        before = state.touched_at
+        reference = cloudwatch.variant_figures(state.endpoint_name, baseline_names, before - length, before, stat)
+    return HealthObservation(alarms=alarms, new=new, baseline=reference, alarm_reasons=reasons)
 
 
 def evaluate_health(state: RolloutState, settings: Settings) -> RolloutState:
@@ -66,8 +86,16 @@ def evaluate_health(state: RolloutState, settings: Settings) -> RolloutState:
 def _evaluate(state: RolloutState, settings: Settings) -> RolloutState:
     now = clock.now()
     heed_requests(state, settings)
-    analysis, step = state.policy.judging, state.current_step
-    verdict = judge(analysis, observe(state))
+    analysis, step = state.judging, state.current_step
+    try:
+        endpoint = sagemaker.snapshot(state.endpoint_name, variants_while_busy=False)
+        observation = observe(state, now)
+    except (TransientError, AwsServiceError) as exc:  # not a verdict on the model: inconclusive, within a budget
+        return _unreadable(state, now, exc)
+    require_drift_free(state, endpoint)
+    state.alarms_seen_until = now
+    state.bake.read_errors = 0
+    verdict = judge(analysis, observation)
     signal, state.signal = state.signal, None
     if signal is not None and signal.Error == "AlarmFiredError" and verdict.verdict is not Verdict.FAIL:
         # the alarm fired and recovered before this check: it still failed the bake
@@ -81,7 +109,7 @@ def _evaluate(state: RolloutState, settings: Settings) -> RolloutState:
     if verdict.verdict is Verdict.FAIL:
         bake.failures += 1
     record = StepRecord(
-        step=state.step_index + 1,
+        step=step_number(state),
         weight_percent=step.weight_percent,
         at=now,
         verdict=verdict.verdict,
@@ -107,9 +135,39 @@ def _evaluate(state: RolloutState, settings: Settings) -> RolloutState:
     return _advance(state, settings, now, decision.reason)
 
 
+def _unreadable(state: RolloutState, now: datetime, exc: Exception) -> RolloutState:
+    """The alarms, metrics or endpoint could not be read: the check is inconclusive. ``consecutive_error_limit`` such
+    checks in a row are allowed (the bake waits, even past its end, without using up max_inconclusive); one more
+    stops the rollout with MetricsUnavailableError - it rolls back, but never rejects the package."""
+    analysis, bake = state.judging, state.bake
+    bake.read_errors += 1
+    said = f"could not read the alarms, metrics or endpoint ({type(exc).__name__}: {exc})"
+    limit = analysis.consecutive_error_limit
+    if bake.read_errors > limit:
+        raise MetricsUnavailableError(
+            f"{step_label(state)}: {said}, {bake.read_errors} checks in a row (consecutive_error_limit={limit}); "
+            "the rollout cannot judge the new model"
+        )
+    if bake.ends_at is not None and now >= bake.ends_at:  # a step never passes unread
+        bake.ends_at = now + timedelta(seconds=analysis.check_interval_seconds)
+    bake.next_check_seconds = max(1, min(next_check_seconds(analysis, bake, now), analysis.check_interval_seconds))
+    state.next = "gate" if state.gate is not None else "bake"
+    state.message = (
+        f"{step_label(state)}: inconclusive - {said} (error {bake.read_errors} of consecutive_error_limit={limit})"
+    )
+    return state
+
+
+def step_number(state: RolloutState) -> int:
+    """The step a verdict belongs to; the judging after the promotion counts as one step more."""
+    return len(state.steps) + 1 if state.phase is Phase.VERIFYING else state.step_index + 1
+
+
 def step_label(state: RolloutState) -> str:
     """How a person reads the step being judged."""
     step = state.current_step
+    if state.phase is Phase.VERIFYING:
+        return "after promotion"
     if isinstance(state.policy.strategy, Shadow):
         return f"shadow test ({step.weight_percent:g}% of requests copied)"
     if isinstance(state.policy.strategy, AbTest):
@@ -120,6 +178,9 @@ def step_label(state: RolloutState) -> str:
 def _advance(state: RolloutState, settings: Settings, now: datetime, reason: str) -> RolloutState:
     """The step passed: next step, the end of a test, promotion, or done - through a gate where the policy
     asks for one."""
+    if state.phase is Phase.VERIFYING:  # the promoted model passed its last judging
+        state.phase, state.next = Phase.DEPLOYED, "done"
+        return state
     shifting = state.target is not None and state.target.shifts_traffic
     last = state.step_index + 1 >= len(state.steps) or (state.promote_now and shifting)
     testing = isinstance(state.policy.strategy, (AbTest, Shadow)) and state.target is not None
@@ -163,7 +224,7 @@ def open_gate(
 def _gate_check_seconds(state: RolloutState, now: datetime) -> int:
     assert state.gate is not None
     remaining = int((state.gate.deadline - now).total_seconds())
-    interval = check_interval(state.policy.judging, state.policy.gates.timeout_seconds)
+    interval = check_interval(state.judging, state.policy.gates.timeout_seconds)
     return max(1, min(interval, remaining))
 
 

@@ -190,6 +190,9 @@ def _acquired(state: RolloutState, settings: Settings, now: datetime, how: str) 
         settings.table_name, state.package.arn, state.rollout_id, endpoint, now, settings.lock_lease_seconds
     )
     table.put_record(settings.table_name, endpoint, state.started_at, state.rollout_id, record_fields(state, "running"))
+    earlier = table.leftovers(settings.table_name, endpoint)  # this rollout's Clean Up tries them again
+    state.inherited_from = sorted(earlier)
+    state.inherited_leftovers = sorted({entry for entries in earlier.values() for entry in entries})
     state.message = f"locked endpoint {endpoint}{how}"
     announce(state, EventKind.STARTED, settings)
     return state
@@ -247,6 +250,11 @@ def release_lock(state: RolloutState, settings: Settings) -> RolloutState:
             clock.now(),
             state.started_at,
         )
+    if state.lock.status is LockStatus.ACQUIRED or state.leftovers or state.inherited_from:
+        # what is still left (its own and earlier rollouts') is kept under this rollout; earlier entries go
+        table.put_leftovers(settings.table_name, endpoint, state.rollout_id, state.leftovers)
+        for earlier in state.inherited_from:
+            table.put_leftovers(settings.table_name, endpoint, earlier, [])
     released = table.release_lock(settings.table_name, endpoint, state.rollout_id)
     table.dequeue(settings.table_name, endpoint, state.rollout_id)
     table.unindex_package(settings.table_name, state.package.arn, state.rollout_id)
@@ -276,4 +284,5 @@ def record_fields(state: RolloutState, outcome: str) -> dict[str, str | None]:
         "target_config": state.target.config_name if state.target else None,
         "steps": json.dumps([r.model_dump(mode="json") for r in state.history]) if state.history else None,
         "experiment": state.experiment.model_dump_json() if state.experiment else None,
+        "leftovers": ", ".join(state.leftovers) if state.leftovers else None,
     }

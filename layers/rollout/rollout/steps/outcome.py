@@ -14,7 +14,7 @@ from rollout.inputs import parse_start_input, parse_time
 from rollout.models import Outcome, Phase, RolloutState, TaskError
 from rollout.notifications import EventKind
 from rollout.policy import merge_layers, standard_layers
-from rollout.steps.announce import announce, publish
+from rollout.steps.announce import announce, publish, retry_unsent
 from rollout.steps.lock import record_fields
 
 UNKNOWN_ENDPOINT = "-"
@@ -28,30 +28,43 @@ OUTCOME_EVENTS = {
 }
 
 
+# What rejects the package (policy on_rollback reject_package): the new model failed a health check while it
+# served - the policy's alarms, the built-in checks, a shadow's comparison, SageMaker's guardrails. Never an AWS error,
+# a lost A/B test, a person's abort, a revoked approval, a timeout or metrics that could not be read.
+HEALTH_FAILURES = frozenset({"HealthCheckFailedError", "GuardrailRollbackError"})
+
+
 def record_outcome(state: RolloutState, settings: Settings) -> RolloutState:
-    """Settle the outcome and reason, write the record, tell the topic."""
+    """Settle the outcome and reason, tell the world (best effort), write the record."""
     outcome = final_outcome(state)
     state.outcome = outcome
     stopped = state.error is not None and state.error.Error in ("RollbackFailedError", "DriftError")
     if outcome is not Outcome.SUCCEEDED and (state.reason is None or stopped):
-        state.reason = failure_reason(state.error)  # a failed rollback's error tells the endpoint's state
+        state.reason = failure_reason(state.error)  # a stopped rollout's error tells the endpoint's state
     if outcome is Outcome.SUCCEEDED:
         state.reason = (
             state.reason or f"endpoint {state.endpoint_name} serves {state.target.model_name if state.target else '?'}"
         )
-    revoked = state.error is not None and state.error.Error == "ApprovalRevokedError"  # the registry said so already
-    if outcome is Outcome.ROLLED_BACK and state.policy.on_rollback == "reject_package" and not revoked:
+    unhealthy = state.error is not None and state.error.Error in HEALTH_FAILURES
+    if outcome is Outcome.ROLLED_BACK and state.policy.on_rollback == "reject_package" and unhealthy:
         registry.reject_package(state.package.arn, f"rolled back by rollout {state.rollout_id}: {state.reason}")
-    fields = record_fields(state, outcome.value)
-    fields["finished_at"] = clock.now().isoformat()
-    table.put_record(settings.table_name, state.endpoint_name, state.started_at, state.rollout_id, fields)
     kind = OUTCOME_EVENTS.get(outcome)
     if outcome is Outcome.ROLLED_BACK and state.error is not None and state.error.Error == "AbortedError":
         kind = EventKind.ABORTED
     if kind is not None:
         announce(state, kind, settings)
+    else:
+        retry_unsent(state, settings)
+    fields = record_fields(state, outcome.value)
+    fields["finished_at"] = clock.now().isoformat()
+    if state.announcements_failed:
+        fields["announcements_failed"] = str(state.announcements_failed)
+        fields["announcements_unsent"] = str(len(state.unsent))
+    table.put_record(settings.table_name, state.endpoint_name, state.started_at, state.rollout_id, fields)
     state.phase = Phase.FINISHED
     state.message = f"{outcome.value}: {state.reason}"
+    if state.announcements_failed:
+        state.message += f" ({state.announcements_failed} announcement(s) failed, {len(state.unsent)} never sent)"
     return state
 
 

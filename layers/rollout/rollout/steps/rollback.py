@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from rollout import clock, continuation, names, plan
-from rollout.aws import autoscaling, cloudwatch, sagemaker
+from rollout import clock, continuation, plan
+from rollout.aws import autoscaling, sagemaker
 from rollout.config import Settings
 from rollout.decide import RollbackAction, error_message, failure_reason, rollback_action
 from rollout.errors import AwsServiceError, EndpointConfigNotFoundError, TransientError
@@ -103,52 +103,16 @@ def release_blocking_scaling(state: RolloutState, observed: EndpointSnapshot) ->
 
 
 def restore_baseline_scaling(state: RolloutState) -> None:
-    """A promotion moved or removed the baseline's autoscaling: put it back exactly (idempotent)."""
-    baseline = state.baseline
+    """A promotion moved or removed the baseline's autoscaling: put it back exactly (idempotent), and take away what
+    the promoted variant was given if it had none before."""
+    baseline, target = state.baseline, state.target
     if baseline is None or not baseline.scaling:
         return
+    scaled = {s.variant for s in baseline.scaling}
+    if target is not None and target.promoted_variant and target.promoted_variant not in scaled:
+        autoscaling.remove_scaling(baseline.name, target.promoted_variant)
     for scaling in baseline.scaling:
         autoscaling.apply_scaling(baseline.name, scaling.variant, scaling)
-
-
-def clean_up(state: RolloutState) -> RolloutState:
-    """Delete what the rollout made and no longer needs: always its alarms; after a rollback its configs and
-    model; after a success the intermediate shift config (the baseline config and model stay, for a manual
-    revert). After a failed rollback nothing of the endpoint's is touched."""
-    target = state.target
-    removed: list[str] = []
-    if state.service_alarms:
-        cloudwatch.delete_alarms(state.service_alarms)
-        removed += state.service_alarms
-    if target is None and state.phase is Phase.ROLLED_BACK:
-        # Prepare Target failed part-way and its state went with the error: what it made has known names
-        # (only those that exist: a tag-conditioned delete of a resource that was never made is denied by IAM)
-        made, model = prepared_names(state)
-        made = [name for name in made if sagemaker.describe_endpoint_config(name) is not None]
-        removed += [name for name in made if sagemaker.delete_endpoint_config(name)]
-        if sagemaker.describe_model(model) is not None and sagemaker.delete_model(model):
-            removed.append(model)
-    if target is None or state.phase not in (Phase.ROLLED_BACK, Phase.DEPLOYED):
-        # after a failed rollback the endpoint's resources stay for the person who must look
-        state.message = f"deleted {', '.join(removed)}" if removed else "nothing to clean up"
-        return state
-    kept = state.experiment is not None and state.experiment.decision in ("keep", "keep_both")
-    if state.phase is Phase.DEPLOYED:  # the live config stays; the one it did not need goes
-        configs = [target.config_name if kept else target.shift_config_name]
-    else:
-        configs = [target.shift_config_name, target.config_name]
-    removed += [name for name in configs if name and sagemaker.delete_endpoint_config(name)]
-    if state.phase is Phase.ROLLED_BACK and sagemaker.delete_model(target.model_name):
-        removed.append(target.model_name)
-    state.message = f"deleted {', '.join(removed)}" if removed else "nothing to clean up"
-    return state
-
-
-def prepared_names(state: RolloutState) -> tuple[list[str], str]:
-    """The configs and the model Prepare Target creates for this rollout (names are deterministic)."""
-    endpoint, package, rollout_id = state.endpoint_name, state.package, state.rollout_id
-    configs = [names.endpoint_config_name(endpoint, package.version, rollout_id, p) for p in ("c", "s", "p")]
-    return configs, names.model_name(endpoint, package.arn, package.version, rollout_id)
 
 
 def roll_back_step(state: RolloutState, settings: Settings) -> RolloutState:

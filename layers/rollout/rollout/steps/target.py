@@ -19,6 +19,8 @@ def resource_tags(state: RolloutState) -> list[dict[str, str]]:
 
 
 def prepare_target(state: RolloutState, settings: Settings) -> RolloutState:
+    """Plan every request first (a refusal - a bad capacity, a shape SageMaker rejects - leaves nothing behind), then
+    create the model, the config(s) and the rollout's own alarms, each found again by name if a retry runs."""
     endpoint, package = state.endpoint_name, state.package
     model_name = names.model_name(endpoint, package.arn, package.version, state.rollout_id)
     baseline = state.require_baseline()
@@ -29,20 +31,30 @@ def prepare_target(state: RolloutState, settings: Settings) -> RolloutState:
             raise EndpointConfigNotFoundError(
                 f"EndpointConfig {baseline.config_name} of {endpoint} disappeared before the rollout began"
             )
-    tags = resource_tags(state)
-    sagemaker.ensure_model(model_name, package.arn, settings.execution_role_arn, tags)
     strategy = state.policy.strategy
-    if baseline_config is not None and (isinstance(strategy, Shadow) or plan.shifts_traffic(strategy, baseline.exists)):
-        _side_by_side(state, baseline_config, model_name, tags)
+    side_by_side = baseline_config is not None and (
+        isinstance(strategy, Shadow) or plan.shifts_traffic(strategy, baseline.exists)
+    )
+    if baseline_config is not None and side_by_side:
+        requests, target, how = _side_by_side(state, baseline_config, model_name)
     else:
         config_name = names.endpoint_config_name(endpoint, package.version, state.rollout_id)
-        request = plan.target_config(state.policy, baseline, baseline_config, model_name, config_name)
-        sagemaker.ensure_endpoint_config(request, tags)
+        requests = [plan.target_config(state.policy, baseline, baseline_config, model_name, config_name)]
         guardrails = isinstance(strategy, BlueGreen) and baseline.exists
-        state.target = Target(
+        target = Target(
             model_name=model_name, config_name=config_name, creates_endpoint=not baseline.exists, guardrails=guardrails
         )
-        state.message = f"created model {model_name} and endpoint config {config_name}"
+        how = f"created model {model_name} and endpoint config {config_name}"
+    tags = resource_tags(state)
+    sagemaker.ensure_model(model_name, package.arn, settings.execution_role_arn, tags)
+    for request in requests:
+        sagemaker.ensure_endpoint_config(request, tags)
+    state.target = target
+    if side_by_side and target.variant_name:
+        state.service_alarms = cloudwatch.put_variant_alarms(
+            names.alarm_prefix(state.rollout_id), endpoint, target.variant_name, state.judging, tags
+        )
+    state.message = how + (f"; alarms {', '.join(state.service_alarms)}" if state.service_alarms else "")
     state.phase = Phase.PREPARED
     if state.policy.gates.confirm_before_start:
         return open_gate(state, settings, "before start", "start", clock.now())
@@ -51,10 +63,11 @@ def prepare_target(state: RolloutState, settings: Settings) -> RolloutState:
 
 
 def _side_by_side(
-    state: RolloutState, baseline_config: plan.ConfigRequest, model_name: str, tags: list[dict[str, str]]
-) -> None:
+    state: RolloutState, baseline_config: plan.ConfigRequest, model_name: str
+) -> tuple[list[plan.ConfigRequest], Target, str]:
     """The new model beside the live one: as a variant at weight 0 (traffic shifting, A/B) or as the live
-    variant's shadow; and the config with the new variant alone, for a promotion."""
+    variant's shadow; and the config with the new model alone, for a promotion (in a variant named after the
+    largest baseline variant, so users' alarms and clients keep working)."""
     endpoint, package, policy = state.endpoint_name, state.package, state.policy
     baseline = state.require_baseline()
     variant = names.variant_name(package.version, state.rollout_id)
@@ -67,21 +80,19 @@ def _side_by_side(
     else:
         side = plan.shift_config(policy, baseline, baseline_config, model_name, variant, side_name)
         how = f"variant {variant} at weight 0 beside the live variants"
-    sagemaker.ensure_endpoint_config(side, tags)
-    promoted = plan.promote_config(policy, plan.without_shadows(baseline_config), model_name, variant, promote_name)
-    sagemaker.ensure_endpoint_config(promoted, tags)
-    state.target = Target(
+    promoted = plan.promote_config(policy, baseline, plan.without_shadows(baseline_config), model_name, promote_name)
+    promoted_variant = promoted["ProductionVariants"][0]["VariantName"]
+    target = Target(
         model_name=model_name,
         config_name=promote_name,
         creates_endpoint=False,
         variant_name=variant,
         shift_config_name=side_name,
         shadow=isinstance(strategy, Shadow),
+        promoted_variant=promoted_variant,
     )
-    state.service_alarms = cloudwatch.put_variant_alarms(
-        names.alarm_prefix(state.rollout_id), endpoint, variant, policy.judging, tags
+    said = (
+        f"created model {model_name}, config {side_name} ({how}) and config {promote_name} (the new model alone, "
+        f"as variant {promoted_variant})"
     )
-    state.message = (
-        f"created model {model_name}, config {side_name} ({how}) and config {promote_name} (variant {variant} "
-        "alone)" + (f"; alarms {', '.join(state.service_alarms)}" if state.service_alarms else "")
-    )
+    return [side, promoted], target, said

@@ -8,6 +8,8 @@ from rollout.config import Settings
 from rollout.models import Phase, RolloutState
 from rollout.notifications import EventKind
 from rollout.steps.announce import announce
+from rollout.steps.deploy import after_promotion
+from rollout.steps.drift import require_drift_free
 from rollout.steps.revocation import require_approval
 
 
@@ -22,6 +24,7 @@ def shift_traffic(state: RolloutState, settings: Settings) -> RolloutState:
     live = {v.name: v.weight for v in observed.variants}
     wanted = {w["VariantName"]: w["DesiredWeight"] for w in weights}
     if observed.status == "InService" and live != wanted:  # a retried step finds its shift already made
+        require_drift_free(state, observed)
         sagemaker.update_weights(endpoint, weights)
     state.update_started_at = clock.now()
     state.phase, state.next = Phase.SHIFTING, "wait"
@@ -32,29 +35,51 @@ def shift_traffic(state: RolloutState, settings: Settings) -> RolloutState:
 
 
 def promote(state: RolloutState, settings: Settings) -> RolloutState:
-    """Every step passed: UpdateEndpoint to the config with the new variant alone."""
+    """Every step passed: UpdateEndpoint to the config with the new model alone (in a variant that keeps the name
+    users' alarms and clients know). Called again once that update has settled when the promoted variant must be
+    given its autoscaling back, which only an InService endpoint allows."""
     target = state.target
     assert target is not None
+    now = clock.now()
     observed = sagemaker.snapshot(state.endpoint_name, variants_while_busy=False)
+    settled = state.phase is Phase.PROMOTING and observed.status == "InService"
+    if settled and observed.config_name == target.config_name:
+        give_promoted_variant_its_scaling(state)
+        after_promotion(state, now)
+        return state
     if target.config_name not in {observed.config_name, observed.pending_config_name}:
+        require_drift_free(state, observed)
         require_approval(state)
-        move_scaling_to_new_variant(state)
+        release_scaling_for_promotion(state)
         sagemaker.update_endpoint(state.endpoint_name, target.config_name)
-    state.update_started_at = clock.now()
+    state.update_started_at = now
     state.phase, state.next = Phase.PROMOTING, "wait"
     state.message = f"promoting: updating {state.endpoint_name} to {target.config_name}"
     announce(state, EventKind.PROMOTED, settings)
     return state
 
 
-def move_scaling_to_new_variant(state: RolloutState) -> None:
-    """Give the new variant the scaling of the largest autoscaled baseline variant, and deregister the baseline
-    variants: SageMaker rejects an update that removes a variant still registered as a scalable target."""
+def release_scaling_for_promotion(state: RolloutState) -> None:
+    """Deregister what SageMaker would not let the promotion remove or resize, and remember what the promoted variant
+    gets back once the update has settled (see plan.promotion_scaling)."""
     baseline, target = state.require_baseline(), state.target
-    if not baseline.scaling or target is None or not target.variant_name:
+    if not baseline.scaling or target is None or not target.promoted_variant:
         return
-    counts = {v.name: v.instance_count or 0 for v in baseline.variants}
-    model = max(baseline.scaling, key=lambda s: counts.get(s.variant, 0))
-    autoscaling.apply_scaling(state.endpoint_name, target.variant_name, model)
-    for scaling in baseline.scaling:
-        autoscaling.remove_scaling(state.endpoint_name, scaling.variant)
+    promoted = target.promoted_variant
+    config = sagemaker.config_request(target.config_name) or {}
+    new_type = next(
+        (v.get("InstanceType") for v in config.get("ProductionVariants", []) if v["VariantName"] == promoted), None
+    )
+    old_type = next((v.instance_type for v in baseline.variants if v.name == promoted), None)
+    release, after = plan.promotion_scaling(baseline, promoted, new_type != old_type)
+    for variant in release:
+        autoscaling.remove_scaling(state.endpoint_name, variant)
+    state.promotion_scaling = after
+
+
+def give_promoted_variant_its_scaling(state: RolloutState) -> None:
+    """Register the promoted variant with the scaling it had before (or the largest autoscaled variant's)."""
+    scaling = state.promotion_scaling
+    if scaling is not None:
+        autoscaling.apply_scaling(state.endpoint_name, scaling.variant, scaling)
+        state.promotion_scaling = None

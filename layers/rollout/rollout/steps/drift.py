@@ -1,0 +1,25 @@
+"""Someone else's change: the rollout never overwrites it.
+
+Every step that looks at the endpoint compares it with what the rollout last left (``RolloutState.expected``); a
+config, weight or instance count the rollout did not set stops the rollout with ``DriftError``. Roll Back then
+leaves the endpoint exactly as it is, and the rollout ends ``needs_attention`` with the difference named; the
+endpoint is held until a person releases it (``rollout release``).
+"""
+
+from __future__ import annotations
+
+from rollout.decide import drift, expectation
+from rollout.errors import DriftError
+from rollout.models import EndpointSnapshot, RolloutState
+
+
+def require_drift_free(state: RolloutState, observed: EndpointSnapshot) -> None:
+    """Raise DriftError when the endpoint is not as the rollout left it."""
+    said = drift(state, observed)
+    if said:
+        raise DriftError(f"{said}. The rollout stops without touching the endpoint again, so that change is kept")
+
+
+def expect(state: RolloutState, observed: EndpointSnapshot) -> None:
+    """The endpoint as observed now is what the rollout left: later looks compare with it."""
+    state.expected = expectation(state, observed)
