@@ -130,7 +130,7 @@ def _status(args: argparse.Namespace, session: Any, stack: Any) -> int:
 
 
 def _status_text(r: Any) -> str:
-    done = r.step - (0 if r.phase in ("promoting", "deployed") else 1)
+    done = r.step - (0 if r.phase in ("promoting", "verifying", "deployed") else 1)
     bar = "#" * int(20 * done / r.steps) if r.steps else ""
     weights = ", ".join(f"{v}={w:g}" for v, w in r.weights.items())
     lines = [

@@ -111,11 +111,13 @@ def test_an_alarm_driven_rollback_cuts_traffic_seconds_after_the_alarm(run):
     assert len(listener) == 1 and listener[0].error is None
 
 
-def test_a_long_multi_line_abort_reason_still_rolls_back_and_rejects_the_package(run):
+def test_a_long_multi_line_reason_still_rolls_back_and_rejects_the_package_on_one_line(run):
     # SageMaker's ApprovalDescription must match ".*" (no line break) and the reason travels into the state
-    # (256 KiB): a person's reason is kept to one line and 1,000 characters wherever the service uses it
+    # (256 KiB): a person's abort reason is kept to one line and 1,000 characters wherever the service uses it, and
+    # an alarm's multi-line reason reaches ApprovalDescription on one line (an abort never rejects the package:
+    # only a health failure of the new model does)
     reason = "dashboards look wrong:\nlatency up\tand errors " + "x" * 300_000
-    report, sim = run(
+    aborted, sim = run(
         scenario(
             policy={
                 "endpoint_name": "churn-prod",
@@ -125,10 +127,33 @@ def test_a_long_multi_line_abort_reason_still_rolls_back_and_rejects_the_package
             operator=[{"at_seconds": 900, "action": "abort", "reason": reason}],
         )
     )
-    assert report.outcome == "rolled_back", report.reason
-    assert report.operator[0]["done"]
-    package = sim.sm.describe_model_package(ModelPackageName=report.records[0]["package_arn"])
+    assert aborted.outcome == "rolled_back", aborted.reason
+    assert aborted.operator[0]["done"]
+    assert len(aborted.records[0]["reason"]) < 1200
+    package = sim.sm.describe_model_package(ModelPackageName=aborted.records[0]["package_arn"])
+    assert package["ModelApprovalStatus"] == "Approved", "an abort is not a health failure of the model"
+    alarmed, sim = run(
+        scenario(
+            policy={
+                "endpoint_name": "churn-prod",
+                "on_rollback": "reject_package",
+                "strategy": {"type": "canary", "canary_percent": 10, "bake_seconds": 600},
+                "analysis": {"alarms": ["conversion"]},
+            },
+            alarms=[{"name": "conversion", "script": [{"at_seconds": 0, "state": "OK"}]}],
+            timeline=[
+                {
+                    "at_seconds": 870,
+                    "action": "set_alarm",
+                    "alarm": "conversion",
+                    "state": "ALARM",
+                    "reason": "dashboards look wrong:\nlatency up\tand errors",
+                }
+            ],
+        )
+    )
+    assert alarmed.outcome == "rolled_back", alarmed.reason
+    package = sim.sm.describe_model_package(ModelPackageName=alarmed.records[0]["package_arn"])
     assert package["ModelApprovalStatus"] == "Rejected"
     description = package["ApprovalDescription"]
     assert "\n" not in description and len(description) <= 1024 and "latency up and errors" in description
-    assert len(report.records[0]["reason"]) < 1200

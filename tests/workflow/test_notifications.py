@@ -23,6 +23,7 @@ def test_a_canary_tells_every_step_in_order(run):
         ("Rollout Step Shifted", 2, None),
         ("Rollout Step Verdict", 2, "pass"),
         ("Rollout Promoted", 2, None),
+        ("Rollout Step Verdict", 2, "pass"),  # after the promotion (post_promotion_bake_seconds)
         ("Rollout Succeeded", 2, None),
     ]
     shifted = report.events[1].detail
@@ -35,7 +36,15 @@ def test_a_rollback_is_told_with_its_reason(run):
     report, sim = run(
         scenario(
             policy={"endpoint_name": "churn-prod", "strategy": CANARY, "analysis": {"alarms": ["conversion"]}},
-            alarms=[{"name": "conversion", "script": [{"at_seconds": 0, "state": "ALARM", "reason": "fell"}]}],
+            alarms=[
+                {
+                    "name": "conversion",
+                    "script": [
+                        {"at_seconds": 0, "state": "OK"},
+                        {"at_seconds": 570, "state": "ALARM", "reason": "fell"},
+                    ],
+                }
+            ],
         )
     )
     last = report.events[-1]

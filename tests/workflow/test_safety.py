@@ -43,6 +43,11 @@ def items(sim, sk_prefix):
     return [item for item in scanned if item["sk"]["S"].startswith(sk_prefix)]
 
 
+def rollout_alarms(sim):
+    described = sim.session.client("cloudwatch").describe_alarms(AlarmNamePrefix="sagemaker-rollout-")
+    return [a["AlarmName"] for a in described["MetricAlarms"]]
+
+
 def by_ref(report):
     return {e.package_ref: e for e in report.executions}
 
@@ -101,7 +106,7 @@ def test_the_promoted_variant_keeps_the_name_users_alarms_watch(run):
 
 @pytest.mark.parametrize("at", [DURING_PROMOTION, AFTER_PROMOTION], ids=["during-the-promotion", "after-it"])
 def test_an_alarm_while_promoting_or_after_the_promotion_rolls_back_to_the_pre_rollout_config(run, at):
-    report, sim = run(
+    report, _sim = run(
         scenario(
             policy=policy(strategy=CANARY, analysis={"alarms": ["checkout-conversion-low"]}),
             traffic={"requests_per_second": 10},
@@ -178,3 +183,225 @@ def test_fix_forward_still_rolls_back_a_fix_worse_than_the_baseline(run):
     assert report.endpoint.config_name == "churn-prod-config-v0"
     package = sim.sagemaker.packages[report.records[0]["package_arn"]]
     assert package["ModelApprovalStatus"] == "Rejected", "a health failure of the new model rejects it"
+
+
+# --- 5. drift: someone else's change is never overwritten -------------------------------------------------------
+
+
+def test_someone_elses_hotfix_mid_bake_stops_the_rollout_and_holds_the_endpoint_until_a_person_releases_it(run):
+    hotfix = {"name": "blue", "instance_type": "ml.m5.xlarge", "instance_count": 3}
+    report, sim = run(
+        scenario(
+            policy=policy(strategy=CANARY),
+            traffic={"requests_per_second": 10},
+            timeline=[
+                {"at_seconds": 700, "action": "update_endpoint", "endpoint": "churn-prod", "variants": [hotfix]},
+                {"at_seconds": 2000, "action": "approve", "group": "churn"},
+                {"at_seconds": 2630, "action": "operator", "command": "release", "reason": "hotfix checked"},
+            ],
+        )
+    )
+    first, second = by_ref(report)["churn/1"], by_ref(report)["churn/2"]
+    assert first.outcome == "needs_attention", first.reason
+    for said in ("DriftError", "is being updated to config churn-prod-config-t0", "someone else changed it"):
+        assert said in first.reason
+    updates = [what for _, op, _, what in sim.sagemaker.changes if op == "UpdateEndpoint"]
+    assert updates[:2] == [updates[0], "churn-prod-config-t0"], "the rollout never updated away from the hotfix"
+    record = next(r for r in report.records if r["rollout_id"] == first.name)
+    assert record["outcome"] == "needs_attention" and record["released_by"] == "alice@example.com"
+    assert record["release_reason"] == "hotfix checked"
+    kinds = [e.detail_type for e in report.events]
+    assert "Rollout Needs Attention" in kinds and "Rollout Waiting For Release" in kinds
+    waiting = next(e for e in second.timeline if "held for a person" in e.note)
+    assert first.name in waiting.note and "rollout release churn-prod" in waiting.note
+    assert second.outcome == "succeeded", second.reason
+    started = next(e.t for e in second.timeline if e.state == "Snapshot Endpoint")
+    assert 2630 < started < 2630 + 65, "the queued rollout goes at its next look after the release"
+    assert "churn-prod-config-t0" in next(e.note for e in second.timeline if e.state == "Snapshot Endpoint")
+    assert items(sim, "HOLD") == []
+
+
+def test_someone_elses_weight_change_mid_bake_is_kept_and_named(run):
+    report, sim = run(
+        scenario(
+            policy=policy(strategy=CANARY),
+            timeline=[
+                {"at_seconds": 700, "action": "update_weights", "endpoint": "churn-prod", "weights": {"blue": 45}}
+            ],
+        )
+    )
+    assert report.outcome == "needs_attention", report.reason
+    assert "DriftError" in report.reason and "Updating although the rollout is not changing it" in report.reason
+    weights = {v.name: v.weight for v in report.endpoint.variants}
+    assert weights["blue"] == 45 and sorted(weights.values()) == [10.0, 45.0], "kept as the other party left it"
+    assert report.endpoint.config_name.startswith("churn-prod-s-v1-"), "not rolled back over their change"
+    (hold,) = items(sim, "HOLD")
+    assert hold["rollout_id"]["S"] == report.records[0]["rollout_id"]
+    assert rollout_alarms(sim) == [], "the rollout's alarms are gone"
+
+
+# --- 6. rollback persists ---------------------------------------------------------------------------------------
+
+
+def bad_canary(**fields):
+    return scenario(
+        policy=policy(strategy=CANARY, analysis={"max_error_rate": 0.02}, **fields.pop("policy", {})),
+        traffic={"requests_per_second": 20},
+        model_behaviour={"baseline": GOOD, "new": BAD},
+        **fields,
+    )
+
+
+def test_server_errors_during_the_rollback_are_retried_until_it_is_done(run):
+    # the rollback's UpdateEndpoint (the second) meets 15 503s: three tries of five attempts each fail
+    fault = {"api": "sagemaker:UpdateEndpoint", "error": "ServiceUnavailable", "times": 15, "after_calls": 1}
+    report, _sim = run(bad_canary(faults=[fault]))
+    assert report.outcome == "rolled_back", report.reason
+    retries = [e for e in report.timeline if e.state == "Roll Back" and "AwsUnavailableError" in e.note]
+    assert len(retries) == 3 and "trying again in 30 s" in retries[0].note and "in 60 s" in retries[1].note
+    assert report.endpoint.config_name == "churn-prod-config-v0"
+    assert report.metrics.api_calls["sagemaker:UpdateEndpoint"] == 17
+
+
+def test_a_rollback_that_cannot_finish_ends_needs_attention_never_failed(run):
+    denied = {"api": "sagemaker:UpdateEndpoint", "error": "AccessDeniedException", "times": 1000, "after_calls": 1}
+    report, sim = run(bad_canary(policy={"rollback_deadline_seconds": 600}, faults=[denied]))
+    assert report.outcome == "needs_attention", report.reason
+    for said in (
+        "did not finish within rollback_deadline_seconds=600",
+        "the endpoint is InService on churn-prod-s-v1-",  # the new variant cut to 0: only the baseline serves
+        "The last AWS error of the rollback: AwsServiceError: sagemaker:UpdateEndpoint failed: AccessDeniedException",
+    ):
+        assert said in report.reason
+    weights = {v.name: v.weight for v in report.endpoint.variants}
+    assert weights["blue"] == 1.0 and sorted(weights.values()) == [0.0, 1.0], "traffic was cut; the rest is a person's"
+    assert items(sim, "HOLD"), "the endpoint waits for a person"
+
+
+# --- 7. side calls are best effort ------------------------------------------------------------------------------
+
+
+def test_a_failing_topic_never_fails_a_step_and_is_counted(run):
+    broken = {"api": "sns:Publish", "error": "InternalFailure", "times": 100000}
+    report, _sim = run(scenario(policy=policy(strategy=CANARY), faults=[broken]))
+    assert report.outcome == "succeeded", report.reason
+    record = report.records[0]
+    assert int(record["announcements_failed"]) >= 5 and int(record["announcements_unsent"]) >= 5
+    assert "Rollout Succeeded" in [e.detail_type for e in report.events], "EventBridge still got every event"
+
+
+def test_metric_read_errors_are_inconclusive_within_the_budget(run):
+    throttled = {"api": "cloudwatch:GetMetricData", "error": "ThrottlingException", "times": 10, "after_calls": 2}
+    report, _sim = run(
+        scenario(
+            policy=policy(strategy=CANARY, analysis={"max_error_rate_increase": 0.05, "min_invocations": 50}),
+            traffic={"requests_per_second": 20},
+            faults=[throttled],
+        )
+    )
+    assert report.outcome == "succeeded", report.reason
+    unreadable = [
+        e
+        for e in report.timeline
+        if e.state == "Evaluate Health" and "could not read the alarms, metrics or endpoint" in e.note
+    ]
+    assert len(unreadable) == 2 and "ThrottledError" in unreadable[0].note
+    assert "error 2 of consecutive_error_limit=4" in unreadable[1].note
+
+
+def test_metrics_unreadable_past_the_budget_roll_back_but_never_reject_the_package(run):
+    down = {"api": "cloudwatch:GetMetricData", "error": "ServiceUnavailable", "times": 100000}
+    report, sim = run(
+        scenario(
+            policy=policy(
+                strategy=CANARY,
+                analysis={"max_error_rate_increase": 0.05, "consecutive_error_limit": 2},
+                on_rollback="reject_package",
+            ),
+            traffic={"requests_per_second": 20},
+            faults=[down],
+        )
+    )
+    assert report.outcome == "rolled_back", report.reason
+    assert report.reason.startswith("MetricsUnavailableError") and "consecutive_error_limit=2" in report.reason
+    package = sim.sagemaker.packages[report.records[0]["package_arn"]]
+    assert package["ModelApprovalStatus"] == "Approved", "nothing was wrong with the model"
+
+
+# --- 8. refuse before creating ----------------------------------------------------------------------------------
+
+
+SHADOWED = {
+    "name": "churn-prod",
+    "variants": [{"name": "blue", "instance_type": "ml.m5.xlarge", "instance_count": 2}],
+    "config_extras": {
+        "ShadowProductionVariants": [
+            {
+                "VariantName": "shadow",
+                "ModelName": "churn-prod-blue-model",
+                "InstanceType": "ml.m5.xlarge",
+                "InitialInstanceCount": 1,
+                "InitialVariantWeight": 0.5,
+            }
+        ]
+    },
+}
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "fields", "error", "said"),
+    [
+        (SHADOWED, {"strategy": CANARY}, "UnsupportedEndpointError", "runs shadow variant shadow"),
+        (None, {}, "PolicyError", "first deployment"),
+    ],
+    ids=["canary-beside-a-shadow", "first-deployment-without-capacity"],
+)
+def test_a_refused_input_creates_nothing(run, endpoint, fields, error, said):
+    report, sim = run(scenario(endpoint=endpoint, policy=policy(**fields)))
+    assert report.outcome == "rejected", report.reason
+    assert report.reason.startswith(error) and said in report.reason
+    assert not [m for m in sim.sagemaker.models if m.startswith("churn-prod-m-")], "no model was created"
+    assert not [c for c in sim.sagemaker.configs if "-v1-" in c], "no config was created"
+    assert "sagemaker:CreateModel" not in report.metrics.api_calls
+
+
+# --- 9. leftovers are reported and retried ----------------------------------------------------------------------
+
+
+def test_what_clean_up_could_not_delete_is_reported_and_the_next_rollout_removes_it(run):
+    denied = {"api": "sagemaker:DeleteEndpointConfig", "error": "AccessDeniedException", "times": 1}
+    report, sim = run(
+        scenario(
+            policy=policy(strategy=CANARY),
+            faults=[denied],
+            timeline=[{"at_seconds": 2400, "action": "approve", "group": "churn"}],
+        )
+    )
+    first, second = by_ref(report)["churn/1"], by_ref(report)["churn/2"]
+    assert (first.outcome, second.outcome) == ("succeeded", "succeeded")
+    record = next(r for r in report.records if r["rollout_id"] == first.name)
+    (leftover,) = record["leftovers"].split(", ")
+    assert leftover.startswith("endpoint-config:churn-prod-s-v1-")
+    told = next(
+        e for e in report.events if e.detail_type == "Rollout Succeeded" and e.detail["rollout_id"] == first.name
+    )
+    assert told.detail["leftovers"] == [leftover]
+    assert leftover.split(":", 1)[1] not in sim.sagemaker.configs, "the second rollout's Clean Up removed it"
+    cleaned = next(e for e in second.timeline if e.state == "Clean Up")
+    assert leftover.split(":", 1)[1] in cleaned.note
+    assert items(sim, "LEFTOVER") == []
+
+
+def test_alarms_made_before_prepare_target_failed_are_deleted(run):
+    denied = {"api": "cloudwatch:PutMetricAlarm", "error": "AccessDenied", "times": 1, "after_calls": 1}
+    report, sim = run(
+        scenario(
+            policy=policy(strategy=CANARY, analysis={"max_error_rate": 0.02, "max_latency_ms": 500}),
+            faults=[denied],
+        )
+    )
+    assert report.outcome == "failed", report.reason
+    assert "cloudwatch:PutMetricAlarm failed: AccessDenied" in report.reason
+    assert rollout_alarms(sim) == [], "the first alarm was deleted"
+    assert not [m for m in sim.sagemaker.models if m.startswith("churn-prod-m-")]
+    assert report.endpoint.config_name == "churn-prod-config-v0"

@@ -164,8 +164,8 @@ def rollback_action(state: RolloutState, observed: EndpointSnapshot, now: dateti
     if state.error is not None and state.error.Error == "DriftError":
         return RollbackDecision(
             RollbackAction.STOP,
-            f"endpoint {name} changed under the rollout, so the rollout did not roll it back and left it exactly as "
-            "it is (rolling back would overwrite someone else's change)",
+            "the rollout did not roll it back and left it exactly as it is (rolling back would overwrite that "
+            f"change); once a person has checked it: rollout release {name} --reason ...",
         )
     foreign = foreign_config(state, observed)
     if foreign is not None:

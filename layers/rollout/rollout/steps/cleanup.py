@@ -7,8 +7,6 @@ of the endpoint, whose Clean Up tries again once it knows what the endpoint serv
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from rollout import names
 from rollout.aws import cloudwatch, sagemaker
 from rollout.errors import RolloutError
@@ -28,7 +26,7 @@ def clean_up(state: RolloutState) -> RolloutState:
 
     def attempt(kind: str, name: str) -> None:
         try:
-            if DELETERS[kind](name):
+            if _delete(kind, name):
                 removed.append(name)
         except RolloutError:  # AccessDenied, throttling, a 5xx after the SDK's retries: left for later
             left.append(f"{kind}:{name}")
@@ -49,7 +47,7 @@ def clean_up(state: RolloutState) -> RolloutState:
         kind, _, name = leftover.partition(":")
         if in_use is None:  # the endpoint's state is for a person to settle: try again next time
             left.append(leftover)
-        elif name not in in_use and kind in DELETERS:
+        elif name not in in_use and kind in (ALARM, CONFIG, MODEL):
             attempt(kind, name)
     state.leftovers = sorted(set(left))
     said = f"deleted {', '.join(removed)}" if removed else "nothing to clean up"
@@ -69,11 +67,13 @@ def _delete_alarm(name: str) -> bool:
     return True
 
 
-DELETERS: dict[str, Callable[[str], bool]] = {
-    ALARM: _delete_alarm,
-    CONFIG: sagemaker.delete_endpoint_config,
-    MODEL: sagemaker.delete_model,
-}
+def _delete(kind: str, name: str) -> bool:
+    """Delete one resource of the rollout's; False when it was already gone."""
+    if kind == ALARM:
+        return _delete_alarm(name)
+    if kind == CONFIG:
+        return sagemaker.delete_endpoint_config(name)
+    return sagemaker.delete_model(name)
 
 
 def _to_delete(state: RolloutState) -> tuple[list[str], str | None]:
@@ -87,6 +87,14 @@ def _to_delete(state: RolloutState) -> tuple[list[str], str | None]:
         made, model = prepared_names(state)
         configs = [name for name in made if sagemaker.describe_endpoint_config(name) is not None]
         return configs, (model if sagemaker.describe_model(model) is not None else None)
+    return _planned(state)
+
+
+def _planned(state: RolloutState) -> tuple[list[str], str | None]:
+    """The configs and model of a prepared rollout that go, given how it ended (no AWS call)."""
+    target = state.target
+    if target is None:
+        return [], None
     if state.phase is Phase.DEPLOYED:  # the live config stays; the one it did not need goes
         kept = state.experiment is not None and state.experiment.decision in ("keep", "keep_both")
         config = target.config_name if kept else target.shift_config_name
@@ -94,6 +102,19 @@ def _to_delete(state: RolloutState) -> tuple[list[str], str | None]:
     if state.phase is Phase.ROLLED_BACK:
         return [c for c in (target.shift_config_name, target.config_name) if c], target.model_name
     return [], None  # stopped: the endpoint's resources stay for the person who must look
+
+
+def unconfirmed(state: RolloutState) -> list[str]:
+    """What Clean Up was to delete when it could not say what it did (its function failed): named as leftovers, so
+    the record tells and the next rollout of the endpoint tries again."""
+    configs, model = _planned(state)
+    found = [f"{ALARM}:{a}" for a in state.service_alarms] + [f"{CONFIG}:{c}" for c in configs]
+    found += [f"{MODEL}:{model}"] if model else []
+    if state.phase is Phase.STOPPED and state.target is not None:
+        target = state.target
+        found += [f"{CONFIG}:{c}" for c in (target.shift_config_name, target.config_name) if c]
+        found.append(f"{MODEL}:{target.model_name}")
+    return sorted({*found, *state.inherited_leftovers})
 
 
 def _in_use(state: RolloutState) -> set[str] | None:

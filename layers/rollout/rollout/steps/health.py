@@ -151,6 +151,8 @@ def _unreadable(state: RolloutState, now: datetime, exc: Exception) -> RolloutSt
     if bake.ends_at is not None and now >= bake.ends_at:  # a step never passes unread
         bake.ends_at = now + timedelta(seconds=analysis.check_interval_seconds)
     bake.next_check_seconds = max(1, min(next_check_seconds(analysis, bake, now), analysis.check_interval_seconds))
+    if state.gate is not None:
+        bake.next_check_seconds = _gate_check_seconds(state, now)
     state.next = "gate" if state.gate is not None else "bake"
     state.message = (
         f"{step_label(state)}: inconclusive - {said} (error {bake.read_errors} of consecutive_error_limit={limit})"

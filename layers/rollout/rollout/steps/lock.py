@@ -19,6 +19,7 @@ from rollout.errors import SupersededError
 from rollout.models import LockStatus, Outcome, Phase, RolloutState, StartSource
 from rollout.notifications import EventKind
 from rollout.steps.announce import announce
+from rollout.steps.cleanup import unconfirmed
 
 
 def approval_key(state: RolloutState) -> str:
@@ -250,6 +251,8 @@ def release_lock(state: RolloutState, settings: Settings) -> RolloutState:
             clock.now(),
             state.started_at,
         )
+    if state.teardown_error is not None and not state.leftovers and state.lock.status is LockStatus.ACQUIRED:
+        state.leftovers = unconfirmed(state)  # Clean Up failed: name what it was to delete
     if state.lock.status is LockStatus.ACQUIRED or state.leftovers or state.inherited_from:
         # what is still left (its own and earlier rollouts') is kept under this rollout; earlier entries go
         table.put_leftovers(settings.table_name, endpoint, state.rollout_id, state.leftovers)
