@@ -57,8 +57,8 @@ class Counts:
 
 
 @dataclass(frozen=True)
-class TestResult:
-    """One hypothesis test: its statistic (None for exact tests that have none), p-value and method."""
+class Significance:
+    """The result of one hypothesis test: its statistic (None for exact tests that have none), p-value, method."""
 
     statistic: float | None
     p_value: float

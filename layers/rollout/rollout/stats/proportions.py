@@ -22,7 +22,7 @@ from __future__ import annotations
 import math
 from typing import Literal
 
-from rollout.stats.core import Alternative, Counts, StatsInputError, TestResult, check_alternative
+from rollout.stats.core import Alternative, Counts, Significance, StatsInputError, check_alternative
 from rollout.stats.distributions import hypergeometric, normal_p_value
 
 Method = Literal["auto", "exact", "z"]
@@ -33,7 +33,7 @@ MIN_EXPECTED_COUNT = 5.0
 
 def z_test(
     new: Counts, baseline: Counts, alternative: Alternative = "two-sided", continuity: bool = False
-) -> TestResult:
+) -> Significance:
     """Pooled two-proportion z test of equal error rates.
 
     z = (p_new - p_base) / sqrt(p (1 - p) (1/n_new + 1/n_base)) with p the pooled rate. With ``continuity``, the
@@ -43,19 +43,19 @@ def z_test(
     alternative = check_alternative(alternative)
     n1, n2 = new.invocations, baseline.invocations
     if n1 == 0 or n2 == 0:
-        return TestResult(0.0, 1.0, "z")
+        return Significance(0.0, 1.0, "z")
     pooled = (new.errors + baseline.errors) / (n1 + n2)
     variance = pooled * (1.0 - pooled) * (1.0 / n1 + 1.0 / n2)
     if variance <= 0.0:
-        return TestResult(0.0, 1.0, "z")
+        return Significance(0.0, 1.0, "z")
     diff = new.errors / n1 - baseline.errors / n2
     if continuity:
         diff = math.copysign(max(abs(diff) - 0.5 * (1.0 / n1 + 1.0 / n2), 0.0), diff)
     z = diff / math.sqrt(variance)
-    return TestResult(z, normal_p_value(z, alternative), "z-continuity" if continuity else "z")
+    return Significance(z, normal_p_value(z, alternative), "z-continuity" if continuity else "z")
 
 
-def fisher_exact(new: Counts, baseline: Counts, alternative: Alternative = "two-sided") -> TestResult:
+def fisher_exact(new: Counts, baseline: Counts, alternative: Alternative = "two-sided") -> Significance:
     """Fisher's exact test of equal error rates on the 2x2 table (errors, successes) x (new, baseline).
 
     Given the total errors, the new variant's share is hypergeometric(all invocations, all errors, new
@@ -66,9 +66,9 @@ def fisher_exact(new: Counts, baseline: Counts, alternative: Alternative = "two-
     population = new.invocations + baseline.invocations
     errors = new.errors + baseline.errors
     if new.invocations == 0 or baseline.invocations == 0 or errors in (0, population):
-        return TestResult(None, 1.0, "fisher")
+        return Significance(None, 1.0, "fisher")
     law = hypergeometric(population, errors, new.invocations)
-    return TestResult(None, law.p_value(new.errors, alternative), "fisher")
+    return Significance(None, law.p_value(new.errors, alternative), "fisher")
 
 
 def smallest_expected_count(new: Counts, baseline: Counts) -> float:
@@ -83,7 +83,7 @@ def smallest_expected_count(new: Counts, baseline: Counts) -> float:
 
 def compare_error_rates(
     new: Counts, baseline: Counts, alternative: Alternative = "two-sided", method: Method = "auto"
-) -> TestResult:
+) -> Significance:
     """Test equal error rates, choosing the test: Fisher's exact test if any expected count is below 5
     (``method="auto"``), else the pooled z test; ``method`` forces one."""
     if method == "exact" or (method == "auto" and smallest_expected_count(new, baseline) < MIN_EXPECTED_COUNT):
