@@ -52,6 +52,8 @@ def test_auto_is_exact_for_untied_canary_sized_samples_and_normal_otherwise():
     assert mann_whitney_u([float(v) for v in range(60)], [v + 0.5 for v in range(60)]).method == "asymptotic"
     with pytest.raises(StatsInputError, match="exact Mann-Whitney distribution assumes no ties"):
         mann_whitney_u([1.0, 2.0], [2.0, 3.0], method="exact")
+    with pytest.raises(StatsInputError, match="samples of 150 and 150 figures are too large for the exact law"):
+        mann_whitney_u([float(v) for v in range(150)], [v + 0.5 for v in range(150)], method="exact")
 
 
 def test_the_exact_law_by_hand():

@@ -8,12 +8,11 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from rollout.stats.core import Counts, Outcome, StatsInputError
+from rollout.stats.noninferiority import invocations_to_decide, judge_error_rate
 from rollout.stats.rates import (
     Margin,
     conditional_exact_test,
     etest_difference,
-    invocations_to_decide,
-    judge_error_rate,
     margin_test,
     score_test_difference,
     score_test_ratio,

@@ -212,6 +212,7 @@ def test_too_few_or_identical_figures_are_no_evidence():
         ({"prior_scale": 0}, "prior_scale must be a number in (0, 100), got 0"),
         ({"compare": "ratio"}, "a ratio comparison needs figures > 0 (it works on their logarithms)"),
         ({"compare": "median"}, "compare must be difference or ratio, got 'median'"),
+        ({"null_value": float("nan")}, "null_value must be a finite number, got nan"),
     ],
 )
 def test_nonsense_settings_are_refused_with_one_clear_line(kwargs, message):

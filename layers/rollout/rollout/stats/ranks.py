@@ -46,6 +46,8 @@ from rollout.stats.distributions import norm_ppf, norm_sf
 
 Method = Literal["auto", "exact", "asymptotic"]
 EXACT_MAX_SIZE = 50
+# The exact law costs about min(n1, n2) * n1 * n2 integer additions: 100 x 100 figures take a fraction of a second.
+EXACT_MAX_WORK = 100 * 100 * 100
 
 
 @dataclass(frozen=True)
@@ -123,6 +125,8 @@ def mann_whitney_u(
     if method == "exact":
         if ranked.ties:
             raise StatsInputError("the exact Mann-Whitney distribution assumes no ties; use the asymptotic method")
+        if min(n1, n2) * n1 * n2 > EXACT_MAX_WORK:
+            raise StatsInputError(f"samples of {n1} and {n2} figures are too large for the exact law; use asymptotic")
         p = _exact_sf(round(tail_u), n1, n2)
     elif method == "asymptotic":
         n = n1 + n2

@@ -1,4 +1,4 @@
-"""Is the new variant's error rate worse than the baseline's by more than a harmless margin? (non-inferiority)
+"""Tests of the new variant's error rate against the baseline's, with a tolerance: the Poisson model.
 
 The model: errors are rare, independent events, so each variant's error count is Poisson with mean
 rate x invocations (the invocations are the exposure). For error rates of a few percent this is the binomial
@@ -14,15 +14,8 @@ The tolerance (``Margin``) is either
 - a ``difference``: the new rate may exceed the baseline's by up to ``value`` (0.001 = 0.1 percentage points), or
 - a ``ratio``: the new rate may be up to ``value`` times the baseline's (1.2 = 20% more errors).
 
-``judge_error_rate`` runs two one-sided tests at level 1 - confidence (Schuirmann's TOST logic; Wellek,
-*Testing Statistical Hypotheses of Equivalence and Noninferiority*, 2nd ed., 2010, ch. 2):
-- FAIL when "new <= baseline (+) margin" is rejected: the new variant is worse beyond the margin;
-- PASS when "new >= baseline (+) margin" is rejected: it is not worse beyond the margin;
-- INCONCLUSIVE otherwise, with the invocations of the new variant that would give the deciding test 80% power
-  (``invocations_to_decide``) if the rates stay as observed.
-Both cannot reject at once for confidence > 0.5 (their p-values add up to at least 1).
-
-The tests, chosen by the smallest expected error count (exact below 5, Cochran's rule):
+``margin_test`` tests "new = baseline (+) margin" one- or two-sided (``noninferiority`` builds the verdict on it),
+choosing by the smallest expected error count (exact below 5, Cochran's rule):
 - ratio, exact: the conditional binomial test above (statsmodels ``test_poisson_2indep(method="exact-cond")``);
 - ratio, large counts: its normal approximation, the score test W2 of Gu, Ng, Tang & Schucany, "Testing the ratio
   of two Poisson rates", Biometrical Journal 2008 (statsmodels ``method="score"``);
@@ -38,19 +31,17 @@ The tests, chosen by the smallest expected error count (exact below 5, Cochran's
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Literal
 
 from rollout.stats.core import (
     Alternative,
     Counts,
-    Outcome,
     Significance,
     StatsInputError,
     check_alternative,
-    check_level,
 )
-from rollout.stats.distributions import binomial, norm_ppf, normal_p_value, poisson
+from rollout.stats.distributions import binomial, normal_p_value, poisson
 from rollout.stats.proportions import MIN_EXPECTED_COUNT
 
 Method = Literal["auto", "exact", "score"]
@@ -67,14 +58,14 @@ class Margin:
     value: float
 
     def __post_init__(self) -> None:
+        if self.kind not in ("difference", "ratio"):
+            raise StatsInputError(f"a margin is a difference or a ratio, got {self.kind!r}")
         if isinstance(self.value, bool) or not isinstance(self.value, int | float) or not math.isfinite(self.value):
             raise StatsInputError(f"the {self.kind} margin must be a finite number, got {self.value!r}")
         if self.kind == "difference" and not 0 <= self.value < 1:
             raise StatsInputError(f"a difference margin is a rate between 0 and 1, got {self.value!r}")
         if self.kind == "ratio" and not self.value >= 1:
             raise StatsInputError(f"a ratio margin must be >= 1 (1.2 = up to 20% more errors), got {self.value!r}")
-        if self.kind not in ("difference", "ratio"):
-            raise StatsInputError(f"a margin is a difference or a ratio, got {self.kind!r}")
 
     @classmethod
     def difference(cls, value: float) -> Margin:
@@ -120,15 +111,16 @@ def score_test_ratio(
     return Significance(z, normal_p_value(z, alternative), "score")
 
 
-def _restricted_rates(y1: float, n1: float, y2: float, n2: float, diff: float) -> tuple[float, float]:
-    """Maximum-likelihood rates under rate1 - rate2 = diff (Ng, Gu & Tang 2007, eq. 2.3)."""
+def restricted_rates(y1: float, n1: float, y2: float, n2: float, diff: float) -> tuple[float, float]:
+    """The maximum-likelihood rates of y1 errors in n1 invocations and y2 in n2 under rate1 - rate2 = diff
+    (Ng, Gu & Tang 2007)."""
     pooled = (y1 + y2) / (n1 + n2) - diff
     rate2 = 0.5 * (pooled + math.sqrt(pooled * pooled + 4.0 * diff * y2 / (n1 + n2)))
     return rate2 + diff, rate2
 
 
 def _score_diff_statistic(y1: float, n1: float, y2: float, n2: float, diff: float) -> float:
-    rate1, rate2 = _restricted_rates(y1, n1, y2, n2, diff)
+    rate1, rate2 = restricted_rates(y1, n1, y2, n2, diff)
     variance = rate1 / n1 + rate2 / n2
     numerator = y1 / n1 - y2 / n2 - diff
     if variance <= 0.0:
@@ -161,19 +153,20 @@ def etest_difference(
     if n1 == 0 or n2 == 0:
         return Significance(0.0, 1.0, "etest")
     observed = _score_diff_statistic(new.errors, n1, baseline.errors, n2, difference)
-    rate1, rate2 = _restricted_rates(new.errors, n1, baseline.errors, n2, difference)
+    rate1, rate2 = restricted_rates(new.errors, n1, baseline.errors, n2, difference)
     first, second = poisson(rate1 * n1), poisson(rate2 * n2)
-    eps = 1e-13 * max(1.0, abs(observed))  # equal statistics in theory must count as "as extreme"
+    # Only counts with visible probability matter: pairs below 1e-17 * 1e-3 add up to less than 1e-16.
+    kept = [j for j, p2 in enumerate(second.probs) if p2 >= _ETEST_NEGLIGIBLE * 1e-3]
+    columns = [(second.start + j, second.probs[j]) for j in range(kept[0], kept[-1] + 1)]
+    eps = 1e-13 * max(1.0, abs(observed))  # statistics equal in theory must count as "as extreme"
     total = 0.0
     for i, p1 in enumerate(first.probs):
         if p1 < _ETEST_NEGLIGIBLE:
             continue
         k1 = first.start + i
         row = 0.0
-        for j, p2 in enumerate(second.probs):
-            if p1 * p2 < _ETEST_NEGLIGIBLE * 1e-3:
-                continue
-            t = _score_diff_statistic(k1, n1, second.start + j, n2, difference)
+        for k2, p2 in columns:
+            t = _score_diff_statistic(k1, n1, k2, n2, difference)
             if alternative == "larger":
                 extreme = t >= observed - eps
             elif alternative == "smaller":
@@ -207,162 +200,3 @@ def smallest_expected_errors(new: Counts, baseline: Counts) -> float:
         return 0.0
     pooled = (new.errors + baseline.errors) / population
     return min(new.invocations, baseline.invocations) * pooled
-
-
-def invocations_to_decide(
-    new_rate: float,
-    baseline_rate: float,
-    margin: Margin,
-    baseline_per_new: float,
-    confidence: float = 0.95,
-    power: float = 0.8,
-) -> float | None:
-    """The invocations of the new variant a one-sided test at level 1 - ``confidence`` needs to reject, with
-    probability ``power``, the side of the margin the rates are NOT on - i.e. to decide - if the true rates are
-    ``new_rate`` and ``baseline_rate`` and the baseline keeps serving ``baseline_per_new`` invocations for each
-    one of the new variant. None when no amount decides it (the rates sit exactly on the margin, or a ratio margin
-    with no errors anywhere).
-
-    Normal approximations of the tests above (Chow, Shao & Wang, *Sample Size Calculations in Clinical Research*,
-    2nd ed., 2008, ch. 4): n = ((z_a s0 + z_b s1) / effect)^2, with
-    - ratio: on the conditional binomial - the share of errors from the new variant is pi1 = r1 / (r1 + k r2)
-      against pi0 = rho / (rho + k); the needed total errors X = ((z_a sqrt(pi0 (1-pi0)) + z_b sqrt(pi1 (1-pi1))) /
-      (pi1 - pi0))^2 arrive after X / (r1 + k r2) invocations of the new variant;
-    - difference: s1^2 = r1 + r2 / k, s0^2 the same at the restricted rates under the margin (statsmodels
-      ``power_poisson_diff_2indep(method_var="score")``), effect = r1 - r2 - margin.
-    """
-    confidence = check_level("confidence", confidence)
-    power = check_level("power", power)
-    if not baseline_per_new > 0:
-        raise StatsInputError(f"baseline_per_new must be > 0, got {baseline_per_new!r}")
-    if new_rate < 0 or baseline_rate < 0:
-        raise StatsInputError("rates must be >= 0")
-    z_a, z_b = norm_ppf(confidence), norm_ppf(power)
-    k = baseline_per_new
-    if margin.kind == "ratio":
-        errors_per_new = new_rate + k * baseline_rate
-        if errors_per_new <= 0:
-            return None
-        pi0 = margin.value / (margin.value + k)
-        pi1 = new_rate / errors_per_new
-        if pi1 == pi0:
-            return None
-        spread = z_a * math.sqrt(pi0 * (1 - pi0)) + z_b * math.sqrt(pi1 * (1 - pi1))
-        return (spread / (pi1 - pi0)) ** 2 / errors_per_new
-    effect = new_rate - baseline_rate - margin.value
-    if effect == 0:
-        return None
-    rate1, rate2 = _restricted_rates(new_rate, 1.0, baseline_rate * k, k, margin.value)
-    s0 = math.sqrt(rate1 + rate2 / k)
-    s1 = math.sqrt(new_rate + baseline_rate / k)
-    return ((z_a * s0 + z_b * s1) / effect) ** 2
-
-
-@dataclass(frozen=True)
-class ErrorRateJudgement:
-    """The verdict on the new variant's error rate against the baseline's, with the figures behind it."""
-
-    verdict: Outcome
-    margin: Margin
-    confidence: float
-    method: str
-    new_rate: float | None
-    baseline_rate: float | None
-    p_worse: float  # evidence that the new variant is worse than the baseline beyond the margin (small = strong)
-    p_within: float  # evidence that it is within the margin
-    more_invocations: int | None  # INCONCLUSIVE only: invocations of the new variant that would decide it
-    reason: str
-
-
-def judge_error_rate(
-    new: Counts,
-    baseline: Counts,
-    margin: Margin,
-    confidence: float = 0.95,
-    power: float = 0.8,
-    method: Method = "auto",
-) -> ErrorRateJudgement:
-    """PASS, FAIL or INCONCLUSIVE on "is the new error rate worse than the baseline's beyond ``margin``?".
-
-    See the module docstring for the tests. ``more_invocations`` (INCONCLUSIVE only, at least 1) plans for the
-    observed rates at the current traffic split with ``invocations_to_decide``; where the test is exact and the
-    counts small, the normal approximation promises a little too soon (a clean variant needs about 3 expected
-    errors' worth of traffic to show, not 1.645^2 = 2.7), so the plan is then lengthened in steps of 5% until the
-    test itself decides at the planned size with the observed rates - the promise the figure makes.
-    """
-    confidence = check_level("confidence", confidence)
-    power = check_level("power", power)
-    alpha = 1.0 - confidence
-    base_rate, new_rate = baseline.rate, new.rate
-    undecided = ErrorRateJudgement(
-        verdict=Outcome.INCONCLUSIVE,
-        margin=margin,
-        confidence=confidence,
-        method="none",
-        new_rate=new_rate,
-        baseline_rate=base_rate,
-        p_worse=1.0,
-        p_within=1.0,
-        more_invocations=None,
-        reason="",
-    )
-    if base_rate is None:
-        return replace(undecided, reason="the baseline served no invocations: nothing to compare with")
-    if new_rate is None:
-        return replace(undecided, reason=f"the new variant served no invocations yet; baseline {_rate(baseline)}")
-    worse = margin_test(new, baseline, margin, "larger", method)
-    within = margin_test(new, baseline, margin, "smaller", method)
-    tested = replace(undecided, method=worse.method, p_worse=worse.p_value, p_within=within.p_value)
-    shown = f"new {_rate(new)} vs baseline {_rate(baseline)} (tolerance {margin.shown()})"
-    level = f"{confidence:.0%} confidence, {worse.method} test"
-    if worse.p_value <= alpha:
-        return replace(
-            tested,
-            verdict=Outcome.FAIL,
-            reason=f"error rate worse than the baseline beyond the tolerance: {shown}, p={worse.p_value:.3g} ({level})",
-        )
-    if within.p_value <= alpha:
-        return replace(
-            tested,
-            verdict=Outcome.PASS,
-            reason=f"error rate within the tolerance: {shown}, p={within.p_value:.3g} ({level})",
-        )
-    needed = None
-    if margin.kind == "difference" or new.errors + baseline.errors > 0:
-        split = baseline.invocations / new.invocations
-        needed = invocations_to_decide(new_rate, base_rate, margin, split, confidence, power)
-        if needed is not None:
-            needed = _confirmed(new, baseline, margin, needed, alpha, method)
-    if needed is not None:
-        more = max(1, math.ceil(needed) - new.invocations)
-        plural = "s" if more != 1 else ""
-        wait = f"about {more} more invocation{plural} of the new variant would decide it ({power:.0%} power)"
-        return replace(tested, more_invocations=more, reason=f"not enough evidence either way: {shown}; {wait}")
-    if margin.kind == "ratio" and new.errors + baseline.errors == 0:
-        wait = "no errors on either side yet, and a ratio tolerance needs errors to compare"
-    else:
-        wait = "the rates sit on the tolerance, so more invocations at these rates would not decide it"
-    return replace(tested, reason=f"not enough evidence either way: {shown}; {wait}")
-
-
-def _confirmed(new: Counts, baseline: Counts, margin: Margin, needed: float, alpha: float, method: Method) -> float:
-    """The smallest plan, from ``needed`` up in 5% steps (at most 30), at which the test decides on the counts
-    expected at the observed rates."""
-    new_rate, base_rate = new.errors / new.invocations, baseline.errors / baseline.invocations
-    split = baseline.invocations / new.invocations
-    bound = margin.value * base_rate if margin.kind == "ratio" else base_rate + margin.value
-    side: Alternative = "smaller" if new_rate < bound else "larger"
-    planned = float(max(math.ceil(needed), new.invocations + 1))
-    for _ in range(30):
-        n_new, n_base = round(planned), round(planned * split)
-        at_new = Counts(min(n_new, round(new_rate * n_new)), n_new)
-        at_base = Counts(min(n_base, round(base_rate * n_base)), n_base)
-        if margin_test(at_new, at_base, margin, side, method).p_value <= alpha:
-            return planned
-        planned = math.ceil(planned * 1.05)
-    return planned
-
-
-def _rate(counts: Counts) -> str:
-    rate = counts.rate
-    return f"{rate:.3%} of {counts.invocations}" if rate is not None else f"none of {counts.invocations}"

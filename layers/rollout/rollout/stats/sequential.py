@@ -113,7 +113,7 @@ def sequential_error_rates(
     are typical); the test detects those sizes soonest and stays valid for any.
     """
     _check(alpha, prior_scale)
-    if not (math.isfinite(null_ratio) and null_ratio > 0):
+    if isinstance(null_ratio, bool) or not isinstance(null_ratio, int | float) or not 0 < null_ratio < math.inf:
         raise StatsInputError(f"null_ratio must be a number > 0, got {null_ratio!r}")
     thetas, log_weights = _grid(prior_scale)
     scaled = [math.exp(theta) for theta in thetas]
@@ -204,17 +204,21 @@ def sequential_means(
     _check(alpha, prior_scale)
     news = finite_sample("new figures", new, minimum=0)
     bases = finite_sample("baseline figures", baseline, minimum=0)
+    default = 1.0 if compare == "ratio" else 0.0
+    value = default if null_value is None else null_value
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise StatsInputError(f"null_value must be a finite number, got {null_value!r}")
     if compare == "ratio":
         if any(v <= 0 for v in news + bases):
             raise StatsInputError("a ratio comparison needs figures > 0 (it works on their logarithms)")
-        null = math.log(1.0 if null_value is None else null_value)
+        if value <= 0:
+            raise StatsInputError(f"a ratio's null_value must be > 0, got {null_value!r}")
+        null = math.log(value)
         news, bases = [math.log(v) for v in news], [math.log(v) for v in bases]
     elif compare == "difference":
-        null = 0.0 if null_value is None else float(null_value)
+        null = float(value)
     else:
         raise StatsInputError(f"compare must be difference or ratio, got {compare!r}")
-    if not math.isfinite(null):
-        raise StatsInputError(f"null_value must be finite, got {null_value!r}")
     first, second = _Running(), _Running()
     threshold = math.log(1.0 / alpha)
     best, stopped_at, estimate_at_stop = 0.0, None, None
