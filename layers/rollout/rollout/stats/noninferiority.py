@@ -5,8 +5,12 @@ Wellek, *Testing Statistical Hypotheses of Equivalence and Noninferiority*, 2nd 
 - FAIL when "new <= baseline (+) margin" is rejected: the new variant is worse beyond the margin;
 - PASS when "new >= baseline (+) margin" is rejected: it is not worse beyond the margin;
 - INCONCLUSIVE otherwise, with the invocations of the new variant that would give the deciding test 80% power
-  (``invocations_to_decide``) if the rates stay as observed.
+  (``invocations_to_decide``) if the rates stay as observed and the traffic split as it is.
 Both cannot reject at once for confidence > 0.5 (their p-values add up to at least 1).
+
+Assumptions: requests fail independently of each other (a burst of correlated errors - one bad host, one bad
+minute - is more evidence here than it really is; the alarms catch such bursts), and both variants see the same
+mix of requests over the window (SageMaker splits traffic by weight at random, so they do).
 """
 
 from __future__ import annotations
@@ -33,8 +37,8 @@ def invocations_to_decide(
     one of the new variant. None when no amount decides it (the rates sit exactly on the margin, or a ratio margin
     with no errors anywhere).
 
-    Normal approximations of the tests above (Chow, Shao & Wang, *Sample Size Calculations in Clinical Research*,
-    2nd ed., 2008, ch. 4): n = ((z_a s0 + z_b s1) / effect)^2, with
+    The usual normal-approximation sample size of ``rates``' tests, n = ((z_a s0 + z_b s1) / effect)^2 (e.g. Chow,
+    Shao & Wang, *Sample Size Calculations in Clinical Research*, 2nd ed., 2008), with
     - ratio: on the conditional binomial - the share of errors from the new variant is pi1 = r1 / (r1 + k r2)
       against pi0 = rho / (rho + k); the needed total errors X = ((z_a sqrt(pi0 (1-pi0)) + z_b sqrt(pi1 (1-pi1))) /
       (pi1 - pi0))^2 arrive after X / (r1 + k r2) invocations of the new variant;

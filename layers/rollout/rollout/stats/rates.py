@@ -78,7 +78,8 @@ class Margin:
         return cls("ratio", value)
 
     def shown(self) -> str:
-        return f"+{self.value:.4%}" if self.kind == "difference" else f"x{self.value:g}"
+        """The tolerance for a reason line: "+0.1 percentage points" or "x1.2"."""
+        return f"+{self.value * 100:.4g} percentage points" if self.kind == "difference" else f"x{self.value:g}"
 
 
 def conditional_exact_test(
