@@ -22,6 +22,8 @@ from rollout.stats.core import Alternative, Counts, Outcome, StatsInputError, ch
 from rollout.stats.distributions import norm_ppf
 from rollout.stats.rates import Margin, Method, margin_test, restricted_rates
 
+_TEST_NAMES = {"exact-conditional": "exact conditional test", "etest": "E-test", "score": "score test"}
+
 
 def invocations_to_decide(
     new_rate: float,
@@ -128,7 +130,7 @@ def judge_error_rate(
     within = margin_test(new, baseline, margin, "smaller", method)
     tested = replace(undecided, method=worse.method, p_worse=worse.p_value, p_within=within.p_value)
     shown = f"new {_rate(new)} vs baseline {_rate(baseline)} (tolerance {margin.shown()})"
-    level = f"{confidence:.0%} confidence, {worse.method} test"
+    level = f"{confidence:.0%} confidence, {_TEST_NAMES.get(worse.method, worse.method)}"
     if worse.p_value <= alpha:
         return replace(
             tested,
