@@ -18,9 +18,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from statistics import NormalDist
 
-_STANDARD = NormalDist()
 # Stop walking away from the mode once a probability is this far below it: exp(-750) underflows a double anyway.
 _NEGLIGIBLE_LOG = -750.0
 # Two probabilities closer than this (relatively) count as equal in "as or less likely" sums (scipy's binomtest uses
@@ -40,7 +38,11 @@ def norm_sf(x: float) -> float:
 
 def norm_ppf(p: float) -> float:
     """The standard normal quantile of ``p`` (0 < p < 1)."""
-    return _STANDARD.inv_cdf(p)
+    # Imported here: ``statistics`` pulls in fractions, decimal and random (about a third of this package's import
+    # time), and only planning and intervals need a quantile - p-values do not.
+    from statistics import NormalDist
+
+    return NormalDist().inv_cdf(p)
 
 
 def normal_p_value(z: float, alternative: str) -> float:
