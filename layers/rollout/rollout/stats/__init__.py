@@ -1,7 +1,8 @@
 """The statistics of the judge: pure Python, no numpy or scipy (the Lambda layer stays small and quick to import).
 
 - ``proportions``: are the error rates different? Fisher's exact test or the pooled two-proportion z test.
-- ``rates``: is the new error rate worse than the baseline's beyond a tolerance? Three-valued, with the
+- ``rates``: tests of the error rates with a tolerance (absolute or relative), Poisson model, exact for small counts.
+- ``noninferiority``: is the new error rate worse than the baseline's beyond the tolerance? Three-valued, with the
   invocations that would decide an inconclusive verdict.
 - ``ranks``: is the new variant slower than ``ratio`` x the baseline? Mann-Whitney U on per-minute figures.
 - ``sequential``: A/B tests that may stop early - mixture sequential tests, valid at every look.
