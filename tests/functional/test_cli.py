@@ -207,7 +207,7 @@ def test_start_and_history_against_the_simulator():
     with Simulation(
         scenario(policy=None, approval={"group": "churn", "manual": {"endpoint_name": "churn-prod"}})
     ) as sim:
-        sim.put_policy("churn", {"endpoint_name": "churn-prod"})
+        sim.put_policy("churn", {"endpoint_name": "churn-prod", "allow_package_overrides": ["poll_interval_seconds"]})
         package = sim.create_package("churn")
         info = StackInfo(sim.stack.state_machine_arn, sim.stack.table_name, "/rollout/policies", "{}")
         with sim.holding_time():
@@ -219,4 +219,7 @@ def test_start_and_history_against_the_simulator():
         assert record["outcome"] == "succeeded" and record["source"] == "manual" and record["package_arn"] == package
         assert operate.status(sim.session, info, "churn-prod") == [], "nothing runs any more"
         shown = operate.show_policy(sim.session, info, "churn")
-        assert shown.sources == {"endpoint_name": "SSM parameter /rollout/policies/churn"}
+        assert shown.sources == {
+            "endpoint_name": "SSM parameter /rollout/policies/churn",
+            "allow_package_overrides": "SSM parameter /rollout/policies/churn",
+        }

@@ -208,6 +208,7 @@ def test_a_timeline_operator_command_steers_the_rollout_like_the_cli(run):
 def test_a_manual_start_from_the_timeline(run):
     report, _ = run(
         scenario(
+            policy={"endpoint_name": "churn-prod", "allow_package_overrides": ["poll_interval_seconds"]},
             timeline=[
                 {
                     "at_seconds": 700,
@@ -217,7 +218,7 @@ def test_a_manual_start_from_the_timeline(run):
                     "endpoint": "churn-prod",
                     "policy": {"poll_interval_seconds": 60},
                 }
-            ]
+            ],
         )
     )
     _first, manual = report.executions
