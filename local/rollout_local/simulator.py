@@ -112,7 +112,12 @@ class Simulation:
         self._env = _environment(quiet)
         self._env.__enter__()
         self.aws.__enter__()
-        self.stack: Stack = deploy(self.aws, dict(self.scenario.stack), transform=self.template_transform)
+        try:
+            self.stack: Stack = deploy(self.aws, dict(self.scenario.stack), transform=self.template_transform)
+        except BaseException:  # a stack CloudFormation would refuse: leave nothing mocked behind
+            self.aws.__exit__(None, None, None)
+            self._env.__exit__(None, None, None)
+            raise
         if self.enforce_iam:  # from here on every call a function or the state machine makes is judged by IAM
             self.aws.iam = LocalIam(self.stack.roles, EmulatedAccount(self.sagemaker))
         self._stack_env = _environment(self.stack.environment)

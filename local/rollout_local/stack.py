@@ -29,6 +29,9 @@ ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "template.yaml"
 REGION = "us-east-1"
 STACK_NAME = "sagemaker-rollout-local"
+# Local mode deploys like `sam deploy` with these parameter values where the template has no default and the
+# scenario's `stack:` gives none (the endpoints of the shipped scenarios and tests end in -prod).
+LOCAL_PARAMETERS = {"EndpointNamePattern": "*-prod"}
 LAMBDA_DEFAULT_TIMEOUT = 3  # seconds, when neither the function nor Globals set one (Lambda's and SAM's default)
 
 
@@ -192,7 +195,14 @@ def deploy(
         if "Default" in spec:
             refs[name] = str(spec["Default"])
     refs["SageMakerExecutionRoleArn"] = sagemaker_role
+    refs.update({k: v for k, v in LOCAL_PARAMETERS.items() if k in template.get("Parameters", {})})
     refs.update(parameters or {})
+    for name, spec in template.get("Parameters", {}).items():
+        if name not in refs:
+            raise ValueError(f"template parameter {name} has no default: give it in the scenario's stack:")
+        pattern = spec.get("AllowedPattern")
+        if pattern and not re.fullmatch(pattern, refs[name]):  # CloudFormation refuses the stack
+            raise ValueError(f"template parameter {name}={refs[name]!r}: {spec.get('ConstraintDescription', pattern)}")
 
     table_name = topic_arn = ""
     for logical_id, resource in resources.items():
