@@ -7,6 +7,7 @@ and the ASL file, so local mode runs what production runs.
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import io
 import json
@@ -21,6 +22,7 @@ from typing import Any
 import boto3
 import yaml
 
+from rollout_local.emulator.apigateway import LocalRestApi, rest_apis_from_template
 from rollout_local.emulator.iam import role_name, roles_from_template
 from rollout_local.emulator.iam_policy import Role
 from rollout_local.emulator.patches import LambdaHandler, LocalAws
@@ -133,6 +135,11 @@ class Stack:
     functions: dict[str, str] = field(default_factory=dict)  # logical id -> function ARN
     rules: list[tuple[dict[str, Any], str]] = field(default_factory=list)  # (event pattern, function ARN)
     roles: dict[str, Role] = field(default_factory=dict)  # principal (function name or "states") -> its role
+    apis: dict[str, LocalRestApi] = field(default_factory=dict)  # logical id -> the REST API (API Gateway)
+
+    @property
+    def steering_api(self) -> LocalRestApi | None:
+        return self.apis.get("SteeringApi")
 
 
 def load_handler(code_uri: str, handler: str, logical_id: str) -> LambdaHandler:
@@ -216,6 +223,7 @@ def deploy(
                 BillingMode=props.get("BillingMode", "PAY_PER_REQUEST"),
             )
             refs[logical_id] = table_name
+            refs[f"{logical_id}.Arn"] = f"arn:aws:dynamodb:{REGION}:123456789012:table/{table_name}"
         elif resource["Type"] == "AWS::SNS::Topic":
             topic_arn = session.client("sns").create_topic(Name=f"sagemaker-rollout-{logical_id}")["TopicArn"]
             refs[logical_id] = topic_arn
@@ -256,6 +264,7 @@ def deploy(
         refs[logical_id] = logical_id
         refs[f"{logical_id}.Arn"] = arn
 
+    apis = rest_apis_from_template(template, functions, aws._invoke, _api_id)
     # Every role as SAM would create it, from the template's Policies (the function roles above carry the names).
     roles = roles_from_template(template, lambda value: resolve(value, refs), STACK_NAME, names)
     machine_id, machine = next((k, r) for k, r in resources.items() if r["Type"] == "AWS::Serverless::StateMachine")
@@ -280,7 +289,14 @@ def deploy(
         functions=functions,
         rules=rules,
         roles=roles,
+        apis=apis,
     )
+
+
+def _api_id(logical_id: str) -> str:
+    """API Gateway names a REST API with 10 lower-case letters and digits; a stable one per logical id here."""
+    digest = hashlib.sha256(f"{STACK_NAME}/{logical_id}".encode()).hexdigest()
+    return "".join(c for c in digest if c.isalnum())[:10]
 
 
 def _create_role(iam: Any, logical_id: str, service: str) -> str:

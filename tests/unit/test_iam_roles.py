@@ -22,6 +22,7 @@ REFS = {
     "EndpointNamePattern": "churn-*",
     "EventBusName": "default",
     "RolloutTable": "rollouts",
+    "RolloutTable.Arn": f"arn:aws:dynamodb:us-east-1:{ACCOUNT}:table/rollouts",
     "NotificationTopic.TopicName": "rollout-topic",
     "LogLevel": "INFO",
     "DefaultPolicy": "{}",

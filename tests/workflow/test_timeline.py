@@ -201,7 +201,10 @@ def test_a_timeline_operator_command_steers_the_rollout_like_the_cli(run):
         )
     )
     assert report.outcome == "rolled_back"
-    assert report.reason == "AbortedError: aborted by bob@example.com: wrong features"
+    assert report.reason == (
+        "AbortedError: aborted by arn:aws:sts::123456789012:assumed-role/RolloutOperator/alice "
+        "(--by bob@example.com): wrong features"
+    )
     assert report.operator[0]["t"] == 700 and report.operator[0]["done"]
 
 

@@ -266,6 +266,12 @@ class EmulatedAccount:
             linked_service=SAGEMAKER_SCALING_SERVICE,
         )
 
+    def table_hash_key(self, table: str) -> str:
+        """The table's partition key attribute (what dynamodb:LeadingKeys names the value of)."""
+        from moto.dynamodb.models import dynamodb_backends
+
+        return str(dynamodb_backends[ACCOUNT][REGION].get_table(table).hash_key_attr)
+
     def kms_key_arn(self, key_id: str) -> str:
         """IAM judges kms:CreateGrant on the key's ARN, whatever form the config names it in."""
         if key_id.startswith("arn:"):
