@@ -138,7 +138,7 @@ class Scenario(Strict):
         return [
             Operator.model_validate(
                 {"at_seconds": a.at_seconds, "action": "operator", "command": a.action, "as": a.as_, "by": a.by}
-                | {"reason": a.reason}
+                | {"reason": a.reason, "signed": a.signed}
             )
             for a in self.operator
         ]

@@ -84,6 +84,7 @@ class OperatorAction(Strict):
     at_seconds: int = Field(ge=0)
     action: Literal["approve", "reject", "abort", "promote"]
     as_: str | None = Field(default=None, alias="as", description="who (one of `people`; default: the first)")
+    signed: bool = Field(default=True, description="false: the request goes without a SigV4 signature")
     by: str = Field(default="", description="a comment: the name the person gives (--by)")
     reason: str = ""
 
