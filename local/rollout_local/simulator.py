@@ -26,7 +26,7 @@ import boto3
 
 from rollout_local.account import create_alarms, create_endpoints
 from rollout_local.agenda import Agenda
-from rollout_local.bus import EventBus, rules_of
+from rollout_local.bus import DeadLetters, EventBus, rules_of
 from rollout_local.emulator.apigateway import Person
 from rollout_local.emulator.clock import VirtualClock
 from rollout_local.emulator.iam import EmulatedAccount, LocalIam
@@ -139,6 +139,9 @@ class Simulation:
             self.start,
             self.aws._invoke,
             delivery_seconds=self.scenario.aws_timings.eventbridge_delivery_seconds,
+            dead_letters=DeadLetters(
+                self.stack.async_configs, self.stack.queue_policies, self.stack.roles, self._send_dead_letter
+            ),
         )
         self.aws.event_sink = self.bus.put_events_entry
         self.registry = Registry(self.sagemaker, self.sm, self.outside.sm, self.clock.now, self.publish)
@@ -275,6 +278,24 @@ class Simulation:
     def matches_rule(self, event: dict[str, Any]) -> bool:
         """Would the state machine's rule in template.yaml start a rollout for this event?"""
         return self.bus.starts_execution(event)
+
+    def _send_dead_letter(self, queue_arn: str, body: str, attributes: dict[str, str]) -> None:
+        """EventBridge or Lambda puts an undeliverable event (or a failure record) into an SQS queue."""
+        sqs = self.session.client("sqs")
+        url = sqs.get_queue_url(QueueName=queue_arn.rsplit(":", 1)[-1])["QueueUrl"]
+        values = {k: {"DataType": "String", "StringValue": v} for k, v in attributes.items() if v}
+        sqs.send_message(QueueUrl=url, MessageBody=body, MessageAttributes=values)
+
+    def dead_letters(self) -> list[dict[str, Any]]:
+        """What waits in the stack's dead-letter queues (read without consuming it), oldest first."""
+        sqs = self.session.client("sqs")
+        found: list[dict[str, Any]] = []
+        for url in sqs.list_queues().get("QueueUrls", []):
+            messages = sqs.receive_message(
+                QueueUrl=url, MaxNumberOfMessages=10, MessageAttributeNames=["All"], VisibilityTimeout=0
+            ).get("Messages", [])
+            found += [{"queue": url.rsplit("/", 1)[-1], **m} for m in messages]
+        return found
 
     @property
     def event_errors(self) -> list[dict[str, Any]]:
