@@ -99,5 +99,10 @@ def test_every_rule_of_the_template_has_a_dead_letter_queue_its_policy_lets_it_u
         for rule in rules:
             statements = sim.stack.queue_policies[rule.dead_letter_arn]
             assert _events_may_send(statements, rule.dead_letter_arn, rule.arn), rule.name
-        listeners = [arn for arn, config in sim.stack.async_configs.items() if config.on_failure_arn]
-        assert sorted(a.rsplit(":", 1)[-1] for a in listeners) == ["AlarmListenerFunction", "PackageListenerFunction"]
+        # every function EventBridge invokes (asynchronously) sends a failed invocation somewhere: checkov's
+        # CKV_AWS_116 is suppressed for the whole template on the strength of this
+        invoked = {r.target for r in rules if r.target != sim.stack.state_machine_arn}
+        assert len(invoked) == 2
+        for function in invoked:
+            config = sim.stack.async_configs[function]
+            assert config.on_failure_arn == QUEUE and config.maximum_retry_attempts == 2
