@@ -235,7 +235,7 @@ def deploy(
         if pattern and not re.fullmatch(pattern, refs[name]):  # CloudFormation refuses the stack
             raise ValueError(f"template parameter {name}={refs[name]!r}: {spec.get('ConstraintDescription', pattern)}")
 
-    table_name = topic_arn = ""
+    table_name = ""
     for logical_id, resource in resources.items():
         props = resource.get("Properties", {})
         if resource["Type"] == "AWS::DynamoDB::Table":
@@ -255,9 +255,9 @@ def deploy(
             refs[f"{logical_id}.Arn"] = f"arn:aws:sqs:{REGION}:123456789012:{name}"
             refs[f"{logical_id}.QueueName"] = name
         elif resource["Type"] == "AWS::SNS::Topic":
-            topic_arn = session.client("sns").create_topic(Name=f"sagemaker-rollout-{logical_id}")["TopicArn"]
-            refs[logical_id] = topic_arn
-            refs[f"{logical_id}.TopicName"] = topic_arn.rsplit(":", 1)[-1]
+            created = session.client("sns").create_topic(Name=f"sagemaker-rollout-{logical_id}")["TopicArn"]
+            refs[logical_id] = created
+            refs[f"{logical_id}.TopicName"] = created.rsplit(":", 1)[-1]
 
     globals_function = template.get("Globals", {}).get("Function", {})
     environment = {
@@ -331,7 +331,7 @@ def deploy(
     return Stack(
         state_machine_arn=state_machine_arn,
         table_name=table_name,
-        topic_arn=topic_arn,
+        topic_arn=environment.get("NOTIFY_TOPIC_ARN", ""),  # the topic the functions tell people on
         role_arn=sagemaker_role,
         environment=environment,
         event_pattern=resolve(rule["Properties"]["Pattern"], refs),

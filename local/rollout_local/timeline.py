@@ -160,6 +160,7 @@ class Timeline:
         from rollout_local import operate
 
         sim = self.sim
+        issued = sim.clock.elapsed()  # when the person acted (the request itself takes the function's time)
         person = sim.person(entry.as_)
         session, stack = sim.session_of(person), sim.stack_info()
         endpoint = entry.endpoint or endpoint_name_of(sim.scenario) or ""
@@ -177,9 +178,7 @@ class Timeline:
             result = operate.abort(session, stack, endpoint, entry.by, entry.reason, send, entry.signed)
         else:
             result = operate.promote(session, stack, endpoint, entry.by, send, entry.signed)
-        self.operator_results.append(
-            {"t": sim.clock.elapsed(), "action": entry.command, "as": person.name, **result.as_dict()}
-        )
+        self.operator_results.append({"t": issued, "action": entry.command, "as": person.name, **result.as_dict()})
         target = entry.package if entry.command == "start" else endpoint
         return f"{person.name}: rollout {entry.command} {target} -> {result.message}"
 

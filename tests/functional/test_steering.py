@@ -10,7 +10,7 @@ from botocore.credentials import Credentials
 from rollout_local import operate
 from rollout_local.simulator import Simulation
 
-from tests.helpers import scenario
+from tests.helpers import sample_event, scenario
 
 ALICE = "arn:aws:sts::123456789012:assumed-role/RolloutOperator/alice"
 PEOPLE = [
@@ -137,3 +137,14 @@ def test_starting_a_rollout_is_a_separate_permission(sim):
     assert started.endswith(":started-by-dana")
     with pytest.raises(ClientError, match="ChurnApprover/carol is not authorized to perform: states:StartExecution"):
         operate.start(sim.session_of(sim.person("carol")), info, package, None, None, "started-by-carol")
+
+
+def test_the_sample_event_is_the_proxy_event_the_function_gets(sim):
+    """`sam local invoke SteerRolloutFunction -e events/steer-rollout.json`: API Gateway's event, as AWS shapes it."""
+    for sk in ("LOCK", "WAIT"):
+        table(sim).delete_item(
+            TableName=sim.stack.table_name, Key={"pk": {"S": "ENDPOINT#churn-prod"}, "sk": {"S": sk}}
+        )
+    answer = sim.invoke("SteerRolloutFunction", sample_event("steer-rollout.json"))
+    assert answer["statusCode"] == 409
+    assert json.loads(answer["body"])["message"] == "no rollout of churn-prod is waiting at a gate"
