@@ -219,7 +219,7 @@ def build_parser() -> argparse.ArgumentParser:
     start = commands.add_parser("start", help="start a rollout by hand (the documented manual input)")
     start.add_argument("--package", required=True, help="model package ARN")
     start.add_argument("--endpoint", help="endpoint (default: the policy's)")
-    start.add_argument("--policy", help="JSON file with policy fields that override every other source")
+    start.add_argument("--policy", help="JSON file with policy fields (judged by the group's operator policy)")
     aws(start)
     start.set_defaults(run=_with_stack(_start))
 
