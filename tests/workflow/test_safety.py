@@ -48,6 +48,9 @@ def rollout_alarms(sim):
     return [a["AlarmName"] for a in described["MetricAlarms"]]
 
 
+ALICE = "arn:aws:sts::123456789012:assumed-role/RolloutOperator/alice"  # the default person, as the steering API saw her
+
+
 def by_ref(report):
     return {e.package_ref: e for e in report.executions}
 
@@ -208,7 +211,7 @@ def test_someone_elses_hotfix_mid_bake_stops_the_rollout_and_holds_the_endpoint_
     updates = [what for _, op, _, what in sim.sagemaker.changes if op == "UpdateEndpoint"]
     assert updates[:2] == [updates[0], "churn-prod-config-t0"], "the rollout never updated away from the hotfix"
     record = next(r for r in report.records if r["rollout_id"] == first.name)
-    assert record["outcome"] == "needs_attention" and record["released_by"] == "alice@example.com"
+    assert record["outcome"] == "needs_attention" and record["released_by"] == ALICE, "the principal AWS authenticated"
     assert record["release_reason"] == "hotfix checked"
     kinds = [e.detail_type for e in report.events]
     assert "Rollout Needs Attention" in kinds and "Rollout Waiting For Release" in kinds
