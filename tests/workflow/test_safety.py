@@ -48,7 +48,7 @@ def rollout_alarms(sim):
     return [a["AlarmName"] for a in described["MetricAlarms"]]
 
 
-ALICE = "arn:aws:sts::123456789012:assumed-role/RolloutOperator/alice"  # the default person, as the steering API saw her
+ALICE = "arn:aws:sts::123456789012:assumed-role/RolloutOperator/alice"  # the default person, as AWS authenticated her
 
 
 def by_ref(report):
