@@ -148,3 +148,23 @@ def test_the_sample_event_is_the_proxy_event_the_function_gets(sim):
     answer = sim.invoke("SteerRolloutFunction", sample_event("steer-rollout.json"))
     assert answer["statusCode"] == 409
     assert json.loads(answer["body"])["message"] == "no rollout of churn-prod is waiting at a gate"
+
+
+def test_a_release_removes_the_hold_and_records_who_released_it(sim):
+    ddb, name = table(sim), sim.stack.table_name
+    assert request(sim, "alice", action="release", reason="checked").status == 409, "nothing held: nothing to release"
+    record = {"pk": {"S": "ENDPOINT#churn-prod"}, "sk": {"S": "ROLLOUT#2026-01-05T09:00:00+00:00#r9"}}
+    ddb.put_item(TableName=name, Item={**record, "outcome": {"S": "needs_attention"}})
+    hold = {"pk": {"S": "ENDPOINT#churn-prod"}, "sk": {"S": "HOLD"}, "rollout_id": {"S": "r9"}}
+    fields = {"package_arn": "p", "reason": "DriftError: ...", "since": "2026-01-05T09:30:00+00:00"}
+    ddb.put_item(TableName=name, Item={**hold, **{k: {"S": v} for k, v in fields.items()}, "record_sk": record["sk"]})
+    assert request(sim, "alice", action="release").status == 400, "a release needs a reason"
+    assert request(sim, "carol", action="release", reason="x").status == 403, "releasing is a permission of its own"
+    released = request(sim, "alice", action="release", reason="hotfix checked", by="alice@example.com")
+    assert released.status == 200 and released.done and released.rollout_id == "r9"
+    assert f"by {ALICE} (--by alice@example.com): hotfix checked" in released.message
+    assert "Item" not in ddb.get_item(TableName=name, Key={"pk": hold["pk"], "sk": hold["sk"]})
+    item = ddb.get_item(TableName=name, Key=record)["Item"]
+    assert item["released_by"]["S"] == f"{ALICE} (--by alice@example.com)"
+    assert item["release_reason"]["S"] == "hotfix checked" and item["outcome"]["S"] == "needs_attention"
+    assert not [d for d in sim.aws.iam.denials if "SteerRollout" in d.principal], "the function holds what it calls"
