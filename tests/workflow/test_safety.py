@@ -129,6 +129,28 @@ def test_an_alarm_while_promoting_or_after_the_promotion_rolls_back_to_the_pre_r
     assert at < rollback < at + 40, "seen at the next look (a poll during the update, the listener after it)"
 
 
+def test_an_alarm_that_fired_for_a_moment_is_never_lost(run):
+    # the listener's event is lost (the function keeps failing) and the alarm is back to OK five seconds later
+    # (SetAlarmState): the next periodic check still fails the step, from the alarm's history
+    report, _sim = run(
+        scenario(
+            policy=policy(strategy=CANARY, analysis={"alarms": ["checkout-conversion-low"]}),
+            traffic={"requests_per_second": 10},
+            alarms=[{"name": "checkout-conversion-low", "script": [{"at_seconds": 0, "state": "OK"}]}],
+            faults=[
+                {"function": "AlarmListenerFunction", "kind": "raises", "error_type": "RuntimeError", "times": 100}
+            ],
+            timeline=[{"at_seconds": 700, "action": "set_alarm", "alarm": "checkout-conversion-low", "state": "ALARM"}],
+        )
+    )
+    assert report.outcome == "rolled_back", report.reason
+    assert "checkout-conversion-low" in report.reason and "went to ALARM at" in report.reason
+    back_to_ok = next(e.t for e in report.timeline if "ALARM -> OK" in e.note)
+    rollback = next(e.t for e in report.timeline if e.state == "Roll Back")
+    assert 700 < back_to_ok < rollback < 700 + 61, "at the next periodic check, after the alarm had recovered"
+    assert report.endpoint.config_name == "churn-prod-config-v0"
+
+
 # --- 4. pre-flight ----------------------------------------------------------------------------------------------
 
 
