@@ -13,7 +13,7 @@ pictures: setup
 	$(BIN)/rollout simulate scenarios/canary-happy-path.yaml --plot docs/canary-success.png > /dev/null
 	$(BIN)/rollout simulate scenarios/canary-alarm-mid-bake.yaml --plot docs/canary-rollback.png > /dev/null
 
-.PHONY: pictures setup demo test unit functional workflow static lint typecheck template asl schema sam clean
+.PHONY: pictures setup demo test unit functional workflow static lint typecheck template asl schema sam clean bench
 
 setup: $(VENV)/.installed
 
@@ -27,6 +27,10 @@ demo: setup
 
 test: setup static
 	$(BIN)/pytest
+
+# the figures of issue 13 beside their goals (README "Benchmark"); BENCH_ARGS=--skip-pytest to leave out pytest
+bench: setup
+	$(BIN)/python -m rollout_local.bench $(BENCH_ARGS)
 
 unit: setup
 	$(BIN)/pytest tests/unit
@@ -65,4 +69,4 @@ sam: $(SAMVENV)/.installed
 	else echo "sam build skipped: no python3.13 on this machine (the Lambda runtime's interpreter)"; fi
 
 clean:
-	rm -rf $(VENV) $(SAMVENV) .aws-sam .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(SAMVENV) .aws-sam .bench .mypy_cache .ruff_cache

@@ -107,6 +107,7 @@ class MetricStore:
         self.namespaces = frozenset(namespaces)
         self._series: dict[SeriesKey, _Series] = {}
         self._lock = threading.Lock()
+        self.metrics_requested = 0  # GetMetricData's MetricStat queries answered (what CloudWatch bills)
 
     def owns(self, namespace: str | None) -> bool:
         return namespace in self.namespaces
@@ -176,6 +177,7 @@ class MetricStore:
         results: list[dict[str, Any]] = []
         returned: list[dict[str, Any]] = []
         for query in (q for q in queries if "MetricStat" in q):
+            self.metrics_requested += 1
             stat_query = query["MetricStat"]
             metric = stat_query["Metric"]
             delta = timedelta(seconds=int(stat_query["Period"]))

@@ -150,6 +150,8 @@ class Invocation:
     at: datetime
     error: str | None
     event: dict[str, Any]
+    seconds: float = 0.0  # simulated duration, init included (what Lambda bills)
+    cold: bool = False  # a new execution environment was started for it
 
 
 def _json_default(value: object) -> object:
@@ -182,6 +184,7 @@ class LocalAws:
         self.timeouts: dict[str, float] = {}  # function name -> its Timeout (seconds), as template.yaml sets it
         self.handlers: dict[str, LambdaHandler] = {}
         self.api_calls: Counter[str] = Counter()
+        self.call_log: list[tuple[datetime, str]] = []  # (when, service:Operation) of every workflow call
         self.invocations: list[Invocation] = []
         self.published: list[tuple[datetime, dict[str, Any]]] = []  # custom events the functions put (time, entry)
         self.alarm_history: Callable[[], list[Any]] = list  # the world's alarm transitions, once there is a world
@@ -417,6 +420,7 @@ class LocalAws:
         context = LocalContext(short, function_name, request_id, log_group_name=f"/aws/lambda/{short}")
         context.deadline, context.now = deadline, self.clock.now
         cold = self.environments.acquire(short, started)
+        self._local.started, self._local.cold = started, cold
         startup = (self.timings.lambda_cold_start_seconds if cold else 0.0) + self.timings.function_run_seconds.get(
             short, self.timings.lambda_run_seconds
         )
@@ -451,16 +455,21 @@ class LocalAws:
             encoded = json.dumps(result, default=_json_default).encode()
             if len(encoded) > limits.LAMBDA_PAYLOAD_BYTES:
                 return self._failed(short, event, response_headers, limits.response_too_large_payload())
-            self.invocations.append(Invocation(short, self.clock.now(), None, event))
+            self.invocations.append(self._invocation(short, None, event))
             return encoded
         finally:
             self.environments.release(short, self.clock.now())
 
     def _failed(self, function: str, event: dict[str, Any], headers: dict[str, str], payload: dict[str, Any]) -> bytes:
         """A function error as Lambda answers it: status 200, ``X-Amz-Function-Error: Unhandled``, the error object."""
-        self.invocations.append(Invocation(function, self.clock.now(), str(payload["errorType"]), event))
+        self.invocations.append(self._invocation(function, str(payload["errorType"]), event))
         headers["x-amz-function-error"] = "Unhandled"
         return json.dumps(payload).encode()
+
+    def _invocation(self, function: str, error: str | None, event: dict[str, Any]) -> Invocation:
+        now = self.clock.now()
+        seconds = (now - getattr(self._local, "started", now)).total_seconds()
+        return Invocation(function, now, error, event, seconds, bool(getattr(self._local, "cold", False)))
 
     def _pass_time(self, seconds: float) -> None:
         """Simulated time passes for the caller: parked on the clock inside the simulation (other participants
@@ -529,6 +538,7 @@ class LocalAws:
         in_workflow = getattr(self._local, "in_handler", False)
         if in_workflow:
             self.api_calls[api] += 1
+            self.call_log.append((self.clock.now(), api))
             if api == "eventbridge:PutEvents":
                 for entry in json.loads(request.body or b"{}").get("Entries", []):
                     self.published.append((self.clock.now(), entry))
