@@ -61,5 +61,8 @@ class IamAccount:
     def service_linked_role_exists(self, role_name):
         return role_name in self.roles
 
+    def table_hash_key(self, table):
+        return "pk"
+
     def kms_key_arn(self, key_id):
         return key_id if key_id.startswith("arn:") else f"arn:aws:kms:us-east-1:123456789012:key/{key_id}"

@@ -62,7 +62,9 @@ class Operator(_Entry):
     action: Literal["operator"]
     command: Literal["approve", "reject", "abort", "promote", "start"]
     endpoint: str | None = Field(default=None, description="default: the scenario's endpoint")
-    by: str = "alice@example.com"
+    as_: str | None = Field(default=None, alias="as", description="who (one of `people`; default: the first)")
+    signed: bool = Field(default=True, description="false: the request goes without a SigV4 signature")
+    by: str = Field(default="", description="a comment: the name the person gives (--by)")
     reason: str = ""
     package: str | None = Field(default=None, pattern=PACKAGE_REF, description="start: the package (group/version)")
     policy: dict[str, Any] | None = Field(default=None, description="start: policy fields overriding every source")

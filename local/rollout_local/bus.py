@@ -21,8 +21,10 @@ from botocore.exceptions import ClientError
 from moto.events.models import EventPattern
 
 from rollout_local.agenda import Agenda
+from rollout_local.emulator.iam_needs import Need
+from rollout_local.emulator.iam_policy import Role, parse_statement
 from rollout_local.emulator.sagemaker import ACCOUNT, REGION
-from rollout_local.stack import Stack
+from rollout_local.stack import AsyncInvokeConfig, Stack
 
 DEFAULT_BUS = "default"  # the template's rules name no bus: they are on the account's default bus
 DEFAULT_BUS_ARN = f"arn:aws:events:{REGION}:{ACCOUNT}:event-bus/{DEFAULT_BUS}"
@@ -47,16 +49,38 @@ class Rule:
     pattern: Any  # moto's compiled EventPattern
     target: str  # a function ARN, or the state machine ARN
     starts_execution: bool
+    arn: str = ""
+    dead_letter_arn: str | None = None  # where an event goes that cannot be delivered
 
 
 def rules_of(stack: Stack) -> list[Rule]:
     """Every EventBridge rule of the stack: the functions' and the state machine's, patterns compiled once."""
-    rules = [
-        Rule(arn.rsplit(":", 1)[-1], EventPattern.load(json.dumps(pattern)), arn, False) for pattern, arn in stack.rules
+    return [
+        Rule(
+            "state machine" if spec.target == stack.state_machine_arn else spec.target.rsplit(":", 1)[-1],
+            EventPattern.load(json.dumps(spec.pattern)),
+            spec.target,
+            spec.target == stack.state_machine_arn,
+            spec.arn,
+            spec.dead_letter_arn,
+        )
+        for spec in stack.rules
     ]
-    machine = EventPattern.load(json.dumps(stack.event_pattern))
-    rules.append(Rule("state machine", machine, stack.state_machine_arn, True))
-    return rules
+
+
+# Lambda retries a failed asynchronous invocation after one minute, then after two more (AWS Lambda developer guide,
+# "Error handling and automatic retries in Lambda").
+ASYNC_RETRY_DELAYS = (60.0, 120.0)
+
+
+@dataclass(frozen=True)
+class DeadLetters:
+    """Where undeliverable events and failed asynchronous invocations go, and who may send there."""
+
+    async_configs: dict[str, AsyncInvokeConfig]
+    queue_policies: dict[str, list[dict[str, Any]]]
+    roles: dict[str, Role]  # function name -> its role (the Lambda service sends a destination record with it)
+    send: Callable[[str, str, dict[str, str]], None]  # queue ARN, body, string attributes
 
 
 class EventBus:
@@ -70,6 +94,7 @@ class EventBus:
         start_execution: Callable[[dict[str, Any]], str],
         invoke: Callable[[str, bytes, dict[str, str]], bytes],
         delivery_seconds: float = 0.5,
+        dead_letters: DeadLetters | None = None,
     ) -> None:
         self.rules = rules
         self.delivery = timedelta(seconds=delivery_seconds)  # how long EventBridge takes to hand an event over
@@ -77,7 +102,9 @@ class EventBus:
         self.now = now
         self.start_execution = start_execution
         self.invoke = invoke
+        self.dead_letters = dead_letters
         self.errors: list[dict[str, Any]] = []  # failed deliveries and the errors of invoked functions
+        self.dead_lettered: list[dict[str, Any]] = []  # what went to a dead-letter queue or failure destination
         self.log: list[Put] = []  # every event put on the bus, in order
 
     def publish(self, event: dict[str, Any]) -> None:
@@ -118,16 +145,94 @@ class EventBus:
             try:
                 self.start_execution(event)
             except ClientError as exc:
+                error = exc.response.get("Error", {})
                 self.errors.append({"rule": rule.name, "errorType": type(exc).__name__, "errorMessage": str(exc)})
+                self._dead_letter(rule, event, str(error.get("Code", "")), str(error.get("Message", "")))
             return
-        self.agenda.spawn(lambda: self._invoke(rule, event))
+        self.agenda.spawn(lambda: self._invoke(rule, event, 1))
 
-    def _invoke(self, rule: Rule, event: dict[str, Any]) -> None:
-        """An asynchronous invocation: the function's errors are reported, never raised to whoever put the event."""
+    def _invoke(self, rule: Rule, event: dict[str, Any], attempt: int) -> None:
+        """An asynchronous invocation: the function's errors are reported, never raised to whoever put the event;
+        Lambda retries it, then sends it to the function's on-failure destination."""
         headers: dict[str, str] = {}
         result = self.invoke(rule.target, json.dumps(event).encode(), headers)
-        if headers.get("x-amz-function-error"):
-            self.errors.append(json.loads(result))
+        if not headers.get("x-amz-function-error"):
+            return
+        error = json.loads(result)
+        self.errors.append(error)
+        config = self.dead_letters.async_configs.get(rule.target) if self.dead_letters else None
+        retries = config.maximum_retry_attempts if config else 2
+        if attempt <= retries:
+            delay = ASYNC_RETRY_DELAYS[min(attempt - 1, len(ASYNC_RETRY_DELAYS) - 1)]
+            self.agenda.at(self.now() + timedelta(seconds=delay), lambda: self._invoke(rule, event, attempt + 1))
+            return
+        if config is not None and config.on_failure_arn:
+            self._on_failure(rule, event, error, attempt, config.on_failure_arn)
+
+    def _on_failure(self, rule: Rule, event: dict[str, Any], error: dict[str, Any], attempts: int, queue: str) -> None:
+        """The invocation record Lambda sends to an SQS on-failure destination, with the function's role."""
+        assert self.dead_letters is not None
+        function = rule.target.rsplit(":", 1)[-1]
+        role = self.dead_letters.roles.get(function)
+        if role is not None and role.decide(Need("sqs:SendMessage", queue)) != "allow":
+            self.errors.append(
+                {
+                    "rule": rule.name,
+                    "errorType": "AccessDenied",
+                    "errorMessage": f"{function} may not send its failure record to {queue}: the record is lost",
+                }
+            )
+            return
+        record = {
+            "version": "1.0",
+            "timestamp": self.now().isoformat(),
+            "requestContext": {
+                "requestId": str(uuid.uuid4()),
+                "functionArn": f"{rule.target}:$LATEST",
+                "condition": "RetriesExhausted",
+                "approximateInvokeCount": attempts,
+            },
+            "requestPayload": event,
+            "responseContext": {"statusCode": 200, "executedVersion": "$LATEST", "functionError": "Unhandled"},
+            "responsePayload": error,
+        }
+        self.dead_letters.send(queue, json.dumps(record), {})
+        self.dead_lettered.append({"queue": queue, "rule": rule.name, "kind": "on-failure destination"})
+
+    def _dead_letter(self, rule: Rule, event: dict[str, Any], code: str, message: str) -> None:
+        """EventBridge's dead-letter queue: the event, with why it was not delivered, if the queue's policy lets
+        EventBridge send for this rule (otherwise the event is lost, as on AWS)."""
+        if rule.dead_letter_arn is None or self.dead_letters is None:
+            return
+        statements = self.dead_letters.queue_policies.get(rule.dead_letter_arn, [])
+        if not _events_may_send(statements, rule.dead_letter_arn, rule.arn):
+            self.errors.append(
+                {
+                    "rule": rule.name,
+                    "errorType": "DeadLetterDenied",
+                    "errorMessage": "the queue's "
+                    f"policy does not let EventBridge send for {rule.arn}: the event is lost",
+                }
+            )
+            return
+        attributes = {"RULE_ARN": rule.arn, "TARGET_ARN": rule.target, "ERROR_CODE": code, "ERROR_MESSAGE": message}
+        self.dead_letters.send(rule.dead_letter_arn, json.dumps(event), attributes)
+        self.dead_lettered.append({"queue": rule.dead_letter_arn, "rule": rule.name, "kind": "dead-letter queue"})
+
+
+def _events_may_send(statements: list[dict[str, Any]], queue: str, rule_arn: str) -> bool:
+    """Does the queue's resource policy allow events.amazonaws.com to SendMessage for this rule?"""
+    context = {"aws:sourcearn": (rule_arn,), "aws:sourceaccount": (ACCOUNT,)}
+    allowed = False
+    for index, raw in enumerate(statements):
+        if raw.get("Principal") != {"Service": "events.amazonaws.com"}:
+            continue
+        statement = parse_statement({k: v for k, v in raw.items() if k != "Principal"}, f"queue policy #{index}")
+        if statement.applies("sqs:SendMessage", queue, context):
+            if statement.effect == "Deny":
+                return False
+            allowed = True
+    return allowed
 
 
 def _delivery(bus: EventBus, rule: Rule, event: dict[str, Any]) -> Callable[[], None]:

@@ -46,6 +46,13 @@ def _simulate(args: argparse.Namespace) -> int:
     if args.expect and report.outcome != args.expect:
         print(f"rollout simulate: expected outcome {args.expect}, got {report.outcome}", file=sys.stderr)
         return FAILED
+    if not args.expect and scenario.expect is not None:
+        from rollout_local.expect import unmet
+
+        problems = unmet(scenario.expect, report)
+        if problems:
+            print(f"rollout simulate: not as the scenario expects: {'; '.join(problems)}", file=sys.stderr)
+            return FAILED
     return OK
 
 
@@ -156,16 +163,11 @@ def _history(args: argparse.Namespace, session: Any, stack: Any) -> int:
     return OK if records else NOTHING
 
 
-def _who(args: argparse.Namespace, session: Any) -> str:
-    if args.by:
-        return str(args.by)
-    try:
-        return str(session.client("sts").get_caller_identity()["Arn"])
-    except Exception:
-        return os.environ.get("USER", "unknown")
-
-
 def _steered(args: argparse.Namespace, result: Any) -> int:
+    """200: done; 409: nothing to act on (exit 3); anything else - refused by AWS (403), a bad request - exit 1."""
+    if result.status not in (200, 409):
+        print(f"rollout {args.command}: {result.message} (HTTP {result.status})", file=sys.stderr)
+        return FAILED
     _out(args, result.as_dict(), result.message)
     return OK if result.done else NOTHING
 
@@ -173,19 +175,19 @@ def _steered(args: argparse.Namespace, result: Any) -> int:
 def _approve(args: argparse.Namespace, session: Any, stack: Any) -> int:
     from rollout_local.operate import approve
 
-    return _steered(args, approve(session, stack, args.endpoint, _who(args, session), args.reason, args.reject))
+    return _steered(args, approve(session, stack, args.endpoint, args.by, args.reason, args.reject))
 
 
 def _abort(args: argparse.Namespace, session: Any, stack: Any) -> int:
     from rollout_local.operate import abort
 
-    return _steered(args, abort(session, stack, args.endpoint, _who(args, session), args.reason))
+    return _steered(args, abort(session, stack, args.endpoint, args.by, args.reason))
 
 
 def _promote(args: argparse.Namespace, session: Any, stack: Any) -> int:
     from rollout_local.operate import promote
 
-    return _steered(args, promote(session, stack, args.endpoint, _who(args, session)))
+    return _steered(args, promote(session, stack, args.endpoint, args.by))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -205,7 +207,11 @@ def build_parser() -> argparse.ArgumentParser:
     simulate.add_argument("scenario", help="scenario file (YAML)")
     simulate.add_argument("--json", action="store_true", help="print only the JSON report")
     simulate.add_argument("--verbose", action="store_true", help="let the handlers log (to stdout)")
-    simulate.add_argument("--expect", metavar="OUTCOME", help="exit 1 unless the outcome is OUTCOME")
+    simulate.add_argument(
+        "--expect",
+        metavar="OUTCOME",
+        help="exit 1 unless the outcome is OUTCOME (default: the scenario's own expect:, if any)",
+    )
     simulate.add_argument("--plot", metavar="FILE.png", help="draw weights, error rate and latency over time")
     simulate.set_defaults(run=_simulate)
 
@@ -224,7 +230,7 @@ def build_parser() -> argparse.ArgumentParser:
     start = commands.add_parser("start", help="start a rollout by hand (the documented manual input)")
     start.add_argument("--package", required=True, help="model package ARN")
     start.add_argument("--endpoint", help="endpoint (default: the policy's)")
-    start.add_argument("--policy", help="JSON file with policy fields that override every other source")
+    start.add_argument("--policy", help="JSON file with policy fields (judged by the group's operator policy)")
     aws(start)
     start.set_defaults(run=_with_stack(_start))
 
@@ -239,20 +245,20 @@ def build_parser() -> argparse.ArgumentParser:
     approve.add_argument("endpoint")
     approve.add_argument("--reject", action="store_true", help="reject the gate: the rollout rolls back")
     approve.add_argument("--reason", default="")
-    approve.add_argument("--by", help="who (default: your AWS identity)")
+    approve.add_argument("--by", default="", help="a comment: your name (AWS records the principal that signed)")
     aws(approve)
     approve.set_defaults(run=_with_stack(_approve))
 
     abort = commands.add_parser("abort", help="abort a running rollout: it rolls back like a failed check")
     abort.add_argument("endpoint")
     abort.add_argument("--reason", required=True)
-    abort.add_argument("--by", help="who (default: your AWS identity)")
+    abort.add_argument("--by", default="", help="a comment: your name (AWS records the principal that signed)")
     aws(abort)
     abort.set_defaults(run=_with_stack(_abort))
 
     promote = commands.add_parser("promote", help="skip the remaining steps once the current one passes")
     promote.add_argument("endpoint")
-    promote.add_argument("--by", help="who (default: your AWS identity)")
+    promote.add_argument("--by", default="", help="a comment: your name (AWS records the principal that signed)")
     aws(promote)
     promote.set_defaults(run=_with_stack(_promote))
 

@@ -6,13 +6,14 @@ CloudFormation outputs and parameters, so a command needs only the stack name.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote, urlsplit
 
 from rollout import plan
 from rollout.aws import table
@@ -28,6 +29,7 @@ class StackInfo:
     table_name: str
     policy_prefix: str
     default_policy: str
+    steering_url: str = ""
 
 
 def stack_info(session: Any, stack_name: str) -> StackInfo:
@@ -40,6 +42,7 @@ def stack_info(session: Any, stack_name: str) -> StackInfo:
         table_name=outputs["RolloutTableName"],
         policy_prefix=parameters.get("PolicyParameterPrefix", "/rollout/policies").rstrip("/"),
         default_policy=parameters.get("DefaultPolicy", "{}") or "{}",
+        steering_url=outputs.get("SteeringApiUrl", ""),
     )
 
 
@@ -189,71 +192,103 @@ def policy_layers_summary(resolved: ResolvedPolicy) -> list[tuple[str, str, str]
 
 
 # --- steering a running rollout ----------------------------------------------------------------------------
+# People steer through the stack's steering API (API Gateway, AWS_IAM auth): each command is one HTTPS request
+# signed with the caller's AWS credentials (SigV4). AWS authenticates the principal and checks execute-api:Invoke;
+# the steering function records that principal. --by and --reason travel as comments.
+
+Transport = Callable[[Any], tuple[int, bytes]]  # a prepared HTTP request -> (status, body)
 
 
 @dataclass(frozen=True)
 class Steered:
-    """What a steering command did: ``done`` False means there was nothing to act on."""
+    """What a steering command did: ``done`` False means it changed nothing (``status`` says why: 409 nothing to
+    act on, 403 refused by AWS, 400 a bad request)."""
 
     done: bool
     rollout_id: str | None
     message: str
+    status: int = 200
 
     def as_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
 
 
-def approve(session: Any, stack: StackInfo, endpoint: str, by: str, reason: str = "", reject: bool = False) -> Steered:
-    """Approve (or reject) the gate the endpoint's rollout waits at."""
-    by, reason = table.clipped(by, reason)
-    ddb = session.client("dynamodb")
-    waiting = table.waiting(stack.table_name, endpoint, ddb)
-    if (
-        waiting is None
-        or waiting.kind != "gate"
-        or table.lock_holder(stack.table_name, endpoint, ddb) != waiting.rollout_id
-    ):
-        return Steered(False, None, f"no rollout of {endpoint} is waiting at a gate")
-    cause = f"{'rejected' if reject else 'approved'} by {by}" + (f": {reason}" if reason else "")
-    verb = "reject" if reject else "approve"
-    table.put_request(stack.table_name, endpoint, waiting.rollout_id, f"{verb}:{waiting.gate}", by, reason, ddb)
-    sfn = session.client("stepfunctions")
-    gone = (sfn.exceptions.TaskTimedOut, sfn.exceptions.TaskDoesNotExist, sfn.exceptions.InvalidToken)
+def _send(prepared: Any) -> tuple[int, bytes]:
+    from botocore.httpsession import URLLib3Session
+
+    response = URLLib3Session(timeout=30).send(prepared)
+    return int(response.status_code), bytes(response.content)
+
+
+def steer(
+    session: Any,
+    stack: StackInfo,
+    endpoint: str,
+    action: str,
+    reason: str = "",
+    by: str = "",
+    transport: Transport | None = None,
+    signed: bool = True,
+) -> Steered:
+    """POST /endpoints/<endpoint>/<action> to the steering API, signed with the session's credentials."""
+    from botocore.auth import SigV4Auth
+    from botocore.awsrequest import AWSRequest
+
+    if not stack.steering_url:
+        return Steered(
+            False, None, "the stack has no SteeringApiUrl output (deployed before steering had an API?)", 400
+        )
+    url = f"{stack.steering_url.rstrip('/')}/endpoints/{quote(endpoint, safe='')}/{action}"
+    request = AWSRequest(
+        method="POST",
+        url=url,
+        data=json.dumps({"reason": reason, "by": by}),
+        headers={"Content-Type": "application/json"},
+    )
+    if signed:
+        credentials = session.get_credentials()
+        if credentials is None:
+            return Steered(False, None, "no AWS credentials to sign the steering request with", 403)
+        region = urlsplit(url).netloc.split(".")[2] if ".execute-api." in url else session.region_name
+        SigV4Auth(credentials.get_frozen_credentials(), "execute-api", region).add_auth(request)
+    status, body = (transport or _send)(request.prepare())
     try:
-        if reject:
-            sfn.send_task_failure(taskToken=waiting.token, error="GateRejectedError", cause=cause)
-        else:
-            sfn.send_task_success(taskToken=waiting.token, output=json.dumps({"Error": "Approved", "Cause": cause}))
-    except gone:  # the gate is between two checks: the next one reads the durable request
-        pass
-    return Steered(True, waiting.rollout_id, f"gate '{waiting.gate}' of {endpoint} {cause}")
+        answer = json.loads(body.decode() or "{}")
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        answer = {}
+    message = str(answer.get("message") or answer.get("Message") or body.decode(errors="replace") or f"HTTP {status}")
+    return Steered(bool(answer.get("done")) and status == 200, answer.get("rollout_id"), message, status)
 
 
-def abort(session: Any, stack: StackInfo, endpoint: str, by: str, reason: str) -> Steered:
+def approve(
+    session: Any,
+    stack: StackInfo,
+    endpoint: str,
+    by: str = "",
+    reason: str = "",
+    reject: bool = False,
+    transport: Transport | None = None,
+    signed: bool = True,
+) -> Steered:
+    """Approve (or reject) the gate the endpoint's rollout waits at."""
+    return steer(session, stack, endpoint, "reject" if reject else "approve", reason, by, transport, signed)
+
+
+def abort(
+    session: Any,
+    stack: StackInfo,
+    endpoint: str,
+    by: str,
+    reason: str,
+    transport: Transport | None = None,
+    signed: bool = True,
+) -> Steered:
     """Abort the endpoint's running rollout: it rolls back like a failed check, and the record says who and why."""
-    by, reason = table.clipped(by, reason)
-    ddb = session.client("dynamodb")
-    rollout_id = table.lock_holder(stack.table_name, endpoint, ddb)
-    if rollout_id is None:
-        return Steered(False, None, f"no rollout of {endpoint} is running")
-    table.put_request(stack.table_name, endpoint, rollout_id, "abort", by, reason, ddb)
-    waiting = table.waiting(stack.table_name, endpoint, ddb)
-    if waiting is not None and waiting.rollout_id == rollout_id:  # waiting in a bake or a gate: end it now
-        sfn = session.client("stepfunctions")
-        with contextlib.suppress(
-            sfn.exceptions.TaskTimedOut, sfn.exceptions.TaskDoesNotExist, sfn.exceptions.InvalidToken
-        ):
-            sfn.send_task_failure(taskToken=waiting.token, error="AbortedError", cause=f"aborted by {by}: {reason}")
-    return Steered(True, rollout_id, f"rollout {rollout_id} of {endpoint} aborted by {by}: {reason}")
+    return steer(session, stack, endpoint, "abort", reason, by, transport, signed)
 
 
-def promote(session: Any, stack: StackInfo, endpoint: str, by: str) -> Steered:
+def promote(
+    session: Any, stack: StackInfo, endpoint: str, by: str = "", transport: Transport | None = None, signed: bool = True
+) -> Steered:
     """Promote-now: skip the remaining steps once the current one passes its checks (and pass a waiting gate)."""
-    ddb = session.client("dynamodb")
-    rollout_id = table.lock_holder(stack.table_name, endpoint, ddb)
-    if rollout_id is None:
-        return Steered(False, None, f"no rollout of {endpoint} is running")
-    table.put_request(stack.table_name, endpoint, rollout_id, "promote", by, "promote now", ddb)
-    approved = approve(session, stack, endpoint, by, "promote now")
-    note = "; " + approved.message if approved.done else ""
-    return Steered(True, rollout_id, f"rollout {rollout_id} of {endpoint} will promote after its current step{note}")
+    return steer(session, stack, endpoint, "promote", "promote now", by, transport, signed)

@@ -86,6 +86,13 @@ def check_scenario(scenario: Scenario) -> None:
         known.versions[approval.group] += 1
     known.alarms = {a.name for a in scenario.alarms}
     problems += _check_alarms(scenario, known)
+    people = [p.name for p in scenario.everyone()]
+    problems += [f"people: '{n}' is listed twice" for n in sorted({n for n in people if people.count(n) > 1})]
+    asked = [(f"operator[{i}]", a.as_) for i, a in enumerate(scenario.operator)]
+    asked += [(f"timeline[{i}] (operator)", e.as_) for i, e in enumerate(scenario.timeline) if isinstance(e, Operator)]
+    for where, name in asked:
+        if name is not None and name not in people:
+            problems.append(f"{where}: as '{name}' is none of the scenario's people ({', '.join(people)})")
     default_endpoint = endpoint_name_of(scenario)
     if scenario.operator and default_endpoint is None:
         problems.append("operator: the scenario names no endpoint for these commands")

@@ -22,12 +22,15 @@ from rollout_local.emulator.faults import Fault
 from rollout_local.emulator.limits import AwsTimings, FunctionFault, Limits
 from rollout_local.emulator.sagemaker import Timings
 from rollout_local.emulator.world import Behaviour, Traffic
+from rollout_local.expect import Expect
 from rollout_local.references import approval_target, check_scenario, endpoint_name_of
 from rollout_local.specs import (
+    DEFAULT_PEOPLE,
     ApprovalSpec,
     AutoscalingSpec,
     EndpointSpec,
     OperatorAction,
+    PersonSpec,
     ScenarioAlarm,
     ServerlessSpec,
     Strict,
@@ -89,7 +92,13 @@ class Scenario(Strict):
     )
     alarms: list[ScenarioAlarm] = Field(default_factory=list, description="alarms that exist before the start")
     operator: list[OperatorAction] = Field(default_factory=list, description="people steering the rollout")
+    people: list[PersonSpec] = Field(
+        default_factory=list, description="who may use the rollout command, with their IAM policies (default: alice)"
+    )
     timeline: list[TimelineEntry] = Field(default_factory=list, description="what the outside world does, in order")
+    expect: Expect | None = Field(
+        default=None, description="how the story should end (checked by 'rollout simulate' and the tests)"
+    )
 
     base_dir: Path = Field(default=Path("."), exclude=True)
 
@@ -97,6 +106,10 @@ class Scenario(Strict):
     def _consistent(self) -> Scenario:
         check_scenario(self)
         return self
+
+    def everyone(self) -> list[PersonSpec]:
+        """The scenario's people (alice, an operator with the README's policies, when it names none)."""
+        return list(self.people) or list(DEFAULT_PEOPLE)
 
     def live_endpoints(self) -> list[EndpointSpec]:
         """Every endpoint that exists before the start (``endpoint`` and ``endpoints`` together)."""
@@ -127,7 +140,10 @@ class Scenario(Strict):
     def operator_entries(self) -> list[Operator]:
         """The older ``operator:`` key as timeline entries (same effect, same time)."""
         return [
-            Operator(at_seconds=a.at_seconds, action="operator", command=a.action, by=a.by, reason=a.reason)
+            Operator.model_validate(
+                {"at_seconds": a.at_seconds, "action": "operator", "command": a.action, "as": a.as_, "by": a.by}
+                | {"reason": a.reason, "signed": a.signed}
+            )
             for a in self.operator
         ]
 

@@ -8,6 +8,7 @@ then waits until no execution runs and nothing is left on the agenda.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
@@ -25,16 +26,19 @@ import boto3
 
 from rollout_local.account import create_alarms, create_endpoints
 from rollout_local.agenda import Agenda
-from rollout_local.bus import EventBus, rules_of
+from rollout_local.bus import DeadLetters, EventBus, rules_of
+from rollout_local.emulator.apigateway import Person
 from rollout_local.emulator.clock import VirtualClock
 from rollout_local.emulator.iam import EmulatedAccount, LocalIam
+from rollout_local.emulator.iam_policy import Role, parse_policy
 from rollout_local.emulator.patches import LocalAws
 from rollout_local.emulator.sagemaker import ACCOUNT, REGION, SageMakerEmulator
 from rollout_local.emulator.world import World
 from rollout_local.registry import Registry
 from rollout_local.report import Report, build_report
 from rollout_local.scenario import EndpointSpec, Scenario
-from rollout_local.stack import ROOT, Stack, TemplateTransform, deploy
+from rollout_local.specs import PERSON_POLICIES
+from rollout_local.stack import ROOT, STACK_NAME, Stack, TemplateTransform, deploy
 from rollout_local.timeline import Timeline
 
 QUIET_ENVIRONMENT = {
@@ -118,9 +122,15 @@ class Simulation:
         self._env = _environment(quiet)
         self._env.__enter__()
         self.aws.__enter__()
-        self.stack: Stack = deploy(self.aws, dict(self.scenario.stack), transform=self.template_transform)
+        try:
+            self.stack: Stack = deploy(self.aws, dict(self.scenario.stack), transform=self.template_transform)
+        except BaseException:  # a stack CloudFormation would refuse: leave nothing mocked behind
+            self.aws.__exit__(None, None, None)
+            self._env.__exit__(None, None, None)
+            raise
         if self.enforce_iam:  # from here on every call a function or the state machine makes is judged by IAM
             self.aws.iam = LocalIam(self.stack.roles, EmulatedAccount(self.sagemaker))
+        self.people = self._people()
         self._stack_env = _environment(self.stack.environment)
         self._stack_env.__enter__()
         self.session = boto3.Session(region_name=REGION)
@@ -135,6 +145,9 @@ class Simulation:
             self.start,
             self.aws._invoke,
             delivery_seconds=self.scenario.aws_timings.eventbridge_delivery_seconds,
+            dead_letters=DeadLetters(
+                self.stack.async_configs, self.stack.queue_policies, self.stack.roles, self._send_dead_letter
+            ),
         )
         self.aws.event_sink = self.bus.put_events_entry
         self.registry = Registry(self.sagemaker, self.sm, self.outside.sm, self.clock.now, self.publish)
@@ -167,6 +180,53 @@ class Simulation:
         self._stack_env.__exit__(None, None, None)
         self.aws.__exit__(None, None, None)
         self._env.__exit__(None, None, None)
+
+    # --- people: who may use the `rollout` command, as IAM sees them ----------------------------------------
+
+    def _people(self) -> dict[str, Person]:
+        """The scenario's people, each acting in an IAM role of their own (the README's policies filled in with
+        the stack's names), with credentials the steering API and local IAM know them by."""
+        api = self.stack.steering_api
+        machine = self.stack.state_machine_arn
+        values = {
+            "SteeringApiArn": api.arn if api else "arn:aws:execute-api:::none",
+            "StateMachineArn": machine,
+            "ExecutionArns": machine.replace(":stateMachine:", ":execution:") + ":*",
+            "TableArn": f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{self.stack.table_name}",
+            "PolicyParameterArns": f"arn:aws:ssm:{REGION}:{ACCOUNT}:parameter"
+            f"{self.stack.environment['POLICY_PARAMETER_PREFIX'].rstrip('/')}/*",
+            "StackArn": f"arn:aws:cloudformation:{REGION}:{ACCOUNT}:stack/{STACK_NAME}/*",
+        }
+        people: dict[str, Person] = {}
+        for spec in self.scenario.everyone():
+            statements = [s for preset in spec.policies for s in PERSON_POLICIES[preset]] + list(spec.statements)
+            text = json.dumps({"Statement": statements})
+            for name, value in values.items():
+                text = text.replace("${" + name + "}", value)
+            role = Role(
+                spec.name, spec.role or spec.name, spec.name, parse_policy(json.loads(text), f"people.{spec.name}")
+            )
+            digest = hashlib.sha256(f"person/{spec.name}".encode()).hexdigest().upper()
+            person = Person(spec.name, "AKIA" + digest[:16], digest[16:56], role)
+            people[spec.name] = person
+            self.aws.people_keys[person.access_key] = f"person:{spec.name}"
+            if self.aws.iam is not None:
+                self.aws.iam.roles[f"person:{spec.name}"] = role
+            if api is not None:
+                api.people[person.access_key] = person
+        return people
+
+    def person(self, name: str | None) -> Person:
+        """One of the scenario's people (the first when ``name`` is None)."""
+        if name is None:
+            return next(iter(self.people.values()))
+        return self.people[name]
+
+    def session_of(self, person: Person) -> Any:
+        """A boto3 session with the person's own credentials: every call it makes is judged against their role."""
+        return boto3.Session(
+            aws_access_key_id=person.access_key, aws_secret_access_key=person.secret_key, region_name=REGION
+        )
 
     @property
     def operator_results(self) -> list[dict[str, Any]]:
@@ -226,6 +286,24 @@ class Simulation:
     def matches_rule(self, event: dict[str, Any]) -> bool:
         """Would the state machine's rule in template.yaml start a rollout for this event?"""
         return self.bus.starts_execution(event)
+
+    def _send_dead_letter(self, queue_arn: str, body: str, attributes: dict[str, str]) -> None:
+        """EventBridge or Lambda puts an undeliverable event (or a failure record) into an SQS queue."""
+        sqs = self.session.client("sqs")
+        url = sqs.get_queue_url(QueueName=queue_arn.rsplit(":", 1)[-1])["QueueUrl"]
+        values = {k: {"DataType": "String", "StringValue": v} for k, v in attributes.items() if v}
+        sqs.send_message(QueueUrl=url, MessageBody=body, MessageAttributes=values)
+
+    def dead_letters(self) -> list[dict[str, Any]]:
+        """What waits in the stack's dead-letter queues (read without consuming it), oldest first."""
+        sqs = self.session.client("sqs")
+        found: list[dict[str, Any]] = []
+        for url in sqs.list_queues().get("QueueUrls", []):
+            messages = sqs.receive_message(
+                QueueUrl=url, MaxNumberOfMessages=10, MessageAttributeNames=["All"], VisibilityTimeout=0
+            ).get("Messages", [])
+            found += [{"queue": url.rsplit("/", 1)[-1], **m} for m in messages]
+        return found
 
     @property
     def event_errors(self) -> list[dict[str, Any]]:
@@ -378,12 +456,21 @@ class Simulation:
         from rollout_local import operate
 
         env = self.stack.environment
+        api = self.stack.steering_api
         return operate.StackInfo(
             self.stack.state_machine_arn,
             self.stack.table_name,
             env["POLICY_PARAMETER_PREFIX"].rstrip("/"),
             env.get("DEFAULT_POLICY", "{}"),
+            api.url if api else "",
         )
+
+    def steering_transport(self) -> Any:
+        """What carries the `rollout` command's HTTPS requests to the steering API in local mode."""
+        api = self.stack.steering_api
+        if api is None:
+            raise LookupError("the stack has no steering API")
+        return api.send
 
     def invoke(self, logical_id: str, event: dict[str, Any]) -> Any:
         """Call one function's real handler in-process, as `sam local invoke -e` would (functional tests)."""

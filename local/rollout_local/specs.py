@@ -83,8 +83,56 @@ class OperatorAction(Strict):
 
     at_seconds: int = Field(ge=0)
     action: Literal["approve", "reject", "abort", "promote"]
-    by: str = "alice@example.com"
+    as_: str | None = Field(default=None, alias="as", description="who (one of `people`; default: the first)")
+    signed: bool = Field(default=True, description="false: the request goes without a SigV4 signature")
+    by: str = Field(default="", description="a comment: the name the person gives (--by)")
     reason: str = ""
+
+
+# The IAM policies the README recommends for people, by name (${...}: the stack's names, filled in when deployed).
+PERSON_POLICIES: dict[str, list[dict[str, Any]]] = {
+    "steer": [
+        {"Effect": "Allow", "Action": "execute-api:Invoke", "Resource": "${SteeringApiArn}/POST/endpoints/*"},
+    ],
+    "start": [{"Effect": "Allow", "Action": "states:StartExecution", "Resource": "${StateMachineArn}"}],
+    "read": [
+        {"Effect": "Allow", "Action": "cloudformation:DescribeStacks", "Resource": "${StackArn}"},
+        {"Effect": "Allow", "Action": "states:ListExecutions", "Resource": "${StateMachineArn}"},
+        {
+            "Effect": "Allow",
+            "Action": ["states:DescribeExecution", "states:GetExecutionHistory"],
+            "Resource": "${ExecutionArns}",
+        },
+        {
+            "Effect": "Allow",
+            "Action": "dynamodb:Query",
+            "Resource": "${TableArn}",
+            "Condition": {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["ENDPOINT#*"]}},
+        },
+        {"Effect": "Allow", "Action": ["ssm:GetParameter"], "Resource": "${PolicyParameterArns}"},
+        {
+            "Effect": "Allow",
+            "Action": ["sagemaker:DescribeEndpoint", "sagemaker:DescribeModelPackage"],
+            "Resource": ["arn:aws:sagemaker:*:*:endpoint/*", "arn:aws:sagemaker:*:*:model-package/*"],
+        },
+    ],
+}
+
+
+class PersonSpec(Strict):
+    """Someone who uses the `rollout` command: the IAM role they act in, and what it allows."""
+
+    name: str = Field(pattern=r"^[\w+=,.@-]{2,64}$", description="the role session name")
+    role: str | None = Field(default=None, pattern=r"^[\w+=,.@-]{1,64}$", description="the role (default: name)")
+    policies: list[Literal["steer", "start", "read"]] = Field(
+        default_factory=list, description="the README's policies: steer, start, read"
+    )
+    statements: list[dict[str, Any]] = Field(
+        default_factory=list, description="more identity-based policy statements (${SteeringApiArn} and co. allowed)"
+    )
+
+
+DEFAULT_PEOPLE = [PersonSpec(name="alice", role="RolloutOperator", policies=["steer", "start", "read"])]
 
 
 class ScenarioAlarm(AlarmSpec):

@@ -8,6 +8,7 @@ and the ASL file, so local mode runs what production runs.
 from __future__ import annotations
 
 import copy
+import hashlib
 import importlib.util
 import io
 import json
@@ -22,6 +23,7 @@ from typing import Any
 import boto3
 import yaml
 
+from rollout_local.emulator.apigateway import LocalRestApi, rest_apis_from_template
 from rollout_local.emulator.iam import role_name, roles_from_template
 from rollout_local.emulator.iam_policy import Role
 from rollout_local.emulator.patches import LambdaHandler, LocalAws
@@ -30,6 +32,9 @@ ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "template.yaml"
 REGION = "us-east-1"
 STACK_NAME = "sagemaker-rollout-local"
+# Local mode deploys like `sam deploy` with these parameter values where the template has no default and the
+# scenario's `stack:` gives none (the endpoints of the shipped scenarios and tests end in -prod).
+LOCAL_PARAMETERS = {"EndpointNamePattern": "*-prod"}
 LAMBDA_DEFAULT_TIMEOUT = 3  # seconds, when neither the function nor Globals set one (Lambda's and SAM's default)
 
 
@@ -125,6 +130,28 @@ def _intrinsic(name: str, argument: Any, refs: dict[str, str]) -> Any:
     raise ValueError(f"local mode cannot resolve !{name}")
 
 
+@dataclass(frozen=True)
+class RuleSpec:
+    """An EventBridge rule of the template: its pattern, target, name and dead-letter queue."""
+
+    pattern: dict[str, Any]
+    target: str  # a function ARN, or the state machine ARN
+    name: str
+    dead_letter_arn: str | None = None
+
+    @property
+    def arn(self) -> str:
+        return f"arn:aws:events:{REGION}:123456789012:rule/{self.name}"
+
+
+@dataclass(frozen=True)
+class AsyncInvokeConfig:
+    """A function's EventInvokeConfig: Lambda's retries of an asynchronous invocation, and where a failure goes."""
+
+    maximum_retry_attempts: int = 2  # Lambda's default
+    on_failure_arn: str | None = None
+
+
 @dataclass
 class Stack:
     """The deployed stack's names, as its Outputs would give them."""
@@ -136,8 +163,15 @@ class Stack:
     environment: dict[str, str]
     event_pattern: dict[str, Any]
     functions: dict[str, str] = field(default_factory=dict)  # logical id -> function ARN
-    rules: list[tuple[dict[str, Any], str]] = field(default_factory=list)  # (event pattern, function ARN)
+    rules: list[RuleSpec] = field(default_factory=list)  # every rule: the functions' and the state machine's
+    async_configs: dict[str, AsyncInvokeConfig] = field(default_factory=dict)  # function ARN -> its config
+    queue_policies: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # queue ARN -> policy statements
     roles: dict[str, Role] = field(default_factory=dict)  # principal (function name or "states") -> its role
+    apis: dict[str, LocalRestApi] = field(default_factory=dict)  # logical id -> the REST API (API Gateway)
+
+    @property
+    def steering_api(self) -> LocalRestApi | None:
+        return self.apis.get("SteeringApi")
 
 
 def load_handler(code_uri: str, handler: str, logical_id: str) -> LambdaHandler:
@@ -200,9 +234,16 @@ def deploy(
         if "Default" in spec:
             refs[name] = str(spec["Default"])
     refs["SageMakerExecutionRoleArn"] = sagemaker_role
+    refs.update({k: v for k, v in LOCAL_PARAMETERS.items() if k in template.get("Parameters", {})})
     refs.update(parameters or {})
+    for name, spec in template.get("Parameters", {}).items():
+        if name not in refs:
+            raise ValueError(f"template parameter {name} has no default: give it in the scenario's stack:")
+        pattern = spec.get("AllowedPattern")
+        if pattern and not re.fullmatch(pattern, refs[name]):  # CloudFormation refuses the stack
+            raise ValueError(f"template parameter {name}={refs[name]!r}: {spec.get('ConstraintDescription', pattern)}")
 
-    table_name = topic_arn = ""
+    table_name = ""
     for logical_id, resource in resources.items():
         props = resource.get("Properties", {})
         if resource["Type"] == "AWS::DynamoDB::Table":
@@ -214,10 +255,17 @@ def deploy(
                 BillingMode=props.get("BillingMode", "PAY_PER_REQUEST"),
             )
             refs[logical_id] = table_name
+            refs[f"{logical_id}.Arn"] = f"arn:aws:dynamodb:{REGION}:123456789012:table/{table_name}"
+        elif resource["Type"] == "AWS::SQS::Queue":
+            name = str(resolve(props.get("QueueName", f"sagemaker-rollout-{logical_id}"), refs))
+            url = session.client("sqs").create_queue(QueueName=name)["QueueUrl"]
+            refs[logical_id] = url
+            refs[f"{logical_id}.Arn"] = f"arn:aws:sqs:{REGION}:123456789012:{name}"
+            refs[f"{logical_id}.QueueName"] = name
         elif resource["Type"] == "AWS::SNS::Topic":
-            topic_arn = session.client("sns").create_topic(Name=f"sagemaker-rollout-{logical_id}")["TopicArn"]
-            refs[logical_id] = topic_arn
-            refs[f"{logical_id}.TopicName"] = topic_arn.rsplit(":", 1)[-1]
+            created = session.client("sns").create_topic(Name=f"sagemaker-rollout-{logical_id}")["TopicArn"]
+            refs[logical_id] = created
+            refs[f"{logical_id}.TopicName"] = created.rsplit(":", 1)[-1]
 
     globals_function = template.get("Globals", {}).get("Function", {})
     environment = {
@@ -225,7 +273,8 @@ def deploy(
         for key, value in globals_function.get("Environment", {}).get("Variables", {}).items()
     }
     functions: dict[str, str] = {}
-    rules: list[tuple[dict[str, Any], str]] = []
+    rules: list[RuleSpec] = []
+    async_configs: dict[str, AsyncInvokeConfig] = {}
     lambda_client = session.client("lambda")
     names = {k: k for k, r in resources.items() if r["Type"] == "AWS::Serverless::Function"}
     for logical_id, resource in resources.items():
@@ -248,12 +297,22 @@ def deploy(
         )["FunctionArn"]
         aws.register(arn, load_handler(props["CodeUri"], props["Handler"], logical_id), timeout)
         functions[logical_id] = arn
-        for event in props.get("Events", {}).values():
+        for event_id, event in props.get("Events", {}).items():
             if event["Type"] == "EventBridgeRule":
-                rules.append((resolve(event["Properties"]["Pattern"], refs), arn))
+                rules.append(_rule(event["Properties"], arn, f"{logical_id}{event_id}", refs))
+        invoke_config = props.get("EventInvokeConfig")
+        if invoke_config:
+            failure = (invoke_config.get("DestinationConfig") or {}).get("OnFailure") or {}
+            if failure and failure.get("Type") != "SQS":
+                raise ValueError(f"{logical_id}: local mode models SQS on-failure destinations only")
+            async_configs[arn] = AsyncInvokeConfig(
+                int(invoke_config.get("MaximumRetryAttempts", 2)),
+                str(resolve(failure["Destination"], refs)) if failure else None,
+            )
         refs[logical_id] = logical_id
         refs[f"{logical_id}.Arn"] = arn
 
+    apis = rest_apis_from_template(template, functions, aws._invoke, _api_id)
     # Every role as SAM would create it, from the template's Policies (the function roles above carry the names).
     roles = roles_from_template(template, lambda value: resolve(value, refs), STACK_NAME, names)
     machine_id, machine = next((k, r) for k, r in resources.items() if r["Type"] == "AWS::Serverless::StateMachine")
@@ -267,18 +326,46 @@ def deploy(
         roleArn=_create_role(iam, machine_id, "states.amazonaws.com"),
         type=props.get("Type", "STANDARD"),
     )["stateMachineArn"]
-    rule = next(e for e in props.get("Events", {}).values() if e["Type"] == "EventBridgeRule")
+    event_id, rule = next((k, e) for k, e in props.get("Events", {}).items() if e["Type"] == "EventBridgeRule")
+    rules.append(_rule(rule["Properties"], state_machine_arn, f"{machine_id}{event_id}", refs))
+    queue_policies: dict[str, list[dict[str, Any]]] = {}
+    for resource in resources.values():
+        if resource["Type"] == "AWS::SQS::QueuePolicy":
+            resolved = resolve(resource["Properties"], refs)
+            for url in resolved["Queues"]:
+                name = str(url).rsplit("/", 1)[-1]
+                statements = resolved["PolicyDocument"]["Statement"]
+                queue_policies.setdefault(f"arn:aws:sqs:{REGION}:123456789012:{name}", []).extend(statements)
     return Stack(
         state_machine_arn=state_machine_arn,
         table_name=table_name,
-        topic_arn=topic_arn,
+        topic_arn=environment.get("NOTIFY_TOPIC_ARN", ""),  # the topic the functions tell people on
         role_arn=sagemaker_role,
         environment=environment,
         event_pattern=resolve(rule["Properties"]["Pattern"], refs),
         functions=functions,
         rules=rules,
         roles=roles,
+        apis=apis,
+        async_configs=async_configs,
+        queue_policies=queue_policies,
     )
+
+
+def _rule(properties: dict[str, Any], target: str, generated_name: str, refs: dict[str, str]) -> RuleSpec:
+    """A rule as SAM creates it from an EventBridgeRule event (its RuleName, or a generated one)."""
+    dead_letter = properties.get("DeadLetterConfig") or {}
+    if dead_letter and "Arn" not in dead_letter:
+        raise ValueError(f"{generated_name}: local mode models a DeadLetterConfig with an Arn only")
+    name = str(resolve(properties["RuleName"], refs)) if "RuleName" in properties else generated_name
+    queue = str(resolve(dead_letter["Arn"], refs)) if dead_letter else None
+    return RuleSpec(resolve(properties["Pattern"], refs), target, name, queue)
+
+
+def _api_id(logical_id: str) -> str:
+    """API Gateway names a REST API with 10 lower-case letters and digits; a stable one per logical id here."""
+    digest = hashlib.sha256(f"{STACK_NAME}/{logical_id}".encode()).hexdigest()
+    return "".join(c for c in digest if c.isalnum())[:10]
 
 
 def _create_role(iam: Any, logical_id: str, service: str) -> str:

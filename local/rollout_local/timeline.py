@@ -155,11 +155,16 @@ class Timeline:
         return f"someone else deleted endpoint config {config}"
 
     def _operator(self, entry: Operator) -> str:
+        """A person's `rollout` command, with their own credentials: IAM judges their calls, and the steering API
+        authenticates their signed requests."""
         from rollout_local import operate
 
         sim = self.sim
-        session, stack = sim.outside.session, sim.stack_info()
+        issued = sim.clock.elapsed()  # when the person acted (the request itself takes the function's time)
+        person = sim.person(entry.as_)
+        session, stack = sim.session_of(person), sim.stack_info()
         endpoint = entry.endpoint or endpoint_name_of(sim.scenario) or ""
+        send = sim.steering_transport() if entry.command != "start" else None
         if entry.command == "start":
             arn = operate.start(
                 session, stack, sim.registry.arn(entry.package or ""), entry.endpoint, entry.policy, sim.next_name()
@@ -168,14 +173,14 @@ class Timeline:
             result = operate.Steered(True, arn.rsplit(":", 1)[-1], f"started execution {arn.rsplit(':', 1)[-1]}")
         elif entry.command in ("approve", "reject"):
             reject = entry.command == "reject"
-            result = operate.approve(session, stack, endpoint, entry.by, entry.reason, reject)
+            result = operate.approve(session, stack, endpoint, entry.by, entry.reason, reject, send, entry.signed)
         elif entry.command == "abort":
-            result = operate.abort(session, stack, endpoint, entry.by, entry.reason)
+            result = operate.abort(session, stack, endpoint, entry.by, entry.reason, send, entry.signed)
         else:
-            result = operate.promote(session, stack, endpoint, entry.by)
-        self.operator_results.append({"t": sim.clock.elapsed(), "action": entry.command, **result.as_dict()})
+            result = operate.promote(session, stack, endpoint, entry.by, send, entry.signed)
+        self.operator_results.append({"t": issued, "action": entry.command, "as": person.name, **result.as_dict()})
         target = entry.package if entry.command == "start" else endpoint
-        return f"{entry.by}: rollout {entry.command} {target} -> {result.message}"
+        return f"{person.name}: rollout {entry.command} {target} -> {result.message}"
 
     def _update_endpoint(self, index: int, entry: UpdateEndpoint) -> str:
         sim = self.sim

@@ -60,6 +60,7 @@ STACK_TEMPLATE = {
     "Outputs": {
         "StateMachineArn": {"Value": "arn:aws:states:us-east-1:123456789012:stateMachine:rollout"},
         "RolloutTableName": {"Value": "rollouts"},
+        "SteeringApiUrl": {"Value": "https://abcde12345.execute-api.us-east-1.amazonaws.com/v1"},
     },
 }
 
@@ -156,6 +157,17 @@ def test_status_mid_canary_shows_the_step_the_live_weights_and_the_time_left():
     assert 0 < now.seconds_to_next_check <= 600
 
 
+class SteeringApi:
+    """Stands in for the steering API's HTTPS endpoint: records each request, answers with a fixed response."""
+
+    def __init__(self, status, body):
+        self.status, self.body, self.requests = status, body, []
+
+    def __call__(self, prepared):
+        self.requests.append(prepared)
+        return self.status, json.dumps(self.body).encode()
+
+
 @pytest.mark.parametrize(
     "argv",
     [
@@ -165,9 +177,28 @@ def test_status_mid_canary_shows_the_step_the_live_weights_and_the_time_left():
         ("promote", "churn-prod"),
     ],
 )
-def test_steering_commands_exit_3_when_nothing_runs(capsys, deployed, argv):
+def test_steering_commands_send_a_signed_request_and_exit_3_when_nothing_waits(capsys, deployed, monkeypatch, argv):
+    api = SteeringApi(409, {"done": False, "rollout_id": None, "message": "no rollout of churn-prod is running"})
+    monkeypatch.setattr("rollout_local.operate._send", api)
     code, out, _ = run_cli(capsys, *argv, "--by", "alice", "--json")
     assert code == 3 and json.loads(out)["done"] is False
+    (request,) = api.requests
+    action = "reject" if "--reject" in argv else argv[0]
+    assert request.method == "POST"
+    assert request.url == f"https://abcde12345.execute-api.us-east-1.amazonaws.com/v1/endpoints/churn-prod/{action}"
+    authorization = request.headers["Authorization"]
+    authorization = authorization.decode() if isinstance(authorization, bytes) else authorization
+    assert authorization.startswith("AWS4-HMAC-SHA256 Credential=") and "/us-east-1/execute-api/aws4_request" in (
+        authorization
+    )
+    assert json.loads(request.body)["by"] == "alice", "--by travels as a comment"
+
+
+def test_a_steering_request_aws_refuses_exits_1_with_its_message(capsys, deployed, monkeypatch):
+    message = "User: arn:aws:iam::123456789012:user/bob is not authorized to perform: execute-api:Invoke on resource: x"
+    monkeypatch.setattr("rollout_local.operate._send", SteeringApi(403, {"Message": message}))
+    code, _, err = run_cli(capsys, "approve", "churn-prod")
+    assert code == 1 and message in err and "HTTP 403" in err
 
 
 def test_abort_requires_a_reason(capsys, deployed):
@@ -176,38 +207,13 @@ def test_abort_requires_a_reason(capsys, deployed):
     assert exited.value.code == 2
 
 
-def test_approve_reaches_the_gate_a_rollout_waits_at(capsys, deployed):
-    ddb = deployed.client("dynamodb")
-    ddb.put_item(
-        TableName="rollouts", Item={"pk": {"S": "ENDPOINT#churn-prod"}, "sk": {"S": "LOCK"}, "rollout_id": {"S": "r1"}}
-    )
-    ddb.put_item(
-        TableName="rollouts",
-        Item={
-            "pk": {"S": "ENDPOINT#churn-prod"},
-            "sk": {"S": "WAIT"},
-            "rollout_id": {"S": "r1"},
-            "task_token": {"S": "gone"},
-            "kind": {"S": "gate"},
-            "gate": {"S": "before promotion"},
-        },
-    )
-    code, out, _ = run_cli(capsys, "approve", "churn-prod", "--by", "alice", "--reason", "ok", "--json")
-    assert code == 0 and "gate 'before promotion' of churn-prod approved by alice: ok" in json.loads(out)["message"]
-    request = ddb.get_item(
-        TableName="rollouts",
-        Key={"pk": {"S": "ENDPOINT#churn-prod"}, "sk": {"S": "REQUEST#r1#approve:before promotion"}},
-    )["Item"]
-    assert request["by"]["S"] == "alice", "the approval is durable even though the token is gone"
-
-
 def test_start_and_history_against_the_simulator():
     from rollout_local import operate
 
     with Simulation(
         scenario(policy=None, approval={"group": "churn", "manual": {"endpoint_name": "churn-prod"}})
     ) as sim:
-        sim.put_policy("churn", {"endpoint_name": "churn-prod"})
+        sim.put_policy("churn", {"endpoint_name": "churn-prod", "allow_package_overrides": ["poll_interval_seconds"]})
         package = sim.create_package("churn")
         info = StackInfo(sim.stack.state_machine_arn, sim.stack.table_name, "/rollout/policies", "{}")
         with sim.holding_time():
@@ -219,4 +225,7 @@ def test_start_and_history_against_the_simulator():
         assert record["outcome"] == "succeeded" and record["source"] == "manual" and record["package_arn"] == package
         assert operate.status(sim.session, info, "churn-prod") == [], "nothing runs any more"
         shown = operate.show_policy(sim.session, info, "churn")
-        assert shown.sources == {"endpoint_name": "SSM parameter /rollout/policies/churn"}
+        assert shown.sources == {
+            "endpoint_name": "SSM parameter /rollout/policies/churn",
+            "allow_package_overrides": "SSM parameter /rollout/policies/churn",
+        }

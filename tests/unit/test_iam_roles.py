@@ -22,6 +22,8 @@ REFS = {
     "EndpointNamePattern": "churn-*",
     "EventBusName": "default",
     "RolloutTable": "rollouts",
+    "RolloutTable.Arn": f"arn:aws:dynamodb:us-east-1:{ACCOUNT}:table/rollouts",
+    "EventDeadLetterQueue.Arn": f"arn:aws:sqs:us-east-1:{ACCOUNT}:s-event-dead-letters",
     "NotificationTopic.TopicName": "rollout-topic",
     "LogLevel": "INFO",
     "DefaultPolicy": "{}",
@@ -230,12 +232,20 @@ def test_the_roles_are_the_ones_sam_itself_creates(template, roles, monkeypatch)
         sam = translated["Resources"][f"{logical_id}Role"]["Properties"]
         managed = {arn.rsplit("/", 1)[-1] for arn in sam.get("ManagedPolicyArns", [])}
         assert managed == {
-            s.source.split("/")[1].split("#")[0] for s in local.statements if "/Policies[" not in s.source
+            s.source.split("/")[1].split("#")[0]
+            for s in local.statements
+            if "/Policies[" not in s.source and "/EventInvokeConfig" not in s.source
         }
         sam_actions = set()
         for policy in sam.get("Policies", []):
             for statement in policy["PolicyDocument"]["Statement"]:
                 action = statement["Action"]
                 sam_actions |= set(action if isinstance(action, list) else [action])
-        local_actions = {a for s in local.statements if "/Policies[" in s.source for a in s.actions}
+        # SAM writes its destination policies (EventInvokeConfig) among the role's Policies too
+        local_actions = {
+            a
+            for s in local.statements
+            if "/Policies[" in s.source or "/EventInvokeConfig" in s.source
+            for a in s.actions
+        }
         assert local_actions == sam_actions, logical_id

@@ -1,5 +1,6 @@
-"""Least privilege, statically: every SageMaker, CloudWatch, Auto Scaling, IAM, KMS, SSM and Step Functions action a
-function's role holds is one its code can need.
+"""Least privilege, statically: every SageMaker, CloudWatch, Auto Scaling, IAM, KMS, SSM, Step Functions, DynamoDB, SNS
+and EventBridge action a function's role holds is one its code can need, and every table grant is limited to the
+partition keys (``dynamodb:LeadingKeys``) its code uses.
 
 What a function's code can call is read from the source: from the handler in ``functions/<name>/app.py`` through
 every function of the ``rollout`` package it reaches, to the boto3 client methods of the ``rollout.aws`` adapters.
@@ -7,6 +8,7 @@ What each call can need comes from local IAM's own table (``iam_needs``), with e
 """
 
 import ast
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -22,7 +24,18 @@ from tests.unit.test_iam_roles import REFS
 
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGE = ROOT / "layers" / "rollout" / "rollout"
-CHECKED_PREFIXES = ("sagemaker", "cloudwatch", "application-autoscaling", "iam", "kms", "ssm", "states")
+CHECKED_PREFIXES = (
+    "sagemaker",
+    "cloudwatch",
+    "application-autoscaling",
+    "iam",
+    "kms",
+    "ssm",
+    "states",
+    "dynamodb",
+    "sns",
+    "events",
+)
 BOTO_TO_IAM = {"stepfunctions": "states", "events": "events", "application-autoscaling": "application-autoscaling"}
 
 # One call of each operation with every optional part present (tags, an execution role, a model package,
@@ -78,11 +91,21 @@ EXAMPLES = {
         }
         for op in ("RegisterScalableTarget", "DeregisterScalableTarget", "PutScalingPolicy", "DeleteScalingPolicy")
     },
-    **{f"dynamodb:{op}": {"TableName": "t"} for op in ("GetItem", "PutItem", "DeleteItem", "UpdateItem", "Query")},
+    **{
+        f"dynamodb:{op}": {"TableName": "t", "Key": {"pk": {"S": "K#1"}}}
+        for op in ("GetItem", "DeleteItem", "UpdateItem")
+    },
+    "dynamodb:PutItem": {"TableName": "t", "Item": {"pk": {"S": "K#1"}}},
+    "dynamodb:Query": {
+        "TableName": "t",
+        "KeyConditionExpression": "pk = :pk",
+        "ExpressionAttributeValues": {":pk": {"S": "K#1"}},
+    },
     "sns:Publish": {"TopicArn": "arn:aws:sns:us-east-1:123456789012:t"},
     "events:PutEvents": {"Entries": [{"Source": "s", "DetailType": "d"}]},
     "ssm:GetParameter": {"Name": "/p"},
     "states:SendTaskFailure": {},
+    "states:SendTaskSuccess": {},
     "states:DescribeExecution": {
         "executionArn": "arn:aws:states:us-east-1:123456789012:execution:sagemaker-rollout-local-rollout:r"
     },
@@ -126,6 +149,67 @@ def _operations(service: str) -> dict[str, str]:
     return {xform_name(name): name for name in model.operation_names}
 
 
+KEY_PREFIX = re.compile(r"^([A-Z]+#)")
+
+
+PARTITION_KEYS = {"pk", ":pk"}  # the table's partition key, and the placeholder its queries name it by
+
+
+def _constants(node: ast.AST) -> set[str]:
+    found = set()
+    for inner in ast.walk(node):
+        if isinstance(inner, ast.Constant) and isinstance(inner.value, str):
+            match = KEY_PREFIX.match(inner.value)
+            if match:
+                found.add(match.group(1))
+    return found
+
+
+def _key_prefixes(function: ast.FunctionDef) -> set[str]:
+    """The partition key prefixes (``ENDPOINT#``, ``ALARM#``...) a function builds: values given to ``pk`` (or
+    ``:pk``), and everything ``_pk`` returns."""
+    if function.name == "_pk":
+        return _constants(function)
+    found: set[str] = set()
+    for node in ast.walk(function):
+        if isinstance(node, ast.Dict):
+            for key, value in zip(node.keys, node.values, strict=True):
+                if isinstance(key, ast.Constant) and key.value in PARTITION_KEYS:
+                    found |= _constants(value)
+    return found
+
+
+def table_pairs() -> dict[str, set[tuple[str, str]]]:
+    """Per function of the table adapter: the (DynamoDB action, partition key prefix) pairs it can use - its own
+    operations with the prefixes of the keys it and its private helpers build."""
+    tree = _modules()["rollout.aws.table"]
+    functions = {f.name: f for f in _functions(tree)}
+    _, calls = call_graph()
+    prefixes: dict[str, set[str]] = {}
+
+    def reach(name: str, seen: set[str]) -> set[str]:
+        if name in seen:
+            return set()
+        seen.add(name)
+        own = _key_prefixes(functions[name])
+        for node in ast.walk(functions[name]):
+            if isinstance(node, ast.Name) and node.id in functions and node.id.startswith("_"):
+                own |= reach(node.id, seen)
+        return own
+
+    for name in functions:
+        prefixes[name] = reach(name, set())
+    pairs = {}
+    for name in functions:
+        seen: set[str] = set()
+        reach(name, seen)  # the private helpers it uses make its calls too (``_take_lease``)
+        operations = set().union(*(calls.get(f"rollout.aws.table.{f}", set()) for f in seen))
+        pairs[f"rollout.aws.table.{name}"] = {
+            (op, prefix) for op in operations if op.startswith("dynamodb:") for prefix in prefixes[name]
+        }
+    return pairs
+
+
 def call_graph() -> tuple[dict[str, set[str]], dict[str, set[str]]]:
     """Per qualified function: the functions it reaches directly, and the AWS operations it calls directly."""
     modules = _modules()
@@ -144,12 +228,22 @@ def call_graph() -> tuple[dict[str, set[str]], dict[str, set[str]]]:
             and isinstance(node.args[0], ast.Constant)
         }
         operations = {snake: f"{BOTO_TO_IAM.get(s, s)}:{op}" for s in services for snake, op in _operations(s).items()}
+        # a module-level table of functions (``ACTIONS = {"approve": approve}``) reaches every function it names
+        tables = {
+            target.id: {n.id for n in ast.walk(node.value) if isinstance(n, ast.Name) and n.id in local}
+            for node in tree.body
+            if isinstance(node, ast.Assign | ast.AnnAssign) and node.value is not None
+            for target in (node.targets if isinstance(node, ast.Assign) else [node.target])
+            if isinstance(target, ast.Name)
+        }
         for function in _functions(tree):
             name = f"{module}.{function.name}"
             edges[name], calls[name] = set(), set()
             for node in ast.walk(function):
                 if isinstance(node, ast.Name) and node.id in local:
                     edges[name].add(f"{module}.{node.id}")
+                elif isinstance(node, ast.Name) and tables.get(node.id):
+                    edges[name] |= {f"{module}.{f}" for f in tables[node.id]}
                 elif isinstance(node, ast.Name) and node.id in imported:
                     edges[name].add(imported[node.id])
                 elif isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id in imported:
@@ -161,8 +255,9 @@ def call_graph() -> tuple[dict[str, set[str]], dict[str, set[str]]]:
     return edges, calls
 
 
-def operations_of(handler: Path, graph: tuple[dict[str, set[str]], dict[str, set[str]]]) -> set[str]:
-    edges, calls = graph
+def reachable(handler: Path, graph: tuple[dict[str, set[str]], dict[str, set[str]]]) -> set[str]:
+    """Every function of the layer a handler can reach."""
+    edges, _ = graph
     pending = list(_imports(ast.parse(handler.read_text())).values())
     seen: set[str] = set()
     while pending:
@@ -171,7 +266,12 @@ def operations_of(handler: Path, graph: tuple[dict[str, set[str]], dict[str, set
             continue
         seen.add(current)
         pending += edges.get(current, ())
-    return set().union(*(calls.get(name, set()) for name in seen))
+    return seen
+
+
+def operations_of(handler: Path, graph: tuple[dict[str, set[str]], dict[str, set[str]]]) -> set[str]:
+    _, calls = graph
+    return set().union(*(calls.get(name, set()) for name in reachable(handler, graph)))
 
 
 @pytest.fixture(scope="module")
@@ -225,3 +325,48 @@ def test_no_function_holds_an_action_its_code_never_needs(functions):
         if extra:
             unused[logical_id] = sorted(extra)
     assert unused == {}
+
+
+LEADING_KEYS = "dynamodb:leadingkeys"
+
+
+def table_grants(role) -> set[tuple[str, str]]:
+    """(action, partition key pattern) pairs the template's own statements grant on the table."""
+    grants = set()
+    for statement in role.statements:
+        if statement.effect != "Allow" or "/Policies[" not in statement.source:
+            continue
+        actions = [a for a in statement.actions if a.lower().startswith("dynamodb:")]
+        if not actions:
+            continue
+        patterns = [v for c in statement.conditions if c.key == LEADING_KEYS for v in c.values]
+        assert patterns and all(c.operator == "ForAllValues:StringLike" for c in statement.conditions), (
+            f"{statement.source}: a table grant without a dynamodb:LeadingKeys condition"
+        )
+        grants |= {(action, pattern) for action in actions for pattern in patterns}
+    return grants
+
+
+def test_every_table_grant_is_limited_to_partition_keys_the_functions_code_uses(functions):
+    graph, pairs = call_graph(), table_pairs()
+    template = load_template()
+    unused = {}
+    for logical_id, (role, _operations) in functions.items():
+        handler = ROOT / template["Resources"][logical_id]["Properties"]["CodeUri"] / "app.py"
+        used = set().union(*(pairs.get(f, set()) for f in reachable(handler, graph)))
+        extra = {
+            (action, pattern)
+            for action, pattern in table_grants(role)
+            if not any(action.lower() == op.lower() and pattern == f"{prefix}*" for op, prefix in used)
+        }
+        if extra:
+            unused[logical_id] = sorted(extra)
+    assert unused == {}
+
+
+def test_the_key_reading_finds_which_partitions_a_function_uses(functions):
+    graph, pairs = call_graph(), table_pairs()
+    handler = ROOT / "functions" / "acquire_lock" / "app.py"
+    used = set().union(*(pairs.get(f, set()) for f in reachable(handler, graph)))
+    assert ("dynamodb:PutItem", "PACKAGE#") in used and ("dynamodb:Query", "ENDPOINT#") in used
+    assert ("dynamodb:DeleteItem", "PACKAGE#") not in used, "only Release Lock forgets a package's rollouts"

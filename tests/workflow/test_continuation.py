@@ -22,8 +22,21 @@ def entered(events):
     return [e["stateEnteredEventDetails"]["name"] for e in events if "stateEnteredEventDetails" in e]
 
 
+LOW_QUOTA = {"history_events": 300}  # AWS's is 25,000: lowered, the same story in a few hundred events
+
+
+def test_without_continuing_the_same_rollout_dies_at_the_quota(monkeypatch):
+    # the negative control: the quota is real, and this rollout needs more than one execution's worth of history
+    with Simulation(scenario(policy=CANARY, traffic={"requests_per_second": 5}, limits=LOW_QUOTA)) as sim:
+        monkeypatch.setitem(os.environ, "CONTINUE_AFTER_EVENTS", "100000")
+        report = sim.run()
+        (execution,) = report.executions
+        assert execution.status == "FAILED" and execution.outcome == "failed"
+        assert "maximum number of history events" in (execution.reason or "")
+
+
 def test_a_rollout_past_the_threshold_continues_in_fresh_executions_and_finishes(monkeypatch):
-    with Simulation(scenario(policy=CANARY, traffic={"requests_per_second": 5})) as sim:
+    with Simulation(scenario(policy=CANARY, traffic={"requests_per_second": 5}, limits=LOW_QUOTA)) as sim:
         monkeypatch.setitem(os.environ, "CONTINUE_AFTER_EVENTS", "150")
         report = sim.run()
         assert report.outcome == "succeeded", report.reason

@@ -2,6 +2,8 @@
 
 from tests.helpers import scenario
 
+# the principal AWS authenticated for the scenario's default person (alice, in the role RolloutOperator)
+ALICE = "arn:aws:sts::123456789012:assumed-role/RolloutOperator/alice"
 CANARY = {"type": "canary", "canary_percent": 10, "bake_seconds": 300}
 # the canary's 100% step is judged at about +15:00; a gate before promotion opens then
 
@@ -27,7 +29,7 @@ def test_a_gate_holds_the_rollout_until_a_person_approves(run):
     # promotion follows the approval at once, after the functions in between have run (Promote's cold start
     # included: about a second)
     assert 1500 < promote.t < 1503
-    assert report.operator[0]["done"] and "approved by alice@example.com" in report.operator[0]["message"]
+    assert report.operator[0]["done"] and f"approved by {ALICE}: dashboards fine" in report.operator[0]["message"]
 
 
 def test_a_rejected_gate_rolls_back(run):
@@ -38,7 +40,7 @@ def test_a_rejected_gate_rolls_back(run):
         )
     )
     assert report.outcome == "rolled_back"
-    assert "GateRejectedError: rejected by alice@example.com: latency creeping up" in report.reason
+    assert f"GateRejectedError: rejected by {ALICE}: latency creeping up" in report.reason
     assert report.endpoint.config_name == "churn-prod-config-v0"
 
 
@@ -106,7 +108,7 @@ def test_abort_mid_bake_rolls_back_and_the_record_says_who_and_why(run):
         )
     )
     assert report.outcome == "rolled_back"
-    assert report.records[0]["reason"] == "AbortedError: aborted by bob@example.com: wrong feature set"
+    assert report.records[0]["reason"] == f"AbortedError: aborted by {ALICE} (--by bob@example.com): wrong feature set"
     assert report.events[-1].detail_type == "Rollout Aborted"
     rolled = next(e for e in report.timeline if e.state == "Roll Back").t
     assert 720 <= rolled <= 780, "the waiting bake ends at once, or at the check due in that same second"
@@ -134,6 +136,6 @@ def test_a_rejected_start_gate_rolls_back_without_ever_touching_the_endpoint(run
             operator=[{"at_seconds": 120, "action": "reject", "reason": "not today"}],
         )
     )
-    assert report.outcome == "rolled_back" and "rejected by alice@example.com: not today" in report.reason
+    assert report.outcome == "rolled_back" and f"rejected by {ALICE}: not today" in report.reason
     assert report.metrics.api_calls.get("sagemaker:UpdateEndpoint", 0) == 0
     assert set(sim.sagemaker.configs) == {"churn-prod-config-v0"}, "the prepared configs are cleaned up"

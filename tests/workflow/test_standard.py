@@ -241,9 +241,11 @@ def test_bad_input_is_rejected_with_a_specific_error_and_changes_nothing(run, ca
 
 
 def test_a_manual_start_with_its_own_policy_works(run):
+    # the operator lets manual starts and package metadata choose the polling rate (a field that makes a rollout
+    # no more careful: it must be listed)
     report, _sim = run(
         scenario(
-            policy=None,
+            policy={"endpoint_name": "churn-prod", "allow_package_overrides": ["poll_interval_seconds"]},
             approval={
                 "group": "churn",
                 "manual": {"endpoint_name": "churn-prod", "policy": {"poll_interval_seconds": 60}},
@@ -255,10 +257,10 @@ def test_a_manual_start_with_its_own_policy_works(run):
     assert report.metrics.api_calls["sagemaker:DescribeEndpoint"] <= 8 + 3
 
 
-def test_policy_from_package_metadata_overrides_the_group_parameter(run):
+def test_package_metadata_picks_an_endpoint_among_the_groups_allowed_endpoints(run):
     report, _ = run(
         scenario(
-            policy={"endpoint_name": "churn-staging"},
+            policy={"endpoint_name": "churn-staging", "allowed_endpoints": ["churn-staging", "churn-prod"]},
             approval={
                 "group": "churn",
                 "event": "events/model-package-approved.json",

@@ -201,13 +201,17 @@ def test_a_timeline_operator_command_steers_the_rollout_like_the_cli(run):
         )
     )
     assert report.outcome == "rolled_back"
-    assert report.reason == "AbortedError: aborted by bob@example.com: wrong features"
+    assert report.reason == (
+        "AbortedError: aborted by arn:aws:sts::123456789012:assumed-role/RolloutOperator/alice "
+        "(--by bob@example.com): wrong features"
+    )
     assert report.operator[0]["t"] == 700 and report.operator[0]["done"]
 
 
 def test_a_manual_start_from_the_timeline(run):
     report, _ = run(
         scenario(
+            policy={"endpoint_name": "churn-prod", "allow_package_overrides": ["poll_interval_seconds"]},
             timeline=[
                 {
                     "at_seconds": 700,
@@ -217,7 +221,7 @@ def test_a_manual_start_from_the_timeline(run):
                     "endpoint": "churn-prod",
                     "policy": {"poll_interval_seconds": 60},
                 }
-            ]
+            ],
         )
     )
     _first, manual = report.executions

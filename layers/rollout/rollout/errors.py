@@ -26,6 +26,15 @@ class PolicyError(RejectedError):
     """The resolved rollout policy is missing or invalid. The message names the field and its source."""
 
 
+class OverrideRefusedError(RejectedError):
+    """Package metadata or a manual start asked for more than the operator's policy lets it set. The message names
+    each refused field, its source and the rule."""
+
+
+class EndpointNotAllowedError(RejectedError):
+    """The rollout would go to an endpoint outside its model package group's binding (the operator's policy)."""
+
+
 class PackageNotFoundError(RejectedError):
     """The model package named by the event or input does not exist."""
 

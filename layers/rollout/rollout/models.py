@@ -7,6 +7,7 @@ progress that every step of the state machine receives and returns whole.
 from __future__ import annotations
 
 import itertools
+import re
 from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal
@@ -43,6 +44,34 @@ class Capacity(Frozen):
         if self.serverless is not None and (self.instance_type or self.instance_count):
             raise ValueError("give either serverless or instance_type/instance_count, not both")
         return self
+
+
+class CapacityLimits(Frozen):
+    """The most capacity a rollout may have (the operator's limits): package metadata and manual starts may never
+    ask for more, and the operator's own ``capacity`` must fit too."""
+
+    max_instance_count: int | None = Field(default=None, ge=1, le=100, description="instances per new variant")
+    instance_types: tuple[str, ...] = Field(
+        default=(), max_length=100, description="the instance types a rollout may use (empty: any)"
+    )
+    max_memory_size_mb: int | None = Field(default=None, ge=1024, le=6144, description="serverless memory")
+    max_concurrency: int | None = Field(default=None, ge=1, le=200, description="serverless concurrency")
+
+    def refusal(self, capacity: Capacity) -> str | None:
+        """Why ``capacity`` exceeds these limits, or None."""
+        count, most = capacity.instance_count, self.max_instance_count
+        if count is not None and most is not None and count > most:
+            return f"instance_count {capacity.instance_count} exceeds the limit of {self.max_instance_count}"
+        kind = capacity.instance_type
+        if kind is not None and self.instance_types and kind not in self.instance_types:
+            return f"instance_type {capacity.instance_type} is not one of {', '.join(self.instance_types)}"
+        serverless = capacity.serverless
+        if serverless is not None:
+            if self.max_memory_size_mb is not None and serverless.memory_size_mb > self.max_memory_size_mb:
+                return f"memory_size_mb {serverless.memory_size_mb} exceeds the limit of {self.max_memory_size_mb}"
+            if self.max_concurrency is not None and serverless.max_concurrency > self.max_concurrency:
+                return f"max_concurrency {serverless.max_concurrency} exceeds the limit of {self.max_concurrency}"
+        return None
 
 
 class Step(Frozen):
@@ -284,6 +313,9 @@ class Shadow(Frozen):
     on_fail: Literal["discard"] = "discard"
 
 
+# Fields only the operator's policy (stack defaults, the group's SSM parameter) may set.
+OPERATOR_ONLY_FIELDS = ("allowed_endpoints", "allow_package_overrides", "capacity_limits")
+
 Strategy = Annotated[AllAtOnce | Canary | Linear | Steps | BlueGreen | AbTest | Shadow, Field(discriminator="type")]
 
 
@@ -355,6 +387,36 @@ class Policy(Frozen):
     variant_name: str = Field(
         default="AllTraffic", pattern=SAGEMAKER_NAME, description="Variant name used when creating a new endpoint."
     )
+    allowed_endpoints: tuple[str, ...] = Field(
+        default=(),
+        max_length=100,
+        description="Operator only: the endpoints this model package group may deploy to (default: the operator's "
+        "endpoint_name alone). A rollout to any other endpoint is refused, whoever names it.",
+    )
+    allow_package_overrides: tuple[str, ...] = Field(
+        default=(),
+        max_length=100,
+        description="Operator only: dotted policy fields (a field allows everything below it) that package metadata "
+        "and manual starts may set although they make a rollout no more careful (e.g. poll_interval_seconds, "
+        "capacity). They can never loosen a check, remove an alarm or a gate, pick a less careful strategy, "
+        "exceed capacity_limits or leave allowed_endpoints.",
+    )
+    capacity_limits: CapacityLimits | None = Field(
+        default=None, description="Operator only: the most capacity a rollout may ask for."
+    )
+
+    @model_validator(mode="after")
+    def _within_limits(self) -> Policy:
+        for entry in self.allow_package_overrides:
+            head = entry.split(".", 1)[0]
+            if head not in type(self).model_fields or head in OPERATOR_ONLY_FIELDS or not all(entry.split(".")):
+                raise ValueError(
+                    f"allow_package_overrides entry {entry!r} is not a policy field package metadata may set"
+                )
+        for name in self.allowed_endpoints:
+            if not re.fullmatch(SAGEMAKER_NAME, name):
+                raise ValueError(f"allowed_endpoints entry {name!r} is not a SageMaker endpoint name")
+        return self
 
     @model_validator(mode="after")
     def _strategy_fits(self) -> Policy:
@@ -372,6 +434,23 @@ class Policy(Frozen):
                     "set strategy.auto_rollback_alarms to the 10 that matter"
                 )
         return self
+
+    def capacity_refusals(self) -> dict[str, str]:
+        """Capacity beyond ``capacity_limits``: field -> why (the operator's limits bind every source)."""
+        limits, found = self.capacity_limits, {}
+        if limits is None:
+            return {}
+        if self.capacity is not None:
+            refused = limits.refusal(self.capacity)
+            if refused:
+                found["capacity"] = f"{refused} (capacity_limits)"
+        strategy = self.strategy
+        fleet = strategy.instance_count if isinstance(strategy, Shadow) else None
+        if fleet is not None and limits.max_instance_count is not None and fleet > limits.max_instance_count:
+            found["strategy.instance_count"] = (
+                f"a shadow fleet of {fleet} exceeds the limit of {limits.max_instance_count} (capacity_limits)"
+            )
+        return found
 
     @property
     def judging(self) -> Analysis:

@@ -1,7 +1,9 @@
 """Resolving the rollout policy from its layered sources, remembering where every field came from.
 
 Resolution order, later wins: stack defaults -> the SSM parameter of the model package group -> the package's
-``rollout:`` CustomerMetadataProperties -> the ``policy`` of a manual start. Pure: the caller fetches the layers.
+``rollout:`` CustomerMetadataProperties -> the ``policy`` of a manual start. The first two are the operator's; the
+last two are requests, judged against the operator's policy (``rollout.authority``). Pure: the caller fetches the
+layers.
 """
 
 from __future__ import annotations
@@ -12,7 +14,8 @@ from dataclasses import dataclass, field
 
 from pydantic import ValidationError
 
-from rollout.errors import InvalidNameError, PolicyError
+from rollout import authority
+from rollout.errors import EndpointNotAllowedError, InvalidNameError, OverrideRefusedError, PolicyError
 from rollout.models import Policy
 from rollout.names import is_valid_name
 
@@ -23,10 +26,12 @@ Path = tuple[str, ...]
 
 @dataclass(frozen=True)
 class PolicyLayer:
-    """One source of policy fields: a label a person understands and the fields it sets."""
+    """One source of policy fields: a label a person understands and the fields it sets. ``operator`` False marks
+    a request (package metadata, a manual start), which the operator's layers judge."""
 
     source: str
     fields: Mapping[str, object]
+    operator: bool = True
 
 
 @dataclass(frozen=True)
@@ -85,11 +90,12 @@ def standard_layers(
     layers = [parse_policy_document(default_policy, "stack defaults (DefaultPolicy parameter)")]
     if stored is not None:
         layers.append(parse_policy_document(stored, f"SSM parameter {parameter_name}"))
-    layers.append(layer_from_metadata(metadata, "model package CustomerMetadataProperties"))
+    from_metadata = layer_from_metadata(metadata, "model package CustomerMetadataProperties")
+    layers.append(PolicyLayer(from_metadata.source, from_metadata.fields, operator=False))
     if override:
-        layers.append(PolicyLayer("execution input 'policy'", override))
+        layers.append(PolicyLayer("execution input 'policy'", override, operator=False))
     if endpoint_name:
-        layers.append(PolicyLayer("execution input 'endpoint_name'", {"endpoint_name": endpoint_name}))
+        layers.append(PolicyLayer("execution input 'endpoint_name'", {"endpoint_name": endpoint_name}, operator=False))
     return layers
 
 
@@ -138,14 +144,53 @@ def _leaf_paths(value: object, path: Path) -> list[Path]:
 
 
 def resolve_policy(layers: Sequence[PolicyLayer]) -> ResolvedPolicy:
-    """Merge and validate. A PolicyError names each bad field and the source that set it."""
+    """Merge, validate, and judge the requests by the operator's layers. A PolicyError names each bad field and the
+    source that set it; an EndpointNotAllowedError or OverrideRefusedError names the field, its source and the rule."""
     document, sources = merge_layers(layers)
     _check_names(document, sources)
     try:
         policy = Policy.model_validate(document)
     except ValidationError as exc:
         raise PolicyError(_explain(exc, sources, document)) from None
+    _judge_requests(layers, policy, sources)
     return ResolvedPolicy(policy, {".".join(p): s for p, s in sorted(sources.items())})
+
+
+def _judge_requests(layers: Sequence[PolicyLayer], policy: Policy, sources: Mapping[Path, str]) -> None:
+    """The operator's policy decides: the endpoint binding first, then every field a request set."""
+    operator_document, _ = merge_layers([layer for layer in layers if layer.operator])
+    request_sources = {layer.source for layer in layers if not layer.operator}
+    named = operator_document.get("endpoint_name")
+    allowed = operator_document.get("allowed_endpoints")
+    bound = tuple(str(e) for e in allowed) if isinstance(allowed, list) and allowed else ()
+    bound = bound or ((named,) if isinstance(named, str) else ())
+    refused = authority.endpoint_refusal(bound, policy.endpoint_name, sources.get(("endpoint_name",), "no source"))
+    if refused:
+        raise EndpointNotAllowedError(refused)
+    over_limits = policy.capacity_refusals()
+    if over_limits:
+        problems, from_requests = [], False
+        for field_name, why in over_limits.items():
+            path = tuple(field_name.split("."))
+            below = sorted({s for p, s in sources.items() if p[: len(path)] == path})
+            from_requests = from_requests or any(s in request_sources for s in below)
+            problems.append(f"policy field '{field_name}' (from {', '.join(below) or 'no source'}) refused: {why}")
+        raise (OverrideRefusedError if from_requests else PolicyError)("; ".join(problems))
+    requested = {path: source for path, source in sources.items() if source in request_sources}
+    if not requested:
+        return
+    operator_document.setdefault("endpoint_name", policy.endpoint_name)  # judged above; the rest is judged below
+    try:
+        operator = Policy.model_validate(operator_document)
+    except ValidationError as exc:
+        operator_sources = {p: s for p, s in sources.items() if s not in request_sources}
+        raise PolicyError(
+            "the operator's policy (stack defaults and the SSM parameter) must be valid on its own to judge package "
+            "metadata and manual starts: " + _explain(exc, operator_sources, operator_document)
+        ) from None
+    found = authority.refusals(operator, policy, requested)
+    if found:
+        raise OverrideRefusedError("; ".join(str(r) for r in found))
 
 
 NAME_FIELDS = ("endpoint_name", "variant_name")

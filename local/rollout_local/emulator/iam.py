@@ -155,6 +155,25 @@ def role_statements(
     return tuple(statements)
 
 
+def _destination_statements(
+    logical_id: str, props: Mapping[str, Any], resolve: Callable[[Any], Any]
+) -> tuple[Statement, ...]:
+    """What SAM adds to a function's role for its EventInvokeConfig destinations (its own policy builder)."""
+    from samtranslator.model.iam import IAMRolePolicies
+
+    statements: list[Statement] = []
+    config = (props.get("EventInvokeConfig") or {}).get("DestinationConfig") or {}
+    for kind in ("OnSuccess", "OnFailure"):
+        destination = config.get(kind)
+        if not destination:
+            continue
+        if destination.get("Type") != "SQS" or "Destination" not in destination:
+            raise IamModelError(f"{logical_id}: local IAM models SQS destinations with a Destination ARN only")
+        policy = IAMRolePolicies.sqs_send_message_role_policy(resolve(destination["Destination"]), logical_id + kind)
+        statements += parse_policy(policy["PolicyDocument"], f"{logical_id}Role/EventInvokeConfig.{kind}")
+    return tuple(statements)
+
+
 def role_name(stack: str, logical_id: str) -> str:
     """The name CloudFormation gives the role SAM creates for ``logical_id``: stack-<id>Role-RANDOM (max 64)."""
     suffix = hashlib.sha256(f"{stack}/{logical_id}".encode()).hexdigest()[:12].upper()
@@ -180,13 +199,13 @@ def roles_from_template(
                 if event.get("Type") not in ROLE_NEUTRAL_EVENTS:
                     raise IamModelError(f"{logical_id}: local IAM does not model {event.get('Type')} event sources")
             managed = ["AWSLambdaBasicExecutionRole"]
+            destinations = _destination_statements(logical_id, props, resolve)
             tracing = resolve(props.get("Tracing"))
             if tracing and tracing != "Disabled":
                 managed.append("AWSXrayWriteOnlyAccess")
             name = function_names[logical_id]
-            roles[name] = Role(
-                logical_id, role_name(stack, logical_id), name, role_statements(logical_id, props, managed, resolve)
-            )
+            statements = role_statements(logical_id, props, managed, resolve) + destinations
+            roles[name] = Role(logical_id, role_name(stack, logical_id), name, statements)
         elif kind == "AWS::Serverless::StateMachine":
             props = {**globals_.get("StateMachine", {}), **resource.get("Properties", {})}
             for unsupported in ("Role", "RoleArn", "PermissionsBoundary"):
@@ -265,6 +284,12 @@ class EmulatedAccount:
             max_session_duration=None,
             linked_service=SAGEMAKER_SCALING_SERVICE,
         )
+
+    def table_hash_key(self, table: str) -> str:
+        """The table's partition key attribute (what dynamodb:LeadingKeys names the value of)."""
+        from moto.dynamodb.models import dynamodb_backends
+
+        return str(dynamodb_backends[ACCOUNT][REGION].get_table(table).hash_key_attr)
 
     def kms_key_arn(self, key_id: str) -> str:
         """IAM judges kms:CreateGrant on the key's ARN, whatever form the config names it in."""

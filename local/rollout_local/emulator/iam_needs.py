@@ -22,6 +22,8 @@ permissions AWS documents for that call. Sources (``docs/`` means the AWS docume
   AWS checks DescribeEndpointConfig on an internal config with a generated name (CloudTrail records such denials
   on ``endpoint-config/<uuid>``), so it is checked here on a generated name too; the alarms on the
   target-tracking alarms Application Auto Scaling names ``TargetTracking-<resource id>-Alarm...``;
+- ``dynamodb:LeadingKeys`` (the partition key value of an item request or a Query's key condition; absent for a
+  Scan): DynamoDB developer guide, "Using IAM policy conditions for fine-grained access control";
 - DeleteEndpoint of a variant still registered as a scalable target: SageMaker requires the caller to hold
   ``application-autoscaling:DeregisterScalableTarget`` (its ValidationException says so).
 An operation missing here is refused loudly (``UnknownOperationError``): local mode never allows a call it cannot
@@ -31,6 +33,7 @@ judge.
 from __future__ import annotations
 
 import hashlib
+import re
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -70,6 +73,8 @@ class Account(Protocol):
     def service_linked_role_exists(self, role_name: str) -> bool: ...
 
     def kms_key_arn(self, key_id: str) -> str: ...
+
+    def table_hash_key(self, table: str) -> str: ...
 
 
 @dataclass(frozen=True)
@@ -371,7 +376,33 @@ def _scaling_write(call: Call) -> list[Need]:
     "dynamodb:DescribeTable",
 )
 def _table(call: Call) -> list[Need]:
-    return [Need(_action(call), f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{call.params['TableName']}")]
+    table = call.params["TableName"]
+    arn = f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{table}"
+    if call.operation in ("dynamodb:Scan", "dynamodb:DescribeTable"):
+        return [Need(_action(call), arn)]  # no partition key: dynamodb:LeadingKeys is absent
+    leading = _leading_key(call, call.account.table_hash_key(table))
+    return [Need(_action(call), arn, {"dynamodb:leadingkeys": (leading,)})]
+
+
+def _attribute_text(value: Mapping[str, Any]) -> str:
+    """A key attribute's value as IAM compares it (S, N or B, as sent)."""
+    (_kind, text), *_ = value.items()
+    return str(text)
+
+
+def _leading_key(call: Call, hash_key: str) -> str:
+    """dynamodb:LeadingKeys: the partition key value the request names (Key, Item, or the Query's key condition)."""
+    p = call.params
+    if call.operation == "dynamodb:Query":
+        names = p.get("ExpressionAttributeNames") or {}
+        for name, placeholder in re.findall(r"(#?[\w.-]+)\s*=\s*(:[\w]+)", p.get("KeyConditionExpression", "")):
+            if names.get(name, name) == hash_key and placeholder in (p.get("ExpressionAttributeValues") or {}):
+                return _attribute_text(p["ExpressionAttributeValues"][placeholder])
+        raise UnknownOperationError(f"local IAM cannot read the partition key of {p.get('KeyConditionExpression')!r}")
+    key = p.get("Key") or p.get("Item") or {}
+    if hash_key not in key:
+        raise UnknownOperationError(f"local IAM cannot read the partition key of this {call.operation}")
+    return _attribute_text(key[hash_key])
 
 
 @_register("sns:Publish")

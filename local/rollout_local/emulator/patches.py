@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 import threading
 import time
 import traceback
@@ -192,6 +193,7 @@ class LocalAws:
         self.event_sink: Callable[[dict[str, Any]], None] | None = None  # the simulation's bus (PutEvents entries)
         self.metric_store: MetricStore | None = None  # CloudWatch's metrics of the world's namespaces, indexed
         self.alarm_changes = 0  # moves whenever a request may have changed an alarm (the world re-reads them then)
+        self.people_keys: dict[str, str] = {}  # a person's access key -> their principal for local IAM
         self._local = threading.local()
         self._stack = ExitStack()
         self._executions = threading.Condition()  # notified whenever an execution ends
@@ -507,13 +509,16 @@ class LocalAws:
             self._local.principal = previous
 
     def _caller(self, request: Any) -> str | None:
-        """Whose call this is: a function's (in its handler), the state machine's, or None (the simulator's)."""
+        """Whose call this is: a function's (in its handler), the state machine's, a person's (signed with their
+        credentials), or None (the simulator's own, and the outside world's)."""
         principal: str | None = getattr(self._local, "principal", None)
-        if principal is None and f"Credential={INTERPRETER_ACCESS_KEY}/" in str(
-            request.headers.get("Authorization", "")
-        ):
+        if principal is not None:
+            return principal
+        authorization = str(request.headers.get("Authorization", ""))
+        if f"Credential={INTERPRETER_ACCESS_KEY}/" in authorization:
             return STATE_MACHINE
-        return principal
+        signed = re.search(r"Credential=([A-Z0-9]+)/", authorization)  # a person, by their access key
+        return self.people_keys.get(signed.group(1)) if signed else None
 
     # --- requests ----------------------------------------------------------------------------------------
 

@@ -22,6 +22,18 @@ def fail_task(token: str, error: str, cause: str) -> bool:
     return True
 
 
+def succeed_task(token: str, output: str) -> bool:
+    """SendTaskSuccess. False when the task is no longer waiting (a durable request then reaches the next check)."""
+    with translated("states:SendTaskSuccess"):
+        try:
+            client("stepfunctions").send_task_success(taskToken=token, output=output)
+        except ClientError as exc:
+            if error_code(exc) in GONE:
+                return False
+            raise
+    return True
+
+
 def execution_running(execution_arn: str) -> bool:
     """Is that execution still running? (A lock or queue place of an execution that ended is stale.)"""
     if not execution_arn:

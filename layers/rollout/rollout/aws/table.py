@@ -407,12 +407,10 @@ def set_waiting(table: str, endpoint: str, rollout_id: str, token: str, kind: st
         _ddb().put_item(TableName=table, Item=item)
 
 
-def waiting(table: str, endpoint: str, ddb: Any = None) -> Waiting | None:
-    """The task the endpoint's rollout waits in (``ddb``: a client of the caller's, e.g. the CLI's)."""
+def waiting(table: str, endpoint: str) -> Waiting | None:
+    """The task the endpoint's rollout waits in (a bake or a gate)."""
     with translated("dynamodb:GetItem"):
-        item = (ddb or _ddb()).get_item(
-            TableName=table, Key={"pk": _pk(endpoint), "sk": {"S": "WAIT"}}, ConsistentRead=True
-        )
+        item = _ddb().get_item(TableName=table, Key={"pk": _pk(endpoint), "sk": {"S": "WAIT"}}, ConsistentRead=True)
     found = item.get("Item")
     if not found:
         return None
@@ -425,10 +423,10 @@ def clear_waiting(table: str, endpoint: str, rollout_id: str) -> None:
     _release(table, {"pk": _pk(endpoint), "sk": {"S": "WAIT"}}, rollout_id)
 
 
-def lock_holder(table: str, endpoint: str, ddb: Any = None) -> str | None:
+def lock_holder(table: str, endpoint: str) -> str | None:
     """The rollout holding the endpoint now, if any."""
     with translated("dynamodb:GetItem"):
-        item = (ddb or _ddb()).get_item(TableName=table, Key=_lock_key(endpoint), ConsistentRead=True).get("Item")
+        item = _ddb().get_item(TableName=table, Key=_lock_key(endpoint), ConsistentRead=True).get("Item")
     return item["rollout_id"]["S"] if item else None
 
 
@@ -446,22 +444,26 @@ def clipped(by: str, reason: str) -> tuple[str, str]:
     return _clip(by, BY_MAX), _clip(reason, REASON_MAX)
 
 
-def put_request(table: str, endpoint: str, rollout_id: str, action: str, by: str, reason: str, ddb: Any = None) -> None:
-    """A person's request to a running rollout: ``abort`` or ``promote`` (promote-now)."""
+def put_request(
+    table: str, endpoint: str, rollout_id: str, action: str, by: str, reason: str, comment_by: str = ""
+) -> None:
+    """A request to a running rollout (``abort``, ``promote``, ``approve:<gate>``, ...). ``by`` is who asked as AWS
+    authenticated them (a principal ARN, or the service itself); ``comment_by`` is what a person typed (--by)."""
+    by, reason = clipped(by, reason)
+    item = {
+        "pk": _pk(endpoint),
+        "sk": {"S": f"REQUEST#{rollout_id}#{action}"},
+        "by": {"S": by},
+        "reason": {"S": reason},
+    }
+    if comment_by:
+        item["comment_by"] = {"S": _clip(comment_by, BY_MAX)}
     with translated("dynamodb:PutItem"):
-        (ddb or _ddb()).put_item(
-            TableName=table,
-            Item={
-                "pk": _pk(endpoint),
-                "sk": {"S": f"REQUEST#{rollout_id}#{action}"},
-                "by": {"S": clipped(by, reason)[0]},
-                "reason": {"S": clipped(by, reason)[1]},
-            },
-        )
+        _ddb().put_item(TableName=table, Item=item)
 
 
 def requests(table: str, endpoint: str, rollout_id: str) -> dict[str, tuple[str, str]]:
-    """The requests people made to this rollout: action -> (by, reason)."""
+    """The requests made to this rollout: action -> (who, reason)."""
     with translated("dynamodb:Query"):
         response = _ddb().query(
             TableName=table,
@@ -469,7 +471,11 @@ def requests(table: str, endpoint: str, rollout_id: str) -> dict[str, tuple[str,
             ExpressionAttributeValues={":pk": _pk(endpoint), ":prefix": {"S": f"REQUEST#{rollout_id}#"}},
             ConsistentRead=True,
         )
-    return {
-        item["sk"]["S"].rsplit("#", 1)[-1]: clipped(item["by"]["S"], item["reason"]["S"])
-        for item in response.get("Items", [])
-    }
+    return {item["sk"]["S"].rsplit("#", 1)[-1]: (_who(item), item["reason"]["S"]) for item in response.get("Items", [])}
+
+
+def _who(item: dict[str, Any]) -> str:
+    """Who made a request: the authenticated principal, and what they called themselves (--by), if anything."""
+    by = str(item["by"]["S"])
+    comment = item.get("comment_by", {}).get("S")
+    return f"{by} (--by {comment})" if comment else by

@@ -104,35 +104,49 @@ def record_rejection(payload: Mapping[str, Any], settings: Settings) -> dict[str
 
 
 def _identify(raw: object, settings: Settings) -> tuple[str, str | None]:
-    """Best-effort endpoint and package of a rejected input, for the record's key: the input's own endpoint, else
-    the endpoint the package group's policy names (stack defaults and the SSM parameter, even if the policy is
-    otherwise invalid)."""
+    """Best-effort endpoint and package of a rejected input, for the record's key: the endpoint the input names when
+    its group may deploy there, else the endpoint the group's operator policy names (stack defaults and the SSM
+    parameter, even if the policy is otherwise invalid). An input never files a record under another group's
+    endpoint."""
+    claimed: object = None
     if isinstance(raw, Mapping) and isinstance(raw.get("continue"), Mapping):
         state = raw["continue"]
         policy = state.get("policy") if isinstance(state.get("policy"), Mapping) else {}
         package = state.get("package") if isinstance(state.get("package"), Mapping) else {}
-        return str(policy.get("endpoint_name") or UNKNOWN_ENDPOINT), package.get("arn")
-    try:
-        request = parse_start_input(raw)
-    except RolloutError:
-        return UNKNOWN_ENDPOINT, _package_from_raw(raw)
-    if request.endpoint_name:
-        return request.endpoint_name, request.model_package_arn
-    detail = raw.get("detail") if isinstance(raw, Mapping) else None
-    named = detail.get("ModelPackageGroupName") if isinstance(detail, Mapping) else None
-    group = named if isinstance(named, str) and named else _group_of(request.model_package_arn)
-    if group is None:
-        return UNKNOWN_ENDPOINT, request.model_package_arn
+        claimed, package_arn = policy.get("endpoint_name"), package.get("arn")
+        group = package.get("group_name") if isinstance(package.get("group_name"), str) else _group_of(package_arn)
+    else:
+        try:
+            request = parse_start_input(raw)
+        except RolloutError:
+            return UNKNOWN_ENDPOINT, _package_from_raw(raw)
+        claimed, package_arn = request.endpoint_name, request.model_package_arn
+        detail = raw.get("detail") if isinstance(raw, Mapping) else None
+        named = detail.get("ModelPackageGroupName") if isinstance(detail, Mapping) else None
+        group = named if isinstance(named, str) and named else _group_of(request.model_package_arn)
+    package_ref = package_arn if isinstance(package_arn, str) else None
+    if not isinstance(group, str) or not group:
+        return UNKNOWN_ENDPOINT, package_ref
+    bound, endpoint = _binding(group, settings)
+    if isinstance(claimed, str) and claimed in bound:
+        return claimed, package_ref
+    return endpoint or UNKNOWN_ENDPOINT, package_ref
+
+
+def _binding(group: str, settings: Settings) -> tuple[tuple[str, ...], str | None]:
+    """The endpoints the group's operator policy allows, and the one it names (nothing when it is unreadable)."""
     try:
         parameter = settings.policy_parameter_name(group)
-        layers = standard_layers(
-            settings.default_policy, parameter, ssm.get_parameter(parameter), {}, request.policy_override
+        document, _sources = merge_layers(
+            standard_layers(settings.default_policy, parameter, ssm.get_parameter(parameter), {})
         )
-        document, _sources = merge_layers(layers)
     except RolloutError:
-        return UNKNOWN_ENDPOINT, request.model_package_arn
-    endpoint = document.get("endpoint_name")
-    return (endpoint if isinstance(endpoint, str) and endpoint else UNKNOWN_ENDPOINT), request.model_package_arn
+        return (), None
+    named = document.get("endpoint_name")
+    endpoint = named if isinstance(named, str) and named else None
+    allowed = document.get("allowed_endpoints")
+    listed = tuple(e for e in allowed if isinstance(e, str)) if isinstance(allowed, list) else ()
+    return listed or ((endpoint,) if endpoint else ()), endpoint
 
 
 def _group_of(package_arn: str | None) -> str | None:
