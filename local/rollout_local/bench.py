@@ -71,7 +71,7 @@ def gate(timeout: int) -> dict[str, Any]:
 
 def many_canaries(count: int) -> dict[str, Any]:
     """``count`` endpoints, each with its own group, all approved at +00:00: concurrent canaries."""
-    names = [f"ep-{i:02d}" for i in range(count)]
+    names = [f"model-{i:02d}-prod" for i in range(count)]  # the stack's EndpointNamePattern in local mode: *-prod
     return {
         "name": f"canaries-{count}",
         "endpoints": [
@@ -402,11 +402,16 @@ def main(argv: list[str] | None = None) -> int:
     if not args.skip_pytest:
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
         started = time.monotonic()
-        subprocess.run([str(Path(sys.executable).parent / "pytest"), "-q"], cwd=ROOT, check=False, capture_output=True)
+        tests = subprocess.run(
+            [str(Path(sys.executable).parent / "pytest"), "-q"], cwd=ROOT, check=False, capture_output=True
+        )
         after = resource.getrusage(resource.RUSAGE_CHILDREN)
         wall = time.monotonic() - started
         cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
-        row("pytest phase of make test", f"{wall:.0f} s wall ({cpu:.0f} s CPU)", "<= 120 s wall")
+        (ROOT / ".bench").mkdir(exist_ok=True)
+        (ROOT / ".bench" / "pytest.txt").write_bytes(tests.stdout + tests.stderr)  # what failed, if anything
+        verdict = "all passed" if tests.returncode == 0 else f"FAILED, exit {tests.returncode}: .bench/pytest.txt"
+        row("pytest phase of make test", f"{wall:.0f} s wall ({cpu:.0f} s CPU; {verdict})", "<= 120 s wall")
     dollars = cost(c)
     figures["cost"], figures["load_after"] = dollars, os.getloadavg()
     print(_table(rows, dollars, c, figures))
