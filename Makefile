@@ -14,7 +14,7 @@ pictures: setup
 	$(BIN)/rollout simulate scenarios/canary-happy-path.yaml --plot docs/canary-success.png > /dev/null
 	$(BIN)/rollout simulate scenarios/canary-alarm-mid-bake.yaml --plot docs/canary-rollback.png > /dev/null
 
-.PHONY: pictures setup demo test unit functional workflow static lint typecheck template asl schema sam scan clean
+.PHONY: pictures setup demo test unit functional workflow static lint typecheck template asl schema sam scan clean bench
 
 setup: $(VENV)/.installed
 
@@ -28,6 +28,10 @@ demo: setup
 
 test: setup static
 	$(BIN)/pytest
+
+# the figures of issue 13 beside their goals (README "Benchmark"); BENCH_ARGS=--skip-pytest to leave out pytest
+bench: setup
+	$(BIN)/python -m rollout_local.bench $(BENCH_ARGS)
 
 unit: setup
 	$(BIN)/pytest tests/unit
@@ -76,4 +80,4 @@ scan: $(CHECKOVVENV)/.installed
 	$(CHECKOVVENV)/bin/checkov -f template.yaml --config-file .checkov.yaml
 
 clean:
-	rm -rf $(VENV) $(SAMVENV) $(CHECKOVVENV) .aws-sam .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(SAMVENV) $(CHECKOVVENV) .aws-sam .bench .mypy_cache .ruff_cache

@@ -47,7 +47,10 @@ QUIET_ENVIRONMENT = {
     "AWS_DEFAULT_REGION": REGION,
     "AWS_REGION": REGION,
 }
-MAX_WALL_SECONDS = 120.0
+# A simulation ends when its executions end, however long that takes in wall time; it is stuck (a deadlock, a
+# thread blocked in real time) when simulated time makes no progress at all for this long.
+STALL_WALL_SECONDS = 60.0
+WATCH_SECONDS = 1.0  # how often a waiting caller looks at the clock's progress (a watchdog, not a poll)
 EXECUTION_NAMES = uuid.UUID("0d6c1f0e-5b7a-4f3e-8a61-2c4b9e7d1a05")  # namespace of deterministic execution names
 
 
@@ -84,9 +87,12 @@ class Simulation:
         verbose: bool = False,
         iam: bool = True,
         template_transform: TemplateTransform | None = None,
+        stall_seconds: float = STALL_WALL_SECONDS,
     ) -> None:
         """``iam=False`` turns IAM enforcement off (only for the simulator's own tooling, never for a workflow
-        test); ``template_transform`` edits template.yaml before it is deployed (negative controls)."""
+        test); ``template_transform`` edits template.yaml before it is deployed (negative controls);
+        ``stall_seconds``: wall seconds without any progress of simulated time after which waiting gives up."""
+        self.stall_seconds = stall_seconds
         self.scenario = scenario
         self.enforce_iam = iam
         self.template_transform = template_transform
@@ -163,6 +169,8 @@ class Simulation:
             metric_delay_seconds=self.scenario.aws_timings.metric_delay_seconds,
         )
         self.aws.alarm_history = lambda: self.world.transitions
+        self.aws.metric_store = self.world.store
+        self.world.alarms_changed = lambda: self.aws.alarm_changes
         self._world_thread: threading.Thread | None = None
         create_alarms(self.scenario, self.world)
         return self
@@ -341,11 +349,8 @@ class Simulation:
         return list(self.executions)
 
     def running(self) -> bool:
-        """Does any execution of the state machine still run?"""
-        page = self.sfn.list_executions(
-            stateMachineArn=self.stack.state_machine_arn, statusFilter="RUNNING", maxResults=1
-        )
-        return bool(page["executions"])
+        """Does any execution of the state machine still run? (local mode sees every start and every end)"""
+        return bool(self.aws.running)
 
     def active(self) -> bool:
         """Is the story still going: an execution running, or something left on the agenda?"""
@@ -360,13 +365,24 @@ class Simulation:
         finally:
             self.clock.exit()
 
-    def wait_until(self, condition: Any, what: str) -> None:
-        """Wait (real time, bounded) for ``condition()`` while executions run."""
-        deadline = time.monotonic() + MAX_WALL_SECONDS
-        while not condition():
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"gave up waiting for {what}")
-            time.sleep(0.002)
+    def wait_until(self, condition: Callable[[], bool], what: str) -> None:
+        """Wait for ``condition()`` while executions run (looked at whenever an execution ends, and every 50 ms);
+        give up only when simulated time stands still (see ``_watch``)."""
+        self._watch(condition, what, lambda seconds: self.aws.wait_for_executions(condition, min(seconds, 0.05)))
+
+    def _watch(self, done: Callable[[], bool], what: str, block: Callable[[float], object]) -> None:
+        """Until ``done()``: ``block(seconds)`` waits for whatever may make it true; a simulation whose clock makes
+        no progress for ``stall_seconds`` of wall time is stuck, and waiting on it ends with an error."""
+        seen, since = self.clock.progress, time.monotonic()
+        while not done():
+            block(WATCH_SECONDS)
+            if self.clock.progress != seen:
+                seen, since = self.clock.progress, time.monotonic()
+            elif time.monotonic() - since > self.stall_seconds:
+                raise SimulationStalledError(
+                    f"{what}: no progress of simulated time for {self.stall_seconds:g} s of wall time "
+                    f"(stuck at +{self.clock.elapsed():.0f} s simulated, {len(self.aws.running)} executions running)"
+                )
 
     def at(self, seconds: float, call: Callable[[], None]) -> None:
         """Run ``call`` at ``seconds`` of simulated time since the start, on the agenda (tests' own probes)."""
@@ -383,23 +399,17 @@ class Simulation:
 
     def wait(self, arns: list[str] | None = None) -> None:
         """Wait (real time, bounded) until the story ends; virtual time runs meanwhile."""
-        if self._world_thread is not None:
-            self._world_thread.join(timeout=MAX_WALL_SECONDS)
-            if self._world_thread.is_alive():
-                raise TimeoutError(f"the simulation still runs after {MAX_WALL_SECONDS} s of wall time")
-            self.agenda.stop(timeout=MAX_WALL_SECONDS)
-        else:  # no world: poll, and follow executions the state machine starts itself (a continued rollout)
-            deadline = time.monotonic() + MAX_WALL_SECONDS
-            waited: set[str] = set()
-            while pending := [arn for arn in (arns or self.refresh_executions()) if arn not in waited]:
-                for arn in pending:
-                    while self.sfn.describe_execution(executionArn=arn)["status"] == "RUNNING":
-                        if time.monotonic() > deadline:
-                            raise TimeoutError(f"execution {arn} still running after {MAX_WALL_SECONDS} s of wall time")
-                        time.sleep(0.002)
-                    waited.add(arn)
-                if arns:
-                    break
+        world = self._world_thread
+        if world is not None:
+            self._watch(lambda: not world.is_alive(), "the simulation", world.join)
+            self.agenda.stop(timeout=self.stall_seconds)
+        else:  # no world: until these executions end, or every execution (a continued rollout's included)
+            pending = set(arns or [])
+
+            def ended() -> bool:
+                return not (pending & self.aws.running if pending else self.aws.running)
+
+            self._watch(ended, "executions", lambda seconds: self.aws.wait_for_executions(ended, seconds))
         self.refresh_executions()
         if self.agenda.errors:
             raise RuntimeError("the simulator itself failed:\n" + "\n".join(self.agenda.errors))
@@ -471,6 +481,10 @@ class Simulation:
         if headers.get("x-amz-function-error"):
             raise FunctionError(result["errorType"], result["errorMessage"])
         return result
+
+
+class SimulationStalledError(TimeoutError):
+    """Simulated time stopped moving while executions still ran: a hang in the simulation, never a slow policy."""
 
 
 class FunctionError(Exception):

@@ -7,6 +7,7 @@ and the ASL file, so local mode runs what production runs.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import importlib.util
 import io
@@ -62,10 +63,17 @@ def _construct_tag(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> Tag
 _CfnLoader.add_multi_constructor("!", _construct_tag)
 
 
+_PARSED: dict[tuple[Path, int, int], dict[str, Any]] = {}  # (path, mtime, size) -> the parsed template
+
+
 def load_template(path: Path = TEMPLATE) -> dict[str, Any]:
-    with path.open() as handle:
-        loaded: dict[str, Any] = yaml.load(handle, Loader=_CfnLoader)  # noqa: S506 - SafeLoader subclass
-    return loaded
+    """The template, parsed once per version of the file; every caller gets its own copy to change."""
+    status = path.stat()
+    key = (path.resolve(), status.st_mtime_ns, status.st_size)
+    if key not in _PARSED:
+        with path.open() as handle:
+            _PARSED[key] = yaml.load(handle, Loader=_CfnLoader)  # noqa: S506 - SafeLoader subclass
+    return copy.deepcopy(_PARSED[key])
 
 
 _SUB_VARIABLE = re.compile(r"\$\{([^}!][^}]*)\}")

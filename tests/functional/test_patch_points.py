@@ -7,7 +7,7 @@ import moto
 from botocore.validate import ParamValidationDecorator
 from moto.awslambda_simple.models import LambdaSimpleBackend
 from moto.cloudwatch.models import Alarm as FakeAlarm
-from moto.cloudwatch.models import Statistics
+from moto.cloudwatch.models import CloudWatchBackend, Statistics
 from moto.core.botocore_stubber import BotocoreStubber
 from moto.stepfunctions.parser.asl.component.common.error_name.error_equals_decl import ErrorEqualsDecl
 from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
@@ -103,6 +103,50 @@ def test_the_limits_patch_points_still_have_the_shape_local_mode_expects():
     assert params(ParamValidationDecorator.serialize_to_request) == ["self", "parameters", "operation_model"]
     quotas = inspect.getsource(__import__("moto.stepfunctions.parser.quotas", fromlist=["quotas"]))
     assert "256 * 1024" in quotas, "moto changed its payload quota: check limits.PAYLOAD_BYTES agrees"
+
+
+def test_the_performance_patch_points_still_have_the_shape_local_mode_expects():
+    # CloudWatch's metrics of the world's namespaces are answered from the indexed store (metrics.py)
+    assert params(CloudWatchBackend.get_metric_data) == ["self", "queries", "start_time", "end_time", "scan_by"]
+    assert params(CloudWatchBackend.get_metric_statistics) == [
+        "self",
+        "namespace",
+        "metric_name",
+        "start_time",
+        "end_time",
+        "period",
+        "stats",
+        "dimensions",
+        "unit",
+    ]
+    assert params(CloudWatchBackend.put_metric_data) == ["self", "namespace", "metric_data"]
+    assert params(CloudWatchBackend._validate_parameters_put_metric_data) == ["self", "metric", "query_num"]
+    responses = inspect.getsource(__import__("moto.cloudwatch.responses", fromlist=["responses"]))
+    assert "start_time=start, end_time=end, queries=queries, scan_by=scan_by" in responses
+    assert "self.cloudwatch_backend.put_metric_data(namespace, metric_data)" in responses
+    # the store's answers are moto's: the same buckets from StartTime, the same metric math parser
+    source = inspect.getsource(CloudWatchBackend.get_metric_data)
+    assert "while period_start_time <= end_time:" in source and "parse_expression(" in source
+    # the ASL is parsed once per definition: moto still parses it in this method, once per execution
+    assert params(ExecutionWorker._get_evaluation_entrypoint) == ["self"]
+    assert "AmazonStateLanguageParser.parse(" in inspect.getsource(ExecutionWorker._get_evaluation_entrypoint)
+    assert "self._evaluation_details.state_machine_details.definition" in inspect.getsource(
+        ExecutionWorker._get_evaluation_entrypoint
+    )
+    # JSONPath expressions compiled once, the interpreter's clients made once per service
+    from moto.stepfunctions.parser.asl.utils import boto_client, json_path
+
+    assert "input_expr = parse(path)" in inspect.getsource(json_path.extract_json)
+    import botocore.session
+
+    assert "create_loader(self.get_config_variable('data_path'))" in inspect.getsource(
+        botocore.session.Session._register_data_loader
+    ), "botocore makes its loader elsewhere: sessions would each read the models again"
+    assert "return boto3.client(" in inspect.getsource(boto_client.boto_client_for)
+    # GetExecutionHistory written directly: moto's handler hands the backend's history to its serializer
+    assert "self.stepfunction_backend.get_execution_history(" in inspect.getsource(
+        StepFunctionResponse.get_execution_history
+    )
 
 
 def test_the_sagemaker_emulator_answers_through_botocore_validation(world):

@@ -19,7 +19,7 @@ MODEL_PACKAGE_ARN = r"^arn:aws[a-z\-]*:sagemaker:[a-z0-9\-]*:[0-9]{12}:model-pac
 
 
 class Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
 
 # --- Policy ---------------------------------------------------------------------------------------------
@@ -644,7 +644,7 @@ class Outcome(StrEnum):
 
 
 class LockState(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     status: LockStatus = LockStatus.NONE
     holder: str | None = None
@@ -700,7 +700,7 @@ class GateState(Frozen):
 
 
 class BakeState(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     started_at: datetime | None = None
     ends_at: datetime | None = None
@@ -714,7 +714,7 @@ class BakeState(BaseModel):
 class TaskError(BaseModel):
     """A caught error as Step Functions puts it in the state (``Catch`` with ``ResultPath: $.error``)."""
 
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", defer_build=True)
 
     Error: str
     Cause: str | None = None
@@ -747,7 +747,7 @@ class ExperimentResult(Frozen):
 class RolloutState(BaseModel):
     """Everything a step needs to do its work again: the progress of one rollout."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     rollout_id: str
     execution_arn: str

@@ -4,6 +4,10 @@ Executions run in moto's worker threads. A thread that would sleep (a Wait state
 callback task waiting for its token) parks on this clock instead; when every participating thread is parked,
 the clock jumps to the earliest wake-up. So a one-hour rollout takes milliseconds, concurrent rollouts and
 the simulated world interleave exactly as their timers say, and every timestamp is on one timeline.
+
+Each parked participant waits on a condition of its own (sharing the clock's lock), so moving time wakes only
+the threads whose time has come, however many executions are parked. ``progress`` counts every park and every
+step of time: a simulation whose count stands still for long in wall time is stuck (see ``Simulation.wait``).
 """
 
 from __future__ import annotations
@@ -23,14 +27,23 @@ class _Waiter:
     wake: datetime
     seq: int
     released: bool = field(default=False, compare=False)
+    cond: threading.Condition | None = field(default=None, compare=False)  # the parked thread waits on it
+
+    def release(self) -> None:
+        """Mark released and wake the parked thread (the clock's lock is held)."""
+        self.released = True
+        if self.cond is not None:
+            self.cond.notify()
 
 
 class VirtualClock:
     def __init__(self, start: datetime = EPOCH) -> None:
         self.start = start
         self._now = start
-        self._cond = threading.Condition()
+        self._lock = threading.Lock()
+        self._cond = threading.Condition(self._lock)
         self._active = 0
+        self.progress = 0  # parks and steps of time so far (read without the lock: a hint, never a decision)
         self._waking = 0
         self._heap: list[_Waiter] = []
         self._events: dict[int, _Waiter] = {}
@@ -86,15 +99,16 @@ class VirtualClock:
         with self._cond:
             waiter = self._events.pop(id(event), None)
             if waiter is not None and not waiter.released:
-                waiter.released = True
                 self._waking += 1
-                self._cond.notify_all()
+                waiter.release()
 
     def _park(self, waiter: _Waiter) -> None:
+        self.progress += 1
+        waiter.cond = threading.Condition(self._lock)
         self._active -= 1
         self._advance()
         while not waiter.released:
-            self._cond.wait()
+            waiter.cond.wait()
         self._waking -= 1
         self._active += 1
 
@@ -104,9 +118,9 @@ class VirtualClock:
         if self._active > 0 or self._waking > 0 or not self._heap:
             return
         self._now = max(self._now, self._heap[0].wake)
+        self.progress += 1
         while self._heap and self._heap[0].wake <= self._now:
             waiter = heapq.heappop(self._heap)
             if not waiter.released:
-                waiter.released = True
                 self._waking += 1
-        self._cond.notify_all()
+                waiter.release()

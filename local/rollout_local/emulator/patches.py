@@ -7,10 +7,20 @@ moto runs the real ASL and stores DynamoDB, SSM, SNS, IAM, Lambda and Step Funct
   ``EventManager._get_current_timestamp``, execution start and end);
 - callback tasks waiting for their token in virtual time (``CallbackEndpoint.wait``/``notify``);
 - CloudWatch percentiles and initial alarm state (``Statistics.get_statistics_for_type``, ``FakeAlarm``);
+- CloudWatch's metrics of the namespaces the world simulates, kept indexed by series and minute in
+  ``metrics.py`` (``CloudWatchBackend.get_metric_data``, ``get_metric_statistics``, ``put_metric_data``): a
+  query reads the window it asks for, not every datapoint ever put;
 - SendTaskFailure's cause (``StepFunctionResponse.send_task_failure`` drops it);
+- GetExecutionHistory's answer written as JSON directly (``StepFunctionResponse.get_execution_history``): moto's
+  generic serializer takes milliseconds per event, longer than the execution took to run;
 - CloudWatch DescribeAlarmHistory, which moto lacks (``CloudWatchResponse.describe_alarm_history``), answered
   from the simulated world's alarm transitions (virtual time);
 - concurrent executions (``Execution.__deepcopy__``: moto copies running executions on every start);
+- the ASL parsed once per definition, not once per execution (``ExecutionWorker._get_evaluation_entrypoint``):
+  the parsed program is read-only, every execution keeps its state in its own ``Environment``; a JSONPath
+  compiled once per expression (``json_path.parse``), and the interpreter's boto3 client for a service made
+  once per simulation, not once per task (``boto_client.boto3``; boto3's clients are thread-safe); botocore's
+  service models read from disk once per process, not once per session (``botocore.session.create_loader``);
 - the ``states:startExecution`` integration's parameter names (``StateTaskServiceSfn._normalise_parameters``);
 - the SageMaker emulator, scenario faults (``faults.py``), per-operation call counts, one request at a time into
   moto's DynamoDB, and IAM (each call judged against the caller's role from template.yaml), at moto's one request
@@ -28,6 +38,7 @@ moto runs the real ASL and stores DynamoDB, SSM, SNS, IAM, Lambda and Step Funct
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import threading
@@ -45,13 +56,15 @@ from typing import Any
 from unittest import mock
 from urllib.parse import quote, unquote
 
+import boto3
 import botocore.endpoint
+import botocore.session
 from botocore.awsrequest import AWSResponse
 from botocore.validate import ParamValidationDecorator
 from moto import mock_aws
 from moto.awslambda_simple.models import LambdaSimpleBackend
 from moto.cloudwatch.models import Alarm as FakeAlarm
-from moto.cloudwatch.models import Statistics
+from moto.cloudwatch.models import CloudWatchBackend, Statistics
 from moto.cloudwatch.responses import CloudWatchResponse
 from moto.core.botocore_stubber import BotocoreStubber, MockRawResponse
 from moto.core.exceptions import JsonRESTError
@@ -72,6 +85,7 @@ from moto.stepfunctions.parser.asl.eval.callback.callback import CallbackEndpoin
 from moto.stepfunctions.parser.asl.eval.environment import Environment
 from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails
 from moto.stepfunctions.parser.asl.eval.event.event_manager import EventManager
+from moto.stepfunctions.parser.asl.utils import boto_client, json_path
 from moto.stepfunctions.parser.backend.execution import Execution
 from moto.stepfunctions.parser.backend.execution_worker import ExecutionWorker
 from moto.stepfunctions.responses import StepFunctionResponse
@@ -92,6 +106,7 @@ from rollout_local.emulator.limits import (
     Limits,
     RunningInvocation,
 )
+from rollout_local.emulator.metrics import MetricStore
 from rollout_local.emulator.sagemaker import ApiError, SageMakerEmulator
 from rollout_local.emulator.world import percentile
 
@@ -136,6 +151,8 @@ class Invocation:
     at: datetime
     error: str | None
     event: dict[str, Any]
+    seconds: float = 0.0  # simulated duration, init included (what Lambda bills)
+    cold: bool = False  # a new execution environment was started for it
 
 
 def _json_default(value: object) -> object:
@@ -168,14 +185,33 @@ class LocalAws:
         self.timeouts: dict[str, float] = {}  # function name -> its Timeout (seconds), as template.yaml sets it
         self.handlers: dict[str, LambdaHandler] = {}
         self.api_calls: Counter[str] = Counter()
+        self.call_log: list[tuple[datetime, str]] = []  # (when, service:Operation) of every workflow call
         self.invocations: list[Invocation] = []
         self.published: list[tuple[datetime, dict[str, Any]]] = []  # custom events the functions put (time, entry)
         self.alarm_history: Callable[[], list[Any]] = list  # the world's alarm transitions, once there is a world
         self.iam: LocalIam | None = None  # the template's roles, once the stack is deployed (None: unchecked)
         self.event_sink: Callable[[dict[str, Any]], None] | None = None  # the simulation's bus (PutEvents entries)
+        self.metric_store: MetricStore | None = None  # CloudWatch's metrics of the world's namespaces, indexed
+        self.alarm_changes = 0  # moves whenever a request may have changed an alarm (the world re-reads them then)
         self.people_keys: dict[str, str] = {}  # a person's access key -> their principal for local IAM
         self._local = threading.local()
         self._stack = ExitStack()
+        self._executions = threading.Condition()  # notified whenever an execution ends
+        self.running: set[str] = set()  # ARNs of the executions running now (whoever started them)
+
+    def execution_started(self, arn: str) -> None:
+        with self._executions:
+            self.running.add(arn)
+
+    def execution_ended(self, arn: str) -> None:
+        with self._executions:
+            self.running.discard(arn)
+            self._executions.notify_all()
+
+    def wait_for_executions(self, done: Callable[[], bool], timeout: float) -> bool:
+        """Block (no polling) until ``done()`` holds after an execution ends, or ``timeout`` wall seconds pass."""
+        with self._executions:
+            return self._executions.wait_for(done, timeout)
 
     # --- lifecycle ---------------------------------------------------------------------------------------
 
@@ -209,16 +245,31 @@ class LocalAws:
         stack.enter_context(mock.patch.object(retrier_decl, "time", types.SimpleNamespace(sleep=clock.sleep)))
         stack.enter_context(mock.patch.object(botocore.endpoint, "time", _ParticipantTime(clock, self._local)))
         stack.enter_context(mock.patch.object(EventManager, "_get_current_timestamp", staticmethod(clock.now)))
-        stack.enter_context(mock.patch.object(Execution, "start", _timed_start(Execution.start, clock)))
+        stack.enter_context(mock.patch.object(Execution, "start", _timed_start(Execution.start, clock, self)))
         stack.enter_context(
             mock.patch.object(
-                ExecutionWorker, "_execution_logic", _timed_logic(ExecutionWorker._execution_logic, clock)
+                ExecutionWorker, "_execution_logic", _timed_logic(ExecutionWorker._execution_logic, clock, self)
             )
         )
         # moto deep-copies the state machine (with its executions) at every StartExecution; a running execution
         # holds locks and threads, so a second concurrent start would fail. A live execution is not data: share it.
         stack.enter_context(
             mock.patch.object(Execution, "__deepcopy__", lambda execution, memo: execution, create=True)
+        )
+
+        stack.enter_context(
+            mock.patch.object(
+                ExecutionWorker,
+                "_get_evaluation_entrypoint",
+                _parsed_once(ExecutionWorker._get_evaluation_entrypoint),
+            )
+        )
+
+        stack.enter_context(mock.patch.object(botocore.session, "create_loader", _shared_loader))
+        stack.enter_context(mock.patch.object(json_path, "parse", _compiled_json_path))
+        interpreter_clients = _ClientCache(boto3)
+        stack.enter_context(
+            mock.patch.object(boto_client, "boto3", types.SimpleNamespace(client=interpreter_clients.client))
         )
 
         # Callback tasks (.waitForTaskToken) wait for their token, or their timeout, in virtual time.
@@ -240,6 +291,7 @@ class LocalAws:
             return EmptyResult()
 
         stack.enter_context(mock.patch.object(StepFunctionResponse, "send_task_failure", send_task_failure))
+        stack.enter_context(mock.patch.object(StepFunctionResponse, "get_execution_history", _execution_history))
         # CloudWatch: moto computes no percentile statistics, and starts a new alarm in OK where AWS starts it
         # in INSUFFICIENT_DATA.
         stack.enter_context(
@@ -248,6 +300,10 @@ class LocalAws:
             )
         )
         stack.enter_context(mock.patch.object(FakeAlarm, "__init__", _insufficient_at_first(FakeAlarm.__init__)))
+        for name in ("get_metric_data", "get_metric_statistics", "put_metric_data"):
+            stack.enter_context(
+                mock.patch.object(CloudWatchBackend, name, _indexed_metrics(getattr(CloudWatchBackend, name), self))
+            )
         stack.enter_context(
             mock.patch.object(
                 CloudWatchResponse,
@@ -366,6 +422,7 @@ class LocalAws:
         context = LocalContext(short, function_name, request_id, log_group_name=f"/aws/lambda/{short}")
         context.deadline, context.now = deadline, self.clock.now
         cold = self.environments.acquire(short, started)
+        self._local.started, self._local.cold = started, cold
         startup = (self.timings.lambda_cold_start_seconds if cold else 0.0) + self.timings.function_run_seconds.get(
             short, self.timings.lambda_run_seconds
         )
@@ -400,16 +457,21 @@ class LocalAws:
             encoded = json.dumps(result, default=_json_default).encode()
             if len(encoded) > limits.LAMBDA_PAYLOAD_BYTES:
                 return self._failed(short, event, response_headers, limits.response_too_large_payload())
-            self.invocations.append(Invocation(short, self.clock.now(), None, event))
+            self.invocations.append(self._invocation(short, None, event))
             return encoded
         finally:
             self.environments.release(short, self.clock.now())
 
     def _failed(self, function: str, event: dict[str, Any], headers: dict[str, str], payload: dict[str, Any]) -> bytes:
         """A function error as Lambda answers it: status 200, ``X-Amz-Function-Error: Unhandled``, the error object."""
-        self.invocations.append(Invocation(function, self.clock.now(), str(payload["errorType"]), event))
+        self.invocations.append(self._invocation(function, str(payload["errorType"]), event))
         headers["x-amz-function-error"] = "Unhandled"
         return json.dumps(payload).encode()
+
+    def _invocation(self, function: str, error: str | None, event: dict[str, Any]) -> Invocation:
+        now = self.clock.now()
+        seconds = (now - getattr(self._local, "started", now)).total_seconds()
+        return Invocation(function, now, error, event, seconds, bool(getattr(self._local, "cold", False)))
 
     def _pass_time(self, seconds: float) -> None:
         """Simulated time passes for the caller: parked on the clock inside the simulation (other participants
@@ -481,6 +543,7 @@ class LocalAws:
         in_workflow = getattr(self._local, "in_handler", False)
         if in_workflow:
             self.api_calls[api] += 1
+            self.call_log.append((self.clock.now(), api))
             if api == "eventbridge:PutEvents":
                 for entry in json.loads(request.body or b"{}").get("Entries", []):
                     self.published.append((self.clock.now(), entry))
@@ -513,11 +576,23 @@ class LocalAws:
             with self._dynamodb:  # one request at a time: a conditional write is atomic, as on AWS
                 return original(stubber, event_name, request, **kwargs)
         response = original(stubber, event_name, request, **kwargs)
+        if service == "cloudwatch" and operation in ALARM_CHANGING_OPERATIONS:
+            self.alarm_changes += 1
         accepted = response is not None and response.status_code < 300  # only what EventBridge took goes on
         if api == "eventbridge:PutEvents" and self.event_sink is not None and accepted:
             for entry in json.loads(request.body or b"{}").get("Entries", []):
                 self.event_sink(entry)
         return response
+
+
+def _execution_history(response: StepFunctionResponse) -> str:
+    """GetExecutionHistory as the JSON protocol writes it (timestamps as epoch seconds), every event in one page
+    as moto gives them, in ``reverseOrder`` when asked."""
+    output = response.stepfunction_backend.get_execution_history(response._get_param("executionArn"))
+    events = list(output["events"])
+    if response._get_param("reverseOrder"):
+        events.reverse()
+    return json.dumps({"events": events}, default=_json_default)
 
 
 def _when(value: Any) -> datetime | None:
@@ -604,6 +679,49 @@ def _with_percentiles(original: Callable[..., Any]) -> Callable[..., Any]:
     return get_statistics_for_type
 
 
+ALARM_CHANGING_OPERATIONS = frozenset(
+    {
+        "PutMetricAlarm",
+        "PutCompositeAlarm",
+        "DeleteAlarms",
+        "SetAlarmState",
+        "EnableAlarmActions",
+        "DisableAlarmActions",
+        "TagResource",
+        "UntagResource",
+    }
+)
+
+
+def _indexed_metrics(original: Callable[..., Any], local: LocalAws) -> Callable[..., Any]:
+    """CloudWatch's metric calls: the namespaces the world simulates go to its indexed store, others to moto."""
+    name = original.__name__
+
+    def call(backend: CloudWatchBackend, *args: Any, **kwargs: Any) -> Any:
+        store = local.metric_store
+        if store is not None:
+            if name == "put_metric_data":
+                namespace, metric_data = args
+                if store.owns(namespace):
+                    for index, member in enumerate(metric_data):  # moto's own checks of each member
+                        backend._validate_parameters_put_metric_data(member, index + 1)
+                    return store.put_metric_data(namespace, metric_data)
+            elif name == "get_metric_statistics":
+                if store.owns(args[0]):
+                    return store.get_metric_statistics(*args, **kwargs)
+            else:
+                queries = kwargs["queries"]
+                stats = [q["MetricStat"]["Metric"].get("Namespace") for q in queries if "MetricStat" in q]
+                insights = any(str(q.get("Expression", "")).startswith("SELECT") for q in queries)
+                if stats and all(store.owns(n) for n in stats) and not insights:
+                    return store.get_metric_data(
+                        kwargs["queries"], kwargs["start_time"], kwargs["end_time"], kwargs.get("scan_by", "")
+                    )
+        return original(backend, *args, **kwargs)
+
+    return call
+
+
 def _insufficient_at_first(original: Callable[..., None]) -> Callable[..., None]:
     def init(alarm: FakeAlarm, *args: Any, **kwargs: Any) -> None:
         original(alarm, *args, **kwargs)
@@ -631,24 +749,84 @@ def _sfn_parameters(original: Callable[..., None]) -> Callable[..., None]:
     return normalise
 
 
-def _timed_start(original: Callable[[Execution], None], clock: VirtualClock) -> Callable[[Execution], None]:
+_LOADERS: dict[str | None, Any] = {}
+_CREATE_LOADER = botocore.session.create_loader
+
+
+def _shared_loader(search_path_string: str | None = None) -> Any:
+    """One botocore Loader (and its cache of parsed service models) per data path, for every session."""
+    with _PROGRAMS_LOCK:
+        if search_path_string not in _LOADERS:
+            _LOADERS[search_path_string] = _CREATE_LOADER(search_path_string)
+        return _LOADERS[search_path_string]
+
+
+@functools.lru_cache(maxsize=1024)
+def _compiled_json_path(path: str) -> Any:
+    """jsonpath_ng builds its whole parser for every expression it parses; a parsed expression is immutable."""
+    return _JSON_PATH_PARSE(path)
+
+
+_JSON_PATH_PARSE = json_path.parse  # type: ignore[attr-defined]
+
+
+class _ClientCache:
+    """``boto3.client`` for moto's interpreter: one client per set of arguments (the interpreter asks for a new
+    one at every task; the arguments, its credentials included, are always the same for a service)."""
+
+    def __init__(self, boto3_module: Any) -> None:
+        self._boto3, self._clients, self._lock = boto3_module, dict[str, Any](), threading.Lock()
+
+    def client(self, **kwargs: Any) -> Any:
+        config = kwargs.get("config")
+        key = repr(sorted((k, v) for k, v in kwargs.items() if k != "config"))
+        key += repr(vars(config) if config is not None else None)
+        with self._lock:
+            if key not in self._clients:
+                self._clients[key] = self._boto3.client(**kwargs)
+            return self._clients[key]
+
+
+_PROGRAMS: dict[str, Any] = {}  # ASL definition -> moto's parsed program (shared by every simulation)
+_PROGRAMS_LOCK = threading.Lock()
+
+
+def _parsed_once(original: Callable[[ExecutionWorker], Any]) -> Callable[[ExecutionWorker], Any]:
+    def entrypoint(worker: ExecutionWorker) -> Any:
+        definition = worker._evaluation_details.state_machine_details.definition
+        with _PROGRAMS_LOCK:
+            if definition not in _PROGRAMS:
+                _PROGRAMS[definition] = original(worker)
+            return _PROGRAMS[definition]
+
+    return entrypoint
+
+
+def _timed_start(
+    original: Callable[[Execution], None], clock: VirtualClock, local: LocalAws
+) -> Callable[[Execution], None]:
     def start(execution: Execution) -> None:
         execution.start_date = clock.now()
         clock.enter()  # before the worker thread exists, so time cannot run ahead of it
+        local.execution_started(execution.exec_arn)
         try:
             original(execution)
         except BaseException:
+            local.execution_ended(execution.exec_arn)
             clock.exit()
             raise
 
     return start
 
 
-def _timed_logic(original: Callable[[ExecutionWorker], None], clock: VirtualClock) -> Callable[[ExecutionWorker], None]:
+def _timed_logic(
+    original: Callable[[ExecutionWorker], None], clock: VirtualClock, local: LocalAws
+) -> Callable[[ExecutionWorker], None]:
     def logic(worker: ExecutionWorker) -> None:
         try:
             original(worker)
         finally:
+            local.execution_ended(worker._evaluation_details.execution_details.arn)
             clock.exit()
 
     return logic

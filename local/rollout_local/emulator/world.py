@@ -9,6 +9,8 @@ alarm with CloudWatch's semantics (period, evaluation periods, datapoints to ala
 
 A minute's datapoints reach CloudWatch ``metric_delay_seconds`` after the minute ends (AWS publishes endpoint
 metrics with a delay of a minute or more): GetMetricData and alarm evaluation both see a minute only from then.
+The datapoints go straight into CloudWatch's indexed store for these namespaces (``metrics.py``), so a tick costs
+the same on the first day of a bake as on the thirtieth, and reading a window costs its length, not the history.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from rollout_local.emulator.clock import VirtualClock
+from rollout_local.emulator.metrics import MetricStore
 from rollout_local.emulator.sagemaker import ACCOUNT, REGION, Route, SageMakerEmulator
 
 NAMESPACE = "AWS/SageMaker"
@@ -119,7 +122,9 @@ class World:
     ) -> None:
         self.clock, self.sagemaker, self.traffic = clock, sagemaker, traffic
         self.metric_delay = timedelta(seconds=metric_delay_seconds)
-        self._pending: list[tuple[datetime, str, list[dict[str, Any]]]] = []  # (publish at, namespace, datapoints)
+        self.store = MetricStore(clock.now, (NAMESPACE, BUSINESS_NAMESPACE))  # CloudWatch's, for these namespaces
+        self.alarms_changed: Callable[[], int] = lambda: -1  # a count that moves when any alarm changes (-1: unknown)
+        self._alarms: tuple[int, list[dict[str, Any]]] | None = None  # DescribeAlarms as of that count
         self._origin: datetime | None = None  # the first tick: minutes start on this grid
         self.cloudwatch = session.client("cloudwatch")
         self.behaviours = behaviours
@@ -181,28 +186,17 @@ class World:
     # --- the loop ----------------------------------------------------------------------------------------
 
     def run(self, running: Callable[[], bool]) -> None:
-        """Tick every minute, and publish each minute's metrics when they are due, until no execution runs.
+        """Tick every minute until the story ends (each minute's metrics carry the instant they are published).
         The caller has already entered this thread into the clock."""
         try:
             next_tick = self._origin = self.clock.now()
             while running():
-                self.publish_due(self.clock.now())
                 if self.clock.now() >= next_tick:
                     self.tick(next_tick)
                     next_tick += TICK
-                    self.publish_due(self.clock.now())  # with no delay, at once
-                wake = min([next_tick, *(at for at, _, _ in self._pending)])
-                self.clock.sleep(max(0.0, (wake - self.clock.now()).total_seconds()))
+                self.clock.sleep(max(0.0, (next_tick - self.clock.now()).total_seconds()))
         finally:
             self.clock.exit()
-
-    def publish_due(self, now: datetime) -> None:
-        """Put the datapoints whose publication time has come into CloudWatch."""
-        due = [p for p in self._pending if p[0] <= now]
-        self._pending = [p for p in self._pending if p[0] > now]
-        for _, namespace, data in due:
-            for start in range(0, len(data), 500):
-                self.cloudwatch.put_metric_data(Namespace=namespace, MetricData=data[start : start + 500])
 
     def visible_until(self, now: datetime) -> datetime:
         """The end of the last minute whose datapoints CloudWatch has at ``now``."""
@@ -239,8 +233,7 @@ class World:
         self.shares.append((minute_start, {e: {_label(r): r.share for r in found} for e, found in routes.items()}))
         elapsed = (now - self.clock.start).total_seconds()
         rate = self.traffic.requests_per_second * TICK.total_seconds()
-        data: list[dict[str, Any]] = []
-        kpis: list[dict[str, Any]] = []  # behaviours' business metrics, namespace Business
+        publish_at = now + self.metric_delay
         for endpoint, found in routes.items():
             served: dict[str, Minute] = {}
             business: dict[str, dict[str, list[tuple[float, int]]]] = defaultdict(lambda: defaultdict(list))
@@ -266,21 +259,13 @@ class World:
             for variant, minute in served.items():
                 minute.latencies_us = _normalised(minute.latencies_us)
                 self.minutes[(endpoint, variant)][minute_start] = minute
-                dims = [{"Name": "EndpointName", "Value": endpoint}, {"Name": "VariantName", "Value": variant}]
-                data += _datapoints(dims, minute_start, minute)
-                for metric, samples in business[variant].items():
-                    total = sum(c for _, c in samples)
-                    kpis.append(
-                        {
-                            "MetricName": metric,
-                            "Dimensions": dims,
-                            "Timestamp": minute_start,
-                            "Value": sum(v * c for v, c in samples) / total,
-                            "Unit": "None",
-                        }
-                    )
-        publish_at = now + self.metric_delay
-        self._pending += [(publish_at, NAMESPACE, data), (publish_at, BUSINESS_NAMESPACE, kpis)]
+                dims = (("EndpointName", endpoint), ("VariantName", variant))
+                for metric, samples, unit in _datapoints(minute):
+                    self.store.put(NAMESPACE, metric, dims, minute_start, samples, unit, publish_at)
+                for metric, kpi in business[variant].items():
+                    total = sum(c for _, c in kpi)
+                    value = sum(v * c for v, c in kpi) / total
+                    self.store.put(BUSINESS_NAMESPACE, metric, dims, minute_start, [(value, 1.0)], "None", publish_at)
 
     def _whole(self, endpoint: str, variant: str, what: str, expected: float) -> int:
         """Whole requests from an expected count, carrying the fraction to the next minute (deterministic)."""
@@ -295,8 +280,8 @@ class World:
     def evaluate_alarms(self, now: datetime, names: list[str] | None = None) -> None:
         """Evaluate every alarm (or the ``names`` given: one put back after SetAlarmState)."""
         elapsed = (now - self.clock.start).total_seconds()
-        which = {"AlarmNames": names} if names else {}
-        for alarm in self.cloudwatch.describe_alarms(AlarmTypes=["MetricAlarm"], **which)["MetricAlarms"]:
+        alarms = self._described_alarms()
+        for alarm in [a for a in alarms if a["AlarmName"] in names] if names else alarms:
             spec = self.alarm_specs.get(alarm["AlarmName"])
             if spec is not None and spec.script:
                 steps = [s for s in spec.script if s.at_seconds <= elapsed]
@@ -309,14 +294,35 @@ class World:
             if state is not None:
                 self._set(alarm, state, reason, now)
 
+    def _described_alarms(self) -> list[dict[str, Any]]:
+        """DescribeAlarms (metric alarms), asked again only when an alarm has changed since the last answer."""
+        changes = self.alarms_changed()
+        if self._alarms is None or changes < 0 or self._alarms[0] != changes:
+            found = self.cloudwatch.describe_alarms(AlarmTypes=["MetricAlarm"])["MetricAlarms"]
+            self._alarms = (self.alarms_changed(), found)
+        return self._alarms[1]
+
     def _series(self, metric: dict[str, Any], stat: str, periods: list[datetime], period: int) -> list[float | None]:
         dims = {d["Name"]: d["Value"] for d in metric.get("Dimensions", [])}
         minutes = self.minutes.get((dims.get("EndpointName", ""), dims.get("VariantName", "")), {})
         values: list[float | None] = []
-        for start in periods:
-            window = [m for t, m in minutes.items() if start <= t < start + timedelta(seconds=period)]
+        for start in periods:  # the minutes of each period, looked up (never a scan of the whole history)
+            end = start + timedelta(seconds=period)
+            minute = self._on_grid(start)
+            window: list[Minute] = []
+            while minute < end:
+                if (found := minutes.get(minute)) is not None:
+                    window.append(found)
+                minute += TICK
             values.append(_statistic(metric["MetricName"], stat, window))
         return values
+
+    def _on_grid(self, at: datetime) -> datetime:
+        """The first start of a world minute at or after ``at``."""
+        if self._origin is None:
+            return at
+        steps = -(-(at - self._origin) // TICK)
+        return self._origin + steps * TICK
 
     def _evaluate(self, alarm: dict[str, Any], now: datetime) -> tuple[str | None, str]:
         period = int(alarm.get("Period") or 60)
@@ -366,7 +372,7 @@ class World:
 
     def set_alarm_state(self, name: str, state: str, reason: str) -> str:
         """Someone's SetAlarmState: the state holds until the alarm's next evaluation; returns the old state."""
-        found = self.cloudwatch.describe_alarms(AlarmNames=[name])["MetricAlarms"]
+        found = [a for a in self._described_alarms() if a["AlarmName"] == name]
         if not found:
             raise LookupError(f"alarm {name} does not exist")
         old = str(found[0]["StateValue"])
@@ -408,28 +414,16 @@ def _label(route: Route) -> str:
     return f"{route.variant} ({route.fleet})" if route.fleet else route.variant
 
 
-def _datapoints(dims: list[dict[str, str]], at: datetime, minute: Minute) -> list[dict[str, Any]]:
-    """The AWS/SageMaker metrics of one variant's minute (both fleets of a guardrail update together)."""
+def _datapoints(minute: Minute) -> list[tuple[str, list[tuple[float, float]], str]]:
+    """The AWS/SageMaker metrics of one variant's minute (both fleets of a guardrail update together), as
+    (metric, samples as (value, count), unit)."""
     histogram: dict[float, int] = defaultdict(int)
     for value, count in minute.latencies_us:
         histogram[value] += count
     return [
-        {"MetricName": "Invocations", "Dimensions": dims, "Timestamp": at, "Value": minute.invocations, "Unit": "None"},
-        {
-            "MetricName": "Invocation5XXErrors",
-            "Dimensions": dims,
-            "Timestamp": at,
-            "Value": minute.errors,
-            "Unit": "None",
-        },
-        {
-            "MetricName": "ModelLatency",
-            "Dimensions": dims,
-            "Timestamp": at,
-            "Values": list(histogram),
-            "Counts": list(histogram.values()),
-            "Unit": "Microseconds",
-        },
+        ("Invocations", [(float(minute.invocations), 1.0)], "None"),
+        ("Invocation5XXErrors", [(float(minute.errors), 1.0)], "None"),
+        ("ModelLatency", [(float(v), float(c)) for v, c in histogram.items()], "Microseconds"),
     ]
 
 

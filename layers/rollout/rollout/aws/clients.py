@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -44,13 +45,19 @@ SERVER_ERROR_CODES = frozenset(
 )
 
 _clients: dict[str, Any] = {}
+_creating = threading.Lock()  # a client is made once, even when several threads ask at once (local mode)
 
 
 def client(service: str) -> Any:
-    """The shared client for ``service``."""
-    if service not in _clients:
-        _clients[service] = boto3.client(service, config=RETRY_CONFIG)
-    return _clients[service]
+    """The shared client for ``service``, made on first use (never at import: a cold start pays only for the
+    clients its handler calls)."""
+    found = _clients.get(service)
+    if found is None:
+        with _creating:
+            found = _clients.get(service)
+            if found is None:
+                found = _clients[service] = boto3.client(service, config=RETRY_CONFIG)
+    return found
 
 
 def reset() -> None:

@@ -1,0 +1,286 @@
+"""CloudWatch's metric store for the namespaces the simulated world publishes, indexed by series and minute.
+
+moto keeps every datapoint in one list and scans all of them for every query, expanding a ``Values``/``Counts``
+datapoint into one entry per count: a query cost grows with the whole history, so a long bake was quadratic.
+Here each series (namespace, metric, exact dimensions) keeps its datapoints per period start in time order,
+each with the instant it becomes visible (AWS publishes endpoint metrics with a delay), and a query reads only
+the buckets of the window it asks for. ``patches.py`` answers ``GetMetricData``, ``GetMetricStatistics`` and
+``PutMetricData`` for these namespaces from here (after IAM and the request checks, as every call); the
+statistics are moto's (Sum, SampleCount, Average, Minimum, Maximum over every sample, nearest-rank percentiles),
+the buckets moto's (``GetMetricData``: periods from ``StartTime``; ``GetMetricStatistics``: from the first
+datapoint), so answers are the ones moto gave for the same data.
+"""
+
+from __future__ import annotations
+
+import bisect
+import functools
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+SeriesKey = tuple[str, str, frozenset[tuple[str, str]]]  # namespace, metric name, dimensions
+
+
+@dataclass
+class Datapoint:
+    """One PutMetricData member: its samples as (value, count), its unit, and when CloudWatch shows it."""
+
+    timestamp: datetime
+    samples: list[tuple[float, float]]
+    unit: str | None
+    visible_at: datetime
+
+
+@dataclass
+class _Series:
+    times: list[datetime] = field(default_factory=list)  # sorted timestamps (datapoints arrive mostly in order)
+    points: list[Datapoint] = field(default_factory=list)
+
+    def add(self, point: Datapoint) -> None:
+        index = bisect.bisect_right(self.times, point.timestamp)
+        self.times.insert(index, point.timestamp)
+        self.points.insert(index, point)
+
+    def window(self, start: datetime, end: datetime) -> list[Datapoint]:
+        """Datapoints with ``start <= timestamp < end``, in time order."""
+        return self.points[bisect.bisect_left(self.times, start) : bisect.bisect_left(self.times, end)]
+
+
+class Samples:
+    """The samples of some datapoints, with CloudWatch's statistics over them."""
+
+    def __init__(self, points: Iterable[Datapoint]) -> None:
+        self.pairs = [pair for point in points for pair in point.samples]
+
+    def __bool__(self) -> bool:
+        return bool(self.pairs)
+
+    @property
+    def count(self) -> float:
+        return float(sum(c for _, c in self.pairs))
+
+    @property
+    def total(self) -> float:
+        return float(sum(v * c for v, c in self.pairs))
+
+    def statistic(self, stat: str) -> float | None:
+        """Sum, SampleCount, Average, Minimum, Maximum or pNN (nearest rank, as CloudWatch on raw samples)."""
+        if not self.pairs:
+            return None
+        if stat == "Sum":
+            return self.total
+        if stat == "SampleCount":
+            return self.count
+        if stat == "Average":
+            return self.total / self.count if self.count else None
+        if stat == "Minimum":
+            return min(v for v, _ in self.pairs)
+        if stat == "Maximum":
+            return max(v for v, _ in self.pairs)
+        if stat.startswith("p") and stat[1:].replace(".", "", 1).isdigit():
+            return self.percentile(float(stat[1:]))
+        return None
+
+    def percentile(self, p: float) -> float:
+        merged: dict[float, float] = {}
+        for value, count in self.pairs:
+            merged[value] = merged.get(value, 0) + count
+        ranked = sorted(merged.items())
+        total = sum(c for _, c in ranked)
+        rank = min(max(1, -(-round(p * total) // 100)), total)
+        seen = 0.0
+        for value, count in ranked:
+            seen += count
+            if seen >= rank:
+                return value
+        return ranked[-1][0]
+
+
+class MetricStore:
+    """Datapoints of the owned namespaces, indexed; answers queries as of ``now()`` (unpublished ones hidden)."""
+
+    def __init__(self, now: Callable[[], datetime], namespaces: Iterable[str]) -> None:
+        self.now = now
+        self.namespaces = frozenset(namespaces)
+        self._series: dict[SeriesKey, _Series] = {}
+        self._lock = threading.Lock()
+        self.metrics_requested = 0  # GetMetricData's MetricStat queries answered (what CloudWatch bills)
+
+    def owns(self, namespace: str | None) -> bool:
+        return namespace in self.namespaces
+
+    # --- writing -----------------------------------------------------------------------------------------
+
+    def put(
+        self,
+        namespace: str,
+        metric: str,
+        dimensions: Iterable[tuple[str, str]],
+        timestamp: datetime,
+        samples: list[tuple[float, float]],
+        unit: str | None = None,
+        visible_at: datetime | None = None,
+    ) -> None:
+        """Store one datapoint; it is visible from ``visible_at`` (default: at once)."""
+        key = (namespace, metric, frozenset(dimensions))
+        point = Datapoint(timestamp, samples, unit, visible_at or self.now())
+        with self._lock:
+            self._series.setdefault(key, _Series()).add(point)
+
+    def put_metric_data(self, namespace: str, metric_data: list[dict[str, Any]]) -> None:
+        """PutMetricData members as moto parses them (Value, Values/Counts or StatisticValues)."""
+        for member in metric_data:
+            timestamp = _aware(member.get("Timestamp") or self.now())
+            dims = [(d["Name"], d["Value"]) for d in member.get("Dimensions") or []]
+            if member.get("Values"):
+                values = member["Values"]
+                counts = member.get("Counts") or [1] * len(values)
+                samples = [(float(v), float(int(float(c)))) for v, c in zip(values, counts, strict=False)]
+            elif member.get("StatisticValues"):
+                stats = member["StatisticValues"]
+                count = float(stats["SampleCount"])
+                # an aggregate keeps its sum and sample count (min/max are approximated by the mean)
+                samples = [(float(stats["Sum"]) / count if count else 0.0, count)]
+            else:
+                samples = [(float(member.get("Value", 0)), 1.0)]
+            self.put(namespace, member["MetricName"], dims, timestamp, samples, member.get("Unit"))
+
+    # --- reading -----------------------------------------------------------------------------------------
+
+    def window(
+        self,
+        namespace: str,
+        metric: str,
+        dimensions: Iterable[tuple[str, str]],
+        start: datetime,
+        end: datetime,
+        unit: str | None = None,
+    ) -> list[Datapoint]:
+        """The visible datapoints of one series in [start, end)."""
+        start, end, now = _aware(start), _aware(end), self.now()
+        with self._lock:
+            series = self._series.get((namespace, metric, frozenset(dimensions)))
+            points = series.window(start, end) if series is not None else []
+        return [p for p in points if p.visible_at <= now and (not unit or p.unit == unit)]
+
+    def get_metric_data(
+        self, queries: list[dict[str, Any]], start_time: datetime, end_time: datetime, scan_by: str
+    ) -> list[dict[str, Any]]:
+        """GetMetricData's MetricStat queries (moto's buckets: every ``Period`` from ``StartTime`` through
+        ``EndTime``, a value for each bucket with data), then metric math on their results (moto's parser)."""
+        from moto.cloudwatch.metric_data_expression_parser import parse_expression
+
+        start_time, end_time = _aware(start_time).replace(microsecond=0), _aware(end_time).replace(microsecond=0)
+        results: list[dict[str, Any]] = []
+        returned: list[dict[str, Any]] = []
+        for query in (q for q in queries if "MetricStat" in q):
+            self.metrics_requested += 1
+            stat_query = query["MetricStat"]
+            metric = stat_query["Metric"]
+            delta = timedelta(seconds=int(stat_query["Period"]))
+            stat = stat_query["Stat"]
+            points = self.window(
+                metric["Namespace"],
+                metric["MetricName"],
+                [(d["Name"], d["Value"]) for d in metric.get("Dimensions") or []],
+                start_time,
+                end_time,
+                stat_query.get("Unit"),
+            )
+            values: list[float | None] = []
+            timestamps: list[datetime] = []
+            period_start, index = start_time, 0
+            while period_start <= end_time and index < len(points):
+                period_end = period_start + delta
+                first = index
+                while index < len(points) and points[index].timestamp < period_end:
+                    index += 1
+                if index > first:
+                    values.append(Samples(points[first:index]).statistic(stat))
+                    timestamps.append(period_start)
+                period_start = period_end
+            if scan_by == "TimestampDescending":
+                values.reverse()
+                timestamps.reverse()
+            result = {
+                "id": query["Id"],
+                "label": query.get("Label") or f"{metric['MetricName']} {stat}",
+                "values": values,
+                "timestamps": timestamps,
+                "status_code": "Complete",
+            }
+            results.append(result)
+            if query.get("ReturnData", True):
+                returned.append(dict(result))
+        for query in (q for q in queries if "Expression" in q):
+            computed, at = parse_expression(query["Expression"], results)
+            returned.append(
+                {
+                    "id": query["Id"],
+                    "label": query.get("Label") or query["Id"],
+                    "values": computed,
+                    "timestamps": at,
+                    "status_code": "Complete",
+                }
+            )
+        return returned
+
+    def get_metric_statistics(
+        self,
+        namespace: str,
+        metric_name: str,
+        start_time: datetime,
+        end_time: datetime,
+        period: int,
+        stats: list[str],
+        dimensions: list[dict[str, str]],
+        unit: str | None = None,
+    ) -> list[Any]:
+        """GetMetricStatistics' datapoints (moto's buckets: every ``period`` from the first datapoint)."""
+        start_time, end_time = _aware(start_time).replace(microsecond=0), _aware(end_time).replace(microsecond=0)
+        dims = [(d["Name"], d["Value"]) for d in dimensions or []]
+        points = self.window(namespace, metric_name, dims, start_time, end_time, unit)
+        delta = timedelta(seconds=period)
+        buckets: list[Any] = []
+        index = 0
+        while index < len(points):
+            bucket_start = points[0].timestamp + delta * int((points[index].timestamp - points[0].timestamp) / delta)
+            first = index
+            while index < len(points) and points[index].timestamp < bucket_start + delta:
+                index += 1
+            buckets.append(_statistics_of(stats, bucket_start, points[first:index]))
+        return buckets
+
+
+def _aware(at: datetime) -> datetime:
+    """moto hands request times over as naive UTC; the virtual clock's are aware."""
+    return at if at.tzinfo else at.replace(tzinfo=UTC)
+
+
+@functools.cache
+def _bucket_class() -> type:
+    """moto's ``Statistics`` with its figures taken from our samples (moto's serializer reads the properties)."""
+    from moto.cloudwatch.models import Statistics
+
+    class Bucket(Statistics):
+        samples: Samples
+
+        def _figure(self, stat: str) -> float | None:
+            return self.samples.statistic(stat) if stat in self.stats else None
+
+        sum = property(lambda self: self._figure("Sum"))
+        sample_count = property(lambda self: self._figure("SampleCount"))
+        average = property(lambda self: self._figure("Average"))
+        minimum = property(lambda self: self._figure("Minimum"))
+        maximum = property(lambda self: self._figure("Maximum"))
+
+    return Bucket
+
+
+def _statistics_of(stats: list[str], at: datetime, points: list[Datapoint]) -> Any:
+    bucket = _bucket_class()(stats, at, points[-1].unit)
+    bucket.samples = Samples(points)
+    return bucket
