@@ -78,7 +78,9 @@ class Step(Frozen):
     """One traffic step (Argo's setWeight + pause): the new model's share, then how long to judge it."""
 
     weight_percent: float = Field(gt=0, le=100, description="share of traffic the new model serves")
-    bake_seconds: int = Field(default=0, ge=0, le=86400, description="how long to judge this step")
+    # up to 30 days: a plan's step also carries an A/B test's or a shadow test's whole duration (continuation keeps
+    # such a step inside the history quota)
+    bake_seconds: int = Field(default=0, ge=0, le=2592000, description="how long to judge this step")
     confirm: bool = Field(default=False, description="after this step passes, wait for a person before going on")
 
 
