@@ -45,6 +45,7 @@ class Agenda:
 
         def run() -> None:
             try:
+                self.clock.take_turn()  # runs when its spawner has parked (one participant at a time)
                 self._run_one(call)
             finally:
                 self.clock.exit()
@@ -78,6 +79,7 @@ class Agenda:
 
     def _loop(self) -> None:
         try:
+            self.clock.take_turn()
             while True:
                 self._signal.clear()
                 now = self.clock.now()

@@ -5,8 +5,13 @@ callback task waiting for its token) parks on this clock instead; when every par
 the clock jumps to the earliest wake-up. So a one-hour rollout takes milliseconds, concurrent rollouts and
 the simulated world interleave exactly as their timers say, and every timestamp is on one timeline.
 
+Participants run one at a time: a parked one is released only when every other has parked or left, in the
+order of its wake-up time, then of its rank (the world's minute closes first), then of the moment it parked;
+a new thread waits its turn the same way (``take_turn``). So waiters due at the same instant never race, and
+the same scenario gives the same timeline on every run, however the operating system schedules the threads.
+
 Each parked participant waits on a condition of its own (sharing the clock's lock), so moving time wakes only
-the threads whose time has come, however many executions are parked. ``progress`` counts every park and every
+the thread whose turn it is, however many executions are parked. ``progress`` counts every park and every
 step of time: a simulation whose count stands still for long in wall time is stuck (see ``Simulation.wait``).
 """
 
@@ -22,12 +27,10 @@ EPOCH = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 NEVER = datetime.max.replace(tzinfo=UTC)
 
 
-@dataclass(order=True)
+@dataclass
 class _Waiter:
-    wake: datetime
-    seq: int
-    released: bool = field(default=False, compare=False)
-    cond: threading.Condition | None = field(default=None, compare=False)  # the parked thread waits on it
+    released: bool = False
+    cond: threading.Condition | None = field(default=None)  # the parked thread waits on it
 
     def release(self) -> None:
         """Mark released and wake the parked thread (the clock's lock is held)."""
@@ -45,7 +48,8 @@ class VirtualClock:
         self._active = 0
         self.progress = 0  # parks and steps of time so far (read without the lock: a hint, never a decision)
         self._waking = 0
-        self._heap: list[_Waiter] = []
+        # (due, rank, order of parking, waiter), the first released first; released ones are skipped
+        self._heap: list[tuple[datetime, int, int, _Waiter]] = []
         self._events: dict[int, _Waiter] = {}
         self._seq = itertools.count()
 
@@ -73,34 +77,42 @@ class VirtualClock:
         with self._cond:
             self._now += timedelta(seconds=seconds)
 
-    def sleep(self, seconds: float) -> None:
-        """Park the calling participant for ``seconds`` of simulated time."""
+    def sleep(self, seconds: float, first: bool = False) -> None:
+        """Park the calling participant for ``seconds`` of simulated time; ``first``: before every other
+        participant due at the same instant (the world, whose minute closes before anyone acts at its end)."""
         with self._cond:
-            waiter = _Waiter(self._now + timedelta(seconds=max(0.0, seconds)), next(self._seq))
-            heapq.heappush(self._heap, waiter)
+            waiter = _Waiter()
+            self._due(self._now + timedelta(seconds=max(0.0, seconds)), waiter, 0 if first else 1)
             self._park(waiter)
+
+    def take_turn(self) -> None:
+        """A new participant thread (entered by its starter) waits until the others have parked: its turn."""
+        self.sleep(0)
 
     def wait_event(self, event: threading.Event, timeout: float | None) -> bool:
         """Park until ``event`` is set (see ``wake``) or ``timeout`` simulated seconds pass."""
         with self._cond:
             if event.is_set():
                 return True
-            wake = NEVER if timeout is None else self._now + timedelta(seconds=max(0.0, timeout))
-            waiter = _Waiter(wake, next(self._seq))
+            waiter = _Waiter()
             if timeout is not None:
-                heapq.heappush(self._heap, waiter)
+                self._due(self._now + timedelta(seconds=max(0.0, timeout)), waiter)
             self._events[id(event)] = waiter
             self._park(waiter)
             self._events.pop(id(event), None)
             return event.is_set()
 
     def wake(self, event: threading.Event) -> None:
-        """``event`` was set: release the participant waiting on it, now, before time moves on."""
+        """``event`` was set: the participant waiting on it is due now, before time moves on (it runs when the
+        ones already due have had their turn and the caller has parked)."""
         with self._cond:
             waiter = self._events.pop(id(event), None)
             if waiter is not None and not waiter.released:
-                self._waking += 1
-                waiter.release()
+                self._due(self._now, waiter)
+                self._advance()  # the caller may be outside the simulation, with every participant parked
+
+    def _due(self, when: datetime, waiter: _Waiter, rank: int = 1) -> None:
+        heapq.heappush(self._heap, (when, rank, next(self._seq), waiter))
 
     def _park(self, waiter: _Waiter) -> None:
         self.progress += 1
@@ -113,14 +125,13 @@ class VirtualClock:
         self._active += 1
 
     def _advance(self) -> None:
-        while self._heap and self._heap[0].released:
+        """When nobody runs, release the first waiter due (moving time to its wake-up): one at a time."""
+        while self._heap and self._heap[0][3].released:
             heapq.heappop(self._heap)
         if self._active > 0 or self._waking > 0 or not self._heap:
             return
-        self._now = max(self._now, self._heap[0].wake)
+        when, _, _, waiter = heapq.heappop(self._heap)
+        self._now = max(self._now, when)
         self.progress += 1
-        while self._heap and self._heap[0].wake <= self._now:
-            waiter = heapq.heappop(self._heap)
-            if not waiter.released:
-                self._waking += 1
-                waiter.release()
+        self._waking += 1
+        waiter.release()

@@ -824,6 +824,7 @@ def _timed_logic(
 ) -> Callable[[ExecutionWorker], None]:
     def logic(worker: ExecutionWorker) -> None:
         try:
+            clock.take_turn()  # the new execution runs when its starter has parked (one participant at a time)
             original(worker)
         finally:
             local.execution_ended(worker._evaluation_details.execution_details.arn)
@@ -909,6 +910,7 @@ def _participant_thread(clock: VirtualClock) -> type[threading.Thread]:
 
         def run(self) -> None:
             try:
+                clock.take_turn()  # the task runs when the thread that started it has parked
                 super().run()
             finally:
                 clock.exit()

@@ -194,7 +194,7 @@ class World:
                 if self.clock.now() >= next_tick:
                     self.tick(next_tick)
                     next_tick += TICK
-                self.clock.sleep(max(0.0, (next_tick - self.clock.now()).total_seconds()))
+                self.clock.sleep(max(0.0, (next_tick - self.clock.now()).total_seconds()), first=True)
         finally:
             self.clock.exit()
 
