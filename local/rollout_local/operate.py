@@ -6,6 +6,7 @@ CloudFormation outputs and parameters, so a command needs only the stack name.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import uuid
 from collections.abc import Callable
@@ -17,7 +18,6 @@ from urllib.parse import quote, urlsplit
 
 from rollout import plan
 from rollout.aws import table
-from rollout.models import RolloutState
 from rollout.policy import ResolvedPolicy, parse_policy_document, resolve_policy, standard_layers
 
 
@@ -89,94 +89,26 @@ def start(
     return arn
 
 
-def history(session: Any, stack: StackInfo, endpoint: str, limit: int = 20) -> list[dict[str, str]]:
-    """The endpoint's rollout records, newest first."""
-    return table.list_records(stack.table_name, endpoint, limit, session.client("dynamodb"))
+def history(session: Any, stack: StackInfo, endpoint: str, limit: int = 20) -> list[dict[str, Any]]:
+    """The endpoint's rollout records, newest first; fields the table keeps as JSON text come back as JSON."""
+    records: list[dict[str, Any]] = table.list_records(stack.table_name, endpoint, limit, session.client("dynamodb"))
+    for record in records:
+        for key in JSON_FIELDS:
+            if isinstance(record.get(key), str):
+                with contextlib.suppress(json.JSONDecodeError):  # an older record's free text stays as it was
+                    record[key] = json.loads(record[key])
+    return records
 
 
-@dataclass(frozen=True)
-class RolloutStatus:
-    execution_arn: str
-    endpoint: str
-    package: str
-    strategy: str
-    phase: str
-    step: int
-    steps: int
-    weight_percent: float | None
-    weights: dict[str, float]
-    last_verdict: str | None
-    message: str
-    seconds_to_next_check: int | None
-
-    def as_dict(self) -> dict[str, Any]:
-        return dict(self.__dict__)
+JSON_FIELDS = ("steps", "experiment")  # record attributes stored as JSON text (a DynamoDB string)
 
 
-def status(
-    session: Any, stack: StackInfo, endpoint: str | None = None, now: datetime | None = None
-) -> list[RolloutStatus]:
-    """Every running rollout (of ``endpoint``): its step, live weights, latest verdict, time to the next check."""
-    sfn = session.client("stepfunctions")
-    running = sfn.list_executions(stateMachineArn=stack.state_machine_arn, statusFilter="RUNNING")["executions"]
-    found = []
-    for execution in running:
-        state = _latest_state(sfn, execution["executionArn"])
-        if state is None or (endpoint and state.endpoint_name != endpoint):
-            continue
-        found.append(_summary(session, execution["executionArn"], state, now))
-    return found
+def status(session: Any, stack: StackInfo, endpoint: str | None = None, now: datetime | None = None) -> list[Any]:
+    """Every running rollout (of ``endpoint``) as ``rollout_local.status.RolloutStatus``: step, live shares,
+    latest verdict, time left in the bake, the rollback's reason and progress."""
+    from rollout_local.status import status as running
 
-
-def _latest_state(sfn: Any, arn: str) -> RolloutState | None:
-    events: list[dict[str, Any]] = []
-    kwargs: dict[str, Any] = {"executionArn": arn, "maxResults": 1000}
-    while True:
-        page = sfn.get_execution_history(**kwargs)
-        events += page["events"]
-        if not page.get("nextToken"):
-            break
-        kwargs["nextToken"] = page["nextToken"]
-    for event in sorted(events, key=lambda e: e["id"], reverse=True):
-        details = event.get("stateExitedEventDetails") or event.get("stateEnteredEventDetails") or {}
-        text = details.get("output") or details.get("input")
-        if not text:
-            continue
-        document = json.loads(text)
-        if isinstance(document, dict) and isinstance(document.get("state"), dict):
-            document = document["state"]  # the Bake task's payload wraps the state
-        try:
-            return RolloutState.model_validate({k: v for k, v in document.items() if k in RolloutState.model_fields})
-        except (ValueError, TypeError, AttributeError):
-            continue
-    return None
-
-
-def _summary(session: Any, arn: str, state: RolloutState, now: datetime | None) -> RolloutStatus:
-    weights: dict[str, float] = {}
-    try:
-        described = session.client("sagemaker").describe_endpoint(EndpointName=state.endpoint_name)
-        weights = {v["VariantName"]: v.get("CurrentWeight", 0.0) for v in described.get("ProductionVariants", [])}
-    except Exception:
-        weights = {}
-    step = state.steps[state.step_index] if state.steps else None
-    remaining = None
-    if state.phase.value == "baking" and state.bake.ends_at is not None and now is not None:
-        remaining = max(0, int((state.bake.ends_at - now).total_seconds()))
-    return RolloutStatus(
-        execution_arn=arn,
-        endpoint=state.endpoint_name,
-        package=f"{state.package.group_name} v{state.package.version}",
-        strategy=state.policy.strategy.type,
-        phase=state.phase.value,
-        step=state.step_index + 1 if step else 0,
-        steps=len(state.steps),
-        weight_percent=step.weight_percent if step else None,
-        weights=weights,
-        last_verdict=state.history[-1].verdict.value if state.history else None,
-        message=state.message,
-        seconds_to_next_check=remaining,
-    )
+    return running(session, stack.state_machine_arn, endpoint, now)
 
 
 def policy_layers_summary(resolved: ResolvedPolicy) -> list[tuple[str, str, str]]:

@@ -56,6 +56,7 @@ from moto.cloudwatch.responses import CloudWatchResponse
 from moto.core.botocore_stubber import BotocoreStubber, MockRawResponse
 from moto.core.exceptions import JsonRESTError
 from moto.core.responses import ActionResult, EmptyResult
+from moto.stepfunctions.exceptions import InvalidToken, ValidationException
 from moto.stepfunctions.parser.api import ExecutionFailedEventDetails, HistoryEventType, TaskFailedEventDetails
 from moto.stepfunctions.parser.asl.component.common.error_name.error_equals_decl import ErrorEqualsDecl
 from moto.stepfunctions.parser.asl.component.common.error_name.failure_event import FailureEvent, FailureEventException
@@ -240,6 +241,15 @@ class LocalAws:
             return EmptyResult()
 
         stack.enter_context(mock.patch.object(StepFunctionResponse, "send_task_failure", send_task_failure))
+        # GetExecutionHistory: moto returns every event at once, oldest first, whatever maxResults, nextToken and
+        # reverseOrder say; AWS pages (100 by default, at most 1000) and lists newest first on reverseOrder.
+        stack.enter_context(
+            mock.patch.object(
+                StepFunctionResponse,
+                "get_execution_history",
+                _paged_history(StepFunctionResponse.get_execution_history),
+            )
+        )
         # CloudWatch: moto computes no percentile statistics, and starts a new alarm in OK where AWS starts it
         # in INSUFFICIENT_DATA.
         stack.enter_context(
@@ -518,6 +528,40 @@ class LocalAws:
             for entry in json.loads(request.body or b"{}").get("Entries", []):
                 self.event_sink(entry)
         return response
+
+
+HISTORY_PAGE_DEFAULT, HISTORY_PAGE_MAX = 100, 1000  # GetExecutionHistory's maxResults (0: the default)
+
+
+def _paged_history(original: Callable[[StepFunctionResponse], ActionResult]) -> Callable[..., ActionResult]:
+    def get_execution_history(response: StepFunctionResponse) -> ActionResult:
+        answer = original(response).result
+        assert isinstance(answer, dict)
+        events = list(answer["events"])
+        if response._get_param("reverseOrder"):
+            events.reverse()
+        size = int(response._get_param("maxResults") or 0) or HISTORY_PAGE_DEFAULT
+        if size > HISTORY_PAGE_MAX:
+            raise ValidationException(
+                f"1 validation error detected: Value '{size}' at 'maxResults' failed to satisfy constraint: "
+                f"Member must have value less than or equal to {HISTORY_PAGE_MAX}"
+            )
+        token = response._get_param("nextToken")
+        start = 0
+        if token:
+            try:
+                start = int(token.removeprefix("history:"))
+            except ValueError:
+                start = -1
+            if not token.startswith("history:") or not 0 <= start <= len(events):
+                raise InvalidToken(token)
+        page = events[start : start + size]
+        result: dict[str, Any] = {"events": page}
+        if start + len(page) < len(events):
+            result["nextToken"] = f"history:{start + len(page)}"
+        return ActionResult(result)
+
+    return get_execution_history
 
 
 def _when(value: Any) -> datetime | None:
