@@ -259,6 +259,61 @@ def _promote(args: argparse.Namespace, session: Any, stack: Any) -> int:
     return _steered(args, promote(session, stack, args.endpoint, args.by))
 
 
+def _pause(args: argparse.Namespace, session: Any, stack: Any) -> int:
+    from rollout_local.operate import pause
+
+    return _steered(args, pause(session, stack, args.endpoint, args.by, args.reason))
+
+
+def _resume(args: argparse.Namespace, session: Any, stack: Any) -> int:
+    from rollout_local.operate import resume
+
+    return _steered(args, resume(session, stack, args.endpoint, args.by, args.reason))
+
+
+def _retry(args: argparse.Namespace, session: Any, stack: Any) -> int:
+    from rollout_local.operate import retry
+
+    return _steered(args, retry(session, stack, args.endpoint, args.by))
+
+
+def _undo(args: argparse.Namespace, session: Any, stack: Any) -> int:
+    from rollout_local.operate import undo
+
+    return _steered(args, undo(session, stack, args.endpoint, args.by, args.reason))
+
+
+def _add_again_commands(commands: Any, aws: Any) -> None:
+    """retry and undo (issue 15): start a rollout through the steering API's retry and undo actions."""
+    retry = commands.add_parser("retry", help="roll out again the package whose rollout rolled back or failed")
+    retry.add_argument("endpoint", help="the endpoint whose latest rollout to retry")
+    retry.add_argument("--by", default="", help="a comment: your name (AWS records the principal that signed)")
+    aws(retry)
+    retry.set_defaults(run=_with_stack(_retry))
+    undo = commands.add_parser("undo", help="roll out the model of the endpoint's previous successful rollout")
+    undo.add_argument("endpoint", help="the endpoint to take back to its previous good model")
+    undo.add_argument("--reason", default="", help="why (stored with the request)")
+    undo.add_argument("--by", default="", help="a comment: your name (AWS records the principal that signed)")
+    aws(undo)
+    undo.set_defaults(run=_with_stack(_undo))
+
+
+def _add_hold_commands(commands: Any, aws: Any) -> None:
+    """pause and resume (issue 15): the steering API's pause and resume actions."""
+    pause = commands.add_parser("pause", help="hold the running rollout at its current weight (checks go on)")
+    pause.add_argument("endpoint", help="the endpoint whose rollout to pause")
+    pause.add_argument("--reason", default="", help="why (stored with the request)")
+    pause.add_argument("--by", default="", help="a comment: your name (AWS records the principal that signed)")
+    aws(pause)
+    pause.set_defaults(run=_with_stack(_pause))
+    resume = commands.add_parser("resume", help="resume a paused rollout: the rest of its bake, then the next step")
+    resume.add_argument("endpoint", help="the endpoint whose rollout to resume")
+    resume.add_argument("--reason", default="", help="why (stored with the request)")
+    resume.add_argument("--by", default="", help="a comment: your name (AWS records the principal that signed)")
+    aws(resume)
+    resume.set_defaults(run=_with_stack(_resume))
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="rollout", description="Safe rollouts of SageMaker models to endpoints.")
     parser.add_argument("--version", action="version", version=f"%(prog)s {version()}")
@@ -337,6 +392,9 @@ def build_parser() -> argparse.ArgumentParser:
     promote.add_argument("--by", default="", help="a comment: your name (AWS records the principal that signed)")
     aws(promote)
     promote.set_defaults(run=_with_stack(_promote))
+
+    _add_hold_commands(commands, aws)
+    _add_again_commands(commands, aws)
 
     history = commands.add_parser("history", help="an endpoint's rollout records, newest first")
     history.add_argument("endpoint", help="the endpoint")

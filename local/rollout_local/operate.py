@@ -224,3 +224,49 @@ def promote(
 ) -> Steered:
     """Promote-now: skip the remaining steps once the current one passes its checks (and pass a waiting gate)."""
     return steer(session, stack, endpoint, "promote", "promote now", by, transport, signed)
+
+
+def pause(
+    session: Any,
+    stack: StackInfo,
+    endpoint: str,
+    by: str = "",
+    reason: str = "",
+    transport: Transport | None = None,
+    signed: bool = True,
+) -> Steered:
+    """Pause the endpoint's rollout at its current weight (checks and alarms go on) until resumed."""
+    return steer(session, stack, endpoint, "pause", reason, by, transport, signed)
+
+
+def resume(
+    session: Any,
+    stack: StackInfo,
+    endpoint: str,
+    by: str = "",
+    reason: str = "",
+    transport: Transport | None = None,
+    signed: bool = True,
+) -> Steered:
+    """Resume a paused rollout: the rest of its bake, then the next step."""
+    return steer(session, stack, endpoint, "resume", reason, by, transport, signed)
+
+
+def retry(
+    session: Any, stack: StackInfo, endpoint: str, by: str = "", transport: Transport | None = None, signed: bool = True
+) -> Steered:
+    """Retry: roll out again the package of the endpoint's latest rollout, which rolled back or failed."""
+    return steer(session, stack, endpoint, "retry", "retry", by, transport, signed)
+
+
+def undo(
+    session: Any,
+    stack: StackInfo,
+    endpoint: str,
+    by: str = "",
+    reason: str = "",
+    transport: Transport | None = None,
+    signed: bool = True,
+) -> Steered:
+    """Undo: roll out the model of the endpoint's previous successful rollout (through the whole policy)."""
+    return steer(session, stack, endpoint, "undo", reason, by, transport, signed)

@@ -71,6 +71,7 @@ class RolloutStatus:
     message: str
     rollback_reason: str | None
     started_at: str
+    paused: str | None = None  # who paused it, and why (rollout resume ENDPOINT)
     outcome: str | None = None  # set once the rollout has ended
     reason: str | None = None
     read_events: int = field(default=0, compare=False)  # how many history events it took to find the state
@@ -189,6 +190,10 @@ def summary(session: Any, arn: str, state: RolloutState, now: datetime, events: 
     elif state.phase is Phase.BAKING and state.bake.ends_at is not None and state.bake.started_at is not None:
         bake_seconds = int((state.bake.ends_at - state.bake.started_at).total_seconds())
         left = max(0, int((state.bake.ends_at - now).total_seconds()))
+    paused = None
+    if state.pause is not None:
+        paused = state.pause.by + (f": {state.pause.reason}" if state.pause.reason else "")
+        left = state.pause.bake_seconds_left  # the bake's clock stands still while paused
     reason = None
     if rolling_back:
         reason = state.reason or failure_reason(state.error)
@@ -213,6 +218,7 @@ def summary(session: Any, arn: str, state: RolloutState, now: datetime, events: 
         message=state.message,
         rollback_reason=reason,
         started_at=state.started_at.isoformat(),
+        paused=paused,
         read_events=events,
     )
 
@@ -286,6 +292,8 @@ def render(r: RolloutStatus) -> str:
         )
         lines.append(f"  step {r.step}/{r.steps} {bar(r.progress)} {100 * r.progress:.0f}%  ({planned})")
     lines.append(f"  live traffic: {shares or 'unknown'}")
+    if r.paused is not None:
+        lines.append(f"  PAUSED by {r.paused} (rollout resume {r.endpoint})")
     if r.gate is not None and r.bake_seconds_left is not None:
         lines.append(
             f"  waiting at gate '{r.gate}': times out in {duration(r.bake_seconds_left)} (rollout approve {r.endpoint})"
@@ -349,5 +357,5 @@ def progress_line(r: RolloutStatus, now: datetime | None = None) -> str:
     left = f", {duration(r.bake_seconds_left)} left" if r.bake_seconds_left is not None else ""
     verdict = f", latest verdict {r.last_verdict}" if r.last_verdict else ""
     new = f", new model {r.shares.get(r.new_variant, 0):g}%" if r.new_variant and r.shares else ""
-    phase = PHASE_WORDS.get(r.phase, r.phase)
+    phase = "PAUSED" if r.paused else PHASE_WORDS.get(r.phase, r.phase)
     return f"{at} {r.endpoint} {bar(r.progress)} {100 * r.progress:3.0f}% {step} {phase}{left}{new}{verdict}"

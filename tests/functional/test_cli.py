@@ -276,6 +276,10 @@ class SteeringApi:
         ("approve", "churn-prod", "--reject", "--reason", "no"),
         ("abort", "churn-prod", "--reason", "why"),
         ("promote", "churn-prod"),
+        ("pause", "churn-prod", "--reason", "game day"),
+        ("resume", "churn-prod"),
+        ("retry", "churn-prod"),
+        ("undo", "churn-prod", "--reason", "v4 looks off"),
     ],
 )
 def test_steering_commands_send_a_signed_request_and_exit_3_when_nothing_waits(capsys, deployed, monkeypatch, argv):

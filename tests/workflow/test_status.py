@@ -1,5 +1,8 @@
 """`rollout status` tells the truth at every phase of a simulated rollout, and `--watch` follows it to the end."""
 
+import json
+
+from rollout_local import operate
 from rollout_local.scenario import Scenario
 from rollout_local.simulator import Simulation
 from rollout_local.status import HISTORY_PAGE, Watcher, render
@@ -33,11 +36,13 @@ def watched(policy, behaviour=None, every=20):
             sim.at(at, look(at))
         report = sim.run()
         final = watcher.poll()
-    return report, frames, final, watcher
+        records = operate.history(sim.session, sim.stack_info(), "churn-prod")
+        events = [json.loads(entry["Detail"]) for _, entry in sim.aws.published]
+    return report, frames, final, watcher, records, events
 
 
 def test_status_at_every_phase_of_a_canary_and_watch_ends_with_the_outcome():
-    report, frames, final, watcher = watched({"strategy": CANARY})
+    report, frames, final, watcher, _records, _events = watched({"strategy": CANARY})
     assert report.outcome == "succeeded"
     running = [(at, now, r) for at, now, shown in frames for r in shown if r.running]
     phases = [r.phase for _, _, r in running]
@@ -69,7 +74,7 @@ def test_status_during_a_rollback_shows_its_reason_and_the_live_shares_and_watch
         "new": {"error_rate": 0.08, "latency_ms": 42, "p99_latency_ms": 125},
     }
     analysis = {"max_error_rate": 0.02, "min_invocations": 100}
-    report, frames, final, watcher = watched({"strategy": CANARY, "analysis": analysis}, bad, every=10)
+    report, frames, final, watcher, records, events = watched({"strategy": CANARY, "analysis": analysis}, bad, every=10)
     assert report.outcome == "rolled_back"
     rolling = [r for _, _, shown in frames for r in shown if r.running and r.phase == "rolling_back"]
     assert rolling, "a look during the rollback"
@@ -80,3 +85,28 @@ def test_status_during_a_rollback_shows_its_reason_and_the_live_shares_and_watch
     (end,) = final
     assert end.outcome == "rolled_back" and "5xx" in end.reason.lower()
     assert watcher.done and not watcher.all_succeeded
+    failed = [r for _, _, shown in frames for r in shown if r.checks and r.checks[-1].verdict == "fail"]
+    assert failed, "the failing check is in the state status reads"
+    # the record keeps the failing step's verdict, with its figures (issue 15, item 2)
+    (record,) = records
+    (step,) = record["steps"]
+    assert (step["step"], step["weight_percent"], step["verdict"]) == (1, 10.0, "fail")
+    # the rollout's own 5XX alarm failed it, with the datapoint that breached
+    assert step["alarm"].endswith("-5xx-rate") and "breached 0.02" in step["reason"] and step["checks"] >= 1
+    verdicts = [e for e in events if e.get("event") == "Rollout Step Verdict"]
+    assert verdicts and verdicts[-1]["verdict"] == "fail" and verdicts[-1]["figures"]["alarm"] == step["alarm"]
+
+
+def test_the_record_of_a_successful_canary_keeps_every_steps_verdict():
+    analysis = {"max_error_rate": 0.05, "max_latency_ratio": 2}
+    report, _frames, _final, _watcher, records, _events = watched({"strategy": CANARY, "analysis": analysis}, every=600)
+    assert report.outcome == "succeeded"
+    (record,) = records
+    assert [(s["step"], s["weight_percent"], s["verdict"]) for s in record["steps"]] == [
+        (1, 10.0, "pass"),
+        (2, 100.0, "pass"),
+    ]
+    assert all(s["invocations"] >= 100 and s["error_rate"] < 0.05 and s["latency_ms"] > 0 for s in record["steps"])
+    assert all(s["baseline_latency_ms"] > 0 for s in record["steps"][:1]), (
+        "a canary step is judged against the baseline"
+    )
