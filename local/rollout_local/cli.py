@@ -133,6 +133,11 @@ def _with_stack(command: Any) -> Any:
 
         from rollout_local.operate import stack_info
 
+        try:
+            args.stack, config_region = stack_of(args)
+        except (OSError, ValueError) as exc:
+            return _usage(args, _one_line(exc))
+        args.region = args.region or config_region
         session = _session(args)
         try:
             return int(command(args, session, stack_info(session, args.stack)))
@@ -141,6 +146,64 @@ def _with_stack(command: Any) -> Any:
             return FAILED
 
     return run
+
+
+DEFAULT_STACK = "sagemaker-rollout-dev"  # samconfig.toml's default environment's stack
+
+
+def stack_of(args: argparse.Namespace) -> tuple[str, str | None]:
+    """The stack a command is about, and the region samconfig.toml gives it: ``--stack``, else ``--env`` (a
+    samconfig.toml environment's ``stack_name``), else ``$ROLLOUT_STACK``, else samconfig.toml's ``default``
+    environment when the file is there, else ``sagemaker-rollout-dev`` (that environment's stack)."""
+    import tomllib
+
+    env = args.env or os.environ.get("ROLLOUT_ENV")
+    if args.stack and not env:
+        return args.stack, None
+    path = Path(args.config_file)
+    if env is None and (os.environ.get("ROLLOUT_STACK") or not path.exists()):
+        return os.environ.get("ROLLOUT_STACK") or DEFAULT_STACK, None
+    try:
+        config = tomllib.loads(path.read_text())
+    except tomllib.TOMLDecodeError as exc:
+        raise ValueError(f"{path} is not valid TOML: {exc}") from None
+    name = env or "default"
+    section = config.get(name)
+    if not isinstance(section, dict):
+        known = ", ".join(k for k, v in config.items() if isinstance(v, dict)) or "none"
+        raise ValueError(f"no environment '{name}' in {path} (environments: {known})")
+    found: dict[str, Any] = {}
+    for command in ("global", "deploy"):  # what `sam deploy --config-env` itself reads
+        found.update(section.get(command, {}).get("parameters", {}))
+    if not found.get("stack_name"):
+        raise ValueError(f"environment '{name}' of {path} names no stack_name")
+    return args.stack or str(found["stack_name"]), found.get("region")
+
+
+def _env_vars(args: argparse.Namespace, session: Any, stack: Any) -> int:
+    from rollout_local.operate import env_vars
+
+    print(json.dumps(env_vars(session, args.stack), indent=2))
+    return OK
+
+
+def _policy_put(args: argparse.Namespace, session: Any, stack: Any) -> int:
+    from rollout_local.operate import put_policy
+
+    try:
+        name, resolved = put_policy(session, stack, args.group, Path(args.file))
+    except OSError as exc:
+        return _usage(args, _one_line(exc))
+    except RolloutError as exc:  # nothing was written
+        _out(args, {"written": False, "error": type(exc).__name__, "message": str(exc)}, f"invalid, not written: {exc}")
+        return FAILED
+    policy = resolved.policy
+    _out(
+        args,
+        {"written": True, "parameter": name, "policy": policy.model_dump(mode="json")},
+        f"wrote {name}: {policy.strategy.type} policy for {policy.endpoint_name}",
+    )
+    return OK
 
 
 def _policy_show(args: argparse.Namespace, session: Any, stack: Any) -> int:
@@ -322,8 +385,18 @@ def build_parser() -> argparse.ArgumentParser:
     def aws(sub: argparse.ArgumentParser) -> None:
         sub.add_argument(
             "--stack",
-            default=os.environ.get("ROLLOUT_STACK", "sagemaker-rollout"),
-            help="the deployed stack (default: $ROLLOUT_STACK or sagemaker-rollout)",
+            default=None,
+            help="the deployed stack (default: --env's, else $ROLLOUT_STACK, else samconfig.toml's default "
+            "environment's, else sagemaker-rollout-dev)",
+        )
+        sub.add_argument(
+            "--env",
+            default=None,
+            help="a samconfig.toml environment (as `sam deploy --config-env`): its stack_name and region "
+            "(default: $ROLLOUT_ENV)",
+        )
+        sub.add_argument(
+            "--config-file", default="samconfig.toml", help="the SAM config file --env reads (samconfig.toml)"
         )
         sub.add_argument("--region", default=None, help="AWS region of the stack (default: your AWS configuration's)")
         sub.add_argument("--json", action="store_true", help="print JSON for scripts (errors too)")
@@ -342,6 +415,13 @@ def build_parser() -> argparse.ArgumentParser:
     validate.add_argument("file", help="policy document (JSON or YAML)")
     validate.add_argument("--json", action="store_true", help="print JSON for scripts (errors too)")
     validate.set_defaults(run=_policy_validate)
+    put = policy_commands.add_parser(
+        "put", help="validate a group's policy and write it to the SSM parameter the stack reads"
+    )
+    put.add_argument("group", help="model package group")
+    put.add_argument("file", help="policy document (JSON)")
+    aws(put)
+    put.set_defaults(run=_with_stack(_policy_put))
     show = policy_commands.add_parser("show", help="the policy a group's rollouts get, and where each field comes from")
     show.add_argument("group", help="model package group")
     show.add_argument("--package", help="also apply this package's rollout: metadata")
@@ -394,6 +474,11 @@ def build_parser() -> argparse.ArgumentParser:
     promote.set_defaults(run=_with_stack(_promote))
 
     _add_hold_commands(commands, aws)
+    env_file = commands.add_parser(
+        "env-vars", help="print the `sam local invoke --env-vars` file for a deployed stack (its names, as JSON)"
+    )
+    aws(env_file)
+    env_file.set_defaults(run=_with_stack(_env_vars))
     _add_again_commands(commands, aws)
 
     history = commands.add_parser("history", help="an endpoint's rollout records, newest first")

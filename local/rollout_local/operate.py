@@ -18,6 +18,7 @@ from urllib.parse import quote, urlsplit
 
 from rollout import plan
 from rollout.aws import table
+from rollout.models import AbTest, BlueGreen, Shadow
 from rollout.policy import ResolvedPolicy, parse_policy_document, resolve_policy, standard_layers
 
 
@@ -46,11 +47,93 @@ def stack_info(session: Any, stack_name: str) -> StackInfo:
     )
 
 
+def env_vars(session: Any, stack_name: str) -> dict[str, dict[str, str]]:
+    """The ``sam local invoke --env-vars`` file for a deployed stack: the environment the template sets with
+    ``!Ref``/``!Sub`` (names SAM cannot know locally), read from the stack's outputs and parameters, so a locally
+    invoked function works on the stack's own table, topic and state machine."""
+    stack = session.client("cloudformation").describe_stacks(StackName=stack_name)["Stacks"][0]
+    outputs = {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
+    parameters = {p["ParameterKey"]: p.get("ParameterValue", "") for p in stack.get("Parameters", [])}
+    return {
+        "Parameters": {
+            "ROLLOUT_TABLE_NAME": outputs["RolloutTableName"],
+            "NOTIFY_TOPIC_ARN": outputs.get("NotificationTopicArn", ""),
+            "STATE_MACHINE_ARN": outputs["StateMachineArn"],
+            "EVENT_BUS_NAME": parameters.get("EventBusName", "default"),
+            "POLICY_PARAMETER_PREFIX": parameters.get("PolicyParameterPrefix", "/rollout/policies"),
+            "DEFAULT_POLICY": parameters.get("DefaultPolicy", "{}") or "{}",
+            "SAGEMAKER_EXECUTION_ROLE_ARN": parameters.get("SageMakerExecutionRoleArn", ""),
+            "POWERTOOLS_LOG_LEVEL": parameters.get("LogLevel", "INFO"),
+        }
+    }
+
+
 def validate_policy_file(path: Path) -> tuple[ResolvedPolicy, list[str]]:
     """Validate a policy document; return it resolved and its plan (as one line per step)."""
     resolved = resolve_policy([parse_policy_document(path.read_text(), f"file {path}")])
-    steps = plan.expand(resolved.policy.strategy)
-    return resolved, [f"{s.weight_percent:g}% for {s.bake_seconds} s" for s in steps]
+    return resolved, plan_lines(resolved.policy.strategy)
+
+
+def plan_lines(strategy: Any) -> list[str]:
+    """How a person reads the plan: the steps of a traffic shift, and what SageMaker does in a blue/green
+    deployment or what a shadow or A/B test does (a shadow's share is a copy of the requests, not traffic)."""
+    if isinstance(strategy, BlueGreen):
+        return _blue_green_lines(strategy)
+    if isinstance(strategy, Shadow):
+        return [
+            f"copy {strategy.sampling_percent}% of requests to the new model as a shadow for "
+            f"{strategy.duration_seconds} s (callers are answered by the live model), then {strategy.on_pass} "
+            "if it passes"
+        ]
+    if isinstance(strategy, AbTest):
+        return [
+            f"{strategy.new_percent:g}% of traffic on the new model beside the live one for "
+            f"{strategy.duration_seconds} s, then {strategy.decision.replace('_', ' ')}"
+        ]
+    return [f"{s.weight_percent:g}% for {s.bake_seconds} s" for s in plan.expand(strategy)]
+
+
+def _size(size: Any) -> str:
+    return f"{size.value}%" if size.type == "CAPACITY_PERCENT" else f"{size.value} instance(s)"
+
+
+def _blue_green_lines(strategy: BlueGreen) -> list[str]:
+    if strategy.rolling is not None:
+        rolling = strategy.rolling
+        lines = [
+            f"SageMaker rolling update: batches of {_size(rolling.max_batch_size)} of the fleet, "
+            f"{rolling.wait_interval_seconds} s bake after each batch"
+        ]
+    else:
+        routing = strategy.routing
+        wait = routing.wait_interval_seconds
+        if routing.type == "CANARY" and routing.canary_size is not None:
+            first = f"{_size(routing.canary_size)} of the new fleet's capacity"
+            lines = [f"SageMaker blue/green: traffic to {first} first, {wait} s bake, then all of it"]
+        elif routing.type == "LINEAR" and routing.linear_step_size is not None:
+            lines = [
+                f"SageMaker blue/green: traffic to the new fleet in steps of {_size(routing.linear_step_size)}, "
+                f"{wait} s bake after each"
+            ]
+        else:
+            lines = [f"SageMaker blue/green: all traffic to the new fleet at once, {wait} s bake"]
+    alarms = ", ".join(strategy.auto_rollback_alarms) or "the policy's analysis.alarms"
+    lines.append(f"SageMaker rolls back by itself if {alarms} goes to ALARM")
+    if strategy.termination_wait_seconds:
+        lines.append(f"the old fleet is kept {strategy.termination_wait_seconds} s after the shift, then terminated")
+    lines.append("then one health check by the rollout")
+    return lines
+
+
+def put_policy(session: Any, stack: StackInfo, group: str, path: Path) -> tuple[str, ResolvedPolicy]:
+    """Validate a group's policy document as the stack will read it (over its DefaultPolicy), then write it to
+    the SSM parameter the stack reads (``<PolicyParameterPrefix>/<group>``). An invalid document writes nothing."""
+    name = f"{stack.policy_prefix}/{group}"
+    text = path.read_text()
+    resolved = resolve_policy(standard_layers(stack.default_policy, name, text, {}))
+    document = json.dumps(json.loads(text), separators=(",", ":"))  # valid JSON: resolve_policy parsed it
+    session.client("ssm").put_parameter(Name=name, Value=document, Type="String", Overwrite=True)
+    return name, resolved
 
 
 def show_policy(session: Any, stack: StackInfo, group: str, package_arn: str | None = None) -> ResolvedPolicy:

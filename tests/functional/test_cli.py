@@ -74,6 +74,7 @@ STACK_TEMPLATE = {
 def deployed(monkeypatch):
     """A deployed stack as the CLI sees it: CloudFormation outputs and parameters, a table, a state machine."""
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.setenv("ROLLOUT_STACK", "sagemaker-rollout")  # how a person points the command at a stack
     with mock_aws():
         session = boto3.Session(region_name="us-east-1")
         role = session.client("iam").create_role(RoleName="r", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
@@ -448,3 +449,100 @@ def test_a_bare_make_prints_help_and_changes_nothing():
     root = Path(__file__).parents[2]
     done = subprocess.run(["make", "-n"], cwd=root, capture_output=True, text=True, check=True)
     assert "rollout simulate" not in done.stdout and done.stdout.lstrip().startswith("echo")
+
+
+# --- the deploy path: --env finds the stack samconfig.toml deploys; policy put writes what the stack reads ----
+
+
+def test_env_finds_the_stack_of_a_samconfig_environment(capsys, deployed, tmp_path, monkeypatch):
+    config = tmp_path / "samconfig.toml"
+    config.write_text(
+        'version = 0.1\n[default.global.parameters]\nstack_name = "other"\n'
+        '[prod.global.parameters]\nstack_name = "sagemaker-rollout"\n[prod.deploy.parameters]\nregion = "us-east-1"\n'
+    )
+    monkeypatch.delenv("ROLLOUT_STACK", raising=False)
+    code, _, _ = run_cli(capsys, "history", "churn-prod", "--env", "prod", "--config-file", str(config))
+    assert code == 3, "the prod environment's stack was found (and has no record yet)"
+    code, _, err = run_cli(capsys, "history", "churn-prod", "--config-file", str(config))
+    assert code == 1 and "other" in err, "without --env: samconfig.toml's default environment"
+    code, _, err = run_cli(capsys, "history", "churn-prod", "--env", "qa", "--config-file", str(config))
+    assert code == 2 and "no environment 'qa'" in one_line_error(err) and "default, prod" in err
+
+
+def test_the_repositorys_samconfig_names_a_stack_per_environment_and_no_placeholder_role():
+    import tomllib
+
+    config = tomllib.loads((Path(__file__).parents[2] / "samconfig.toml").read_text())
+    names = {env: config[env]["global"]["parameters"]["stack_name"] for env in ("default", "staging", "prod")}
+    assert names == {
+        "default": "sagemaker-rollout-dev",
+        "staging": "sagemaker-rollout-staging",
+        "prod": "sagemaker-rollout-prod",
+    }
+    text = (Path(__file__).parents[2] / "samconfig.toml").read_text()
+    assert "123456789012" not in text, "no placeholder account or role: sam deploy --guided asks for the role"
+
+
+def test_policy_put_validates_then_writes_the_parameter_the_stack_reads(capsys, deployed, policy_file):
+    good = policy_file(
+        {"endpoint_name": "churn-prod", "strategy": {"type": "canary", "canary_percent": 10, "bake_seconds": 600}}
+    )
+    code, out, _ = run_cli(capsys, "policy", "put", "churn", good, "--json")
+    assert code == 0 and json.loads(out)["parameter"] == "/rollout/policies/churn"
+    stored = deployed.client("ssm").get_parameter(Name="/rollout/policies/churn")["Parameter"]["Value"]
+    assert json.loads(stored)["strategy"]["canary_percent"] == 10
+    bad = policy_file({"endpoint_name": "churn-prod", "strategy": {"type": "canary", "canary_percent": 150}})
+    code, out, _ = run_cli(capsys, "policy", "put", "churn", bad)
+    assert code == 1 and out.startswith("invalid, not written:") and "canary_percent" in out
+    again = deployed.client("ssm").get_parameter(Name="/rollout/policies/churn")["Parameter"]["Value"]
+    assert again == stored, "an invalid policy writes nothing"
+
+
+def test_env_vars_gives_sam_local_invoke_the_deployed_stacks_names(capsys, deployed):
+    code, out, _ = run_cli(capsys, "env-vars")
+    names = json.loads(out)["Parameters"]
+    assert code == 0 and names["ROLLOUT_TABLE_NAME"] == "rollouts"
+    assert names["STATE_MACHINE_ARN"] == "arn:aws:states:us-east-1:123456789012:stateMachine:rollout"
+    assert (
+        names["POLICY_PARAMETER_PREFIX"] == "/rollout/policies" and names["DEFAULT_POLICY"] == '{"on_busy": "reject"}'
+    )
+    template = (Path(__file__).parents[2] / "template.yaml").read_text()
+    for name in names:  # every one is a name the template sets
+        assert f"        {name}: " in template, name
+
+
+@pytest.mark.parametrize(
+    ("strategy", "plan"),
+    [
+        (
+            {"type": "shadow", "sampling_percent": 50, "duration_seconds": 3600},
+            [
+                "copy 50% of requests to the new model as a shadow for 3600 s "
+                "(callers are answered by the live model), then promote if it passes"
+            ],
+        ),
+        (
+            {
+                "type": "blue_green",
+                "auto_rollback_alarms": ["errors"],
+                "traffic_routing": {
+                    "type": "CANARY",
+                    "canary_size": {"type": "CAPACITY_PERCENT", "value": 10},
+                    "wait_interval_seconds": 300,
+                },
+                "termination_wait_seconds": 600,
+            },
+            [
+                "SageMaker blue/green: traffic to 10% of the new fleet's capacity first, 300 s bake, then all of it",
+                "SageMaker rolls back by itself if errors goes to ALARM",
+                "the old fleet is kept 600 s after the shift, then terminated",
+                "then one health check by the rollout",
+            ],
+        ),
+    ],
+)
+def test_plans_of_blue_green_and_shadow_say_what_happens(capsys, policy_file, strategy, plan):
+    code, out, _ = run_cli(
+        capsys, "policy", "validate", policy_file({"endpoint_name": "e", "strategy": strategy}), "--json"
+    )
+    assert code == 0 and json.loads(out)["plan"] == plan
