@@ -10,11 +10,22 @@ CHECKOVVENV := .venv-checkov
 PY313_DIR := $(shell for d in $$(ls -d "$$(pyenv root 2>/dev/null || echo $$HOME/.pyenv)"/versions/3.13*/bin 2>/dev/null) $$(dirname "$$(command -v python3.13)" 2>/dev/null); do \
 	if "$$d/python3.13" -c 'import sys' >/dev/null 2>&1; then echo "$$d"; break; fi; done)
 
+# The first target is what a bare `make` does: print this list, change nothing.
+help:
+	@echo "make setup      create .venv with the rollout command and the test tools"
+	@echo "make demo       simulate a real approval event locally (scenarios/standard-happy-path.yaml)"
+	@echo "make test       every test and static check"
+	@echo "make unit | functional | workflow    one test suite"
+	@echo "make static     lint typecheck template asl schema sam scan"
+	@echo "make bench      every performance figure of issue 13 beside its goal, and a cost per rollout"
+	@echo "make pictures   redraw the README's pictures (docs/*.png; same scenario, same picture)"
+	@echo "make clean      remove the virtual environments and caches"
+
 pictures: setup
 	$(BIN)/rollout simulate scenarios/canary-happy-path.yaml --plot docs/canary-success.png > /dev/null
 	$(BIN)/rollout simulate scenarios/canary-alarm-mid-bake.yaml --plot docs/canary-rollback.png > /dev/null
 
-.PHONY: pictures setup demo test unit functional workflow static lint typecheck template asl schema sam scan clean bench
+.PHONY: help pictures setup demo test unit functional workflow static lint typecheck template asl schema sam scan clean bench
 
 setup: $(VENV)/.installed
 

@@ -60,7 +60,7 @@ class Operator(_Entry):
     """A person's command, through the same code as the `rollout` CLI."""
 
     action: Literal["operator"]
-    command: Literal["approve", "reject", "abort", "promote", "start", "release"]
+    command: Literal["approve", "reject", "abort", "promote", "pause", "resume", "retry", "undo", "release", "start"]
     endpoint: str | None = Field(default=None, description="default: the scenario's endpoint")
     as_: str | None = Field(default=None, alias="as", description="who (one of `people`; default: the first)")
     signed: bool = Field(default=True, description="false: the request goes without a SigV4 signature")

@@ -1,7 +1,7 @@
 """The `rollout` command: simulate locally, and operate rollouts of a deployed stack.
 
 Exit codes: 0 done; 1 the command failed (invalid policy, AWS error, unexpected outcome); 2 usage error;
-3 nothing to show (no running rollout, no record).
+3 nothing to show (no running rollout, no record); 4 `status --exit-status`: the rollout still runs.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from typing import Any
 from pydantic import ValidationError
 from rollout.errors import RolloutError
 
-OK, FAILED, USAGE, NOTHING = 0, 1, 2, 3
+OK, FAILED, USAGE, NOTHING, STILL_RUNNING = 0, 1, 2, 3, 4
 
 
 def _out(args: argparse.Namespace, data: Any, text: str) -> None:
@@ -27,22 +27,33 @@ def _out(args: argparse.Namespace, data: Any, text: str) -> None:
 def _simulate(args: argparse.Namespace) -> int:
     from rollout_local.scenario import ScenarioError, load_scenario
     from rollout_local.simulator import Simulation
+    from rollout_local.stack import ROOT
 
     try:
         scenario = load_scenario(Path(args.scenario))
+        if scenario.approval is not None and scenario.approval.event is not None:
+            scenario.load_event(ROOT)  # a missing or broken event file is the user's mistake: say so before running
     except ScenarioError as exc:  # names the file and the entry itself, on one line
-        print(f"rollout simulate: invalid scenario {exc}", file=sys.stderr)
-        return USAGE
+        return _usage(args, f"invalid scenario {exc}")
     except (OSError, ValueError, ValidationError) as exc:
-        print(f"rollout simulate: cannot read scenario {args.scenario}: {exc}", file=sys.stderr)
-        return USAGE
+        return _usage(args, f"cannot read scenario {args.scenario}: {_one_line(exc)}")
+    plot_path = Path(args.plot) if args.plot else None
+    if plot_path is not None and (problem := _unwritable(plot_path)):
+        return _usage(args, f"cannot write --plot {plot_path}: {problem}")  # before the run, not after it
     with Simulation(scenario, verbose=args.verbose) as simulation:
         report = simulation.run()
-        if args.plot:
+        plot_error = None
+        if plot_path is not None:
             from rollout_local.plot import plot
 
-            plot(simulation, report, Path(args.plot))
+            try:
+                plot(simulation, report, plot_path)
+            except (OSError, ValueError) as exc:  # the report is still worth printing
+                plot_error = f"cannot write --plot {plot_path}: {_one_line(exc)}"
     print(report.to_json() if args.json else report.to_text())
+    if plot_error:
+        print(f"rollout simulate: {plot_error}", file=sys.stderr)
+        return FAILED
     if args.expect and report.outcome != args.expect:
         print(f"rollout simulate: expected outcome {args.expect}, got {report.outcome}", file=sys.stderr)
         return FAILED
@@ -56,14 +67,53 @@ def _simulate(args: argparse.Namespace) -> int:
     return OK
 
 
+PICTURE_FORMATS = (".png", ".svg", ".pdf")
+
+
+def _unwritable(path: Path) -> str | None:
+    """Why a picture cannot be written at ``path`` (None: it can), checked without creating anything."""
+    if path.suffix.lower() not in PICTURE_FORMATS:
+        return f"the file must end in {', '.join(PICTURE_FORMATS)}"
+    if path.is_dir():
+        return "it is a directory"
+    parent = path.parent if str(path.parent) else Path(".")
+    if not parent.is_dir():
+        return f"no directory {parent}"
+    if not os.access(parent, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        return "permission denied"
+    return None
+
+
+def _one_line(exc: BaseException) -> str:
+    """An exception's message on one line (an OSError without its errno prefix)."""
+    if isinstance(exc, OSError) and exc.strerror:
+        text = f"{exc.strerror}: {exc.filename}" if exc.filename else exc.strerror
+    else:
+        text = str(exc)
+    return " ".join(text.split())
+
+
+def _usage(args: argparse.Namespace, message: str) -> int:
+    """A user's mistake: one line (a JSON object under --json) and exit 2."""
+    _error(args, message)
+    return USAGE
+
+
+def _error(args: argparse.Namespace, message: str) -> None:
+    """An error: one line on stderr, or under --json a JSON object on stdout, where the script reads."""
+    if getattr(args, "json", False):
+        print(json.dumps({"error": message, "command": args.command}))
+    else:
+        print(f"rollout {args.command}: {message}", file=sys.stderr)
+
+
 def _policy_validate(args: argparse.Namespace) -> int:
     from rollout_local.operate import validate_policy_file
 
     try:
         resolved, steps = validate_policy_file(Path(args.file))
     except OSError as exc:
-        print(f"rollout policy validate: {exc}", file=sys.stderr)
-        return USAGE
+        return _usage(args, _one_line(exc))
     except RolloutError as exc:
         _out(args, {"valid": False, "error": type(exc).__name__, "message": str(exc)}, f"invalid: {exc}")
         return FAILED
@@ -90,14 +140,77 @@ def _with_stack(command: Any) -> Any:
 
         from rollout_local.operate import stack_info
 
+        try:
+            args.stack, config_region = stack_of(args)
+        except (OSError, ValueError) as exc:
+            return _usage(args, _one_line(exc))
+        args.region = args.region or config_region
         session = _session(args)
         try:
             return int(command(args, session, stack_info(session, args.stack)))
         except (ClientError, BotoCoreError, RolloutError) as exc:
-            print(f"rollout {args.command}: {exc}", file=sys.stderr)
+            _error(args, _one_line(exc))
             return FAILED
 
     return run
+
+
+DEFAULT_STACK = "sagemaker-rollout-dev"  # samconfig.toml's default environment's stack
+
+
+def stack_of(args: argparse.Namespace) -> tuple[str, str | None]:
+    """The stack a command is about, and the region samconfig.toml gives it: ``--stack``, else ``--env`` (a
+    samconfig.toml environment's ``stack_name``), else ``$ROLLOUT_STACK``, else samconfig.toml's ``default``
+    environment when the file is there, else ``sagemaker-rollout-dev`` (that environment's stack)."""
+    import tomllib
+
+    env = args.env or os.environ.get("ROLLOUT_ENV")
+    if args.stack and not env:
+        return args.stack, None
+    path = Path(args.config_file)
+    if env is None and (os.environ.get("ROLLOUT_STACK") or not path.exists()):
+        return os.environ.get("ROLLOUT_STACK") or DEFAULT_STACK, None
+    try:
+        config = tomllib.loads(path.read_text())
+    except tomllib.TOMLDecodeError as exc:
+        raise ValueError(f"{path} is not valid TOML: {exc}") from None
+    name = env or "default"
+    section = config.get(name)
+    if not isinstance(section, dict):
+        known = ", ".join(k for k, v in config.items() if isinstance(v, dict)) or "none"
+        raise ValueError(f"no environment '{name}' in {path} (environments: {known})")
+    found: dict[str, Any] = {}
+    for command in ("global", "deploy"):  # what `sam deploy --config-env` itself reads
+        found.update(section.get(command, {}).get("parameters", {}))
+    if not found.get("stack_name"):
+        raise ValueError(f"environment '{name}' of {path} names no stack_name")
+    return args.stack or str(found["stack_name"]), found.get("region")
+
+
+def _env_vars(args: argparse.Namespace, session: Any, stack: Any) -> int:
+    from rollout_local.operate import env_vars
+
+    print(json.dumps(env_vars(session, args.stack), indent=2))
+    return OK
+
+
+def _policy_put(args: argparse.Namespace, session: Any, stack: Any) -> int:
+    from rollout_local.operate import put_policy
+
+    try:
+        name, resolved = put_policy(session, stack, args.group, Path(args.file))
+    except OSError as exc:
+        return _usage(args, _one_line(exc))
+    except RolloutError as exc:  # nothing was written
+        _out(args, {"written": False, "error": type(exc).__name__, "message": str(exc)}, f"invalid, not written: {exc}")
+        return FAILED
+    policy = resolved.policy
+    _out(
+        args,
+        {"written": True, "parameter": name, "policy": policy.model_dump(mode="json")},
+        f"wrote {name}: {policy.strategy.type} policy for {policy.endpoint_name}",
+    )
+    return OK
 
 
 def _policy_show(args: argparse.Namespace, session: Any, stack: Any) -> int:
@@ -120,34 +233,60 @@ def _start(args: argparse.Namespace, session: Any, stack: Any) -> int:
 
 
 def _status(args: argparse.Namespace, session: Any, stack: Any) -> int:
-    from rollout_local.operate import status
+    from rollout_local.status import Watcher, render
 
+    watcher = Watcher(session, stack.state_machine_arn, args.endpoint)
+    redraw = args.watch and not args.json and sys.stdout.isatty()
     while True:
-        rollouts = status(session, stack, args.endpoint)
-        if args.watch and not args.json:
-            print("\033[2J\033[H", end="")
-        _out(
-            args,
-            [r.as_dict() for r in rollouts],
-            "\n\n".join(_status_text(r) for r in rollouts) or "no rollout running",
-        )
-        if not args.watch or not rollouts:
-            return OK if rollouts else NOTHING
+        shown = watcher.poll()
+        if not args.watch or not shown or watcher.done:
+            break
+        _status_frame(args, shown, redraw)
         time.sleep(args.interval)
+    if not shown:
+        return _nothing_running(args, session, stack)
+    if args.watch and not redraw and not args.json:
+        _status_frame(args, shown, redraw=False)  # the log's last line: the outcome
+    if redraw:
+        print("\033[2J\033[H", end="")
+    _out(args, [r.as_dict() for r in shown], "\n\n".join(render(r) for r in shown))
+    if args.exit_status:
+        if not watcher.done:
+            return STILL_RUNNING
+        return OK if watcher.all_succeeded else FAILED
+    return OK
 
 
-def _status_text(r: Any) -> str:
-    done = r.step - (0 if r.phase in ("promoting", "verifying", "deployed") else 1)
-    bar = "#" * int(20 * done / r.steps) if r.steps else ""
-    weights = ", ".join(f"{v}={w:g}" for v, w in r.weights.items())
-    lines = [
-        f"{r.endpoint}: {r.package} ({r.strategy}), {r.phase}",
-        f"  step {r.step}/{r.steps} [{bar:<20}] {r.weight_percent or 0:g}% on the new model; live weights {weights}",
-        f"  latest verdict: {r.last_verdict or '-'}; {r.message}",
-    ]
-    if r.seconds_to_next_check is not None:
-        lines.append(f"  bake ends in {r.seconds_to_next_check} s")
-    return "\n".join(lines)
+def _status_frame(args: argparse.Namespace, shown: list[Any], redraw: bool) -> None:
+    """One look while watching: the whole screen on a terminal, one line per rollout in a log, JSON lines."""
+    from rollout_local.status import progress_line, render
+
+    if args.json:
+        print(json.dumps([r.as_dict() for r in shown], default=str), flush=True)
+    elif redraw:
+        print("\033[2J\033[H" + "\n\n".join(render(r) for r in shown), flush=True)
+    else:
+        print("\n".join(progress_line(r) for r in shown), flush=True)
+
+
+def _nothing_running(args: argparse.Namespace, session: Any, stack: Any) -> int:
+    """No rollout runs: say so, with the endpoint's latest record when one is named (--exit-status: its outcome)."""
+    from rollout_local.operate import history
+
+    latest = history(session, stack, args.endpoint, 1) if args.endpoint else []
+    if not latest:
+        _out(args, [], "no rollout running")
+        return NOTHING
+    record = latest[0]
+    _out(
+        args,
+        [{"running": False, "latest": record}],
+        f"no rollout of {args.endpoint} running; the latest ended {record.get('outcome', '?')} "
+        f"({str(record.get('finished_at') or '?')[:19]}): {record.get('reason', '')}",
+    )
+    if args.exit_status:
+        return OK if record.get("outcome") == "succeeded" else FAILED
+    return NOTHING
 
 
 def _history(args: argparse.Namespace, session: Any, stack: Any) -> int:
@@ -166,7 +305,7 @@ def _history(args: argparse.Namespace, session: Any, stack: Any) -> int:
 def _steered(args: argparse.Namespace, result: Any) -> int:
     """200: done; 409: nothing to act on (exit 3); anything else - refused by AWS (403), a bad request - exit 1."""
     if result.status not in (200, 409):
-        print(f"rollout {args.command}: {result.message} (HTTP {result.status})", file=sys.stderr)
+        _error(args, f"{result.message} (HTTP {result.status})")
         return FAILED
     _out(args, result.as_dict(), result.message)
     return OK if result.done else NOTHING
@@ -194,20 +333,84 @@ def _release(args: argparse.Namespace, session: Any, stack: Any) -> int:
     from rollout_local.operate import release
 
     return _steered(args, release(session, stack, args.endpoint, args.by, args.reason))
+def _pause(args: argparse.Namespace, session: Any, stack: Any) -> int:
+    from rollout_local.operate import pause
+
+    return _steered(args, pause(session, stack, args.endpoint, args.by, args.reason))
+
+
+def _resume(args: argparse.Namespace, session: Any, stack: Any) -> int:
+    from rollout_local.operate import resume
+
+    return _steered(args, resume(session, stack, args.endpoint, args.by, args.reason))
+
+
+def _retry(args: argparse.Namespace, session: Any, stack: Any) -> int:
+    from rollout_local.operate import retry
+
+    return _steered(args, retry(session, stack, args.endpoint, args.by))
+
+
+def _undo(args: argparse.Namespace, session: Any, stack: Any) -> int:
+    from rollout_local.operate import undo
+
+    return _steered(args, undo(session, stack, args.endpoint, args.by, args.reason))
+
+
+def _add_again_commands(commands: Any, aws: Any) -> None:
+    """retry and undo (issue 15): start a rollout through the steering API's retry and undo actions."""
+    retry = commands.add_parser("retry", help="roll out again the package whose rollout rolled back or failed")
+    retry.add_argument("endpoint", help="the endpoint whose latest rollout to retry")
+    retry.add_argument("--by", default="", help="a comment: your name (AWS records the principal that signed)")
+    aws(retry)
+    retry.set_defaults(run=_with_stack(_retry))
+    undo = commands.add_parser("undo", help="roll out the model of the endpoint's previous successful rollout")
+    undo.add_argument("endpoint", help="the endpoint to take back to its previous good model")
+    undo.add_argument("--reason", default="", help="why (stored with the request)")
+    undo.add_argument("--by", default="", help="a comment: your name (AWS records the principal that signed)")
+    aws(undo)
+    undo.set_defaults(run=_with_stack(_undo))
+
+
+def _add_hold_commands(commands: Any, aws: Any) -> None:
+    """pause and resume (issue 15): the steering API's pause and resume actions."""
+    pause = commands.add_parser("pause", help="hold the running rollout at its current weight (checks go on)")
+    pause.add_argument("endpoint", help="the endpoint whose rollout to pause")
+    pause.add_argument("--reason", default="", help="why (stored with the request)")
+    pause.add_argument("--by", default="", help="a comment: your name (AWS records the principal that signed)")
+    aws(pause)
+    pause.set_defaults(run=_with_stack(_pause))
+    resume = commands.add_parser("resume", help="resume a paused rollout: the rest of its bake, then the next step")
+    resume.add_argument("endpoint", help="the endpoint whose rollout to resume")
+    resume.add_argument("--reason", default="", help="why (stored with the request)")
+    resume.add_argument("--by", default="", help="a comment: your name (AWS records the principal that signed)")
+    aws(resume)
+    resume.set_defaults(run=_with_stack(_resume))
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="rollout", description="Safe rollouts of SageMaker models to endpoints.")
-    commands = parser.add_subparsers(dest="command", required=True)
+    parser.add_argument("--version", action="version", version=f"%(prog)s {version()}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def aws(sub: argparse.ArgumentParser) -> None:
         sub.add_argument(
             "--stack",
-            default=os.environ.get("ROLLOUT_STACK", "sagemaker-rollout"),
-            help="the deployed stack (default: $ROLLOUT_STACK or sagemaker-rollout)",
+            default=None,
+            help="the deployed stack (default: --env's, else $ROLLOUT_STACK, else samconfig.toml's default "
+            "environment's, else sagemaker-rollout-dev)",
         )
-        sub.add_argument("--region", default=None)
-        sub.add_argument("--json", action="store_true", help="print JSON for scripts")
+        sub.add_argument(
+            "--env",
+            default=None,
+            help="a samconfig.toml environment (as `sam deploy --config-env`): its stack_name and region "
+            "(default: $ROLLOUT_ENV)",
+        )
+        sub.add_argument(
+            "--config-file", default="samconfig.toml", help="the SAM config file --env reads (samconfig.toml)"
+        )
+        sub.add_argument("--region", default=None, help="AWS region of the stack (default: your AWS configuration's)")
+        sub.add_argument("--json", action="store_true", help="print JSON for scripts (errors too)")
 
     simulate = commands.add_parser("simulate", help="run a scenario through the real state machine, locally")
     simulate.add_argument("scenario", help="scenario file (YAML)")
@@ -224,9 +427,16 @@ def build_parser() -> argparse.ArgumentParser:
     policy = commands.add_parser("policy", help="check and explain rollout policies")
     policy_commands = policy.add_subparsers(dest="policy_command", required=True)
     validate = policy_commands.add_parser("validate", help="validate a policy document (no AWS needed)")
-    validate.add_argument("file")
-    validate.add_argument("--json", action="store_true")
+    validate.add_argument("file", help="policy document (JSON or YAML)")
+    validate.add_argument("--json", action="store_true", help="print JSON for scripts (errors too)")
     validate.set_defaults(run=_policy_validate)
+    put = policy_commands.add_parser(
+        "put", help="validate a group's policy and write it to the SSM parameter the stack reads"
+    )
+    put.add_argument("group", help="model package group")
+    put.add_argument("file", help="policy document (JSON)")
+    aws(put)
+    put.set_defaults(run=_with_stack(_policy_put))
     show = policy_commands.add_parser("show", help="the policy a group's rollouts get, and where each field comes from")
     show.add_argument("group", help="model package group")
     show.add_argument("--package", help="also apply this package's rollout: metadata")
@@ -240,30 +450,40 @@ def build_parser() -> argparse.ArgumentParser:
     aws(start)
     start.set_defaults(run=_with_stack(_start))
 
-    status = commands.add_parser("status", help="running rollouts: step, weights, latest verdict")
-    status.add_argument("endpoint", nargs="?")
-    status.add_argument("--watch", action="store_true", help="redraw until no rollout runs")
-    status.add_argument("--interval", type=float, default=5.0)
+    status = commands.add_parser(
+        "status", help="running rollouts: step, progress, live traffic shares, latest verdict, time left"
+    )
+    status.add_argument("endpoint", nargs="?", help="only this endpoint's rollout (default: every running one)")
+    status.add_argument(
+        "--watch", action="store_true", help="look again every --interval until every rollout seen has ended"
+    )
+    status.add_argument("--interval", type=float, default=5.0, help="seconds between looks with --watch (5)")
+    status.add_argument(
+        "--exit-status",
+        action="store_true",
+        help="a CI gate: exit 0 if the rollout succeeded, 1 if it ended otherwise, 4 if it still runs "
+        "(with --watch: wait for the end)",
+    )
     aws(status)
     status.set_defaults(run=_with_stack(_status))
 
     approve = commands.add_parser("approve", help="approve (or --reject) the gate a rollout waits at")
-    approve.add_argument("endpoint")
+    approve.add_argument("endpoint", help="the endpoint whose rollout waits")
     approve.add_argument("--reject", action="store_true", help="reject the gate: the rollout rolls back")
-    approve.add_argument("--reason", default="")
+    approve.add_argument("--reason", default="", help="a comment stored with the answer")
     approve.add_argument("--by", default="", help="a comment: your name (AWS records the principal that signed)")
     aws(approve)
     approve.set_defaults(run=_with_stack(_approve))
 
     abort = commands.add_parser("abort", help="abort a running rollout: it rolls back like a failed check")
-    abort.add_argument("endpoint")
-    abort.add_argument("--reason", required=True)
+    abort.add_argument("endpoint", help="the endpoint whose rollout to abort")
+    abort.add_argument("--reason", required=True, help="why (stored in the record)")
     abort.add_argument("--by", default="", help="a comment: your name (AWS records the principal that signed)")
     aws(abort)
     abort.set_defaults(run=_with_stack(_abort))
 
     promote = commands.add_parser("promote", help="skip the remaining steps once the current one passes")
-    promote.add_argument("endpoint")
+    promote.add_argument("endpoint", help="the endpoint whose rollout to promote")
     promote.add_argument("--by", default="", help="a comment: your name (AWS records the principal that signed)")
     aws(promote)
     promote.set_defaults(run=_with_stack(_promote))
@@ -276,18 +496,44 @@ def build_parser() -> argparse.ArgumentParser:
     release.add_argument("--by", default="", help="a comment: your name (AWS records the principal that signed)")
     aws(release)
     release.set_defaults(run=_with_stack(_release))
+    _add_hold_commands(commands, aws)
+    env_file = commands.add_parser(
+        "env-vars", help="print the `sam local invoke --env-vars` file for a deployed stack (its names, as JSON)"
+    )
+    aws(env_file)
+    env_file.set_defaults(run=_with_stack(_env_vars))
+    _add_again_commands(commands, aws)
 
     history = commands.add_parser("history", help="an endpoint's rollout records, newest first")
-    history.add_argument("endpoint")
-    history.add_argument("--limit", type=int, default=20)
+    history.add_argument("endpoint", help="the endpoint")
+    history.add_argument("--limit", type=int, default=20, help="at most this many records (20)")
     aws(history)
     history.set_defaults(run=_with_stack(_history))
     return parser
 
 
+def version() -> str:
+    """The installed package's version."""
+    from importlib.metadata import PackageNotFoundError
+    from importlib.metadata import version as installed
+
+    try:
+        return installed("sagemaker-rollout")
+    except PackageNotFoundError:
+        return "unknown (not installed)"
+
+
 def main(argv: list[str] | None = None) -> int:
+    """Run one command; its exit code. A reader that stops early (``| head``) ends it quietly."""
     args = build_parser().parse_args(argv)
-    code: int = args.run(args)
+    try:
+        code: int = args.run(args)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # the reader went away: say nothing more (Python's documented recipe: point stdout at devnull so the
+        # interpreter's final flush does not fail again)
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return FAILED
     return code
 
 

@@ -6,6 +6,7 @@ CloudFormation outputs and parameters, so a command needs only the stack name.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import uuid
 from collections.abc import Callable
@@ -17,7 +18,7 @@ from urllib.parse import quote, urlsplit
 
 from rollout import plan
 from rollout.aws import table
-from rollout.models import RolloutState
+from rollout.models import AbTest, BlueGreen, Shadow
 from rollout.policy import ResolvedPolicy, parse_policy_document, resolve_policy, standard_layers
 
 
@@ -46,11 +47,93 @@ def stack_info(session: Any, stack_name: str) -> StackInfo:
     )
 
 
+def env_vars(session: Any, stack_name: str) -> dict[str, dict[str, str]]:
+    """The ``sam local invoke --env-vars`` file for a deployed stack: the environment the template sets with
+    ``!Ref``/``!Sub`` (names SAM cannot know locally), read from the stack's outputs and parameters, so a locally
+    invoked function works on the stack's own table, topic and state machine."""
+    stack = session.client("cloudformation").describe_stacks(StackName=stack_name)["Stacks"][0]
+    outputs = {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
+    parameters = {p["ParameterKey"]: p.get("ParameterValue", "") for p in stack.get("Parameters", [])}
+    return {
+        "Parameters": {
+            "ROLLOUT_TABLE_NAME": outputs["RolloutTableName"],
+            "NOTIFY_TOPIC_ARN": outputs.get("NotificationTopicArn", ""),
+            "STATE_MACHINE_ARN": outputs["StateMachineArn"],
+            "EVENT_BUS_NAME": parameters.get("EventBusName", "default"),
+            "POLICY_PARAMETER_PREFIX": parameters.get("PolicyParameterPrefix", "/rollout/policies"),
+            "DEFAULT_POLICY": parameters.get("DefaultPolicy", "{}") or "{}",
+            "SAGEMAKER_EXECUTION_ROLE_ARN": parameters.get("SageMakerExecutionRoleArn", ""),
+            "POWERTOOLS_LOG_LEVEL": parameters.get("LogLevel", "INFO"),
+        }
+    }
+
+
 def validate_policy_file(path: Path) -> tuple[ResolvedPolicy, list[str]]:
     """Validate a policy document; return it resolved and its plan (as one line per step)."""
     resolved = resolve_policy([parse_policy_document(path.read_text(), f"file {path}")])
-    steps = plan.expand(resolved.policy.strategy)
-    return resolved, [f"{s.weight_percent:g}% for {s.bake_seconds} s" for s in steps]
+    return resolved, plan_lines(resolved.policy.strategy)
+
+
+def plan_lines(strategy: Any) -> list[str]:
+    """How a person reads the plan: the steps of a traffic shift, and what SageMaker does in a blue/green
+    deployment or what a shadow or A/B test does (a shadow's share is a copy of the requests, not traffic)."""
+    if isinstance(strategy, BlueGreen):
+        return _blue_green_lines(strategy)
+    if isinstance(strategy, Shadow):
+        return [
+            f"copy {strategy.sampling_percent}% of requests to the new model as a shadow for "
+            f"{strategy.duration_seconds} s (callers are answered by the live model), then {strategy.on_pass} "
+            "if it passes"
+        ]
+    if isinstance(strategy, AbTest):
+        return [
+            f"{strategy.new_percent:g}% of traffic on the new model beside the live one for "
+            f"{strategy.duration_seconds} s, then {strategy.decision.replace('_', ' ')}"
+        ]
+    return [f"{s.weight_percent:g}% for {s.bake_seconds} s" for s in plan.expand(strategy)]
+
+
+def _size(size: Any) -> str:
+    return f"{size.value}%" if size.type == "CAPACITY_PERCENT" else f"{size.value} instance(s)"
+
+
+def _blue_green_lines(strategy: BlueGreen) -> list[str]:
+    if strategy.rolling is not None:
+        rolling = strategy.rolling
+        lines = [
+            f"SageMaker rolling update: batches of {_size(rolling.max_batch_size)} of the fleet, "
+            f"{rolling.wait_interval_seconds} s bake after each batch"
+        ]
+    else:
+        routing = strategy.routing
+        wait = routing.wait_interval_seconds
+        if routing.type == "CANARY" and routing.canary_size is not None:
+            first = f"{_size(routing.canary_size)} of the new fleet's capacity"
+            lines = [f"SageMaker blue/green: traffic to {first} first, {wait} s bake, then all of it"]
+        elif routing.type == "LINEAR" and routing.linear_step_size is not None:
+            lines = [
+                f"SageMaker blue/green: traffic to the new fleet in steps of {_size(routing.linear_step_size)}, "
+                f"{wait} s bake after each"
+            ]
+        else:
+            lines = [f"SageMaker blue/green: all traffic to the new fleet at once, {wait} s bake"]
+    alarms = ", ".join(strategy.auto_rollback_alarms) or "the policy's analysis.alarms"
+    lines.append(f"SageMaker rolls back by itself if {alarms} goes to ALARM")
+    if strategy.termination_wait_seconds:
+        lines.append(f"the old fleet is kept {strategy.termination_wait_seconds} s after the shift, then terminated")
+    lines.append("then one health check by the rollout")
+    return lines
+
+
+def put_policy(session: Any, stack: StackInfo, group: str, path: Path) -> tuple[str, ResolvedPolicy]:
+    """Validate a group's policy document as the stack will read it (over its DefaultPolicy), then write it to
+    the SSM parameter the stack reads (``<PolicyParameterPrefix>/<group>``). An invalid document writes nothing."""
+    name = f"{stack.policy_prefix}/{group}"
+    text = path.read_text()
+    resolved = resolve_policy(standard_layers(stack.default_policy, name, text, {}))
+    document = json.dumps(json.loads(text), separators=(",", ":"))  # valid JSON: resolve_policy parsed it
+    session.client("ssm").put_parameter(Name=name, Value=document, Type="String", Overwrite=True)
+    return name, resolved
 
 
 def show_policy(session: Any, stack: StackInfo, group: str, package_arn: str | None = None) -> ResolvedPolicy:
@@ -89,94 +172,26 @@ def start(
     return arn
 
 
-def history(session: Any, stack: StackInfo, endpoint: str, limit: int = 20) -> list[dict[str, str]]:
-    """The endpoint's rollout records, newest first."""
-    return table.list_records(stack.table_name, endpoint, limit, session.client("dynamodb"))
+def history(session: Any, stack: StackInfo, endpoint: str, limit: int = 20) -> list[dict[str, Any]]:
+    """The endpoint's rollout records, newest first; fields the table keeps as JSON text come back as JSON."""
+    records: list[dict[str, Any]] = table.list_records(stack.table_name, endpoint, limit, session.client("dynamodb"))
+    for record in records:
+        for key in JSON_FIELDS:
+            if isinstance(record.get(key), str):
+                with contextlib.suppress(json.JSONDecodeError):  # an older record's free text stays as it was
+                    record[key] = json.loads(record[key])
+    return records
 
 
-@dataclass(frozen=True)
-class RolloutStatus:
-    execution_arn: str
-    endpoint: str
-    package: str
-    strategy: str
-    phase: str
-    step: int
-    steps: int
-    weight_percent: float | None
-    weights: dict[str, float]
-    last_verdict: str | None
-    message: str
-    seconds_to_next_check: int | None
-
-    def as_dict(self) -> dict[str, Any]:
-        return dict(self.__dict__)
+JSON_FIELDS = ("steps", "experiment")  # record attributes stored as JSON text (a DynamoDB string)
 
 
-def status(
-    session: Any, stack: StackInfo, endpoint: str | None = None, now: datetime | None = None
-) -> list[RolloutStatus]:
-    """Every running rollout (of ``endpoint``): its step, live weights, latest verdict, time to the next check."""
-    sfn = session.client("stepfunctions")
-    running = sfn.list_executions(stateMachineArn=stack.state_machine_arn, statusFilter="RUNNING")["executions"]
-    found = []
-    for execution in running:
-        state = _latest_state(sfn, execution["executionArn"])
-        if state is None or (endpoint and state.endpoint_name != endpoint):
-            continue
-        found.append(_summary(session, execution["executionArn"], state, now))
-    return found
+def status(session: Any, stack: StackInfo, endpoint: str | None = None, now: datetime | None = None) -> list[Any]:
+    """Every running rollout (of ``endpoint``) as ``rollout_local.status.RolloutStatus``: step, live shares,
+    latest verdict, time left in the bake, the rollback's reason and progress."""
+    from rollout_local.status import status as running
 
-
-def _latest_state(sfn: Any, arn: str) -> RolloutState | None:
-    events: list[dict[str, Any]] = []
-    kwargs: dict[str, Any] = {"executionArn": arn, "maxResults": 1000}
-    while True:
-        page = sfn.get_execution_history(**kwargs)
-        events += page["events"]
-        if not page.get("nextToken"):
-            break
-        kwargs["nextToken"] = page["nextToken"]
-    for event in sorted(events, key=lambda e: e["id"], reverse=True):
-        details = event.get("stateExitedEventDetails") or event.get("stateEnteredEventDetails") or {}
-        text = details.get("output") or details.get("input")
-        if not text:
-            continue
-        document = json.loads(text)
-        if isinstance(document, dict) and isinstance(document.get("state"), dict):
-            document = document["state"]  # the Bake task's payload wraps the state
-        try:
-            return RolloutState.model_validate({k: v for k, v in document.items() if k in RolloutState.model_fields})
-        except (ValueError, TypeError, AttributeError):
-            continue
-    return None
-
-
-def _summary(session: Any, arn: str, state: RolloutState, now: datetime | None) -> RolloutStatus:
-    weights: dict[str, float] = {}
-    try:
-        described = session.client("sagemaker").describe_endpoint(EndpointName=state.endpoint_name)
-        weights = {v["VariantName"]: v.get("CurrentWeight", 0.0) for v in described.get("ProductionVariants", [])}
-    except Exception:
-        weights = {}
-    step = state.steps[state.step_index] if state.steps else None
-    remaining = None
-    if state.phase.value == "baking" and state.bake.ends_at is not None and now is not None:
-        remaining = max(0, int((state.bake.ends_at - now).total_seconds()))
-    return RolloutStatus(
-        execution_arn=arn,
-        endpoint=state.endpoint_name,
-        package=f"{state.package.group_name} v{state.package.version}",
-        strategy=state.policy.strategy.type,
-        phase=state.phase.value,
-        step=state.step_index + 1 if step else 0,
-        steps=len(state.steps),
-        weight_percent=step.weight_percent if step else None,
-        weights=weights,
-        last_verdict=state.history[-1].verdict.value if state.history else None,
-        message=state.message,
-        seconds_to_next_check=remaining,
-    )
+    return running(session, stack.state_machine_arn, endpoint, now)
 
 
 def policy_layers_summary(resolved: ResolvedPolicy) -> list[tuple[str, str, str]]:
@@ -307,3 +322,47 @@ def release(
     the held rollout's record says who released it, when and why, and the next rollout waiting for the endpoint
     takes it at its next look (``lock_poll_seconds``)."""
     return steer(session, stack, endpoint, "release", reason, by, transport, signed)
+def pause(
+    session: Any,
+    stack: StackInfo,
+    endpoint: str,
+    by: str = "",
+    reason: str = "",
+    transport: Transport | None = None,
+    signed: bool = True,
+) -> Steered:
+    """Pause the endpoint's rollout at its current weight (checks and alarms go on) until resumed."""
+    return steer(session, stack, endpoint, "pause", reason, by, transport, signed)
+
+
+def resume(
+    session: Any,
+    stack: StackInfo,
+    endpoint: str,
+    by: str = "",
+    reason: str = "",
+    transport: Transport | None = None,
+    signed: bool = True,
+) -> Steered:
+    """Resume a paused rollout: the rest of its bake, then the next step."""
+    return steer(session, stack, endpoint, "resume", reason, by, transport, signed)
+
+
+def retry(
+    session: Any, stack: StackInfo, endpoint: str, by: str = "", transport: Transport | None = None, signed: bool = True
+) -> Steered:
+    """Retry: roll out again the package of the endpoint's latest rollout, which rolled back or failed."""
+    return steer(session, stack, endpoint, "retry", "retry", by, transport, signed)
+
+
+def undo(
+    session: Any,
+    stack: StackInfo,
+    endpoint: str,
+    by: str = "",
+    reason: str = "",
+    transport: Transport | None = None,
+    signed: bool = True,
+) -> Steered:
+    """Undo: roll out the model of the endpoint's previous successful rollout (through the whole policy)."""
+    return steer(session, stack, endpoint, "undo", reason, by, transport, signed)

@@ -67,12 +67,24 @@ def _rollouts_text(report: Report, rollouts: list[ExecutionReport]) -> list[str]
 
 
 def _timeline_lines(entries: list[TimelineEntry]) -> list[str]:
-    """One line per entry; a state (or a pair of states, a poll and its wait) that repeats with nothing new but
-    a duration is folded into '... N more, to +MM:SS'."""
-    keys = [(e.state, DURATION.sub("# s", e.note)) for e in entries]
+    """One line per thing that happened, in the order it happened: a wait and its polls are one line, a bake's
+    wait that only repeats what the line before said is left out, a wait ended by a failure (an alarm, a person)
+    is shown when it ended; a state (or a pair of states) that repeats with nothing new but a duration is folded
+    into '... N more, to +MM:SS'."""
+    shown = _causal(_without_echoes(entries))
+    keys = [(e.state, DURATION.sub("# s", e.note)) for e in shown]
     lines: list[str] = []
     i = 0
-    while i < len(entries):
+    while i < len(shown):
+        polls = _polls(shown, i)
+        if polls:  # one line for the wait, then the look that ended it
+            end = i + 2 * polls + 1 if i + 2 * polls + 1 < len(shown) else i + 2 * polls
+            waited = shown[end].t - shown[i].t
+            news = DURATION.sub("", shown[i + 1].note).replace(" ()", "").strip()
+            looked = _plural(polls + 1, "check")
+            lines.append(f"{_clock(shown[i].t):>9}  {shown[i].state:<24} {_duration(waited)}, {looked}: {news}")
+            i = end if end > i + 2 * polls else end + 1
+            continue
         for period in (1, 2):
             block = keys[i : i + period]
             repeats = 0
@@ -80,15 +92,59 @@ def _timeline_lines(entries: list[TimelineEntry]) -> list[str]:
                 repeats += 1
             if repeats:
                 break
-        lines += [_line(e) for e in entries[i : i + period]]
+        else:
+            period = 1
+        lines += [_line(e) for e in shown[i : i + period]]
         i += period * (repeats + 1)
         if repeats:
-            lines.append(f"{'':>9}  ... {repeats} more, to {_clock(entries[i - 1].t)}")
+            lines.append(f"{'':>9}  ... {repeats} more, to {_clock(shown[i - 1].t)}")
     return lines
 
 
+def _polls(entries: list[TimelineEntry], i: int) -> int:
+    """How many (wait, look) pairs from ``i`` only say "still waiting": a 'Wait For ...' state, then the state that
+    looks, again and again with the same news. The wait after the last of them ends at the look with news."""
+    wait = entries[i]
+    if not wait.state.startswith("Wait For"):
+        return 0
+    polls, j, first = 0, i, None
+    while j + 2 < len(entries) and entries[j].state == wait.state and entries[j + 1].rollout == wait.rollout:
+        news = DURATION.sub("# s", entries[j + 1].note)
+        if entries[j + 2].state != wait.state or (first is not None and news != first):
+            break
+        first, polls, j = news, polls + 1, j + 2
+    return polls
+
+
+def _without_echoes(entries: list[TimelineEntry]) -> list[TimelineEntry]:
+    """A bake's wait whose note repeats its rollout's previous line (it says what the check before it said)."""
+    kept: list[TimelineEntry] = []
+    last: dict[str | None, str] = {}
+    for entry in entries:
+        if entry.state == "Bake" and entry.note and entry.note == last.get(entry.rollout):
+            continue
+        last[entry.rollout] = entry.note
+        kept.append(entry)
+    return kept
+
+
+def _causal(entries: list[TimelineEntry]) -> list[TimelineEntry]:
+    """A wait ended by a failure (an alarm, a person) is told when it ended: after the alarm that ended it."""
+    return sorted(entries, key=lambda e: e.ended if e.failed and e.ended is not None else e.t)
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}" + ("" if count == 1 else "s")
+
+
+def _duration(seconds: float) -> str:
+    minutes, secs = divmod(round(seconds), 60)
+    return f"{minutes}m{secs:02d}s" if minutes else f"{secs}s"
+
+
 def _line(entry: TimelineEntry) -> str:
-    return f"{_clock(entry.t):>9}  {entry.state:<24} {entry.note}"
+    at = entry.ended if entry.failed and entry.ended is not None else entry.t
+    return f"{_clock(at):>9}  {entry.state:<24} {entry.note}"
 
 
 def _experiment_lines(x: dict[str, Any]) -> list[str]:

@@ -45,6 +45,8 @@ class TimelineEntry(BaseModel):
     state: str
     note: str = ""
     rollout: str | None = Field(default=None, description="the execution a state belongs to (null: the world's)")
+    ended: float | None = Field(default=None, description="when a task state ended (simulated seconds)")
+    failed: bool = Field(default=False, description="the task ended with an error (the note is the error)")
 
 
 class EventReport(BaseModel):
@@ -142,6 +144,7 @@ def _timeline(simulation: Simulation, events: list[dict[str, Any]]) -> list[Time
                 waits.add(id(entry))
             open_task = entry if kind == "TaskStateEntered" else None
         elif kind == "TaskStateExited" and open_task is not None:
+            open_task.ended = (event["timestamp"] - start).total_seconds()
             output = json.loads(event["stateExitedEventDetails"].get("output") or "{}")
             if isinstance(output, dict) and not open_task.note:
                 open_task.note = str(output.get("message") or output.get("reason") or "")
@@ -149,6 +152,7 @@ def _timeline(simulation: Simulation, events: list[dict[str, Any]]) -> list[Time
         elif kind in ("LambdaFunctionFailed", "TaskFailed") and open_task is not None:
             details = event.get("lambdaFunctionFailedEventDetails") or event.get("taskFailedEventDetails") or {}
             open_task.note = f"{details.get('error', 'error')}: {_cause(details.get('cause'))}"
+            open_task.ended, open_task.failed = (event["timestamp"] - start).total_seconds(), True
     for entry, following in itertools.pairwise(entries):
         if id(entry) in waits and not entry.note:
             entry.note = f"{following.t - entry.t:g} s"

@@ -178,6 +178,13 @@ class Timeline:
             result = operate.abort(session, stack, endpoint, entry.by, entry.reason, send, entry.signed)
         elif entry.command == "release":
             result = operate.release(session, stack, endpoint, entry.by, entry.reason, send, entry.signed)
+        elif entry.command in ("pause", "resume"):
+            verb = operate.pause if entry.command == "pause" else operate.resume
+            result = verb(session, stack, endpoint, entry.by, entry.reason, send, entry.signed)
+        elif entry.command == "retry":
+            result = operate.retry(session, stack, endpoint, entry.by, send, entry.signed)
+        elif entry.command == "undo":
+            result = operate.undo(session, stack, endpoint, entry.by, entry.reason, send, entry.signed)
         else:
             result = operate.promote(session, stack, endpoint, entry.by, send, entry.signed)
         self.operator_results.append({"t": issued, "action": entry.command, "as": person.name, **result.as_dict()})

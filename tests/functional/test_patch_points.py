@@ -59,6 +59,10 @@ def test_every_patch_point_still_has_the_shape_local_mode_expects():
     assert params(CallbackEndpoint.notify) == ["self", "outcome"] and params(CallbackEndpoint.interrupt_all) == ["self"]
     source = inspect.getsource(StepFunctionResponse.send_task_failure)
     assert "send_task_failure(task_token, error=error)" in source, "moto now passes the cause: drop the patch"
+    assert params(StepFunctionResponse.get_execution_history) == ["self"]
+    assert "reverseOrder" not in inspect.getsource(StepFunctionResponse.get_execution_history), (
+        "moto now pages GetExecutionHistory itself: drop local mode's patch"
+    )
     assert params(Statistics.get_statistics_for_type) == ["self", "stat"]
     assert "metric_single_values_list" in dir(Statistics)
     assert 'self.state_value = "OK"' in inspect.getsource(FakeAlarm.__init__), "moto changed a new alarm's state"
@@ -170,3 +174,30 @@ def test_the_moto_internals_local_iam_reads_still_exist():
     assert "linked_service" in params(IAMBackend.create_role)
     assert params(KmsBackend.get_key_id_from_alias) == ["self", "alias_name"]
     assert "self.targets" in inspect.getsource(ApplicationAutoscalingBackend.__init__)
+
+
+def test_execution_history_pages_as_on_aws_newest_first_on_reverse_order(world):
+    """GetExecutionHistory: 100 events a page by default, at most 1000, nextToken, and reverseOrder."""
+    import json
+
+    import pytest
+    from botocore.exceptions import ClientError
+
+    sfn = world.session.client("stepfunctions")
+    role = world.session.client("iam").create_role(RoleName="history", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+    states = {f"P{i}": {"Type": "Pass", "Next": f"P{i + 1}"} for i in range(60)} | {"P60": {"Type": "Succeed"}}
+    machine = sfn.create_state_machine(
+        name="history", roleArn=role, definition=json.dumps({"StartAt": "P0", "States": states})
+    )["stateMachineArn"]
+    arn = sfn.start_execution(stateMachineArn=machine)["executionArn"]
+    world.wait_until(lambda: sfn.describe_execution(executionArn=arn)["status"] != "RUNNING", "the execution")
+    first = sfn.get_execution_history(executionArn=arn)
+    assert len(first["events"]) == 100 and first["nextToken"]
+    rest = sfn.get_execution_history(executionArn=arn, nextToken=first["nextToken"], maxResults=1000)
+    every = first["events"] + rest["events"]
+    assert "nextToken" not in rest and [e["id"] for e in every] == list(range(1, len(every) + 1))
+    newest = sfn.get_execution_history(executionArn=arn, reverseOrder=True, maxResults=3)
+    assert [e["id"] for e in newest["events"]] == [len(every), len(every) - 1, len(every) - 2]
+    assert newest["events"][0]["type"] == "ExecutionSucceeded"
+    with pytest.raises(ClientError, match="maxResults"):
+        sfn.get_execution_history(executionArn=arn, maxResults=1001)

@@ -109,6 +109,9 @@ EXAMPLES = {
     "states:DescribeExecution": {
         "executionArn": "arn:aws:states:us-east-1:123456789012:execution:sagemaker-rollout-local-rollout:r"
     },
+    "states:StartExecution": {
+        "stateMachineArn": "arn:aws:states:us-east-1:123456789012:stateMachine:sagemaker-rollout-local-rollout"
+    },
 }
 # Everything optional is there: a KMS key in every config, a scalable variant, no service-linked role yet.
 EVERYTHING = IamAccount(keys={"c": "arn:aws:kms:us-east-1:123456789012:key/k"}, scalable={"churn-prod": ["v"]})

@@ -24,11 +24,42 @@ def test_the_plot_of_a_rollback_shows_both_variants_on_every_panel(run, tmp_path
     series = plot(sim, report, path)
     assert path.read_bytes().startswith(PNG) and path.stat().st_size > 20_000
     new_variant = next(v for v in series["weight"] if v != "blue")
-    assert series == {
+    assert {k: series[k] for k in ("weight", "error_rate", "latency")} == {
         "weight": ["blue", new_variant],
         "error_rate": ["blue", new_variant],
         "latency": ["blue", new_variant],
     }
+    assert series["thresholds"] == ["max_error_rate"], "the policy's limit is drawn on its panel"
+    assert "check: fail" in series["key"] and "rollback starts" in series["key"], "a key for the marks"
+    assert "bake or gate (waiting, checked)" in series["key"]
+
+
+def test_a_rollout_that_moved_no_traffic_gets_a_figure_that_says_so(run, tmp_path):
+    report, sim = run(scenario(policy={"endpoint_name": "churn-prod", "strategy": {"type": "big_bang"}}))
+    assert report.outcome == "rejected"
+    path = tmp_path / "rejected.png"
+    series = plot(sim, report, path)
+    assert path.read_bytes().startswith(PNG) and series["key"] == ["nothing to draw"]
+    assert series["weight"] == series["error_rate"] == series["latency"] == []
+
+
+def test_the_same_run_draws_the_same_picture(tmp_path):
+    pictures = []
+    for name in ("a.png", "b.png"):
+        assert (
+            main(
+                [
+                    "simulate",
+                    str(ROOT / "scenarios" / "standard-happy-path.yaml"),
+                    "--plot",
+                    str(tmp_path / name),
+                    "--json",
+                ]
+            )
+            == 0
+        )
+        pictures.append((tmp_path / name).read_bytes())
+    assert pictures[0] == pictures[1], "make pictures rewrites nothing when nothing changed"
 
 
 def test_the_cli_writes_the_plot(tmp_path, capsys):

@@ -19,6 +19,7 @@ class Settings:
     lock_lease_seconds: int
     dedupe_window_seconds: int
     continue_after_events: int
+    state_machine_arn: str = ""  # the rollout state machine (retry and undo start executions of it)
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -33,6 +34,7 @@ class Settings:
             lock_lease_seconds=int(env.get("LOCK_LEASE_SECONDS", "31536000")),
             dedupe_window_seconds=int(env.get("DEDUPE_WINDOW_SECONDS", "86400")),
             continue_after_events=int(env.get("CONTINUE_AFTER_EVENTS", str(DEFAULT_CONTINUE_AFTER))),
+            state_machine_arn=env.get("STATE_MACHINE_ARN", ""),
         )
 
     def policy_parameter_name(self, group_name: str) -> str:

@@ -683,13 +683,21 @@ class Verdict(StrEnum):
 
 
 class StepRecord(Frozen):
-    """What happened at one check of one step: kept in the state, small, for the record and the report."""
+    """What happened at one check of one step: kept in the state, small, for the record and the report. The
+    figures are the new variant's (and the baseline's) over the step's bake so far, as the check read them."""
 
     step: int
     weight_percent: float
     at: datetime
     verdict: Verdict
     reason: str
+    checks: int = Field(default=1, ge=1, description="checks of this step so far (this one included)")
+    invocations: int | None = Field(default=None, description="the new variant's invocations judged")
+    error_rate: float | None = Field(default=None, description="the new variant's 5XX rate (0..1)")
+    latency_ms: float | None = Field(default=None, description="the new variant's ModelLatency (the policy's stat)")
+    baseline_error_rate: float | None = None
+    baseline_latency_ms: float | None = None
+    alarm: str | None = Field(default=None, description="the alarm in ALARM that failed the check")
 
 
 class GateState(Frozen):
@@ -699,6 +707,15 @@ class GateState(Frozen):
     opened_at: datetime
     deadline: datetime
     then: Literal["start", "shift", "promote"]
+
+
+class PauseState(Frozen):
+    """A person's pause: the rollout holds its current weight (checks and alarms go on) until resumed."""
+
+    at: datetime
+    by: str
+    reason: str = ""
+    bake_seconds_left: int | None = Field(default=None, description="what was left of the bake when it paused")
 
 
 class BakeState(BaseModel):
@@ -766,6 +783,7 @@ class RolloutState(BaseModel):
     next: Literal["wait", "start", "shift", "bake", "gate", "promote", "restore", "done"] = "wait"
     gate: GateState | None = None
     promote_now: bool = Field(default=False, description="a person asked to skip the remaining steps")
+    pause: PauseState | None = Field(default=None, description="a person paused the rollout at its current weight")
     bake: BakeState = Field(default_factory=BakeState)
     history: list[StepRecord] = Field(default_factory=list)
     experiment: ExperimentResult | None = None

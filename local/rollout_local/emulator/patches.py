@@ -69,6 +69,7 @@ from moto.cloudwatch.responses import CloudWatchResponse
 from moto.core.botocore_stubber import BotocoreStubber, MockRawResponse
 from moto.core.exceptions import JsonRESTError
 from moto.core.responses import ActionResult, EmptyResult
+from moto.stepfunctions.exceptions import InvalidToken, ValidationException
 from moto.stepfunctions.parser.api import ExecutionFailedEventDetails, HistoryEventType, TaskFailedEventDetails
 from moto.stepfunctions.parser.asl.component.common.error_name.error_equals_decl import ErrorEqualsDecl
 from moto.stepfunctions.parser.asl.component.common.error_name.failure_event import FailureEvent, FailureEventException
@@ -585,14 +586,38 @@ class LocalAws:
         return response
 
 
+HISTORY_PAGE_DEFAULT, HISTORY_PAGE_MAX = 100, 1000  # GetExecutionHistory's maxResults (0: the default)
+
+
 def _execution_history(response: StepFunctionResponse) -> str:
-    """GetExecutionHistory as the JSON protocol writes it (timestamps as epoch seconds), every event in one page
-    as moto gives them, in ``reverseOrder`` when asked."""
+    """GetExecutionHistory as the JSON protocol writes it (timestamps as epoch seconds, written directly: moto's
+    serializer is slow for long histories), paged as AWS pages it. moto returns every event at once, oldest first,
+    whatever maxResults, nextToken and reverseOrder say; AWS pages (100 by default, at most 1000) and lists newest
+    first on reverseOrder."""
     output = response.stepfunction_backend.get_execution_history(response._get_param("executionArn"))
     events = list(output["events"])
     if response._get_param("reverseOrder"):
         events.reverse()
-    return json.dumps({"events": events}, default=_json_default)
+    size = int(response._get_param("maxResults") or 0) or HISTORY_PAGE_DEFAULT
+    if size > HISTORY_PAGE_MAX:
+        raise ValidationException(
+            f"1 validation error detected: Value '{size}' at 'maxResults' failed to satisfy constraint: "
+            f"Member must have value less than or equal to {HISTORY_PAGE_MAX}"
+        )
+    token = response._get_param("nextToken")
+    start = 0
+    if token:
+        try:
+            start = int(token.removeprefix("history:"))
+        except ValueError:
+            start = -1
+        if not token.startswith("history:") or not 0 <= start <= len(events):
+            raise InvalidToken(token)
+    page = events[start : start + size]
+    result: dict[str, Any] = {"events": page}
+    if start + len(page) < len(events):
+        result["nextToken"] = f"history:{start + len(page)}"
+    return json.dumps(result, default=_json_default)
 
 
 def _when(value: Any) -> datetime | None:

@@ -1,5 +1,5 @@
-"""Step Functions: failing a waiting callback task when something it watches goes wrong, and whether an
-execution still runs."""
+"""Step Functions: failing a waiting callback task when something it watches goes wrong, whether an execution
+still runs, and starting one (a person's retry or undo)."""
 
 from __future__ import annotations
 
@@ -46,3 +46,18 @@ def execution_running(execution_arn: str) -> bool:
                 return False
             raise
     return str(described.get("status")) == "RUNNING"
+
+
+def start_execution(state_machine_arn: str, execution_input: str, name: str) -> str | None:
+    """StartExecution with a name of the caller's choosing; None when an execution of that name exists already
+    (names are unique per state machine: the same request made twice starts one rollout)."""
+    with translated("states:StartExecution"):
+        try:
+            started = client("stepfunctions").start_execution(
+                stateMachineArn=state_machine_arn, input=execution_input, name=name
+            )
+        except ClientError as exc:
+            if error_code(exc) == "ExecutionAlreadyExists":
+                return None
+            raise
+    return str(started["executionArn"])

@@ -448,10 +448,18 @@ def clipped(by: str, reason: str) -> tuple[str, str]:
 
 
 def put_request(
-    table: str, endpoint: str, rollout_id: str, action: str, by: str, reason: str, comment_by: str = ""
+    table: str,
+    endpoint: str,
+    rollout_id: str,
+    action: str,
+    by: str,
+    reason: str,
+    comment_by: str = "",
+    at: datetime | None = None,
 ) -> None:
-    """A request to a running rollout (``abort``, ``promote``, ``approve:<gate>``, ...). ``by`` is who asked as AWS
-    authenticated them (a principal ARN, or the service itself); ``comment_by`` is what a person typed (--by)."""
+    """A request to a running rollout (``abort``, ``promote``, ``approve:<gate>``, ``pause``, ...). ``by`` is who
+    asked as AWS authenticated them (a principal ARN, or the service itself); ``comment_by`` is what a person typed
+    (--by); ``at`` when they asked (it orders a pause and a resume)."""
     by, reason = clipped(by, reason)
     item = {
         "pk": _pk(endpoint),
@@ -461,12 +469,19 @@ def put_request(
     }
     if comment_by:
         item["comment_by"] = {"S": _clip(comment_by, BY_MAX)}
+    if at is not None:
+        item["at"] = {"S": at.isoformat()}
     with translated("dynamodb:PutItem"):
         _ddb().put_item(TableName=table, Item=item)
 
 
 def requests(table: str, endpoint: str, rollout_id: str) -> dict[str, tuple[str, str]]:
     """The requests made to this rollout: action -> (who, reason)."""
+    return {action: (who, reason) for action, (who, reason, _at) in timed_requests(table, endpoint, rollout_id).items()}
+
+
+def timed_requests(table: str, endpoint: str, rollout_id: str) -> dict[str, tuple[str, str, str]]:
+    """The requests made to this rollout: action -> (who, reason, when as ISO text; "" if not recorded)."""
     with translated("dynamodb:Query"):
         response = _ddb().query(
             TableName=table,
@@ -474,7 +489,10 @@ def requests(table: str, endpoint: str, rollout_id: str) -> dict[str, tuple[str,
             ExpressionAttributeValues={":pk": _pk(endpoint), ":prefix": {"S": f"REQUEST#{rollout_id}#"}},
             ConsistentRead=True,
         )
-    return {item["sk"]["S"].rsplit("#", 1)[-1]: (_who(item), item["reason"]["S"]) for item in response.get("Items", [])}
+    return {
+        item["sk"]["S"].rsplit("#", 1)[-1]: (_who(item), item["reason"]["S"], item.get("at", {}).get("S", ""))
+        for item in response.get("Items", [])
+    }
 
 
 def _who(item: dict[str, Any]) -> str:

@@ -18,7 +18,7 @@ from rollout.errors import (
     UpdateTimedOutError,
     VerificationFailedError,
 )
-from rollout.models import BakeState, BlueGreen, EndpointSnapshot, Phase, RolloutState
+from rollout.models import BakeState, BlueGreen, EndpointSnapshot, Phase, RolloutState, Shadow
 from rollout.steps.drift import expect, require_drift_free
 from rollout.steps.health import heed_requests
 from rollout.steps.revocation import require_approval
@@ -202,6 +202,12 @@ def start_bake(state: RolloutState, now: datetime, seconds: int | None = None) -
     state.bake = BakeState(started_at=now, ends_at=now + timedelta(seconds=bake_seconds))
     state.bake.next_check_seconds = max(1, next_check_seconds(state.judging, state.bake, now))
     state.phase, state.next = Phase.BAKING, "bake"
+    if isinstance(state.policy.strategy, Shadow):  # a copy of the requests: callers never see the shadow
+        state.message = (
+            f"shadow test: {step.weight_percent:g}% of requests copied to the new model (callers are answered by "
+            f"the live model), for {step.bake_seconds} s"
+        )
+        return
     state.message = (
         f"step {state.step_index + 1}/{len(state.steps)}: {step.weight_percent:g}% of traffic on the new model, "
         f"baking {bake_seconds} s"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta
 from typing import Literal
 
@@ -29,7 +30,17 @@ from rollout.errors import (
     SupersededError,
     TransientError,
 )
-from rollout.models import AbTest, GateState, Phase, RolloutState, Shadow, StepRecord, TaskError, Verdict
+from rollout.models import (
+    AbTest,
+    GateState,
+    PauseState,
+    Phase,
+    RolloutState,
+    Shadow,
+    StepRecord,
+    TaskError,
+    Verdict,
+)
 from rollout.notifications import EventKind
 from rollout.steps.announce import announce
 from rollout.steps.drift import require_drift_free
@@ -89,42 +100,47 @@ def _evaluate(state: RolloutState, settings: Settings) -> RolloutState:
     analysis, step = state.judging, state.current_step
     try:
         endpoint = sagemaker.snapshot(state.endpoint_name, variants_while_busy=False)
-        observation = observe(state, now)
+        observed = observe(state, now)
     except (TransientError, AwsServiceError) as exc:  # not a verdict on the model: inconclusive, within a budget
         return _unreadable(state, now, exc)
     require_drift_free(state, endpoint)
     state.alarms_seen_until = now
     state.bake.read_errors = 0
-    verdict = judge(analysis, observation)
+    verdict = judge(analysis, observed)
     signal, state.signal = state.signal, None
     if signal is not None and signal.Error == "AlarmFiredError" and verdict.verdict is not Verdict.FAIL:
         # the alarm fired and recovered before this check: it still failed the bake
         verdict = HealthVerdict(Verdict.FAIL, failure_reason(signal), alarm="(signalled)")
     label = step_label(state)
     if state.gate is not None:
-        return _at_gate(state, settings, verdict, signal, now, label)
+        return _at_gate(state, settings, verdict, observed, signal, now, label)
     decision = after_check(analysis, state.bake, verdict, now)
     bake = state.bake
     bake.checks += 1
     if verdict.verdict is Verdict.FAIL:
         bake.failures += 1
-    record = StepRecord(
-        step=step_number(state),
-        weight_percent=step.weight_percent,
-        at=now,
-        verdict=verdict.verdict,
-        reason=decision.reason,
-    )
-    if state.history and state.history[-1].step == record.step:
-        state.history[-1] = record  # one entry per step: the latest verdict (the state stays small)
-    else:
-        state.history.append(record)
+    record = _record(state, step_number(state), step.weight_percent, now, verdict, decision.reason, observed)
     state.message = f"{label}: {verdict.verdict.value} - {decision.reason}"
     if decision.action is not BakeAction.CONTINUE:  # a step's verdict is told once it means something
-        announce(state, EventKind.STEP_VERDICT, settings, verdict=verdict.verdict.value, detail=decision.reason)
+        announce(
+            state,
+            EventKind.STEP_VERDICT,
+            settings,
+            verdict=verdict.verdict.value,
+            detail=decision.reason,
+            figures=_figures(record),
+        )
     if decision.action is BakeAction.ROLL_BACK:
-        state.reason = f"{label} failed: {decision.reason}"
-        raise HealthCheckFailedError(state.reason)
+        return _roll_back(state, f"{label} failed: {decision.reason}")
+    if state.pause is not None:  # hold the current weight: checks go on (a failure above still rolls back)
+        bake.next_check_seconds = max(check_interval(analysis, analysis.check_interval_seconds), 1)
+        state.next = "bake"
+        state.message = (
+            f"{label}: paused by {state.pause.by}"
+            + (f": {state.pause.reason}" if state.pause.reason else "")
+            + f" (rollout resume {state.endpoint_name}); latest check {verdict.verdict.value} - {decision.reason}"
+        )
+        return state
     if decision.action is BakeAction.EXTEND:
         bake.inconclusive += 1
         bake.ends_at = now + timedelta(seconds=analysis.check_interval_seconds)
@@ -163,6 +179,62 @@ def _unreadable(state: RolloutState, now: datetime, exc: Exception) -> RolloutSt
 def step_number(state: RolloutState) -> int:
     """The step a verdict belongs to; the judging after the promotion counts as one step more."""
     return len(state.steps) + 1 if state.phase is Phase.VERIFYING else state.step_index + 1
+
+
+def _record(
+    state: RolloutState,
+    step: int,
+    weight_percent: float,
+    now: datetime,
+    verdict: HealthVerdict,
+    reason: str,
+    observed: HealthObservation,
+) -> StepRecord:
+    """Keep the check's verdict and figures in the state: one entry per step, its latest check."""
+    new, base = observed.new, observed.baseline
+    previous = state.history[-1] if state.history and state.history[-1].step == step else None
+    record = StepRecord(
+        step=step,
+        weight_percent=weight_percent,
+        at=now,
+        verdict=verdict.verdict,
+        reason=reason,
+        checks=previous.checks + 1 if previous else 1,
+        invocations=int(new.invocations) if new else None,
+        error_rate=_rounded(new.error_rate if new else None),
+        latency_ms=_rounded(new.latency_ms if new else None),
+        baseline_error_rate=_rounded(base.error_rate if base else None),
+        baseline_latency_ms=_rounded(base.latency_ms if base else None),
+        alarm=verdict.alarm,
+    )
+    if previous is not None:
+        state.history[-1] = record  # the state stays small: a step's latest check stands for it
+    else:
+        state.history.append(record)
+    return record
+
+
+def _rounded(value: float | None) -> float | None:
+    return round(value, 6) if value is not None else None
+
+
+def _figures(record: StepRecord) -> dict[str, object]:
+    """A verdict's figures as its event carries them (only those that were measured)."""
+    fields = ("invocations", "error_rate", "latency_ms", "baseline_error_rate", "baseline_latency_ms", "alarm")
+    return {name: getattr(record, name) for name in fields if getattr(record, name) is not None}
+
+
+def _roll_back(state: RolloutState, reason: str) -> RolloutState:
+    """A failed check: go to Roll Back with the verdict kept. The handler returns (rather than raising
+    HealthCheckFailedError into the state machine's Catch, which would drop this invocation's state and with it
+    the failing verdict); the error is set as the Catch would set it."""
+    error = HealthCheckFailedError(reason)
+    state.error = TaskError(
+        Error=type(error).__name__, Cause=json.dumps({"errorMessage": reason, "errorType": type(error).__name__})
+    )
+    state.reason = failure_reason(state.error)
+    state.next = "restore"
+    return state
 
 
 def step_label(state: RolloutState) -> str:
@@ -231,7 +303,13 @@ def _gate_check_seconds(state: RolloutState, now: datetime) -> int:
 
 
 def _at_gate(
-    state: RolloutState, settings: Settings, verdict: HealthVerdict, signal: TaskError | None, now: datetime, label: str
+    state: RolloutState,
+    settings: Settings,
+    verdict: HealthVerdict,
+    observed: HealthObservation,
+    signal: TaskError | None,
+    now: datetime,
+    label: str,
 ) -> RolloutState:
     gate = state.gate
     assert gate is not None
@@ -242,7 +320,10 @@ def _at_gate(
         announce(state, EventKind.APPROVED, settings, gate=gate.name, by=signal.Cause)
         return state
     if verdict.verdict is Verdict.FAIL:  # a gate never blocks a rollback
-        raise HealthCheckFailedError(f"{label} failed while waiting at gate '{gate.name}': {verdict.reason}")
+        served = state.step_index if gate.then == "shift" else state.step_index + 1  # the step whose traffic is on
+        weight = state.steps[served - 1].weight_percent if gate.then != "start" and served else 0.0
+        _record(state, served or 1, weight, now, verdict, verdict.reason, observed)
+        return _roll_back(state, f"{label} failed while waiting at gate '{gate.name}': {verdict.reason}")
     if now >= gate.deadline:
         timeout = state.policy.gates.timeout_seconds
         if state.policy.gates.on_timeout == "roll_back":
@@ -262,7 +343,9 @@ def heed_requests(state: RolloutState, settings: Settings) -> None:
     newer version superseding it (on_busy supersede), promote (skip the remaining steps), and the approval or
     rejection of the gate it waits at. Requests are durable: a person's word is never lost to a
     task token that timed out in the same second."""
-    asked = table.requests(settings.table_name, state.endpoint_name, state.rollout_id)
+    timed = table.timed_requests(settings.table_name, state.endpoint_name, state.rollout_id)
+    asked = {action: (by, reason) for action, (by, reason, _at) in timed.items()}
+    _heed_pause(state, timed)
     if "revoke" in asked:
         _by, reason = asked["revoke"]
         raise ApprovalRevokedError(reason)
@@ -282,3 +365,20 @@ def heed_requests(state: RolloutState, settings: Settings) -> None:
     if gate is not None and f"approve:{gate.name}" in asked and not alarmed:  # an approval never masks an alarm
         by, reason = asked[f"approve:{gate.name}"]
         state.signal = TaskError(Error="Approved", Cause=f"approved by {by}" + (f": {reason}" if reason else ""))
+
+
+def _heed_pause(state: RolloutState, timed: dict[str, tuple[str, str, str]]) -> None:
+    """Pause and resume: the later of the two requests stands. Pausing keeps what is left of the bake;
+    resuming gives it back, counted from now."""
+    pause, resume = timed.get("pause"), timed.get("resume")
+    paused = pause is not None and (resume is None or pause[2] > resume[2])
+    now = clock.now()
+    if paused and state.pause is None and pause is not None:
+        ends = state.bake.ends_at
+        left = max(0, int((ends - now).total_seconds())) if ends is not None and state.phase is Phase.BAKING else None
+        state.pause = PauseState(at=now, by=pause[0], reason=pause[1], bake_seconds_left=left)
+    elif not paused and state.pause is not None:
+        if state.pause.bake_seconds_left is not None and state.phase is Phase.BAKING:
+            state.bake.ends_at = now + timedelta(seconds=state.pause.bake_seconds_left)
+            state.bake.next_check_seconds = max(next_check_seconds(state.judging, state.bake, now), 1)
+        state.pause = None

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import re
+import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -131,6 +132,116 @@ def promote(request: SteeringRequest, settings: Settings) -> Steered:
     )
 
 
+def pause(request: SteeringRequest, settings: Settings) -> Steered:
+    """Pause: from its next check the rollout holds its current weight (checks go on: a failure still rolls
+    back) until someone resumes it; what was left of the bake is kept."""
+    rollout_id = table.lock_holder(settings.table_name, request.endpoint)
+    if rollout_id is None:
+        return Steered(False, None, f"no rollout of {request.endpoint} is running")
+    if _paused(settings, request.endpoint, rollout_id):
+        return Steered(False, rollout_id, f"rollout {rollout_id} of {request.endpoint} is paused already")
+    _durable(request, settings, rollout_id, "pause")
+    return Steered(
+        True,
+        rollout_id,
+        f"rollout {rollout_id} of {request.endpoint} paused by {request.who} at its current weight from its next "
+        f"check (rollout resume {request.endpoint})",
+    )
+
+
+def resume(request: SteeringRequest, settings: Settings) -> Steered:
+    """Resume a paused rollout where it stopped: the rest of its bake, then the next step."""
+    rollout_id = table.lock_holder(settings.table_name, request.endpoint)
+    if rollout_id is None:
+        return Steered(False, None, f"no rollout of {request.endpoint} is running")
+    if not _paused(settings, request.endpoint, rollout_id):
+        return Steered(False, rollout_id, f"rollout {rollout_id} of {request.endpoint} is not paused")
+    _durable(request, settings, rollout_id, "resume")
+    waiting = table.waiting(settings.table_name, request.endpoint)
+    woken = ""
+    if waiting is not None and waiting.rollout_id == rollout_id and waiting.kind == "bake":
+        # end the held bake's wait now rather than at its next periodic check (the check reads the request)
+        cause = json.dumps({"Error": "Resumed", "Cause": f"resumed by {request.who}"})
+        woken = _wake(lambda: stepfunctions.succeed_task(waiting.token, cause))
+    return Steered(True, rollout_id, f"rollout {rollout_id} of {request.endpoint} resumed by {request.who}{woken}")
+
+
+RETRYABLE = ("rolled_back", "failed", "rejected")
+
+
+def retry(request: SteeringRequest, settings: Settings) -> Steered:
+    """Retry: roll out again the package of the endpoint's latest rollout, which rolled back, failed or was
+    rejected. A fresh rollout, judged like any manual start (the group's policy, the registry's approval)."""
+    busy = _busy(request, settings)
+    if busy is not None:
+        return busy
+    records = table.list_records(settings.table_name, request.endpoint, 1)
+    latest = records[0] if records else None
+    if latest is None or latest.get("outcome") not in RETRYABLE or not latest.get("package_arn"):
+        ended = f"ended {latest.get('outcome')}" if latest else "is not recorded"
+        return Steered(
+            False, None, f"the latest rollout of {request.endpoint} {ended}: retry follows a rollback or a failure"
+        )
+    return _start(request, settings, latest, latest["package_arn"], downgrade=False)
+
+
+def undo(request: SteeringRequest, settings: Settings) -> Steered:
+    """Undo: roll out the model of the endpoint's previous successful rollout (an older version: a downgrade the
+    person asked for), through the whole policy - steps, checks, gates - like any rollout."""
+    busy = _busy(request, settings)
+    if busy is not None:
+        return busy
+    records = table.list_records(settings.table_name, request.endpoint, UNDO_LOOKBACK)
+    good = [r for r in records if r.get("outcome") == "succeeded" and r.get("package_arn")]
+    current = good[0]["package_arn"] if good else None
+    previous = next((r for r in good if r["package_arn"] != current), None)
+    if previous is None:
+        return Steered(
+            False,
+            None,
+            f"no earlier successful rollout of {request.endpoint} with another model package "
+            f"(among its latest {UNDO_LOOKBACK} rollouts) to go back to",
+        )
+    return _start(request, settings, good[0], previous["package_arn"], downgrade=True)
+
+
+UNDO_LOOKBACK = 50  # records read to find the previous good rollout
+
+
+def _busy(request: SteeringRequest, settings: Settings) -> Steered | None:
+    holder = table.lock_holder(settings.table_name, request.endpoint)
+    if holder is None:
+        return None
+    return Steered(False, holder, f"rollout {holder} of {request.endpoint} is running: abort it first")
+
+
+def _start(
+    request: SteeringRequest, settings: Settings, after: dict[str, str], package_arn: str, downgrade: bool
+) -> Steered:
+    if not settings.state_machine_arn:
+        raise SteeringError(500, "the steering function has no STATE_MACHINE_ARN")
+    execution_input: dict[str, Any] = {"model_package_arn": package_arn, "endpoint_name": request.endpoint}
+    if downgrade:
+        execution_input["allow_downgrade"] = True
+    # one name per (endpoint, rollout it follows, verb): the same request twice starts one rollout
+    seed = f"{request.endpoint}#{after.get('started_at', '')}#{after.get('execution_arn', '')}#{request.action}"
+    name = f"{request.action}-{uuid.uuid5(uuid.NAMESPACE_URL, seed)}"
+    arn = stepfunctions.start_execution(settings.state_machine_arn, json.dumps(execution_input), name)
+    if arn is None:
+        return Steered(False, name, f"{request.action} of {request.endpoint} was already started (execution {name})")
+    return Steered(
+        True,
+        name,
+        f"{request.action} by {request.who}: rolling out {package_arn} to {request.endpoint} (execution {name})",
+    )
+
+
+def _paused(settings: Settings, endpoint: str, rollout_id: str) -> bool:
+    asked = table.timed_requests(settings.table_name, endpoint, rollout_id)
+    pause, resumed = asked.get("pause"), asked.get("resume")
+    return pause is not None and (resumed is None or pause[2] > resumed[2])
+
+
 def _wake(send: Callable[[], bool]) -> str:
     """Wake the waiting task now: best effort, because the request is already durable and the rollout's next
     check acts on it. A refused or failed wake-up must not tell the person their request was lost."""
@@ -162,7 +273,14 @@ def release(request: SteeringRequest, settings: Settings) -> Steered:
 
 def _durable(request: SteeringRequest, settings: Settings, rollout_id: str, action: str) -> None:
     table.put_request(
-        settings.table_name, request.endpoint, rollout_id, action, request.principal, request.reason, request.comment_by
+        settings.table_name,
+        request.endpoint,
+        rollout_id,
+        action,
+        request.principal,
+        request.reason,
+        request.comment_by,
+        clock.now(),
     )
 
 
@@ -172,6 +290,10 @@ ACTIONS: dict[str, Callable[[SteeringRequest, Settings], Steered]] = {
     "abort": abort,
     "promote": promote,
     "release": release,
+    "pause": pause,
+    "resume": resume,
+    "retry": retry,
+    "undo": undo,
 }
 
 
