@@ -333,6 +333,8 @@ def _release(args: argparse.Namespace, session: Any, stack: Any) -> int:
     from rollout_local.operate import release
 
     return _steered(args, release(session, stack, args.endpoint, args.by, args.reason))
+
+
 def _pause(args: argparse.Namespace, session: Any, stack: Any) -> int:
     from rollout_local.operate import pause
 

@@ -322,6 +322,8 @@ def release(
     the held rollout's record says who released it, when and why, and the next rollout waiting for the endpoint
     takes it at its next look (``lock_poll_seconds``)."""
     return steer(session, stack, endpoint, "release", reason, by, transport, signed)
+
+
 def pause(
     session: Any,
     stack: StackInfo,

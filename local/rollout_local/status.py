@@ -18,7 +18,12 @@ from rollout.models import Phase, RolloutState, Shadow
 
 HISTORY_PAGE = 20  # events per GetExecutionHistory call: the state is almost always in the newest few
 TERMINAL = {"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"}
-FAIL_OUTCOMES = {"RolloutRolledBack": "rolled_back", "RolloutRejected": "rejected", "RolloutFailed": "failed"}
+FAIL_OUTCOMES = {
+    "RolloutRolledBack": "rolled_back",
+    "RolloutRejected": "rejected",
+    "RolloutFailed": "failed",
+    "RolloutNeedsAttention": "needs_attention",
+}
 PHASE_WORDS = {
     "resolved": "starting",
     "waiting_for_lock": "queued behind another rollout",
@@ -29,9 +34,11 @@ PHASE_WORDS = {
     "shifting": "shifting traffic",
     "baking": "baking",
     "promoting": "promoting",
+    "verifying": "promoted, judging it once more (post-promotion bake)",
     "deployed": "deployed, cleaning up",
     "rolling_back": "ROLLING BACK",
     "rolled_back": "rolled back, cleaning up",
+    "stopped": "STOPPED: the endpoint is left as it is for a person (needs attention)",
     "finished": "finished",
 }
 
@@ -83,7 +90,7 @@ class RolloutStatus:
     @property
     def progress(self) -> float:
         """0..1: steps done, the current step counted by the share of its bake already served."""
-        if self.outcome is not None or self.phase in ("promoting", "deployed"):
+        if self.outcome is not None or self.phase in ("promoting", "verifying", "deployed"):
             return 1.0
         if not self.steps or self.step == 0:
             return 0.0
@@ -187,7 +194,7 @@ def summary(session: Any, arn: str, state: RolloutState, now: datetime, events: 
     if state.gate is not None:
         bake_seconds = int((state.gate.deadline - state.gate.opened_at).total_seconds())
         left = max(0, int((state.gate.deadline - now).total_seconds()))
-    elif state.phase is Phase.BAKING and state.bake.ends_at is not None and state.bake.started_at is not None:
+    elif state.phase in (Phase.BAKING, Phase.VERIFYING) and state.bake.ends_at is not None and state.bake.started_at is not None:
         bake_seconds = int((state.bake.ends_at - state.bake.started_at).total_seconds())
         left = max(0, int((state.bake.ends_at - now).total_seconds()))
     paused = None
