@@ -493,7 +493,7 @@ def build_parser() -> argparse.ArgumentParser:
     release = commands.add_parser(
         "release", help="a person's go-ahead for an endpoint a rollout left for a person (needs_attention)"
     )
-    release.add_argument("endpoint")
+    release.add_argument("endpoint", help="the endpoint a needs_attention rollout left held")
     release.add_argument("--reason", required=True, help="what you checked or did (kept on the held rollout's record)")
     release.add_argument("--by", default="", help="a comment: your name (AWS records the principal that signed)")
     aws(release)
