@@ -138,9 +138,34 @@ def _status_text(r: Any) -> str:
         f"  step {r.step}/{r.steps} [{bar:<20}] {r.weight_percent or 0:g}% on the new model; live weights {weights}",
         f"  latest verdict: {r.last_verdict or '-'}; {r.message}",
     ]
+    figures = getattr(r, "last_figures", None)
+    if figures:
+        lines.append("  " + judge_figures_text(figures))
     if r.seconds_to_next_check is not None:
         lines.append(f"  bake ends in {r.seconds_to_next_check} s")
     return "\n".join(lines)
+
+
+def judge_figures_text(figures: dict[str, Any]) -> str:
+    """The statistical judge's figures on one line: both sides' counts, the evidence, what would decide it."""
+    parts = [
+        f"judge: new {figures['new_errors']}/{figures['new_invocations']} errors, "
+        f"baseline {figures['baseline_errors']}/{figures['baseline_invocations']}"
+    ]
+    if figures.get("p_worse") is not None:
+        parts.append(f"p(worse)={figures['p_worse']:.3g}, p(within)={figures['p_within']:.3g}")
+    if figures.get("new_latency_ms") is not None:
+        parts.append(
+            f"latency median {figures['new_latency_ms']:.1f} vs {figures['baseline_latency_ms']:.1f} ms, "
+            f"p(slower)={figures['p_slower']:.3g}"
+        )
+    if figures.get("sequential_p") is not None:
+        parts.append(f"sequential p={figures['sequential_p']:.3g}")
+    if figures.get("more_invocations"):
+        parts.append(f"needs about {figures['more_invocations']} more invocations of the new variant")
+    if figures.get("more_minutes"):
+        parts.append(f"about {figures['more_minutes']} more minutes for latency")
+    return "; ".join(parts)
 
 
 def _history(args: argparse.Namespace, session: Any, stack: Any) -> int:

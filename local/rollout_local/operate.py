@@ -107,6 +107,7 @@ class RolloutStatus:
     weights: dict[str, float]
     last_verdict: str | None
     message: str
+    last_figures: dict[str, Any] | None  # the statistical judge's figures at the latest check
     seconds_to_next_check: int | None
 
     def as_dict(self) -> dict[str, Any]:
@@ -175,6 +176,9 @@ def _summary(session: Any, arn: str, state: RolloutState, now: datetime | None) 
         weights=weights,
         last_verdict=state.history[-1].verdict.value if state.history else None,
         message=state.message,
+        last_figures=state.history[-1].figures.model_dump(mode="json")
+        if state.history and state.history[-1].figures
+        else None,
         seconds_to_next_check=remaining,
     )
 

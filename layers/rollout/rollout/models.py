@@ -283,6 +283,11 @@ class AbTest(Frozen):
         description="promote_winner: the new model takes over if it wins, else the endpoint goes back; "
         "keep_both: both stay at the test weights; rollback: the endpoint goes back whatever the result",
     )
+    stop_early: bool = Field(
+        default=False,
+        description="end the test as soon as a sequential test (valid at every look) finds a winner; needs "
+        "analysis.judge statistical",
+    )
 
     @property
     def new_percent(self) -> float:
@@ -344,10 +349,56 @@ class Analysis(Frozen):
         default="fail", description="the verdict once max_inconclusive extensions are used up"
     )
     failure_threshold: int = Field(default=1, ge=1, le=100, description="failed checks that trigger rollback")
+    judge: Literal["threshold", "statistical"] = Field(
+        default="threshold",
+        description="threshold: compare the figures with the limits above; statistical: compare the new variant "
+        "with the baseline serving beside it by hypothesis tests (pass, fail, or inconclusive with the invocations "
+        "that would decide it) - see the README, 'The statistical judge'",
+    )
+    confidence: float = Field(
+        default=0.95, gt=0.5, lt=1, description="statistical: the confidence a pass or a fail needs (0.95 = 5% risk)"
+    )
+    error_rate_tolerance: float = Field(
+        default=0.001,
+        ge=0,
+        le=100,
+        description="statistical: the harmless excess of the new 5XX rate over the baseline's - a difference in "
+        "[0, 1) (0.001 = 0.1 percentage points) or, with error_rate_tolerance_kind ratio, a factor >= 1",
+    )
+    error_rate_tolerance_kind: Literal["difference", "ratio"] = Field(
+        default="difference",
+        description="statistical: difference (absolute) or ratio (relative; can never pass while no errors happen)",
+    )
+    latency_tolerance_ratio: float | None = Field(
+        default=1.2,
+        ge=1,
+        le=100,
+        description="statistical: the new variant's per-minute ModelLatency may be up to this times the baseline's "
+        "(Mann-Whitney U on per-minute latency_statistic figures); null: latency is not judged",
+    )
+
+    @model_validator(mode="after")
+    def _tolerance_fits_kind(self) -> Analysis:
+        if self.error_rate_tolerance_kind == "difference" and self.error_rate_tolerance >= 1:
+            raise ValueError(
+                f"error_rate_tolerance {self.error_rate_tolerance:g} is not a difference of rates (0 <= value < 1): "
+                "set error_rate_tolerance_kind ratio for a relative tolerance"
+            )
+        if self.error_rate_tolerance_kind == "ratio" and self.error_rate_tolerance < 1:
+            raise ValueError(
+                f"a ratio error_rate_tolerance must be >= 1 (1.2 = up to 20% more errors), got "
+                f"{self.error_rate_tolerance:g}"
+            )
+        return self
+
+    @property
+    def statistical(self) -> bool:
+        return self.judge == "statistical"
 
     @property
     def has_metric_checks(self) -> bool:
-        return any(
+        """Whether a check reads the variants' metrics (limits to compare with, or the statistical judge)."""
+        return self.statistical or any(
             v is not None
             for v in (self.max_error_rate, self.max_error_rate_increase, self.max_latency_ms, self.max_latency_ratio)
         )
@@ -421,6 +472,11 @@ class Policy(Frozen):
     @model_validator(mode="after")
     def _strategy_fits(self) -> Policy:
         strategy = self.strategy
+        if isinstance(strategy, AbTest) and strategy.stop_early and not self.analysis.statistical:
+            raise ValueError(
+                "an A/B test may stop early only with a sequential test: set analysis.judge statistical "
+                "(or stop_early false)"
+            )
         if isinstance(strategy, BlueGreen):
             alarms = strategy.auto_rollback_alarms or self.analysis.alarms
             if not alarms:
@@ -626,6 +682,23 @@ class Verdict(StrEnum):
     INCONCLUSIVE = "inconclusive"
 
 
+class JudgeFigures(Frozen):
+    """The statistical judge's figures at one check: what each side served, the evidence, what would decide it."""
+
+    new_invocations: int
+    new_errors: int
+    baseline_invocations: int
+    baseline_errors: int
+    p_worse: float | None = Field(default=None, description="error rate: evidence the new one is worse")
+    p_within: float | None = Field(default=None, description="error rate: evidence it is within the tolerance")
+    more_invocations: int | None = Field(default=None, description="new-variant invocations that would decide it")
+    new_latency_ms: float | None = Field(default=None, description="median of the new variant's per-minute figures")
+    baseline_latency_ms: float | None = None
+    p_slower: float | None = Field(default=None, description="latency: evidence the new one is slower")
+    more_minutes: int | None = Field(default=None, description="latency: more minutes that would decide it")
+    sequential_p: float | None = Field(default=None, description="A/B: the always-valid p-value of the test")
+
+
 class StepRecord(Frozen):
     """What happened at one check of one step: kept in the state, small, for the record and the report."""
 
@@ -634,6 +707,7 @@ class StepRecord(Frozen):
     at: datetime
     verdict: Verdict
     reason: str
+    figures: JudgeFigures | None = Field(default=None, description="the statistical judge's figures")
 
 
 class GateState(Frozen):
@@ -687,6 +761,8 @@ class ExperimentResult(Frozen):
     passed: bool
     decision: Literal["promote", "keep_both", "keep", "rollback", "discard"]
     reason: str
+    stopped_early: bool = Field(default=False, description="an A/B test a sequential test ended before its duration")
+    p_value: float | None = Field(default=None, description="the sequential test's always-valid p-value (statistical)")
 
 
 class RolloutState(BaseModel):

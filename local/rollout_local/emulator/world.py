@@ -45,10 +45,30 @@ class Behaviour(BaseModel):
     )
 
 
+class TrafficChange(BaseModel):
+    """From ``after_seconds`` (since the approval) on, callers send ``requests_per_second``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    after_seconds: int = Field(ge=0)
+    requests_per_second: float = Field(ge=0)
+
+
 class Traffic(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     requests_per_second: float = Field(default=0, ge=0)
+    changes: list[TrafficChange] = Field(
+        default_factory=list, description="later request rates (a quiet night, traffic that arrives), in any order"
+    )
+
+    def rate_at(self, elapsed: float) -> float:
+        """Requests per second ``elapsed`` seconds after the approval."""
+        rate = self.requests_per_second
+        for change in sorted(self.changes, key=lambda c: c.after_seconds):
+            if elapsed >= change.after_seconds:
+                rate = change.requests_per_second
+        return rate
 
 
 class AlarmScriptStep(BaseModel):
@@ -238,7 +258,7 @@ class World:
         routes = self.sagemaker.traffic_routes()
         self.shares.append((minute_start, {e: {_label(r): r.share for r in found} for e, found in routes.items()}))
         elapsed = (now - self.clock.start).total_seconds()
-        rate = self.traffic.requests_per_second * TICK.total_seconds()
+        rate = self.traffic.rate_at(elapsed - TICK.total_seconds()) * TICK.total_seconds()
         data: list[dict[str, Any]] = []
         kpis: list[dict[str, Any]] = []  # behaviours' business metrics, namespace Business
         for endpoint, found in routes.items():

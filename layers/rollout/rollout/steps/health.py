@@ -26,10 +26,20 @@ from rollout.errors import (
     HealthCheckFailedError,
     SupersededError,
 )
-from rollout.models import AbTest, GateState, Phase, RolloutState, Shadow, StepRecord, TaskError, Verdict
+from rollout.models import (
+    AbTest,
+    GateState,
+    JudgeFigures,
+    Phase,
+    RolloutState,
+    Shadow,
+    StepRecord,
+    TaskError,
+    Verdict,
+)
 from rollout.notifications import EventKind
 from rollout.steps.announce import announce
-from rollout.steps.experiment import conclude
+from rollout.steps.experiment import conclude, early_winner
 
 
 def observe(state: RolloutState) -> HealthObservation:
@@ -45,9 +55,19 @@ def observe(state: RolloutState) -> HealthObservation:
     now, start = clock.now(), state.bake.started_at
     stat = analysis.latency_statistic
     if target.variant_name:
-        new = cloudwatch.variant_figures(state.endpoint_name, [target.variant_name], start, now, stat)
-        old = cloudwatch.variant_figures(state.endpoint_name, [v.name for v in baseline.variants], start, now, stat)
-        return HealthObservation(alarms=alarms, new=new, baseline=old, alarm_reasons=reasons)
+        new_names, old_names = [target.variant_name], [v.name for v in baseline.variants]
+        new = cloudwatch.variant_figures(state.endpoint_name, new_names, start, now, stat)
+        old = cloudwatch.variant_figures(state.endpoint_name, old_names, start, now, stat)
+        if not analysis.statistical:
+            return HealthObservation(alarms=alarms, new=new, baseline=old, alarm_reasons=reasons)
+        return HealthObservation(  # the statistical judge compares both sides minute by minute
+            alarms=alarms,
+            new=new,
+            baseline=old,
+            alarm_reasons=reasons,
+            new_minutes=cloudwatch.variant_minutes(state.endpoint_name, new_names, start, now, stat),
+            baseline_minutes=cloudwatch.variant_minutes(state.endpoint_name, old_names, start, now, stat),
+        )
     variants = [v.name for v in baseline.variants] if baseline.exists else [state.policy.variant_name]
     return HealthObservation(
         alarms=alarms,
@@ -75,7 +95,17 @@ def _evaluate(state: RolloutState, settings: Settings) -> RolloutState:
     label = step_label(state)
     if state.gate is not None:
         return _at_gate(state, settings, verdict, signal, now, label)
-    decision = after_check(analysis, state.bake, verdict, now)
+    strategy = state.policy.strategy
+    ab_statistical = isinstance(strategy, AbTest) and analysis.statistical
+    if ab_statistical and verdict.verdict is not Verdict.FAIL and not state.promote_now:
+        stopped = _stopped_early(state, settings, now, label, verdict)
+        if stopped is not None:
+            return stopped
+    counted = verdict
+    if ab_statistical and verdict.verdict is Verdict.INCONCLUSIVE:
+        # an A/B test's guard rails stop it only on a FAIL: whether the test found anything is its own decision
+        counted = HealthVerdict(Verdict.PASS, verdict.reason, figures=verdict.figures)
+    decision = after_check(analysis, state.bake, counted, now)
     bake = state.bake
     bake.checks += 1
     if verdict.verdict is Verdict.FAIL:
@@ -86,6 +116,7 @@ def _evaluate(state: RolloutState, settings: Settings) -> RolloutState:
         at=now,
         verdict=verdict.verdict,
         reason=decision.reason,
+        figures=verdict.figures,
     )
     if state.history and state.history[-1].step == record.step:
         state.history[-1] = record  # one entry per step: the latest verdict (the state stays small)
@@ -93,7 +124,10 @@ def _evaluate(state: RolloutState, settings: Settings) -> RolloutState:
         state.history.append(record)
     state.message = f"{label}: {verdict.verdict.value} - {decision.reason}"
     if decision.action is not BakeAction.CONTINUE:  # a step's verdict is told once it means something
-        announce(state, EventKind.STEP_VERDICT, settings, verdict=verdict.verdict.value, detail=decision.reason)
+        figures = {"figures": verdict.figures.model_dump(mode="json")} if verdict.figures else {}
+        announce(
+            state, EventKind.STEP_VERDICT, settings, verdict=verdict.verdict.value, detail=decision.reason, **figures
+        )
     if decision.action is BakeAction.ROLL_BACK:
         state.reason = f"{label} failed: {decision.reason}"
         raise HealthCheckFailedError(state.reason)
@@ -105,6 +139,51 @@ def _evaluate(state: RolloutState, settings: Settings) -> RolloutState:
         state.next = "bake"
         return state
     return _advance(state, settings, now, decision.reason)
+
+
+def _stopped_early(
+    state: RolloutState, settings: Settings, now: datetime, label: str, verdict: HealthVerdict
+) -> RolloutState | None:
+    """An A/B test with ``stop_early`` ends at the first check where its sequential test found a winner."""
+    strategy = state.policy.strategy
+    if not isinstance(strategy, AbTest) or not strategy.stop_early or state.bake.started_at is None:
+        return None
+    found = early_winner(state, now)
+    if found is None:
+        return None
+    winner, result = found
+    figures = (verdict.figures or _no_figures()).model_copy(update={"sequential_p": result.p_value})
+    reason = f"the sequential test decided: {winner.reason}"
+    record = StepRecord(
+        step=state.step_index + 1,
+        weight_percent=state.current_step.weight_percent,
+        at=now,
+        verdict=Verdict.PASS,
+        reason=reason,
+        figures=figures,
+    )
+    if state.history and state.history[-1].step == record.step:
+        state.history[-1] = record
+    else:
+        state.history.append(record)
+    state.bake.checks += 1
+    announce(
+        state,
+        EventKind.STEP_VERDICT,
+        settings,
+        verdict=Verdict.PASS.value,
+        detail=reason,
+        figures=figures.model_dump(mode="json"),
+    )
+    state.message = f"{label}: stopped early - {reason}"
+    conclude(state, settings, reason, early=True)
+    if state.next == "promote" and state.policy.gates.confirm_before_promotion:
+        return open_gate(state, settings, "before promotion", "promote", now)
+    return state
+
+
+def _no_figures() -> JudgeFigures:
+    return JudgeFigures(new_invocations=0, new_errors=0, baseline_invocations=0, baseline_errors=0)
 
 
 def step_label(state: RolloutState) -> str:
