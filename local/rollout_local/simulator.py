@@ -163,6 +163,7 @@ class Simulation:
             metric_delay_seconds=self.scenario.aws_timings.metric_delay_seconds,
         )
         self.aws.alarm_history = lambda: self.world.transitions
+        self.aws.runtime = self.world.invoke
         self._world_thread: threading.Thread | None = None
         create_alarms(self.scenario, self.world)
         return self

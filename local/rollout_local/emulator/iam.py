@@ -37,6 +37,7 @@ STATE_MACHINE = "states"  # the principal of the state machine's own calls (its 
 # botocore names services in its event names after the service id; IAM names them by their prefix.
 IAM_PREFIXES = {
     "sagemaker": "sagemaker",
+    "sagemaker-runtime": "sagemaker",  # InvokeEndpoint is sagemaker:InvokeEndpoint
     "cloudwatch": "cloudwatch",
     "application-auto-scaling": "application-autoscaling",
     "sfn": "states",
@@ -338,6 +339,9 @@ def request_params(prefix: str, request: Any) -> dict[str, Any]:
         if qualifier:
             params["Qualifier"] = qualifier[0]
         return params
+    invocation = re.search(r"/endpoints/([^/]+)/invocations", urlsplit(request.url).path)
+    if prefix == "sagemaker" and invocation:  # SageMaker Runtime (REST): the endpoint is in the path
+        return {"EndpointName": unquote(invocation.group(1))}
     if "x-www-form-urlencoded" in str(request.headers.get("Content-Type", "")):
         return _unflatten_query(parse_qs(text))
     loaded = json.loads(text) if text.strip() else {}

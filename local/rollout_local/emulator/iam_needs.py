@@ -153,7 +153,7 @@ def _resource_tags(call: Call, arn: str) -> dict[str, tuple[str, ...]]:
 # --- SageMaker -------------------------------------------------------------------------------------------
 
 
-@_register("sagemaker:DescribeEndpoint", "sagemaker:UpdateEndpointWeightsAndCapacities")
+@_register("sagemaker:DescribeEndpoint", "sagemaker:UpdateEndpointWeightsAndCapacities", "sagemaker:InvokeEndpoint")
 def _endpoint_action(call: Call) -> list[Need]:
     arn = sagemaker_arn("endpoint", call.params["EndpointName"])
     return [Need(_action(call), arn, _resource_tags(call, arn))]
