@@ -28,7 +28,6 @@ def captured():
     behaviour = {"baseline": {"answers": {"content_type": "text/csv"}, "error_rate": 0.0}}
     with Simulation(scenario(endpoint=endpoint, traffic={"requests_per_second": 2}, model_behaviour=behaviour)) as sim:
         s3 = sim.session.client("s3")
-        s3.create_bucket(Bucket="captures")
         sim.world.serve(sim.clock.now() + timedelta(minutes=1))
         yield sim, s3
 

@@ -122,6 +122,14 @@ class HealthCheckFailedError(DeploymentError):
     """A step's health analysis failed (an alarm, or the built-in checks past the failure threshold)."""
 
 
+class PreTrafficVerificationError(DeploymentError):
+    """The new variant failed its pre-traffic verification on replayed requests: it never served a caller."""
+
+
+class VerificationSampleError(DeploymentError):
+    """The requests to replay could not be found or read (no capture, a file not in SageMaker's format)."""
+
+
 class HistoryQuotaError(DeploymentError):
     """The execution neared Step Functions' history quota and could not continue in a fresh execution."""
 

@@ -318,6 +318,37 @@ class Shadow(Frozen):
     on_fail: Literal["discard"] = "discard"
 
 
+class Verification(Frozen):
+    """Pre-traffic verification: while the new variant has weight 0, replay a sample of real requests to it and to
+    the baseline (InvokeEndpoint with TargetVariant) and compare errors, latency and answers before any caller is
+    served by it. A failing verification ends the rollout."""
+
+    sample_s3_uri: str | None = Field(
+        default=None,
+        pattern=r"^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/.*)?$",
+        description="a sample of requests in SageMaker's capture format (JSON Lines) under this S3 prefix; default: "
+        "the endpoint's data capture (DataCaptureConfig.DestinationS3Uri/<endpoint>/<baseline variant>/)",
+    )
+    sample_size: int = Field(default=200, ge=1, le=2000, description="requests replayed to each variant at most")
+    time_budget_seconds: int = Field(
+        default=300, ge=10, le=600, description="the replay stops after this long and judges what it has"
+    )
+    min_requests: int = Field(default=20, ge=1, le=2000, description="fewer replayed requests than this fail it")
+    max_error_rate_increase: float = Field(
+        default=0.0, ge=0, le=1, description="highest share of requests the new variant fails beyond the baseline"
+    )
+    max_latency_ratio: float | None = Field(
+        default=2.0, gt=0, description="highest median latency of the new variant divided by the baseline's"
+    )
+    min_label_agreement: float | None = Field(
+        default=0.95, ge=0, le=1, description="lowest share of requests both answer with the same label"
+    )
+    max_score_difference: float | None = Field(
+        default=0.05, ge=0, description="highest mean absolute difference of the paired scores"
+    )
+    examples: int = Field(default=3, ge=0, le=10, description="example disagreements kept for the record")
+
+
 # Fields only the operator's policy (stack defaults, the group's SSM parameter) may set.
 OPERATOR_ONLY_FIELDS = ("allowed_endpoints", "allow_package_overrides", "capacity_limits")
 
@@ -455,6 +486,11 @@ class Policy(Frozen):
     capacity_limits: CapacityLimits | None = Field(
         default=None, description="Operator only: the most capacity a rollout may ask for."
     )
+    verification: Verification | None = Field(
+        default=None,
+        description="Pre-traffic verification of the new variant on replayed requests (canary, linear, steps, "
+        "ab_test on an existing endpoint).",
+    )
 
     @model_validator(mode="after")
     def _within_limits(self) -> Policy:
@@ -472,6 +508,11 @@ class Policy(Frozen):
     @model_validator(mode="after")
     def _strategy_fits(self) -> Policy:
         strategy = self.strategy
+        if self.verification is not None and not isinstance(strategy, (Canary, Linear, Steps, AbTest)):
+            raise ValueError(
+                f"verification replays requests to the new variant while it has weight 0, which strategy "
+                f"{strategy.type} never gives it (use canary, linear, steps or ab_test)"
+            )
         if isinstance(strategy, AbTest) and strategy.stop_early and not self.analysis.statistical:
             raise ValueError(
                 "an A/B test may stop early only with a sequential test: set analysis.judge statistical "
@@ -750,6 +791,33 @@ class SideFigures(Frozen):
     value: float | None = Field(description="the judged metric (A/B) or None")
 
 
+class ReplayExample(Frozen):
+    """One request the two variants answered differently."""
+
+    request: str
+    baseline: str
+    new: str
+    why: str
+
+
+class VerificationResult(Frozen):
+    """How the pre-traffic verification went: the figures, the verdict, a few disagreements."""
+
+    passed: bool
+    requests: int
+    sample_source: str
+    baseline_variant: str
+    baseline_errors: int
+    new_errors: int
+    baseline_latency_ms: float | None
+    new_latency_ms: float | None
+    label_agreement: float | None
+    score_mean_abs_difference: float | None
+    score_ks: float | None
+    examples: tuple[ReplayExample, ...] = ()
+    reason: str
+
+
 class ExperimentResult(Frozen):
     """How an A/B or shadow test ended: both sides' figures, the winner, and what was done about it."""
 
@@ -782,12 +850,13 @@ class RolloutState(BaseModel):
     target: Target | None = None
     steps: tuple[Step, ...] = ()
     step_index: int = 0
-    next: Literal["wait", "start", "shift", "bake", "gate", "promote", "restore", "done"] = "wait"
+    next: Literal["wait", "start", "verify", "shift", "bake", "gate", "promote", "restore", "done"] = "wait"
     gate: GateState | None = None
     promote_now: bool = Field(default=False, description="a person asked to skip the remaining steps")
     bake: BakeState = Field(default_factory=BakeState)
     history: list[StepRecord] = Field(default_factory=list)
     experiment: ExperimentResult | None = None
+    verification: VerificationResult | None = Field(default=None, description="the pre-traffic verification")
     service_alarms: list[str] = Field(default_factory=list, description="alarms this rollout created and deletes")
     touched: bool = False
     update_started_at: datetime | None = None

@@ -175,7 +175,7 @@ class LocalAws:
         self.iam: LocalIam | None = None  # the template's roles, once the stack is deployed (None: unchecked)
         self.event_sink: Callable[[dict[str, Any]], None] | None = None  # the simulation's bus (PutEvents entries)
         # the world's InvokeEndpoint: (endpoint, target variant, body, content type, inference id) -> answer
-        self.runtime: Callable[[str, str | None, bytes, str, str | None], tuple[str, bytes, str]] | None = None
+        self.runtime: Callable[[str, str | None, bytes, str, str | None], tuple[str, bytes, str, float]] | None = None
         self.people_keys: dict[str, str] = {}  # a person's access key -> their principal for local IAM
         self._local = threading.local()
         self._stack = ExitStack()
@@ -541,11 +541,12 @@ class LocalAws:
         if len(body) > INVOKE_ENDPOINT_MAX_BYTES:
             return error_response(request, "ValidationError", "Request payload exceeds the maximum of 6 MB.", 400)
         try:
-            chosen, answer, answer_type = self.runtime(
+            chosen, answer, answer_type, latency_ms = self.runtime(
                 endpoint, _text(variant), body, _text(content_type) or "", _text(inference_id)
             )
         except ApiError as error:
             return error_response(request, error.code, error.message, error.status)
+        self._pass_time(latency_ms / 1000.0)  # the model takes its time to answer
         answer_headers = {
             "Content-Type": answer_type,
             "x-Amzn-Invoked-Production-Variant": chosen,

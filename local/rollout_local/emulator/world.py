@@ -175,6 +175,7 @@ class World:
             tuple[datetime, str, str, int]
         ] = []  # InvokeEndpoint calls: (at, endpoint, variant, status)
         self.captured: list[str] = []  # s3://bucket/key of every capture file written
+        self._late_captures: list[tuple[dict[str, Any], str, str, datetime, str]] = []  # InvokeEndpoint's
 
     # --- setup -------------------------------------------------------------------------------------------
 
@@ -272,6 +273,7 @@ class World:
     def serve(self, now: datetime) -> None:
         """One minute of traffic ending at ``now``, routed by the live weights (and copied to shadows)."""
         minute_start = now - TICK
+        self._flush_captures()
         routes = self.sagemaker.traffic_routes()
         self.shares.append((minute_start, {e: {_label(r): r.share for r in found} for e, found in routes.items()}))
         elapsed = (now - self.clock.start).total_seconds()
@@ -322,6 +324,15 @@ class World:
 
     # --- answers: InvokeEndpoint and data capture --------------------------------------------------------
 
+    def _flush_captures(self) -> None:
+        """Write the capture records of InvokeEndpoint calls since the last tick, one file per variant."""
+        pending, self._late_captures = self._late_captures, []
+        files: dict[tuple[str, str], tuple[dict[str, Any], datetime, list[str]]] = {}
+        for config, endpoint, variant, at, line in pending:
+            files.setdefault((endpoint, variant), (config, at, []))[2].append(line)
+        for (endpoint, variant), (config, at, lines) in files.items():
+            self._write_capture(config, endpoint, variant, at, lines)
+
     def _capture_minute(
         self, endpoint: str, route: Route, behaviour: Behaviour, requests: int, start: datetime
     ) -> None:
@@ -360,10 +371,10 @@ class World:
 
     def invoke(
         self, endpoint: str, variant: str | None, body: bytes, content_type: str, inference_id: str | None = None
-    ) -> tuple[str, bytes, str]:
-        """SageMaker Runtime InvokeEndpoint: (the variant that answered, body, content type). A request the model
-        fails raises ``ApiError`` ModelError (HTTP 424, as AWS reports a container's error); the same request gets
-        the same answer (or error) from the same model every time."""
+    ) -> tuple[str, bytes, str, float]:
+        """SageMaker Runtime InvokeEndpoint: (the variant that answered, body, content type, the model's latency in
+        ms). A request the model fails raises ``ApiError`` ModelError (HTTP 424, as AWS reports a container's
+        error); the same request gets the same answer (or error) from the same model every time."""
         now = self.clock.now()
         digest = hashlib.sha256(body).hexdigest()
         chosen, model, capture = self.sagemaker.invocation_target(endpoint, variant, _unit_of("route", digest))
@@ -383,8 +394,10 @@ class World:
         if capture and capture.get("EnableCapture", True) is not False and sampled:
             event = stable_uuid(endpoint, chosen, digest, now.isoformat())
             line = capture_record(capture, body, content_type, response, response_type, now, event, inference_id)
-            self._write_capture(capture, endpoint, chosen, now, [json.dumps(line)])
-        return chosen, response, response_type
+            # written by the world at its next tick, as SageMaker writes capture files later, and as the service
+            # (never the caller) - the caller needs no S3 permission for it
+            self._late_captures.append((capture, endpoint, chosen, now, json.dumps(line)))
+        return chosen, response, response_type, behaviour.latency_ms
 
     def _whole(self, endpoint: str, variant: str, what: str, expected: float) -> int:
         """Whole requests from an expected count, carrying the fraction to the next minute (deterministic)."""
