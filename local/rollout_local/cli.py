@@ -138,6 +138,8 @@ def _status_text(r: Any) -> str:
         f"  step {r.step}/{r.steps} [{bar:<20}] {r.weight_percent or 0:g}% on the new model; live weights {weights}",
         f"  latest verdict: {r.last_verdict or '-'}; {r.message}",
     ]
+    if getattr(r, "verification", None):
+        lines.append(f"  {r.verification}")
     figures = getattr(r, "last_figures", None)
     if figures:
         lines.append("  " + judge_figures_text(figures))

@@ -108,6 +108,7 @@ class RolloutStatus:
     last_verdict: str | None
     message: str
     last_figures: dict[str, Any] | None  # the statistical judge's figures at the latest check
+    verification: str | None  # how the pre-traffic verification went, when the policy asked for one
     seconds_to_next_check: int | None
 
     def as_dict(self) -> dict[str, Any]:
@@ -179,6 +180,7 @@ def _summary(session: Any, arn: str, state: RolloutState, now: datetime | None) 
         last_figures=state.history[-1].figures.model_dump(mode="json")
         if state.history and state.history[-1].figures
         else None,
+        verification=state.verification.reason if state.verification else None,
         seconds_to_next_check=remaining,
     )
 

@@ -77,3 +77,40 @@ def test_a_new_model_within_the_threshold_passes_verification_and_rolls_out(run)
     assert event["verdict"] == "pass" and event["verification"]["label_agreement"] >= 0.95
     assert event["verification"]["score_mean_abs_difference"] <= 0.05
     assert new_weights(sim)[0] == 10.0, "traffic came only after the verification passed"
+
+
+def shadow(new, **fields):
+    return scenario(
+        endpoint=ENDPOINT,
+        stack={"CaptureBucketName": "churn-captures"},
+        policy={
+            "endpoint_name": "churn-prod",
+            "strategy": {
+                "type": "shadow",
+                "sampling_percent": 50,
+                "duration_seconds": 900,
+                "min_invocations": 100,
+                "min_label_agreement": 0.95,
+                "max_score_difference": 0.05,
+                **fields,
+            },
+        },
+        traffic={"requests_per_second": 5},
+        model_behaviour={"baseline": GOOD, "new": new},
+    )
+
+
+def test_a_shadow_test_fails_on_its_answers_alone(run):
+    report, _sim = run(shadow({**GOOD, "answers": {"disagreement_rate": 0.3}}))
+    assert report.outcome == "rolled_back", report.reason
+    result = report.experiment
+    assert result is not None and result["winner"] == "baseline" and result["decision"] == "discard"
+    assert "shadow failed on its answers" in report.reason and "min_label_agreement" in report.reason
+    assert result["new"]["errors"] == 0, "errors and latency alone would have passed it"
+    assert report.endpoint.config_name == "churn-prod-config-v0"
+
+
+def test_a_shadow_test_whose_answers_agree_passes_with_their_figures(run):
+    report, _sim = run(shadow({**GOOD, "answers": {"disagreement_rate": 0.01}}, on_pass="discard"))
+    assert report.outcome == "succeeded", report.reason
+    assert "answers: verification passed" in report.reason and "label agreement" in report.reason

@@ -316,6 +316,21 @@ class Shadow(Frozen):
         "production's); keep: leave the shadow running; discard: back to the exact baseline config",
     )
     on_fail: Literal["discard"] = "discard"
+    min_label_agreement: float | None = Field(
+        default=None,
+        ge=0,
+        le=1,
+        description="compare answers: lowest share of captured requests the shadow answers with production's label "
+        "(needs the endpoint's data capture)",
+    )
+    max_score_difference: float | None = Field(
+        default=None, ge=0, description="compare answers: highest mean absolute difference of the paired scores"
+    )
+    answer_sample_size: int = Field(default=500, ge=1, le=5000, description="captured pairs compared at most")
+
+    @property
+    def compares_answers(self) -> bool:
+        return self.min_label_agreement is not None or self.max_score_difference is not None
 
 
 class Verification(Frozen):

@@ -175,6 +175,7 @@ class World:
             tuple[datetime, str, str, int]
         ] = []  # InvokeEndpoint calls: (at, endpoint, variant, status)
         self.captured: list[str] = []  # s3://bucket/key of every capture file written
+        self._minute_first: dict[str, int] = {}
         self._late_captures: list[tuple[dict[str, Any], str, str, datetime, str]] = []  # InvokeEndpoint's
 
     # --- setup -------------------------------------------------------------------------------------------
@@ -274,6 +275,7 @@ class World:
         """One minute of traffic ending at ``now``, routed by the live weights (and copied to shadows)."""
         minute_start = now - TICK
         self._flush_captures()
+        self._minute_first = {}  # endpoint -> the number of its first request this minute
         routes = self.sagemaker.traffic_routes()
         self.shares.append((minute_start, {e: {_label(r): r.share for r in found} for e, found in routes.items()}))
         elapsed = (now - self.clock.start).total_seconds()
@@ -337,8 +339,12 @@ class World:
         self, endpoint: str, route: Route, behaviour: Behaviour, requests: int, start: datetime
     ) -> None:
         """Data capture of one minute of a variant's traffic, when the endpoint's config asks for it."""
-        first = self._requests_sent[endpoint]
-        self._requests_sent[endpoint] += requests
+        if route.fleet == "shadow":  # a copy of the minute's first callers' requests: the same bodies
+            first = self._minute_first.get(endpoint, self._requests_sent[endpoint])
+        else:
+            first = self._requests_sent[endpoint]
+            self._minute_first.setdefault(endpoint, first)
+            self._requests_sent[endpoint] += requests
         config = self.sagemaker.capture_config(endpoint)
         if not config or config.get("EnableCapture", True) is False:
             return

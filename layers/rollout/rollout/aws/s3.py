@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from rollout.aws.clients import client, translated
 from rollout.errors import VerificationSampleError
+from rollout.verification import Replayed, Reply
 
 
 @dataclass(frozen=True)
@@ -71,3 +72,46 @@ def captured_requests(uri: str, limit: int) -> list[CapturedRequest]:
                 if len(found) >= limit:
                     return found
     return found
+
+
+def _answered(line: str, where: str) -> tuple[bytes, Reply] | None:
+    """(request body, the captured reply) of one capture line that holds both, else None."""
+    request = _request_of(line, where)
+    if request is None:
+        return None
+    output = json.loads(line)["captureData"].get("endpointOutput")
+    if not isinstance(output, dict):
+        return None
+    data, encoding = str(output.get("data", "")), str(output.get("encoding", ""))
+    body = base64.b64decode(data) if encoding == "BASE64" else data.encode()
+    return request.body, Reply(body, str(output.get("observedContentType") or ""), 0.0)
+
+
+def _variant_answers(bucket: str, prefix: str, limit: int) -> dict[bytes, Reply]:
+    s3 = client("s3")
+    found: dict[bytes, Reply] = {}
+    keys: list[str] = []
+    with translated("s3:ListBucket"):
+        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+            keys += [o["Key"] for o in page.get("Contents", []) if o["Key"].endswith(".jsonl")]
+    for key in sorted(keys, reverse=True):
+        with translated("s3:GetObject"):
+            text = s3.get_object(Bucket=bucket, Key=key)["Body"].read().decode("utf-8", "replace")
+        for number, line in enumerate(text.splitlines(), start=1):
+            pair = _answered(line, f"s3://{bucket}/{key} line {number}") if line.strip() else None
+            if pair is not None:
+                found.setdefault(pair[0], pair[1])
+        if len(found) >= limit:
+            break
+    return found
+
+
+def captured_pairs(destination: str, endpoint: str, production: str, shadow: str, limit: int) -> list[Replayed]:
+    """Requests both ``production`` and ``shadow`` answered, paired by their body, from the endpoint's data capture
+    (``<destination>/<endpoint>/<variant>/``), newest first, at most ``limit``."""
+    bucket, prefix = split_uri(destination)
+    base = f"{prefix.rstrip('/')}/{endpoint}" if prefix else endpoint
+    produced = _variant_answers(bucket, f"{base}/{production}/", limit * 4)
+    shadowed = _variant_answers(bucket, f"{base}/{shadow}/", limit)
+    pairs = [Replayed(body, produced[body], reply) for body, reply in shadowed.items() if body in produced]
+    return pairs[:limit]

@@ -7,14 +7,25 @@ from datetime import datetime
 
 from rollout import clock
 from rollout.analysis import VariantFigures
-from rollout.aws import cloudwatch
+from rollout.aws import cloudwatch, s3, sagemaker
 from rollout.config import Settings
 from rollout.experiment import AbVerdict, ab_decision, ab_sequential_winner, ab_winner, shadow_decision
-from rollout.models import AbTest, ExperimentResult, Outcome, Phase, RolloutState, Shadow, SideFigures
+from rollout.models import (
+    AbTest,
+    ExperimentResult,
+    Outcome,
+    Phase,
+    RolloutState,
+    Shadow,
+    SideFigures,
+    Verification,
+    VerificationResult,
+)
 from rollout.notifications import EventKind
 from rollout.stats.core import Counts
 from rollout.stats.sequential import Period, SequentialResult, sequential_error_rates, sequential_means
 from rollout.steps.announce import announce
+from rollout.verification import judge_replay
 
 
 def _side(variants: list[str], figures: VariantFigures, value: float | None) -> SideFigures:
@@ -104,6 +115,27 @@ def early_winner(state: RolloutState, now: datetime) -> tuple[AbVerdict, Sequent
     return (verdict, result) if verdict.winner != "none" else None
 
 
+def compare_shadow_answers(state: RolloutState, strategy: Shadow) -> VerificationResult:
+    """What the shadow answered against production, from the endpoint's data capture of both (paired by request)."""
+    target, baseline = state.target, state.require_baseline()
+    assert target is not None and target.variant_name
+    production = max(baseline.variants, key=lambda v: v.weight).name
+    destination = sagemaker.capture_destination(target.shift_config_name or "") if target.shift_config_name else None
+    thresholds = Verification(
+        min_requests=1,
+        max_error_rate_increase=1.0,  # errors and latency are the metric checks' (every check of the test)
+        max_latency_ratio=None,
+        min_label_agreement=strategy.min_label_agreement,
+        max_score_difference=strategy.max_score_difference,
+    )
+    if destination is None:
+        return judge_replay(thresholds, [], "no data capture on the shadow test's endpoint config", production)
+    pairs = s3.captured_pairs(
+        destination, state.endpoint_name, production, target.variant_name, strategy.answer_sample_size
+    )
+    return judge_replay(thresholds, pairs, f"{destination} (captured pairs)", production)
+
+
 def conclude(state: RolloutState, settings: Settings, verdict_reason: str, early: bool = False) -> RolloutState:
     """The test ran its course (its last check passed) or a sequential test ended it ``early``: decide and set
     what comes next."""
@@ -123,10 +155,19 @@ def conclude(state: RolloutState, settings: Settings, verdict_reason: str, early
             reason = f"stopped early after {int((now - (state.bake.started_at or now)).total_seconds())} s: {reason}"
         decision = ab_decision(strategy, winner)
         planned_restore = strategy.decision == "rollback"  # measure, then back: what the policy asked
-    else:  # a shadow that failed never gets here: its check rolled it back
+    else:  # a shadow that failed its checks never gets here: they rolled it back
         winner, reason, metric = "new", f"shadow passed: {verdict_reason}", "5XX rate and ModelLatency vs production"
         decision = shadow_decision(strategy)
         planned_restore = True
+        if strategy.compares_answers:
+            compared = compare_shadow_answers(state, strategy)
+            metric += ", answers vs production"
+            state.verification = compared
+            if compared.passed:
+                reason = f"{reason}; answers: {compared.reason}"
+            else:
+                winner, decision, planned_restore = "baseline", "discard", False
+                reason = f"shadow failed on its answers: {compared.reason}"
     state.experiment = ExperimentResult(
         kind=strategy.type,
         metric=metric,
