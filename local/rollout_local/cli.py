@@ -289,6 +289,28 @@ def _nothing_running(args: argparse.Namespace, session: Any, stack: Any) -> int:
     return NOTHING
 
 
+def judge_figures_text(figures: dict[str, Any]) -> str:
+    """The statistical judge's figures on one line: both sides' counts, the evidence, what would decide it."""
+    parts = [
+        f"judge: new {figures['new_errors']}/{figures['new_invocations']} errors, "
+        f"baseline {figures['baseline_errors']}/{figures['baseline_invocations']}"
+    ]
+    if figures.get("p_worse") is not None:
+        parts.append(f"p(worse)={figures['p_worse']:.3g}, p(within)={figures['p_within']:.3g}")
+    if figures.get("new_latency_ms") is not None:
+        parts.append(
+            f"latency median {figures['new_latency_ms']:.1f} vs {figures['baseline_latency_ms']:.1f} ms, "
+            f"p(slower)={figures['p_slower']:.3g}"
+        )
+    if figures.get("sequential_p") is not None:
+        parts.append(f"sequential p={figures['sequential_p']:.3g}")
+    if figures.get("more_invocations"):
+        parts.append(f"needs about {figures['more_invocations']} more invocations of the new variant")
+    if figures.get("more_minutes"):
+        parts.append(f"about {figures['more_minutes']} more minutes for latency")
+    return "; ".join(parts)
+
+
 def _history(args: argparse.Namespace, session: Any, stack: Any) -> int:
     from rollout_local.operate import history
 

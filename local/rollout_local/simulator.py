@@ -154,6 +154,7 @@ class Simulation:
         self.registry.behaviours = self.scenario.behaviours()
         live = self.scenario.live_endpoints()
         create_endpoints(live, self.session, self.sagemaker, self.stack.role_arn, self.settle_endpoints)
+        self._create_capture_buckets(live)
         for group, policy in self.scenario.all_policies().items():
             self.put_policy(group, policy)
         self.world = World(
@@ -171,6 +172,7 @@ class Simulation:
         self.aws.alarm_history = lambda: self.world.transitions
         self.aws.metric_store = self.world.store
         self.world.alarms_changed = lambda: self.aws.alarm_changes
+        self.aws.runtime = self.world.invoke
         self._world_thread: threading.Thread | None = None
         create_alarms(self.scenario, self.world)
         return self
@@ -429,6 +431,16 @@ class Simulation:
             return execution_input
         event = self.scenario.load_event(self.root)
         return self.approval_event(event, package_arn) if package_arn else event
+
+    def _create_capture_buckets(self, live: list[Any]) -> None:
+        """The buckets the live endpoints capture into exist (their owner made them before turning capture on)."""
+        s3 = self.session.client("s3")
+        for spec in live:
+            destination = str((spec.config_extras.get("DataCaptureConfig") or {}).get("DestinationS3Uri", ""))
+            if destination.startswith("s3://"):
+                bucket = destination[len("s3://") :].split("/", 1)[0]
+                if bucket not in {b["Name"] for b in s3.list_buckets().get("Buckets", [])}:
+                    s3.create_bucket(Bucket=bucket)
 
     def run(self, execution_name: str | None = None) -> Report:
         """The scenario from the start to the report: the approval, then the timeline, until all is done."""

@@ -79,6 +79,8 @@ class RolloutStatus:
     rollback_reason: str | None
     started_at: str
     paused: str | None = None  # who paused it, and why (rollout resume ENDPOINT)
+    verification: str | None = None  # how the pre-traffic verification went, when the policy asks for one
+    judge_figures: dict[str, Any] | None = None  # the statistical judge's figures at the latest check
     outcome: str | None = None  # set once the rollout has ended
     reason: str | None = None
     read_events: int = field(default=0, compare=False)  # how many history events it took to find the state
@@ -194,7 +196,11 @@ def summary(session: Any, arn: str, state: RolloutState, now: datetime, events: 
     if state.gate is not None:
         bake_seconds = int((state.gate.deadline - state.gate.opened_at).total_seconds())
         left = max(0, int((state.gate.deadline - now).total_seconds()))
-    elif state.phase in (Phase.BAKING, Phase.VERIFYING) and state.bake.ends_at is not None and state.bake.started_at is not None:
+    elif (
+        state.phase in (Phase.BAKING, Phase.VERIFYING)
+        and state.bake.ends_at is not None
+        and state.bake.started_at is not None
+    ):
         bake_seconds = int((state.bake.ends_at - state.bake.started_at).total_seconds())
         left = max(0, int((state.bake.ends_at - now).total_seconds()))
     paused = None
@@ -226,6 +232,10 @@ def summary(session: Any, arn: str, state: RolloutState, now: datetime, events: 
         rollback_reason=reason,
         started_at=state.started_at.isoformat(),
         paused=paused,
+        verification=state.verification.reason if state.verification else None,
+        judge_figures=(
+            state.history[-1].figures.model_dump(mode="json") if state.history and state.history[-1].figures else None
+        ),
         read_events=events,
     )
 
@@ -307,7 +317,13 @@ def render(r: RolloutStatus) -> str:
         )
     elif r.bake_seconds_left is not None and r.bake_seconds is not None:
         lines.append(f"  bake: {duration(r.bake_seconds_left)} left of {duration(r.bake_seconds)}")
+    if r.verification is not None:
+        lines.append(f"  pre-traffic verification: {r.verification}")
     lines.append(f"  latest verdict: {_checks_line(r)}")
+    if r.judge_figures:
+        from rollout_local.cli import judge_figures_text
+
+        lines.append("  " + judge_figures_text(r.judge_figures))
     lines.append(f"  {r.message}")
     return "\n".join(lines)
 

@@ -218,3 +218,31 @@ def test_a_smaller_first_step_judged_longer_is_never_less_careful(strategy):
 def test_policy_model_fields_for_the_operator_have_defaults():
     policy = Policy(endpoint_name="e")
     assert (policy.allowed_endpoints, policy.allow_package_overrides, policy.capacity_limits) == ((), (), None)
+
+
+STATISTICAL_OPERATOR = {**OPERATOR, "analysis": {**OPERATOR["analysis"], "judge": "statistical", "confidence": 0.95}}
+
+
+@pytest.mark.parametrize(
+    ("metadata", "rule"),
+    [
+        ({"analysis.confidence": 0.8}, "confidence 0.8 is looser"),
+        ({"analysis.error_rate_tolerance": 0.01}, "error_rate_tolerance 0.01 is looser"),
+        ({"analysis.latency_tolerance_ratio": None}, "latency_tolerance_ratio no check is looser"),
+        ({"analysis.judge": "threshold"}, "judge threshold is looser"),
+        (
+            {"analysis.error_rate_tolerance_kind": "ratio", "analysis.error_rate_tolerance": 1.1},
+            "error_rate_tolerance_kind ratio",
+        ),
+    ],
+    ids=lambda v: str(v)[:40],
+)
+def test_a_request_may_not_loosen_the_statistical_judge(metadata, rule):
+    message = refused(operator=STATISTICAL_OPERATOR, metadata=metadata)
+    assert rule in message
+
+
+def test_a_request_may_make_the_statistical_judge_stricter():
+    stricter = {"analysis.confidence": 0.99, "analysis.error_rate_tolerance": 0.0005}
+    resolved = resolve(operator=STATISTICAL_OPERATOR, metadata=stricter)
+    assert resolved.policy.analysis.confidence == 0.99

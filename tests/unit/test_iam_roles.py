@@ -21,6 +21,7 @@ REFS = {
     "PolicyParameterPrefix": "/rollout/policies",
     "EndpointNamePattern": "churn-*",
     "EventBusName": "default",
+    "CaptureBucketName": "churn-captures",
     "RolloutTable": "rollouts",
     "RolloutTable.Arn": f"arn:aws:dynamodb:us-east-1:{ACCOUNT}:table/rollouts",
     "EventDeadLetterQueue.Arn": f"arn:aws:sqs:us-east-1:{ACCOUNT}:s-event-dead-letters",

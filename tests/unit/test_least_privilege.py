@@ -36,12 +36,20 @@ CHECKED_PREFIXES = (
     "sns",
     "events",
 )
-BOTO_TO_IAM = {"stepfunctions": "states", "events": "events", "application-autoscaling": "application-autoscaling"}
+BOTO_TO_IAM = {
+    "stepfunctions": "states",
+    "events": "events",
+    "application-autoscaling": "application-autoscaling",
+    "sagemaker-runtime": "sagemaker",
+}
 
 # One call of each operation with every optional part present (tags, an execution role, a model package,
 # rollback alarms, a SageMaker scalable target), so that its needs list every extra permission it can ask for.
 EXAMPLES = {
     "sagemaker:DescribeEndpoint": {"EndpointName": "churn-prod"},
+    "sagemaker:InvokeEndpoint": {"EndpointName": "churn-prod"},
+    "s3:ListObjectsV2": {"Bucket": "churn-captures", "Key": ""},
+    "s3:GetObject": {"Bucket": "churn-captures", "Key": "datacapture/churn-prod/blue/2026/01/05/09/00-00-000-x.jsonl"},
     "sagemaker:DescribeEndpointConfig": {"EndpointConfigName": "c"},
     "sagemaker:DescribeModel": {"ModelName": "m"},
     "sagemaker:DescribeModelPackage": {

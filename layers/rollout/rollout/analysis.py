@@ -11,7 +11,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
-from rollout.models import Analysis, BakeState, Verdict
+from rollout.models import Analysis, BakeState, JudgeFigures, Verdict
+from rollout.stats.core import Counts, Outcome, StatsInputError
+from rollout.stats.noninferiority import judge_error_rate
+from rollout.stats.ranks import judge_latency
+from rollout.stats.rates import Margin
 
 
 @dataclass(frozen=True)
@@ -28,11 +32,24 @@ class VariantFigures:
 
 
 @dataclass(frozen=True)
+class MinuteFigures:
+    """One variant's (or one side's) traffic in one minute: the statistical judge's unit of evidence."""
+
+    at: datetime
+    invocations: float
+    errors: float
+    latency_ms: float | None
+
+
+@dataclass(frozen=True)
 class HealthObservation:
     alarms: dict[str, str]  # alarm name -> OK | ALARM | INSUFFICIENT_DATA
     new: VariantFigures | None = None
     baseline: VariantFigures | None = None
     alarm_reasons: dict[str, str] = field(default_factory=dict)  # alarm name -> its StateReason
+    # the statistical judge: per-minute figures of both sides over the judged window (None: not read)
+    new_minutes: tuple[MinuteFigures, ...] | None = None
+    baseline_minutes: tuple[MinuteFigures, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -40,6 +57,7 @@ class HealthVerdict:
     verdict: Verdict
     reason: str
     alarm: str | None = None  # the alarm that failed the check, if one did
+    figures: JudgeFigures | None = None  # the statistical judge's figures, when it judged
 
 
 def judge(analysis: Analysis, observed: HealthObservation) -> HealthVerdict:
@@ -53,8 +71,11 @@ def judge(analysis: Analysis, observed: HealthObservation) -> HealthVerdict:
     missing = sorted(name for name, value in observed.alarms.items() if value == "INSUFFICIENT_DATA")
     if missing and analysis.treat_missing == "inconclusive":
         unknown.append(f"alarm {', '.join(missing)} has INSUFFICIENT_DATA")
-    figures = ""
-    if analysis.has_metric_checks:
+    statistical: HealthVerdict | None = None
+    if analysis.statistical and observed.new_minutes is not None and observed.baseline_minutes is not None:
+        statistical = judge_statistically(analysis, observed.new_minutes, observed.baseline_minutes)
+    shown = ""
+    if _has_limits(analysis):  # limits still bind beside the statistical judge (an absolute ceiling, say)
         new, base = observed.new, observed.baseline
         if new is None or new.invocations < analysis.min_invocations:
             seen = int(new.invocations) if new else 0
@@ -62,14 +83,104 @@ def judge(analysis: Analysis, observed: HealthObservation) -> HealthVerdict:
                 f"new variant served {seen} invocations, fewer than min_invocations={analysis.min_invocations}"
             )
         else:
-            failures, figures = _metric_failures(analysis, new, base)
+            failures, shown = _metric_failures(analysis, new, base)
             if failures:
-                return HealthVerdict(Verdict.FAIL, "; ".join(failures))
+                figures = statistical.figures if statistical else None
+                return HealthVerdict(Verdict.FAIL, "; ".join(failures), figures=figures)
             if new.latency_ms is None and (analysis.max_latency_ms or analysis.max_latency_ratio):
                 unknown.append("no ModelLatency datapoints for the new variant")
+    if statistical is not None:
+        if statistical.verdict is Verdict.FAIL:
+            return statistical
+        if statistical.verdict is Verdict.INCONCLUSIVE:
+            unknown.append(statistical.reason)
+        elif not unknown:
+            return statistical
+        return HealthVerdict(Verdict.INCONCLUSIVE, "; ".join(unknown), figures=statistical.figures)
+    if observed.new_minutes is not None and not _has_limits(analysis) and not unknown:
+        return HealthVerdict(Verdict.PASS, f"no alarm in ALARM; {NO_CONCURRENT_BASELINE}")
     if unknown:
         return HealthVerdict(Verdict.INCONCLUSIVE, "; ".join(unknown))
-    return HealthVerdict(Verdict.PASS, figures or "no alarm in ALARM")
+    return HealthVerdict(Verdict.PASS, shown or "no alarm in ALARM")
+
+
+NO_CONCURRENT_BASELINE = "no baseline served beside the new variant, so the statistical judge had nothing to compare"
+
+
+def _has_limits(analysis: Analysis) -> bool:
+    return any(
+        v is not None
+        for v in (
+            analysis.max_error_rate,
+            analysis.max_error_rate_increase,
+            analysis.max_latency_ms,
+            analysis.max_latency_ratio,
+        )
+    )
+
+
+def _counts(minutes: tuple[MinuteFigures, ...]) -> Counts:
+    invocations = round(sum(m.invocations for m in minutes))
+    return Counts(min(invocations, round(sum(m.errors for m in minutes))), invocations)
+
+
+def judge_statistically(
+    analysis: Analysis, new: tuple[MinuteFigures, ...], baseline: tuple[MinuteFigures, ...]
+) -> HealthVerdict | None:
+    """The statistical judge: the new variant against the baseline serving beside it over the same minutes.
+
+    The 5XX rate by ``stats.noninferiority`` (worse beyond the tolerance: FAIL; within it: PASS; else
+    INCONCLUSIVE with the invocations that would decide), the per-minute ModelLatency by ``stats.ranks``
+    (Mann-Whitney U against ``latency_tolerance_ratio`` x the baseline). Any FAIL fails; all PASS passes.
+    None when the baseline served nothing in the window (a 100% step): there is nothing to compare with.
+    """
+    new_counts, base_counts = _counts(new), _counts(baseline)
+    if base_counts.invocations == 0:
+        return None
+    margin = Margin(analysis.error_rate_tolerance_kind, analysis.error_rate_tolerance)
+    errors = judge_error_rate(new_counts, base_counts, margin, analysis.confidence)
+    outcomes = [errors.verdict]
+    reasons = {errors.verdict: [errors.reason]}
+    figures = JudgeFigures(
+        new_invocations=new_counts.invocations,
+        new_errors=new_counts.errors,
+        baseline_invocations=base_counts.invocations,
+        baseline_errors=base_counts.errors,
+        p_worse=errors.p_worse,
+        p_within=errors.p_within,
+        more_invocations=errors.more_invocations,
+    )
+    ratio = analysis.latency_tolerance_ratio
+    if ratio is not None:
+        news = [m.latency_ms for m in new if m.latency_ms is not None and m.invocations > 0]
+        bases = [m.latency_ms for m in baseline if m.latency_ms is not None and m.invocations > 0]
+        if not news or not bases:
+            side = "new variant" if not news else "baseline"
+            outcomes.append(Outcome.INCONCLUSIVE)
+            reasons.setdefault(Outcome.INCONCLUSIVE, []).append(f"no per-minute ModelLatency of the {side} yet")
+        else:
+            try:
+                latency = judge_latency(news, bases, ratio, analysis.confidence)
+            except StatsInputError as exc:  # figures CloudWatch should never give (say so, do not guess)
+                outcomes.append(Outcome.INCONCLUSIVE)
+                reasons.setdefault(Outcome.INCONCLUSIVE, []).append(f"latency not judged: {exc}")
+            else:
+                outcomes.append(latency.verdict)
+                reasons.setdefault(latency.verdict, []).append(
+                    f"ModelLatency {analysis.latency_statistic} {latency.reason}"
+                )
+                figures = figures.model_copy(
+                    update={
+                        "new_latency_ms": latency.new_median,
+                        "baseline_latency_ms": latency.baseline_median,
+                        "p_slower": latency.p_slower,
+                        "more_minutes": latency.more_minutes,
+                    }
+                )
+    for outcome in (Outcome.FAIL, Outcome.INCONCLUSIVE):
+        if outcome in outcomes:
+            return HealthVerdict(Verdict(outcome.value), "; ".join(reasons[outcome]), figures=figures)
+    return HealthVerdict(Verdict.PASS, "; ".join(reasons[Outcome.PASS]), figures=figures)
 
 
 def _metric_failures(analysis: Analysis, new: VariantFigures, base: VariantFigures | None) -> tuple[list[str], str]:

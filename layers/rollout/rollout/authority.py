@@ -164,6 +164,10 @@ def _ordered(*safest_first: str) -> Callable[[str, str], bool]:
     return at_least_as_safe
 
 
+def _same(ours: object, theirs: object) -> bool:
+    return ours == theirs
+
+
 JUDGING: dict[str, Callable[[object, object], bool]] = {
     "max_error_rate": _lower_is_safer_optional,  # type: ignore[dict-item]
     "max_error_rate_increase": _lower_is_safer_optional,  # type: ignore[dict-item]
@@ -174,6 +178,13 @@ JUDGING: dict[str, Callable[[object, object], bool]] = {
     "failure_threshold": _lower,  # type: ignore[dict-item]
     "treat_missing": _ordered("inconclusive", "ok"),  # type: ignore[dict-item]
     "on_inconclusive": _ordered("fail", "pass"),  # type: ignore[dict-item]
+    # the statistical judge: a request may demand more confidence or a smaller tolerance, never less; switching
+    # judge or tolerance kind is neither stricter nor looser as such, so only the operator (or a listing) does it
+    "judge": _same,
+    "confidence": _higher,  # type: ignore[dict-item]
+    "error_rate_tolerance_kind": _same,
+    "error_rate_tolerance": _lower,  # type: ignore[dict-item]
+    "latency_tolerance_ratio": _lower_is_safer_optional,  # type: ignore[dict-item]
 }
 # Judging fields a shadow test takes from its strategy instead of from `analysis`.
 SHADOW_JUDGING = ("max_error_rate_increase", "max_latency_ratio", "min_invocations")

@@ -132,6 +132,14 @@ class MetricsUnavailableError(DeploymentError):
     the rollout cannot judge the new model, so it rolls back (this is not a verdict on the model)."""
 
 
+class PreTrafficVerificationError(DeploymentError):
+    """The new variant failed its pre-traffic verification on replayed requests: it never served a caller."""
+
+
+class VerificationSampleError(DeploymentError):
+    """The requests to replay could not be found or read (no capture, a file not in SageMaker's format)."""
+
+
 class HistoryQuotaError(DeploymentError):
     """The execution neared Step Functions' history quota and could not continue in a fresh execution."""
 

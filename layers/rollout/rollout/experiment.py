@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from rollout.models import AbTest, Shadow, SideFigures
+from rollout.stats.sequential import SequentialResult
 
 Winner = Literal["new", "baseline", "none"]
 Decision = Literal["promote", "keep_both", "keep", "rollback", "discard"]
@@ -57,6 +58,38 @@ def ab_winner(test: AbTest, baseline: SideFigures, new: SideFigures) -> AbVerdic
             f"no clear winner on {metric}: {figures}, {margin:.1%} apart < min_improvement {test.min_improvement:.1%}",
         )
     return AbVerdict(better, f"{'new model' if better == 'new' else 'baseline'} wins on {metric}: {figures}")
+
+
+def ab_sequential_winner(test: AbTest, baseline: SideFigures, new: SideFigures, result: SequentialResult) -> AbVerdict:
+    """The statistical judge's winner: the side a sequential test (valid at every look) found better, if both
+    served ``min_invocations`` and the observed margin reaches ``min_improvement``; else no winner."""
+    short = [
+        f"{label} served {side.invocations} invocations"
+        for label, side in (("baseline", baseline), ("new model", new))
+        if side.invocations < test.min_invocations
+    ]
+    if short:
+        return AbVerdict(
+            "none", f"not enough traffic to decide: {', '.join(short)} (min_invocations={test.min_invocations})"
+        )
+    metric = test.metric.shown()
+    if result.decision == "continue":
+        return AbVerdict("none", f"no significant difference on {metric} ({result.reason})")
+    lower = test.metric.direction == "lower_is_better"
+    better: Winner = "new" if (result.decision == "new_lower") == lower else "baseline"
+    b, n = baseline.value, new.value
+    figures = ""
+    if b is not None and n is not None:
+        figures = f": new {_shown(test.metric.kind, n)} vs baseline {_shown(test.metric.kind, b)}"
+        margin = abs(n - b) / abs(b) if b else 1.0
+        if margin < test.min_improvement:
+            return AbVerdict(
+                "none",
+                f"a significant but small difference on {metric}{figures}, {margin:.1%} apart < min_improvement "
+                f"{test.min_improvement:.1%} ({result.reason})",
+            )
+    side = "new model" if better == "new" else "baseline"
+    return AbVerdict(better, f"{side} wins on {metric}{figures} ({result.reason})")
 
 
 def ab_decision(test: AbTest, winner: Winner) -> Decision:

@@ -285,6 +285,11 @@ class AbTest(Frozen):
         description="promote_winner: the new model takes over if it wins, else the endpoint goes back; "
         "keep_both: both stay at the test weights; rollback: the endpoint goes back whatever the result",
     )
+    stop_early: bool = Field(
+        default=False,
+        description="end the test as soon as a sequential test (valid at every look) finds a winner; needs "
+        "analysis.judge statistical",
+    )
 
     @property
     def new_percent(self) -> float:
@@ -313,6 +318,52 @@ class Shadow(Frozen):
         "production's); keep: leave the shadow running; discard: back to the exact baseline config",
     )
     on_fail: Literal["discard"] = "discard"
+    min_label_agreement: float | None = Field(
+        default=None,
+        ge=0,
+        le=1,
+        description="compare answers: lowest share of captured requests the shadow answers with production's label "
+        "(needs the endpoint's data capture)",
+    )
+    max_score_difference: float | None = Field(
+        default=None, ge=0, description="compare answers: highest mean absolute difference of the paired scores"
+    )
+    answer_sample_size: int = Field(default=500, ge=1, le=5000, description="captured pairs compared at most")
+
+    @property
+    def compares_answers(self) -> bool:
+        return self.min_label_agreement is not None or self.max_score_difference is not None
+
+
+class Verification(Frozen):
+    """Pre-traffic verification: while the new variant has weight 0, replay a sample of real requests to it and to
+    the baseline (InvokeEndpoint with TargetVariant) and compare errors, latency and answers before any caller is
+    served by it. A failing verification ends the rollout."""
+
+    sample_s3_uri: str | None = Field(
+        default=None,
+        pattern=r"^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/.*)?$",
+        description="a sample of requests in SageMaker's capture format (JSON Lines) under this S3 prefix; default: "
+        "the endpoint's data capture (DataCaptureConfig.DestinationS3Uri/<endpoint>/<baseline variant>/)",
+    )
+    sample_size: int = Field(default=200, ge=1, le=2000, description="requests replayed to each variant at most")
+    time_budget_seconds: int = Field(
+        default=300, ge=10, le=600, description="the replay stops after this long and judges what it has"
+    )
+    min_requests: int = Field(default=20, ge=1, le=2000, description="fewer replayed requests than this fail it")
+    max_error_rate_increase: float = Field(
+        default=0.0, ge=0, le=1, description="highest share of requests the new variant fails beyond the baseline"
+    )
+    max_latency_ratio: float | None = Field(
+        default=2.0, gt=0, description="highest median latency of the new variant divided by the baseline's"
+    )
+    min_label_agreement: float | None = Field(
+        default=0.95, ge=0, le=1, description="lowest share of requests both answer with the same label"
+    )
+    max_score_difference: float | None = Field(
+        default=0.05, ge=0, description="highest mean absolute difference of the paired scores"
+    )
+    examples: int = Field(default=3, ge=0, le=10, description="example disagreements kept for the record")
 
 
 # Fields only the operator's policy (stack defaults, the group's SSM parameter) may set.
@@ -359,10 +410,56 @@ class Analysis(Frozen):
         description="checks in a row that may fail to read alarms or metrics (each is inconclusive) before the "
         "rollout stops and rolls back; such errors never fail the new model",
     )
+    judge: Literal["threshold", "statistical"] = Field(
+        default="threshold",
+        description="threshold: compare the figures with the limits above; statistical: compare the new variant "
+        "with the baseline serving beside it by hypothesis tests (pass, fail, or inconclusive with the invocations "
+        "that would decide it) - see the README, 'The statistical judge'",
+    )
+    confidence: float = Field(
+        default=0.95, gt=0.5, lt=1, description="statistical: the confidence a pass or a fail needs (0.95 = 5% risk)"
+    )
+    error_rate_tolerance: float = Field(
+        default=0.001,
+        ge=0,
+        le=100,
+        description="statistical: the harmless excess of the new 5XX rate over the baseline's - a difference in "
+        "[0, 1) (0.001 = 0.1 percentage points) or, with error_rate_tolerance_kind ratio, a factor >= 1",
+    )
+    error_rate_tolerance_kind: Literal["difference", "ratio"] = Field(
+        default="difference",
+        description="statistical: difference (absolute) or ratio (relative; can never pass while no errors happen)",
+    )
+    latency_tolerance_ratio: float | None = Field(
+        default=1.2,
+        ge=1,
+        le=100,
+        description="statistical: the new variant's per-minute ModelLatency may be up to this times the baseline's "
+        "(Mann-Whitney U on per-minute latency_statistic figures); null: latency is not judged",
+    )
+
+    @model_validator(mode="after")
+    def _tolerance_fits_kind(self) -> Analysis:
+        if self.error_rate_tolerance_kind == "difference" and self.error_rate_tolerance >= 1:
+            raise ValueError(
+                f"error_rate_tolerance {self.error_rate_tolerance:g} is not a difference of rates (0 <= value < 1): "
+                "set error_rate_tolerance_kind ratio for a relative tolerance"
+            )
+        if self.error_rate_tolerance_kind == "ratio" and self.error_rate_tolerance < 1:
+            raise ValueError(
+                f"a ratio error_rate_tolerance must be >= 1 (1.2 = up to 20% more errors), got "
+                f"{self.error_rate_tolerance:g}"
+            )
+        return self
+
+    @property
+    def statistical(self) -> bool:
+        return self.judge == "statistical"
 
     @property
     def has_metric_checks(self) -> bool:
-        return any(
+        """Whether a check reads the variants' metrics (limits to compare with, or the statistical judge)."""
+        return self.statistical or any(
             v is not None
             for v in (self.max_error_rate, self.max_error_rate_increase, self.max_latency_ms, self.max_latency_ratio)
         )
@@ -434,6 +531,11 @@ class Policy(Frozen):
     capacity_limits: CapacityLimits | None = Field(
         default=None, description="Operator only: the most capacity a rollout may ask for."
     )
+    verification: Verification | None = Field(
+        default=None,
+        description="Pre-traffic verification of the new variant on replayed requests (canary, linear, steps, "
+        "ab_test on an existing endpoint).",
+    )
 
     @model_validator(mode="after")
     def _within_limits(self) -> Policy:
@@ -459,6 +561,16 @@ class Policy(Frozen):
                 "analysis.max_error_rate_increase or analysis.max_latency_ratio"
             )
         strategy = self.strategy
+        if self.verification is not None and not isinstance(strategy, (Canary, Linear, Steps, AbTest)):
+            raise ValueError(
+                f"verification replays requests to the new variant while it has weight 0, which strategy "
+                f"{strategy.type} never gives it (use canary, linear, steps or ab_test)"
+            )
+        if isinstance(strategy, AbTest) and strategy.stop_early and not self.analysis.statistical:
+            raise ValueError(
+                "an A/B test may stop early only with a sequential test: set analysis.judge statistical "
+                "(or stop_early false)"
+            )
         if isinstance(strategy, BlueGreen):
             alarms = strategy.auto_rollback_alarms or self.analysis.alarms
             if not alarms:
@@ -682,6 +794,23 @@ class Verdict(StrEnum):
     INCONCLUSIVE = "inconclusive"
 
 
+class JudgeFigures(Frozen):
+    """The statistical judge's figures at one check: what each side served, the evidence, what would decide it."""
+
+    new_invocations: int
+    new_errors: int
+    baseline_invocations: int
+    baseline_errors: int
+    p_worse: float | None = Field(default=None, description="error rate: evidence the new one is worse")
+    p_within: float | None = Field(default=None, description="error rate: evidence it is within the tolerance")
+    more_invocations: int | None = Field(default=None, description="new-variant invocations that would decide it")
+    new_latency_ms: float | None = Field(default=None, description="median of the new variant's per-minute figures")
+    baseline_latency_ms: float | None = None
+    p_slower: float | None = Field(default=None, description="latency: evidence the new one is slower")
+    more_minutes: int | None = Field(default=None, description="latency: more minutes that would decide it")
+    sequential_p: float | None = Field(default=None, description="A/B: the always-valid p-value of the test")
+
+
 class StepRecord(Frozen):
     """What happened at one check of one step: kept in the state, small, for the record and the report. The
     figures are the new variant's (and the baseline's) over the step's bake so far, as the check read them."""
@@ -698,6 +827,7 @@ class StepRecord(Frozen):
     baseline_error_rate: float | None = None
     baseline_latency_ms: float | None = None
     alarm: str | None = Field(default=None, description="the alarm in ALARM that failed the check")
+    figures: JudgeFigures | None = Field(default=None, description="the statistical judge's figures")
 
 
 class GateState(Frozen):
@@ -750,6 +880,33 @@ class SideFigures(Frozen):
     value: float | None = Field(description="the judged metric (A/B) or None")
 
 
+class ReplayExample(Frozen):
+    """One request the two variants answered differently."""
+
+    request: str
+    baseline: str
+    new: str
+    why: str
+
+
+class VerificationResult(Frozen):
+    """How the pre-traffic verification went: the figures, the verdict, a few disagreements."""
+
+    passed: bool
+    requests: int
+    sample_source: str
+    baseline_variant: str
+    baseline_errors: int
+    new_errors: int
+    baseline_latency_ms: float | None
+    new_latency_ms: float | None
+    label_agreement: float | None
+    score_mean_abs_difference: float | None
+    score_ks: float | None
+    examples: tuple[ReplayExample, ...] = ()
+    reason: str
+
+
 class ExperimentResult(Frozen):
     """How an A/B or shadow test ended: both sides' figures, the winner, and what was done about it."""
 
@@ -761,6 +918,8 @@ class ExperimentResult(Frozen):
     passed: bool
     decision: Literal["promote", "keep_both", "keep", "rollback", "discard"]
     reason: str
+    stopped_early: bool = Field(default=False, description="an A/B test a sequential test ended before its duration")
+    p_value: float | None = Field(default=None, description="the sequential test's always-valid p-value (statistical)")
 
 
 class RolloutState(BaseModel):
@@ -780,13 +939,14 @@ class RolloutState(BaseModel):
     target: Target | None = None
     steps: tuple[Step, ...] = ()
     step_index: int = 0
-    next: Literal["wait", "start", "shift", "bake", "gate", "promote", "restore", "done"] = "wait"
+    next: Literal["wait", "start", "verify", "shift", "bake", "gate", "promote", "restore", "done"] = "wait"
     gate: GateState | None = None
     promote_now: bool = Field(default=False, description="a person asked to skip the remaining steps")
     pause: PauseState | None = Field(default=None, description="a person paused the rollout at its current weight")
     bake: BakeState = Field(default_factory=BakeState)
     history: list[StepRecord] = Field(default_factory=list)
     experiment: ExperimentResult | None = None
+    verification: VerificationResult | None = Field(default=None, description="the pre-traffic verification")
     service_alarms: list[str] = Field(default_factory=list, description="alarms this rollout created and deletes")
     leftovers: list[str] = Field(
         default_factory=list, description="what Clean Up could not delete (kind:name): recorded, retried next time"

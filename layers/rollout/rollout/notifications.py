@@ -21,6 +21,7 @@ SNS_MESSAGE_MAX_BYTES = 256 * 1024  # SNS Publish: at most 256 KB of UTF-8
 class EventKind(StrEnum):
     STARTED = "Rollout Started"
     STEP_SHIFTED = "Rollout Step Shifted"
+    VERIFIED = "Rollout Variant Verified"
     STEP_VERDICT = "Rollout Step Verdict"
     WAITING_FOR_APPROVAL = "Rollout Waiting For Approval"
     APPROVED = "Rollout Gate Approved"
@@ -74,6 +75,7 @@ def human_message(detail: dict[str, Any]) -> tuple[str, str]:
     sentences = {
         EventKind.STARTED.value: f"Rollout of {version} to {detail['endpoint_name']} started ({detail['strategy']}).",
         EventKind.STEP_SHIFTED.value: f"{where}:{step} - traffic shifted.",
+        EventKind.VERIFIED.value: f"{where}: pre-traffic verification {detail.get('verdict')}: {detail.get('detail')}",
         EventKind.STEP_VERDICT.value: f"{where}:{step} - verdict {detail.get('verdict')}: {detail.get('detail')}",
         EventKind.WAITING_FOR_APPROVAL.value: f"{where}: waiting for approval at gate '{detail.get('gate')}' "
         f"(rollout approve {detail['endpoint_name']}).",

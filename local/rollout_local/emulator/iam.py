@@ -37,6 +37,7 @@ STATE_MACHINE = "states"  # the principal of the state machine's own calls (its 
 # botocore names services in its event names after the service id; IAM names them by their prefix.
 IAM_PREFIXES = {
     "sagemaker": "sagemaker",
+    "sagemaker-runtime": "sagemaker",  # InvokeEndpoint is sagemaker:InvokeEndpoint
     "cloudwatch": "cloudwatch",
     "application-auto-scaling": "application-autoscaling",
     "sfn": "states",
@@ -48,6 +49,7 @@ IAM_PREFIXES = {
     "iam": "iam",
     "sts": "sts",
     "kms": "kms",
+    "s3": "s3",
 }
 # How each service answers a denied request: (error code, HTTP status, extra headers). Query-protocol services
 # (SNS, IAM, STS) answer in XML; CloudWatch speaks JSON but keeps its query-era code through x-amzn-query-error.
@@ -326,6 +328,16 @@ def _unflatten_query(values: Mapping[str, list[str]]) -> dict[str, Any]:
     return params
 
 
+def _s3_params(url: str) -> dict[str, Any]:
+    parts = urlsplit(url)
+    host, path = parts.hostname or "", unquote(parts.path).lstrip("/")
+    if ".s3." in host or host.endswith(".s3.amazonaws.com"):
+        bucket, key = host.split(".s3", 1)[0], path
+    else:
+        bucket, _, key = path.partition("/")
+    return {"Bucket": bucket, "Key": key}
+
+
 def request_params(prefix: str, request: Any) -> dict[str, Any]:
     """The parameters of a botocore request, whatever its protocol."""
     body = request.body or b""
@@ -338,6 +350,11 @@ def request_params(prefix: str, request: Any) -> dict[str, Any]:
         if qualifier:
             params["Qualifier"] = qualifier[0]
         return params
+    if prefix == "s3":  # REST: the bucket in the host (virtual-hosted style) or the path's first segment
+        return _s3_params(request.url)
+    invocation = re.search(r"/endpoints/([^/]+)/invocations", urlsplit(request.url).path)
+    if prefix == "sagemaker" and invocation:  # SageMaker Runtime (REST): the endpoint is in the path
+        return {"EndpointName": unquote(invocation.group(1))}
     if "x-www-form-urlencoded" in str(request.headers.get("Content-Type", "")):
         return _unflatten_query(parse_qs(text))
     loaded = json.loads(text) if text.strip() else {}

@@ -150,10 +150,24 @@ def _resource_tags(call: Call, arn: str) -> dict[str, tuple[str, ...]]:
     return {f"aws:resourcetag/{key.lower()}": (value,) for key, value in call.account.resource_tags(arn).items()}
 
 
+# --- S3 (pre-traffic verification reads captured requests) -------------------------------------------------
+
+
+@_register("s3:ListObjectsV2", "s3:ListObjects")
+def _s3_list(call: Call) -> list[Need]:
+    """Listing a bucket is s3:ListBucket on the bucket (SAR: ListObjectsV2 -> s3:ListBucket)."""
+    return [Need("s3:ListBucket", f"arn:aws:s3:::{call.params['Bucket']}")]
+
+
+@_register("s3:GetObject")
+def _s3_get(call: Call) -> list[Need]:
+    return [Need("s3:GetObject", f"arn:aws:s3:::{call.params['Bucket']}/{call.params['Key']}")]
+
+
 # --- SageMaker -------------------------------------------------------------------------------------------
 
 
-@_register("sagemaker:DescribeEndpoint", "sagemaker:UpdateEndpointWeightsAndCapacities")
+@_register("sagemaker:DescribeEndpoint", "sagemaker:UpdateEndpointWeightsAndCapacities", "sagemaker:InvokeEndpoint")
 def _endpoint_action(call: Call) -> list[Need]:
     arn = sagemaker_arn("endpoint", call.params["EndpointName"])
     return [Need(_action(call), arn, _resource_tags(call, arn))]

@@ -54,7 +54,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from unittest import mock
-from urllib.parse import quote, unquote
+from urllib.parse import quote, unquote, urlsplit
 
 import boto3
 import botocore.endpoint
@@ -112,6 +112,7 @@ from rollout_local.emulator.sagemaker import ApiError, SageMakerEmulator
 from rollout_local.emulator.world import percentile
 
 MOTO_VERSION = "5.2.1"
+INVOKE_ENDPOINT_MAX_BYTES = 6 * 1024 * 1024  # InvokeEndpoint's payload limit (SageMaker endpoints quotas: 6 MB)
 MOTO_CONFIG: Any = {"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}
 
 LambdaHandler = Callable[[dict[str, Any], Any], Any]
@@ -194,6 +195,8 @@ class LocalAws:
         self.event_sink: Callable[[dict[str, Any]], None] | None = None  # the simulation's bus (PutEvents entries)
         self.metric_store: MetricStore | None = None  # CloudWatch's metrics of the world's namespaces, indexed
         self.alarm_changes = 0  # moves whenever a request may have changed an alarm (the world re-reads them then)
+        # the world's InvokeEndpoint: (endpoint, target variant, body, content type, inference id) -> answer
+        self.runtime: Callable[[str, str | None, bytes, str, str | None], tuple[str, bytes, str, float]] | None = None
         self.people_keys: dict[str, str] = {}  # a person's access key -> their principal for local IAM
         self._local = threading.local()
         self._stack = ExitStack()
@@ -561,6 +564,8 @@ class LocalAws:
         fault = self.faults.error_for(api) if in_workflow else None
         if fault is not None:
             return fault_response(request, fault, self._local.function)
+        if service == "sagemaker-runtime" and operation == "InvokeEndpoint" and self.runtime is not None:
+            return self._invoke_endpoint(request)
         if service == "sagemaker" and self.sagemaker.handles(operation):
             params = json.loads(request.body or b"{}")
 
@@ -584,6 +589,41 @@ class LocalAws:
             for entry in json.loads(request.body or b"{}").get("Entries", []):
                 self.event_sink(entry)
         return response
+
+    def _invoke_endpoint(self, request: Any) -> AWSResponse:
+        """SageMaker Runtime InvokeEndpoint (REST: ``POST /endpoints/<name>/invocations``; TargetVariant and the
+        inference id in headers, the body as sent): the world's model answers."""
+        assert self.runtime is not None
+        match = re.search(r"/endpoints/([^/]+)/invocations", urlsplit(request.url).path)
+        endpoint = unquote(match.group(1)) if match else ""
+        headers = request.headers
+        variant = headers.get("X-Amzn-SageMaker-Target-Variant")
+        inference_id = headers.get("X-Amzn-SageMaker-Inference-Id")
+        content_type = headers.get("Content-Type") or "application/octet-stream"
+        body = request.body or b""
+        if hasattr(body, "read"):
+            body = body.read()
+        body = body.encode() if isinstance(body, str) else bytes(body)
+        if len(body) > INVOKE_ENDPOINT_MAX_BYTES:
+            return error_response(request, "ValidationError", "Request payload exceeds the maximum of 6 MB.", 400)
+        try:
+            chosen, answer, answer_type, latency_ms = self.runtime(
+                endpoint, _text(variant), body, _text(content_type) or "", _text(inference_id)
+            )
+        except ApiError as error:
+            return error_response(request, error.code, error.message, error.status)
+        self._pass_time(latency_ms / 1000.0)  # the model takes its time to answer
+        answer_headers = {
+            "Content-Type": answer_type,
+            "x-Amzn-Invoked-Production-Variant": chosen,
+            "x-amzn-RequestId": str(uuid.uuid4()),
+        }
+        return AWSResponse(request.url, 200, answer_headers, MockRawResponse(answer))
+
+
+def _text(value: Any) -> str | None:
+    """A header value as text (botocore keeps some as bytes)."""
+    return value.decode() if isinstance(value, bytes) else value
 
 
 HISTORY_PAGE_DEFAULT, HISTORY_PAGE_MAX = 100, 1000  # GetExecutionHistory's maxResults (0: the default)

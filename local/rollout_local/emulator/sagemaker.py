@@ -173,6 +173,47 @@ class SageMakerEmulator:
                 routes[endpoint.name] = found
         return routes
 
+    def capture_config(self, name: str) -> dict[str, Any]:
+        """The DataCaptureConfig of the endpoint's current config ({} without one)."""
+        endpoint = self.endpoints.get(name)
+        config = self.configs.get(endpoint.config_name, {}) if endpoint is not None else {}
+        return dict(config.get("DataCaptureConfig") or {})
+
+    def invocation_target(self, name: str, variant: str | None, pick: float) -> tuple[str, str, dict[str, Any]]:
+        """Where an InvokeEndpoint goes: (variant, model, the config's DataCaptureConfig or {}). ``variant`` is the
+        request's TargetVariant - any production variant, weight 0 included (AWS's way to test a variant before
+        it gets traffic); without it the live weights decide, ``pick`` in [0, 1) standing for AWS's random draw.
+        Shadow variants cannot be targeted (they are no production variant; stricter than unsure)."""
+        with self.lock:
+            self.settle()
+            endpoint = self.endpoints.get(name)
+            if endpoint is None or endpoint.status not in SERVING:
+                state = "not found" if endpoint is None else f"in status {endpoint.status}"
+                raise ApiError("ValidationError", f"Endpoint {name} of account {ACCOUNT} {state}.")
+            config = self.configs.get(endpoint.config_name, {})
+            models = {v["VariantName"]: v.get("ModelName", "") for v in config.get("ProductionVariants", [])}
+            capture = dict(config.get("DataCaptureConfig") or {})
+            if variant is not None:
+                if variant not in endpoint.live or variant not in models:
+                    raise ApiError(
+                        "ValidationError",
+                        f"The variant {variant} is not a production variant of endpoint {name} "
+                        f"(variants: {', '.join(sorted(endpoint.live))}); TargetVariant must name one.",
+                    )
+                return variant, models[variant], capture
+            total = sum(w for w, _ in endpoint.live.values())
+            if total <= 0:
+                raise ApiError("ValidationError", f"Endpoint {name} has no variant with traffic weight above 0.")
+            point = pick * total
+            for candidate, (weight, _) in sorted(endpoint.live.items()):
+                if weight <= 0:
+                    continue
+                if point < weight:
+                    return candidate, models.get(candidate, ""), capture
+                point -= weight
+            last = max((v for v, (w, _) in endpoint.live.items() if w > 0))
+            return last, models.get(last, ""), capture
+
     # --- time --------------------------------------------------------------------------------------------
 
     def settle(self) -> None:

@@ -15,6 +15,8 @@ the same on the first day of a bake as on the thirtieth, and reading a window co
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 from collections import defaultdict
 from collections.abc import Callable
@@ -22,16 +24,19 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from botocore.exceptions import ClientError
 from pydantic import BaseModel, ConfigDict, Field
 
+from rollout_local.emulator.answers import Answers, answer, capture_key, capture_record, request_body, stable_uuid
 from rollout_local.emulator.clock import VirtualClock
 from rollout_local.emulator.metrics import MetricStore
-from rollout_local.emulator.sagemaker import ACCOUNT, REGION, Route, SageMakerEmulator
+from rollout_local.emulator.sagemaker import ACCOUNT, REGION, ApiError, Route, SageMakerEmulator
 
 NAMESPACE = "AWS/SageMaker"
 BUSINESS_NAMESPACE = "Business"  # where a behaviour's ``metrics`` go, per variant (an A/B test's KPI)
 TICK = timedelta(seconds=60)
 HISTOGRAM = 100  # latency samples written per variant and minute (moto stores each one)
+CAPTURED_PER_MINUTE = 200  # data capture records written per variant and minute at most (AWS: every sampled one)
 
 
 class Behaviour(BaseModel):
@@ -46,12 +51,33 @@ class Behaviour(BaseModel):
     metrics: dict[str, float] = Field(
         default_factory=dict, description="business metrics per minute (namespace Business, per variant)"
     )
+    answers: Answers = Field(default_factory=Answers, description="what the model answers (InvokeEndpoint, capture)")
+
+
+class TrafficChange(BaseModel):
+    """From ``after_seconds`` (since the approval) on, callers send ``requests_per_second``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    after_seconds: int = Field(ge=0)
+    requests_per_second: float = Field(ge=0)
 
 
 class Traffic(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     requests_per_second: float = Field(default=0, ge=0)
+    changes: list[TrafficChange] = Field(
+        default_factory=list, description="later request rates (a quiet night, traffic that arrives), in any order"
+    )
+
+    def rate_at(self, elapsed: float) -> float:
+        """Requests per second ``elapsed`` seconds after the approval."""
+        rate = self.requests_per_second
+        for change in sorted(self.changes, key=lambda c: c.after_seconds):
+            if elapsed >= change.after_seconds:
+                rate = change.requests_per_second
+        return rate
 
 
 class AlarmScriptStep(BaseModel):
@@ -94,6 +120,11 @@ class AlarmTransition:
     old: str
     new: str
     reason: str
+
+
+def _unit_of(*parts: str) -> float:
+    digest = hashlib.blake2b("\x1f".join(parts).encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big") / 2**64
 
 
 def _behaviour_at(phases: list[Behaviour], elapsed: float) -> Behaviour:
@@ -143,6 +174,14 @@ class World:
         ] = []  # (minute start, endpoint -> variant -> share)
         self._carry: dict[tuple[str, str, str], float] = defaultdict(float)
         self.probes: list[tuple[float, Callable[[], None]]] = []  # (simulated second, call) run at that tick
+        self.s3 = session.client("s3")
+        self._requests_sent: dict[str, int] = defaultdict(int)  # endpoint -> callers' requests so far (numbering)
+        self.invocations: list[
+            tuple[datetime, str, str, int]
+        ] = []  # InvokeEndpoint calls: (at, endpoint, variant, status)
+        self.captured: list[str] = []  # s3://bucket/key of every capture file written
+        self._minute_first: dict[str, int] = {}
+        self._late_captures: list[tuple[dict[str, Any], str, str, datetime, str]] = []  # InvokeEndpoint's
 
     # --- setup -------------------------------------------------------------------------------------------
 
@@ -229,10 +268,12 @@ class World:
     def serve(self, now: datetime) -> None:
         """One minute of traffic ending at ``now``, routed by the live weights (and copied to shadows)."""
         minute_start = now - TICK
+        self._flush_captures()
+        self._minute_first = {}  # endpoint -> the number of its first request this minute
         routes = self.sagemaker.traffic_routes()
         self.shares.append((minute_start, {e: {_label(r): r.share for r in found} for e, found in routes.items()}))
         elapsed = (now - self.clock.start).total_seconds()
-        rate = self.traffic.requests_per_second * TICK.total_seconds()
+        rate = self.traffic.rate_at(elapsed - TICK.total_seconds()) * TICK.total_seconds()
         publish_at = now + self.metric_delay
         for endpoint, found in routes.items():
             served: dict[str, Minute] = {}
@@ -250,6 +291,7 @@ class World:
                     self.requests_served += requests
                     if is_new:
                         self.bad_requests_served += errors
+                self._capture_minute(endpoint, route, behaviour, requests, minute_start)  # shadows: own name
                 minute = served.setdefault(route.variant, Minute())
                 minute.invocations += requests
                 minute.errors += errors
@@ -266,6 +308,87 @@ class World:
                     total = sum(c for _, c in kpi)
                     value = sum(v * c for v, c in kpi) / total
                     self.store.put(BUSINESS_NAMESPACE, metric, dims, minute_start, [(value, 1.0)], "None", publish_at)
+
+    # --- answers: InvokeEndpoint and data capture --------------------------------------------------------
+
+    def _flush_captures(self) -> None:
+        """Write the capture records of InvokeEndpoint calls since the last tick, one file per variant."""
+        pending, self._late_captures = self._late_captures, []
+        files: dict[tuple[str, str], tuple[dict[str, Any], datetime, list[str]]] = {}
+        for config, endpoint, variant, at, line in pending:
+            files.setdefault((endpoint, variant), (config, at, []))[2].append(line)
+        for (endpoint, variant), (config, at, lines) in files.items():
+            self._write_capture(config, endpoint, variant, at, lines)
+
+    def _capture_minute(
+        self, endpoint: str, route: Route, behaviour: Behaviour, requests: int, start: datetime
+    ) -> None:
+        """Data capture of one minute of a variant's traffic, when the endpoint's config asks for it."""
+        if route.fleet == "shadow":  # a copy of the minute's first callers' requests: the same bodies
+            first = self._minute_first.get(endpoint, self._requests_sent[endpoint])
+        else:
+            first = self._requests_sent[endpoint]
+            self._minute_first.setdefault(endpoint, first)
+            self._requests_sent[endpoint] += requests
+        config = self.sagemaker.capture_config(endpoint)
+        if not config or config.get("EnableCapture", True) is False:
+            return
+        sampled = self._whole(
+            endpoint, _label(route), "captured", requests * config.get("InitialSamplingPercentage", 0) / 100
+        )
+        sampled = min(sampled, CAPTURED_PER_MINUTE)
+        if sampled <= 0:
+            return
+        kind = behaviour.answers.content_type
+        lines = []
+        for n in range(sampled):
+            index = first + n
+            body = request_body(endpoint, index, kind)
+            at = start + timedelta(seconds=60 * n / sampled)
+            response, response_type = answer(behaviour.answers, body)
+            event = stable_uuid(endpoint, route.variant, str(index))
+            lines.append(json.dumps(capture_record(config, body, kind, response, response_type, at, event)))
+        self._write_capture(config, endpoint, route.variant, start, lines)
+
+    def _write_capture(
+        self, config: dict[str, Any], endpoint: str, variant: str, at: datetime, lines: list[str]
+    ) -> None:
+        bucket, key = capture_key(config, endpoint, variant, at, stable_uuid(endpoint, variant, at.isoformat()))
+        try:
+            self.s3.put_object(Bucket=bucket, Key=key, Body=("\n".join(lines) + "\n").encode())
+        except ClientError:  # a missing bucket, say: SageMaker's capture fails without failing the request
+            return
+        self.captured.append(f"s3://{bucket}/{key}")
+
+    def invoke(
+        self, endpoint: str, variant: str | None, body: bytes, content_type: str, inference_id: str | None = None
+    ) -> tuple[str, bytes, str, float]:
+        """SageMaker Runtime InvokeEndpoint: (the variant that answered, body, content type, the model's latency in
+        ms). A request the model fails raises ``ApiError`` ModelError (HTTP 424, as AWS reports a container's
+        error); the same request gets the same answer (or error) from the same model every time."""
+        now = self.clock.now()
+        digest = hashlib.sha256(body).hexdigest()
+        chosen, model, capture = self.sagemaker.invocation_target(endpoint, variant, _unit_of("route", digest))
+        behaviour, _ = self._variant_behaviour(model, (now - self.clock.start).total_seconds())
+        if _unit_of("error", model, digest) < behaviour.error_rate:
+            self.invocations.append((now, endpoint, chosen, 424))
+            raise ApiError(
+                "ModelError",
+                f'Received server error (500) from primary with message "model {model} failed". See '
+                f"https://{REGION}.console.aws.amazon.com/cloudwatch/home?region={REGION}#logEventViewer:group="
+                f"/aws/sagemaker/Endpoints/{endpoint} in account {ACCOUNT} for more information.",
+                424,
+            )
+        response, response_type = answer(behaviour.answers, body)
+        self.invocations.append((now, endpoint, chosen, 200))
+        sampled = _unit_of("sample", digest) * 100 < capture.get("InitialSamplingPercentage", 0)
+        if capture and capture.get("EnableCapture", True) is not False and sampled:
+            event = stable_uuid(endpoint, chosen, digest, now.isoformat())
+            line = capture_record(capture, body, content_type, response, response_type, now, event, inference_id)
+            # written by the world at its next tick, as SageMaker writes capture files later, and as the service
+            # (never the caller) - the caller needs no S3 permission for it
+            self._late_captures.append((capture, endpoint, chosen, now, json.dumps(line)))
+        return chosen, response, response_type, behaviour.latency_ms
 
     def _whole(self, endpoint: str, variant: str, what: str, expected: float) -> int:
         """Whole requests from an expected count, carrying the fraction to the next minute (deterministic)."""

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from rollout.analysis import VariantFigures
+from rollout.analysis import MinuteFigures, VariantFigures
 from rollout.aws.clients import client, translated
 from rollout.models import Analysis
 
@@ -98,6 +98,109 @@ def variant_figures(
         weight = sum(w for _, w in latencies) or len(latencies)
         latency = sum(v * (w or 1) for v, w in latencies) / weight / MICROSECONDS_PER_MS
     return VariantFigures(invocations=total, errors=errors, latency_ms=latency)
+
+
+MINUTE = 60
+
+
+def _minute_queries(
+    namespace: str, endpoint: str, variants: Sequence[str], metrics: Sequence[tuple[str, str, str]]
+) -> list[dict[str, Any]]:
+    """One per-minute query per variant and (id prefix, metric, statistic)."""
+    return [
+        {
+            "Id": f"{key}{index}",
+            "MetricStat": {
+                "Metric": {
+                    "Namespace": namespace,
+                    "MetricName": metric,
+                    "Dimensions": [
+                        {"Name": "EndpointName", "Value": endpoint},
+                        {"Name": "VariantName", "Value": variant},
+                    ],
+                },
+                "Period": MINUTE,
+                "Stat": stat,
+            },
+            "ReturnData": True,
+        }
+        for index, variant in enumerate(variants)
+        for key, metric, stat in metrics
+    ]
+
+
+def _minute_series(queries: list[dict[str, Any]], start: datetime, end: datetime) -> dict[str, dict[datetime, float]]:
+    """Query id -> {minute start -> value}, every page of GetMetricData (oldest first)."""
+    found: dict[str, dict[datetime, float]] = {q["Id"]: {} for q in queries}
+    for first in range(0, len(queries), 500):  # GetMetricData takes at most 500 queries
+        with translated("cloudwatch:GetMetricData"):
+            pages = (
+                client("cloudwatch")
+                .get_paginator("get_metric_data")
+                .paginate(
+                    MetricDataQueries=queries[first : first + 500],
+                    StartTime=start,
+                    EndTime=end,
+                    ScanBy="TimestampAscending",
+                )
+            )
+            for page in pages:
+                for result in page.get("MetricDataResults", []):
+                    series = found.setdefault(result["Id"], {})
+                    for when, value in zip(result.get("Timestamps", []), result.get("Values", []), strict=False):
+                        series[when] = float(value)
+    return found
+
+
+def _whole_minutes(start: datetime, end: datetime) -> tuple[datetime, datetime]:
+    """[start, end) on minute boundaries, at least one minute long (CloudWatch aligns periods to them)."""
+    first = start.replace(second=0, microsecond=0)
+    last = end.replace(second=0, microsecond=0)
+    return first, max(last, first + timedelta(seconds=MINUTE))
+
+
+def variant_minutes(
+    endpoint: str, variants: Sequence[str], start: datetime, end: datetime, latency_statistic: str
+) -> tuple[MinuteFigures, ...]:
+    """Invocations, 5XX errors and ModelLatency (ms) of ``variants`` together, minute by minute over [start, end),
+    oldest first; only minutes with invocations. Several variants' latencies are averaged, weighted by traffic
+    (a p99 of two fleets cannot be combined exactly; the weighted average is close when they are alike)."""
+    first, last = _whole_minutes(start, end)
+    metrics = (
+        ("inv", "Invocations", "Sum"),
+        ("err", "Invocation5XXErrors", "Sum"),
+        ("lat", "ModelLatency", latency_statistic),
+    )
+    series = _minute_series(_minute_queries(NAMESPACE, endpoint, variants, metrics), first, last)
+    minutes: list[MinuteFigures] = []
+    for when in sorted({t for i in range(len(variants)) for t in series.get(f"inv{i}", {})}):
+        invocations = errors = weighted = weight = 0.0
+        for i in range(len(variants)):
+            served = series.get(f"inv{i}", {}).get(when, 0.0)
+            invocations += served
+            errors += series.get(f"err{i}", {}).get(when, 0.0)
+            latency = series.get(f"lat{i}", {}).get(when)
+            if latency is not None and served > 0:
+                weighted += latency * served
+                weight += served
+        if invocations > 0:
+            latency_ms = weighted / weight / MICROSECONDS_PER_MS if weight else None
+            minutes.append(MinuteFigures(at=when, invocations=invocations, errors=errors, latency_ms=latency_ms))
+    return tuple(minutes)
+
+
+def metric_minutes(
+    namespace: str, metric: str, statistic: str, endpoint: str, variants: Sequence[str], start: datetime, end: datetime
+) -> list[float]:
+    """One figure per minute of any per-variant metric over [start, end), oldest first: summed across ``variants``
+    for Sum and SampleCount, averaged across them otherwise; minutes without data are left out."""
+    first, last = _whole_minutes(start, end)
+    series = _minute_series(_minute_queries(namespace, endpoint, variants, (("m", metric, statistic),)), first, last)
+    figures: list[float] = []
+    for when in sorted({t for values in series.values() for t in values}):
+        values = [series[f"m{i}"][when] for i in range(len(variants)) if when in series.get(f"m{i}", {})]
+        figures.append(sum(values) if statistic in ("Sum", "SampleCount") else sum(values) / len(values))
+    return figures
 
 
 def variant_metric(

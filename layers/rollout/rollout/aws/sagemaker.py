@@ -121,6 +121,16 @@ def config_request(config_name: str) -> ConfigRequest | None:
     return {key: value for key, value in described.items() if key in accepted}
 
 
+def capture_destination(config_name: str) -> str | None:
+    """The DestinationS3Uri of a config's data capture, when it captures requests."""
+    described = describe_endpoint_config(config_name)
+    capture = (described or {}).get("DataCaptureConfig") or {}
+    modes = {option.get("CaptureMode") for option in capture.get("CaptureOptions", [])}
+    if not capture or capture.get("EnableCapture") is False or not modes & {"Input", "InputAndOutput"}:
+        return None
+    return str(capture["DestinationS3Uri"])
+
+
 def model_package_of(model_name: str) -> str | None:
     """The registry package a model was created from (its first container's ModelPackageName), if any."""
     model = _describe("describe_model", ModelName=model_name)

@@ -176,6 +176,8 @@ def settled(state: RolloutState, now: datetime) -> RolloutState:
     elif state.phase is Phase.UPDATING and target.shifts_traffic:
         state.next = "shift"
         state.message = f"variant {target.variant_name} is live at weight 0 beside the baseline"
+        if state.policy.verification is not None and state.verification is None:
+            state.next = "verify"  # replayed requests judge it before any caller is served by it
     elif state.phase is Phase.UPDATING and target.guardrails:  # SageMaker's blue/green update was the promotion
         after_promotion(state, now)
     else:

@@ -33,6 +33,7 @@ from rollout.errors import (
 from rollout.models import (
     AbTest,
     GateState,
+    JudgeFigures,
     PauseState,
     Phase,
     RolloutState,
@@ -44,7 +45,7 @@ from rollout.models import (
 from rollout.notifications import EventKind
 from rollout.steps.announce import announce
 from rollout.steps.drift import require_drift_free
-from rollout.steps.experiment import conclude
+from rollout.steps.experiment import conclude, early_winner
 
 
 def observe(state: RolloutState, now: datetime) -> HealthObservation:
@@ -68,9 +69,19 @@ def observe(state: RolloutState, now: datetime) -> HealthObservation:
     stat = analysis.latency_statistic
     baseline_names = [v.name for v in baseline.variants]
     if target.variant_name and state.phase is not Phase.VERIFYING:  # side by side: the same window for both
-        new = cloudwatch.variant_figures(state.endpoint_name, [target.variant_name], start, now, stat)
+        new_names = [target.variant_name]
+        new = cloudwatch.variant_figures(state.endpoint_name, new_names, start, now, stat)
         old = cloudwatch.variant_figures(state.endpoint_name, baseline_names, start, now, stat)
-        return HealthObservation(alarms=alarms, new=new, baseline=old, alarm_reasons=reasons)
+        if not analysis.statistical:
+            return HealthObservation(alarms=alarms, new=new, baseline=old, alarm_reasons=reasons)
+        return HealthObservation(  # the statistical judge compares both sides minute by minute
+            alarms=alarms,
+            new=new,
+            baseline=old,
+            alarm_reasons=reasons,
+            new_minutes=cloudwatch.variant_minutes(state.endpoint_name, new_names, start, now, stat),
+            baseline_minutes=cloudwatch.variant_minutes(state.endpoint_name, baseline_names, start, now, stat),
+        )
     if state.phase is Phase.VERIFYING and target.promoted_variant:
         names = [target.promoted_variant]
     else:
@@ -114,7 +125,17 @@ def _evaluate(state: RolloutState, settings: Settings) -> RolloutState:
     label = step_label(state)
     if state.gate is not None:
         return _at_gate(state, settings, verdict, observed, signal, now, label)
-    decision = after_check(analysis, state.bake, verdict, now)
+    strategy = state.policy.strategy
+    ab_statistical = isinstance(strategy, AbTest) and analysis.statistical
+    if ab_statistical and verdict.verdict is not Verdict.FAIL and not state.promote_now:
+        stopped = _stopped_early(state, settings, now, label, verdict)
+        if stopped is not None:
+            return stopped
+    counted = verdict
+    if ab_statistical and verdict.verdict is Verdict.INCONCLUSIVE:
+        # an A/B test's guard rails stop it only on a FAIL: whether the test found anything is its own decision
+        counted = HealthVerdict(Verdict.PASS, verdict.reason, figures=verdict.figures)
+    decision = after_check(analysis, state.bake, counted, now)
     bake = state.bake
     bake.checks += 1
     if verdict.verdict is Verdict.FAIL:
@@ -128,7 +149,7 @@ def _evaluate(state: RolloutState, settings: Settings) -> RolloutState:
             settings,
             verdict=verdict.verdict.value,
             detail=decision.reason,
-            figures=_figures(record),
+            figures=_figures(record, verdict),
         )
     if decision.action is BakeAction.ROLL_BACK:
         return _roll_back(state, f"{label} failed: {decision.reason}")
@@ -206,6 +227,7 @@ def _record(
         baseline_error_rate=_rounded(base.error_rate if base else None),
         baseline_latency_ms=_rounded(base.latency_ms if base else None),
         alarm=verdict.alarm,
+        figures=verdict.figures,
     )
     if previous is not None:
         state.history[-1] = record  # the state stays small: a step's latest check stands for it
@@ -218,10 +240,14 @@ def _rounded(value: float | None) -> float | None:
     return round(value, 6) if value is not None else None
 
 
-def _figures(record: StepRecord) -> dict[str, object]:
-    """A verdict's figures as its event carries them (only those that were measured)."""
+def _figures(record: StepRecord, verdict: HealthVerdict) -> dict[str, object]:
+    """A verdict's figures as its event carries them (only those that were measured; the statistical judge's
+    under ``statistical``)."""
     fields = ("invocations", "error_rate", "latency_ms", "baseline_error_rate", "baseline_latency_ms", "alarm")
-    return {name: getattr(record, name) for name in fields if getattr(record, name) is not None}
+    figures: dict[str, object] = {name: getattr(record, name) for name in fields if getattr(record, name) is not None}
+    if verdict.figures is not None:
+        figures["statistical"] = verdict.figures.model_dump(mode="json")
+    return figures
 
 
 def _roll_back(state: RolloutState, reason: str) -> RolloutState:
@@ -235,6 +261,51 @@ def _roll_back(state: RolloutState, reason: str) -> RolloutState:
     state.reason = failure_reason(state.error)
     state.next = "restore"
     return state
+
+
+def _stopped_early(
+    state: RolloutState, settings: Settings, now: datetime, label: str, verdict: HealthVerdict
+) -> RolloutState | None:
+    """An A/B test with ``stop_early`` ends at the first check where its sequential test found a winner."""
+    strategy = state.policy.strategy
+    if not isinstance(strategy, AbTest) or not strategy.stop_early or state.bake.started_at is None:
+        return None
+    found = early_winner(state, now)
+    if found is None:
+        return None
+    winner, result = found
+    figures = (verdict.figures or _no_figures()).model_copy(update={"sequential_p": result.p_value})
+    reason = f"the sequential test decided: {winner.reason}"
+    record = StepRecord(
+        step=step_number(state),
+        weight_percent=state.current_step.weight_percent,
+        at=now,
+        verdict=Verdict.PASS,
+        reason=reason,
+        figures=figures,
+    )
+    if state.history and state.history[-1].step == record.step:
+        state.history[-1] = record
+    else:
+        state.history.append(record)
+    state.bake.checks += 1
+    announce(
+        state,
+        EventKind.STEP_VERDICT,
+        settings,
+        verdict=Verdict.PASS.value,
+        detail=reason,
+        figures=figures.model_dump(mode="json"),
+    )
+    state.message = f"{label}: stopped early - {reason}"
+    conclude(state, settings, reason, early=True)
+    if state.next == "promote" and state.policy.gates.confirm_before_promotion:
+        return open_gate(state, settings, "before promotion", "promote", now)
+    return state
+
+
+def _no_figures() -> JudgeFigures:
+    return JudgeFigures(new_invocations=0, new_errors=0, baseline_invocations=0, baseline_errors=0)
 
 
 def step_label(state: RolloutState) -> str:

@@ -288,4 +288,5 @@ def record_fields(state: RolloutState, outcome: str) -> dict[str, str | None]:
         "steps": json.dumps([r.model_dump(mode="json") for r in state.history]) if state.history else None,
         "experiment": state.experiment.model_dump_json() if state.experiment else None,
         "leftovers": ", ".join(state.leftovers) if state.leftovers else None,
+        "verification": state.verification.model_dump_json() if state.verification else None,
     }
