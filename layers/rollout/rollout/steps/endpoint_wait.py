@@ -23,7 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from rollout.aws import sagemaker, stepfunctions, table
 from rollout.config import Settings
 from rollout.decide import TRANSITIONAL
-from rollout.errors import MalformedEventError
+from rollout.errors import AwsServiceError, MalformedEventError, ThrottledError
 from rollout.models import RolloutState
 
 ENDPOINT_WAIT = "endpoint"  # the waiting task's kind (a bake's is "bake", a gate's "gate")
@@ -50,7 +50,11 @@ def wait_endpoint(payload: Mapping[str, Any], settings: Settings) -> dict[str, A
     table.set_waiting(settings.table_name, endpoint, state.rollout_id, token, ENDPOINT_WAIT, None)
     status = sagemaker.endpoint_status(endpoint)
     if status not in TRANSITIONAL:  # settled (or gone) already: Check Endpoint judges it now
-        stepfunctions.succeed_task(token, json.dumps({"woken_by": f"endpoint {endpoint} is {status or 'gone'}"}))
+        try:
+            stepfunctions.succeed_task(token, json.dumps({"woken_by": f"endpoint {endpoint} is {status or 'gone'}"}))
+        except (AwsServiceError, ThrottledError) as exc:
+            # best effort: failing the task for it would roll back a healthy rollout; the fallback looks instead
+            return {"endpoint": endpoint, "status": status, "waiting": True, "wake_failed": str(exc)}
         return {"endpoint": endpoint, "status": status, "waiting": False}
     return {"endpoint": endpoint, "status": status, "waiting": True}
 
