@@ -46,6 +46,13 @@ def _simulate(args: argparse.Namespace) -> int:
     if args.expect and report.outcome != args.expect:
         print(f"rollout simulate: expected outcome {args.expect}, got {report.outcome}", file=sys.stderr)
         return FAILED
+    if not args.expect and scenario.expect is not None:
+        from rollout_local.expect import unmet
+
+        problems = unmet(scenario.expect, report)
+        if problems:
+            print(f"rollout simulate: not as the scenario expects: {'; '.join(problems)}", file=sys.stderr)
+            return FAILED
     return OK
 
 
@@ -200,7 +207,11 @@ def build_parser() -> argparse.ArgumentParser:
     simulate.add_argument("scenario", help="scenario file (YAML)")
     simulate.add_argument("--json", action="store_true", help="print only the JSON report")
     simulate.add_argument("--verbose", action="store_true", help="let the handlers log (to stdout)")
-    simulate.add_argument("--expect", metavar="OUTCOME", help="exit 1 unless the outcome is OUTCOME")
+    simulate.add_argument(
+        "--expect",
+        metavar="OUTCOME",
+        help="exit 1 unless the outcome is OUTCOME (default: the scenario's own expect:, if any)",
+    )
     simulate.add_argument("--plot", metavar="FILE.png", help="draw weights, error rate and latency over time")
     simulate.set_defaults(run=_simulate)
 

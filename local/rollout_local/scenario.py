@@ -22,6 +22,7 @@ from rollout_local.emulator.faults import Fault
 from rollout_local.emulator.limits import AwsTimings, FunctionFault, Limits
 from rollout_local.emulator.sagemaker import Timings
 from rollout_local.emulator.world import Behaviour, Traffic
+from rollout_local.expect import Expect
 from rollout_local.references import approval_target, check_scenario, endpoint_name_of
 from rollout_local.specs import (
     DEFAULT_PEOPLE,
@@ -95,6 +96,9 @@ class Scenario(Strict):
         default_factory=list, description="who may use the rollout command, with their IAM policies (default: alice)"
     )
     timeline: list[TimelineEntry] = Field(default_factory=list, description="what the outside world does, in order")
+    expect: Expect | None = Field(
+        default=None, description="how the story should end (checked by 'rollout simulate' and the tests)"
+    )
 
     base_dir: Path = Field(default=Path("."), exclude=True)
 

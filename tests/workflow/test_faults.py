@@ -38,7 +38,8 @@ def test_an_access_denied_call_fails_the_step_that_made_it(run):
 def test_faults_never_reach_the_world_or_the_people_only_the_workflow(run):
     faults = [
         {"api": "cloudwatch:PutMetricData", "error": "InternalFailure", "times": 100000},  # the world's metrics
-        {"api": "sfn:SendTaskSuccess", "error": "AccessDenied", "times": 100},  # the operator's approval
+        # the steering function's wake-up of the waiting gate: the approval is durable, the next check acts on it
+        {"api": "sfn:SendTaskSuccess", "error": "AccessDenied", "times": 100},
     ]
     policy = {
         "endpoint_name": "churn-prod",
@@ -58,5 +59,6 @@ def test_faults_never_reach_the_world_or_the_people_only_the_workflow(run):
     )
     assert report.outcome == "succeeded", report.reason
     assert report.operator[0]["done"], "the person's approval went through"
+    assert "acts on it at its next check" in report.operator[0]["message"], "and the person is told when"
     assert all(r["verdict"] == "pass" for r in json.loads(report.records[0]["steps"])), "metrics were written"
     assert "cloudwatch:PutMetricData" not in report.metrics.api_calls

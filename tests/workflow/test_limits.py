@@ -113,8 +113,9 @@ def test_an_alarm_driven_rollback_cuts_traffic_seconds_after_the_alarm(run):
 
 def test_a_long_multi_line_abort_reason_still_rolls_back_and_rejects_the_package(run):
     # SageMaker's ApprovalDescription must match ".*" (no line break) and the reason travels into the state
-    # (256 KiB): a person's reason is kept to one line and 1,000 characters wherever the service uses it
-    reason = "dashboards look wrong:\nlatency up\tand errors " + "x" * 300_000
+    # (256 KiB): a person's reason is kept to one line and 1,000 characters wherever the service uses it (the
+    # steering API takes at most 4,000 characters; a longer one is refused: see the next test)
+    reason = "dashboards look wrong:\nlatency up\tand errors " + "x" * 3_900
     report, sim = run(
         scenario(
             policy={
@@ -132,3 +133,20 @@ def test_a_long_multi_line_abort_reason_still_rolls_back_and_rejects_the_package
     description = package["ApprovalDescription"]
     assert "\n" not in description and len(description) <= 1024 and "latency up and errors" in description
     assert len(report.records[0]["reason"]) < 1200
+
+
+def test_a_reason_longer_than_the_steering_api_takes_is_refused_and_changes_nothing(run):
+    reason = "x" * 300_000
+    report, _sim = run(
+        scenario(
+            policy={
+                "endpoint_name": "churn-prod",
+                "strategy": {"type": "canary", "canary_percent": 10, "bake_seconds": 600},
+            },
+            operator=[{"at_seconds": 900, "action": "abort", "reason": reason}],
+        )
+    )
+    (answer,) = report.operator
+    assert (answer["done"], answer["status"]) == (False, 400)
+    assert answer["message"] == "invalid request body: String should have at most 4000 characters"
+    assert report.outcome == "succeeded", f"the refused abort changed nothing: {report.reason}"

@@ -423,10 +423,10 @@ def clear_waiting(table: str, endpoint: str, rollout_id: str) -> None:
     _release(table, {"pk": _pk(endpoint), "sk": {"S": "WAIT"}}, rollout_id)
 
 
-def lock_holder(table: str, endpoint: str) -> str | None:
-    """The rollout holding the endpoint now, if any."""
+def lock_holder(table: str, endpoint: str, ddb: Any = None) -> str | None:
+    """The rollout holding the endpoint now, if any (``ddb``: a client of the caller's, e.g. an operator's)."""
     with translated("dynamodb:GetItem"):
-        item = _ddb().get_item(TableName=table, Key=_lock_key(endpoint), ConsistentRead=True).get("Item")
+        item = (ddb or _ddb()).get_item(TableName=table, Key=_lock_key(endpoint), ConsistentRead=True).get("Item")
     return item["rollout_id"]["S"] if item else None
 
 

@@ -22,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from rollout.aws import stepfunctions, table
 from rollout.config import Settings
+from rollout.errors import AwsServiceError, ThrottledError
 from rollout.models import SAGEMAKER_NAME
 
 
@@ -80,10 +81,12 @@ def _gate(request: SteeringRequest, settings: Settings, reject: bool) -> Steered
     action = f"{'reject' if reject else 'approve'}:{waiting.gate}"
     _durable(request, settings, waiting.rollout_id, action)
     if reject:
-        stepfunctions.fail_task(waiting.token, "GateRejectedError", cause)
+        woken = _wake(lambda: stepfunctions.fail_task(waiting.token, "GateRejectedError", cause))
     else:  # a gate between two checks: the next one reads the durable request
-        stepfunctions.succeed_task(waiting.token, json.dumps({"Error": "Approved", "Cause": cause}))
-    return Steered(True, waiting.rollout_id, f"gate '{waiting.gate}' of {request.endpoint} {cause}")
+        woken = _wake(
+            lambda: stepfunctions.succeed_task(waiting.token, json.dumps({"Error": "Approved", "Cause": cause}))
+        )
+    return Steered(True, waiting.rollout_id, f"gate '{waiting.gate}' of {request.endpoint} {cause}{woken}")
 
 
 def approve(request: SteeringRequest, settings: Settings) -> Steered:
@@ -106,9 +109,10 @@ def abort(request: SteeringRequest, settings: Settings) -> Steered:
     _durable(request, settings, rollout_id, "abort")
     waiting = table.waiting(settings.table_name, request.endpoint)
     cause = f"aborted by {request.who}: {request.reason}"
+    woken = ""
     if waiting is not None and waiting.rollout_id == rollout_id:  # waiting in a bake or a gate: end it now
-        stepfunctions.fail_task(waiting.token, "AbortedError", cause)
-    return Steered(True, rollout_id, f"rollout {rollout_id} of {request.endpoint} {cause}")
+        woken = _wake(lambda: stepfunctions.fail_task(waiting.token, "AbortedError", cause))
+    return Steered(True, rollout_id, f"rollout {rollout_id} of {request.endpoint} {cause}{woken}")
 
 
 def promote(request: SteeringRequest, settings: Settings) -> Steered:
@@ -124,6 +128,16 @@ def promote(request: SteeringRequest, settings: Settings) -> Steered:
     return Steered(
         True, rollout_id, f"rollout {rollout_id} of {request.endpoint} will promote after its current step{note}"
     )
+
+
+def _wake(send: Callable[[], bool]) -> str:
+    """Wake the waiting task now: best effort, because the request is already durable and the rollout's next
+    check acts on it. A refused or failed wake-up must not tell the person their request was lost."""
+    try:
+        send()
+    except (AwsServiceError, ThrottledError) as exc:
+        return f" (recorded; the rollout acts on it at its next check: waking it now failed: {exc})"
+    return ""
 
 
 def _durable(request: SteeringRequest, settings: Settings, rollout_id: str, action: str) -> None:
@@ -165,7 +179,8 @@ def parse_request(event: Mapping[str, Any]) -> SteeringRequest:
     except (json.JSONDecodeError, ValidationError, TypeError) as exc:
         message = exc.errors()[0]["msg"] if isinstance(exc, ValidationError) else "not a JSON object"
         raise SteeringError(400, f"invalid request body: {message}") from None
-    return SteeringRequest(endpoint, action, principal, body.reason, body.by)
+    comment_by, reason = table.clipped(body.by, body.reason)  # the same text everywhere it travels
+    return SteeringRequest(endpoint, action, principal, reason, comment_by)
 
 
 def steer(event: Mapping[str, Any], settings: Settings) -> dict[str, Any]:
