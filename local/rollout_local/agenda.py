@@ -25,16 +25,21 @@ class Agenda:
         self.errors: list[str] = []  # calls that raised (a bug in the simulator, reported, never swallowed)
         self._lock = threading.Lock()
         self._heap: list[tuple[datetime, int, Callable[[], None]]] = []
+        self._weak: set[int] = set()  # entries that do not keep the story going (see ``at``)
         self._seq = itertools.count()
         self._busy = 0  # calls running now, spawned ones included
         self._signal = threading.Event()
         self._thread: threading.Thread | None = None
         self._stopping = False
 
-    def at(self, when: datetime, call: Callable[[], None]) -> None:
-        """Run ``call`` at ``when`` (at once if that has passed)."""
+    def at(self, when: datetime, call: Callable[[], None], weak: bool = False) -> None:
+        """Run ``call`` at ``when`` (at once if that has passed). A ``weak`` call runs only if the story is still
+        going then: it does not keep the simulation alive by itself (an emulator's wake-up for a transition)."""
         with self._lock:
-            heapq.heappush(self._heap, (when, next(self._seq), call))
+            seq = next(self._seq)
+            heapq.heappush(self._heap, (when, seq, call))
+            if weak:
+                self._weak.add(seq)
         self._nudge()
 
     def spawn(self, call: Callable[[], None]) -> None:
@@ -55,7 +60,10 @@ class Agenda:
     def pending(self) -> bool:
         """Is anything scheduled, or still running?"""
         with self._lock:
-            return bool(self._heap) or self._busy > 0
+            return self._strong() or self._busy > 0
+
+    def _strong(self) -> bool:
+        return any(seq not in self._weak for _, seq, _ in self._heap)
 
     def start(self) -> None:
         """Start the agenda's thread; call while holding time, so nothing due now is skipped."""
@@ -86,14 +94,16 @@ class Agenda:
                 with self._lock:
                     due = []
                     while self._heap and self._heap[0][0] <= now:
-                        due.append(heapq.heappop(self._heap)[2])
+                        _, seq, call = heapq.heappop(self._heap)
+                        self._weak.discard(seq)
+                        due.append(call)
                     self._busy += len(due)
                 for call in due:
                     self._run_one(call)
                 if due:
                     continue  # a call may have scheduled more for this instant
                 with self._lock:
-                    if self._stopping and not self._heap:
+                    if self._stopping and not self._strong():
                         return
                     timeout = (self._heap[0][0] - now).total_seconds() if self._heap else None
                 self.clock.wait_event(self._signal, timeout)

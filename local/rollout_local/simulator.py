@@ -150,6 +150,9 @@ class Simulation:
             ),
         )
         self.aws.event_sink = self.bus.put_events_entry
+        # SageMaker's endpoint events go on the same bus, each at the moment of its transition
+        self.sagemaker.on_event = self.publish
+        self.sagemaker.wake_at = lambda when: self.agenda.at(when, self.sagemaker.settle, weak=True)
         self.registry = Registry(self.sagemaker, self.sm, self.outside.sm, self.clock.now, self.publish)
         self.registry.behaviours = self.scenario.behaviours()
         live = self.scenario.live_endpoints()

@@ -116,7 +116,9 @@ def _compared(variable: str) -> set[Any]:
 
 def test_every_next_action_but_wait_has_a_branch():
     hub = ASL["States"]["Next Action?"]
-    assert ASL["States"][hub["Default"]]["Type"] == "Wait", "the Default of Next Action? is the endpoint wait"
+    wait = ASL["States"][hub["Default"]]
+    assert hub["Default"] == "Wait For Endpoint", "the Default of Next Action? is the endpoint wait"
+    assert wait["Resource"].endswith(".waitForTaskToken") and wait["Next"] == "Check Endpoint"
     # "wait" is the Default (Wait For Endpoint, then Check Endpoint); every other action must route somewhere
     asked = _values(_field_type("$.next")) or set()
     assert asked - {"wait"} <= _compared("$.next"), asked - {"wait"} - _compared("$.next")

@@ -65,9 +65,11 @@ def test_when_continuing_keeps_failing_near_the_quota_a_judged_rollout_stops_but
 @pytest.mark.parametrize(
     ("policy_interval", "wait", "expected"),
     [
-        (60, 600, 60),  # a short bake: the policy's cadence
-        (60, 3600, 60),
+        (60, 600, 300),  # a short bake: once midway, once at its end
+        (60, 120, 60),  # never more often than the policy allows
+        (60, 3600, 900),  # an hour: every 15 minutes
         (60, 86_400, 900),  # a day: every 15 minutes
+        (600, 600, 600),  # a short bake with a policy asking for less: at its end alone
         (60, 7 * 86_400, 3600),  # a week-long gate: hourly
         (60, 30 * 86_400, 3600),  # a 30-day A/B test: hourly, never rarer
         (1800, 86_400, 1800),  # a policy asking for less is obeyed
@@ -75,6 +77,13 @@ def test_when_continuing_keeps_failing_near_the_quota_a_judged_rollout_stops_but
 )
 def test_long_waits_are_checked_less_often_but_at_least_hourly(policy_interval, wait, expected):
     assert check_interval(Analysis(check_interval_seconds=policy_interval), wait) == expected
+
+
+@pytest.mark.parametrize("wait", [3600, 6 * 3600, 86_400, 3 * 86_400, 30 * 86_400])
+def test_a_day_of_waiting_costs_at_most_300_state_transitions(wait):
+    # Bake (or a gate), Evaluate Health and Next Action? for every periodic check
+    per_day = 3 * 86_400 / check_interval(Analysis(), wait)
+    assert per_day <= 300
 
 
 def test_a_30_day_test_checked_hourly_fits_one_execution():

@@ -7,7 +7,7 @@ from rollout.aws import table
 
 from tests.helpers import scenario
 
-CANARY = {"type": "canary", "canary_percent": 10, "bake_seconds": 3600}
+CANARY = {"type": "canary", "canary_percent": 10, "bake_seconds": 6 * 3600}
 
 
 def history(sim, index=0):
@@ -19,18 +19,18 @@ def entered(events):
 
 
 def test_a_long_bake_past_a_lowered_history_quota_fails_the_execution_outright(run):
-    # an hour's bake checked every minute needs far more than 400 events: the quota ends the execution mid-bake
+    # a 6-hour bake checked every 15 minutes needs more than 300 events: the quota ends the execution mid-bake
     report, sim = run(
         scenario(
             policy={"endpoint_name": "churn-prod", "strategy": CANARY, "analysis": {"check_interval_seconds": 60}},
-            limits={"history_events": 400},
+            limits={"history_events": 300},
         )
     )
     events = history(sim)
-    assert len(events) == 400 and events[-1]["type"] == "ExecutionFailed"
+    assert len(events) == 300 and events[-1]["type"] == "ExecutionFailed"
     described = sim.sfn.describe_execution(executionArn=sim.executions[0])
     assert described["status"] == "FAILED" and described["error"] == "States.Runtime"
-    assert report.outcome == "failed" and "maximum number of history events (400)" in report.reason
+    assert report.outcome == "failed" and "maximum number of history events (300)" in report.reason
     states = entered(events)
     assert "Roll Back" not in states and "Record Outcome" not in states, "no Catch runs past the quota"
     # what AWS would leave behind: the endpoint split between the two models, the lock held, no outcome
@@ -53,7 +53,7 @@ def test_the_same_bake_under_the_real_quota_succeeds(run):
         scenario(policy={"endpoint_name": "churn-prod", "strategy": CANARY, "analysis": {"check_interval_seconds": 60}})
     )
     assert report.outcome == "succeeded"
-    assert 400 < len(history(sim)) < 25_000
+    assert 300 < len(history(sim)) < 25_000
 
 
 def test_a_function_that_runs_past_its_timeout_fails_its_step_and_the_rollout_rolls_back(run):

@@ -261,18 +261,24 @@ def after_check(analysis: Analysis, bake: BakeState, verdict: HealthVerdict, now
 
 LONG_WAIT_CHECKS = 96  # periodic checks a long wait gets at most...
 LONGEST_CHECK_INTERVAL = 3600  # ...but at least one an hour
+# A wait is checked at most every 15 minutes: a check costs 3 state transitions (Bake, Evaluate Health, Next
+# Action?), so a day of baking or of waiting at a gate costs at most 96 checks, 288 transitions.
+STEADY_CHECK_INTERVAL = 900
 
 
 def check_interval(analysis: Analysis, wait_seconds: float) -> int:
     """Seconds between the periodic checks of a wait (a bake, a test, a gate) lasting ``wait_seconds``.
 
-    The policy's ``check_interval_seconds``, stretched for long waits to at most 96 checks per wait, but never
-    beyond an hour: a day-long bake is checked every 15 minutes, a 30-day A/B test hourly. Alarms still end any
-    wait within seconds (the alarm listener); the periodic checks are for the metric comparisons. This keeps a
-    long rollout cheap (state transitions are billed) and its execution history short.
+    Every 15 minutes, or - in a wait shorter than half an hour - once midway (and once at its end); stretched for
+    long waits to at most 96 checks per wait, but never beyond an hour: a week-long gate or a 30-day A/B test is
+    checked hourly. The policy's ``check_interval_seconds`` is the shortest spacing it accepts. Alarms end any
+    wait within seconds (the alarm listener), whatever the spacing: the periodic checks are for the metric
+    comparisons, whose evidence grows slowly anyway. This keeps a rollout cheap (state transitions are billed)
+    and its execution history short.
     """
-    stretched = min(int(wait_seconds) // LONG_WAIT_CHECKS, LONGEST_CHECK_INTERVAL)
-    return max(analysis.check_interval_seconds, stretched)
+    stretched = min(max(STEADY_CHECK_INTERVAL, int(wait_seconds) // LONG_WAIT_CHECKS), LONGEST_CHECK_INTERVAL)
+    halfway = max(1, int(wait_seconds) // 2)
+    return max(analysis.check_interval_seconds, min(stretched, halfway))
 
 
 def next_check_seconds(analysis: Analysis, bake: BakeState, now: datetime) -> int:

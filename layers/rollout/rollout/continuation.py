@@ -21,7 +21,8 @@ from rollout.models import RolloutState
 HISTORY_QUOTA = 25_000
 # The costliest turn of any loop: a bake's callback task (TaskStateEntered, TaskScheduled, TaskStarted,
 # TaskSubmitted, TaskTimedOut/TaskFailed, TaskStateExited = 6), Evaluate Health (5) and Next Action? (2).
-# A poll (Wait 2 + Task 5 + Choice 2 = 9), a queue turn (9) and a rollback turn (9) cost less. Every Lambda step
+# An endpoint wait's turn (its callback task 6, Check Endpoint 5, Next Action? 2 = 13) costs as much; a queue turn
+# (9) and a rollback turn (9) cost less. Every Lambda step
 # adds this much, so the estimate stays above the real count, retries of a step aside (the margin covers them).
 EVENTS_PER_STEP = 13
 DEFAULT_CONTINUE_AFTER = 20_000  # leaves 5,000 events for retries, the continuation itself and the way out

@@ -397,7 +397,14 @@ class Analysis(Frozen):
     )
     latency_statistic: Literal["p50", "p90", "p99", "Average"] = "p99"
     min_invocations: int = Field(default=100, ge=0, description="invocations of the new variant before a verdict")
-    check_interval_seconds: int = Field(default=60, ge=10, le=3600, description="seconds between checks in a bake")
+    check_interval_seconds: int = Field(
+        default=60,
+        ge=10,
+        le=3600,
+        description="the shortest spacing of a bake's or a gate's metric checks, and the length of an inconclusive "
+        "bake's extension; checks come once midway in a wait under 30 minutes, every 15 minutes in longer ones, "
+        "hourly in week-long ones (alarms end a wait within seconds whatever this says)",
+    )
     max_inconclusive: int = Field(default=3, ge=0, le=100, description="bake extensions for inconclusive verdicts")
     on_inconclusive: Literal["fail", "pass"] = Field(
         default="fail", description="the verdict once max_inconclusive extensions are used up"
@@ -974,7 +981,9 @@ class RolloutState(BaseModel):
     rollback_errors: int = Field(default=0, ge=0, description="consecutive AWS errors of Roll Back (retried)")
     rollback_error: str | None = Field(default=None, description="the last AWS error Roll Back met")
     polls: int = 0
-    poll_seconds: int = Field(default=30, ge=1, description="Wait For Endpoint's wait: the policy's poll interval")
+    poll_seconds: int = Field(
+        default=30, ge=1, description="Wait For Endpoint's timeout: the fallback look when no endpoint event came"
+    )
     outcome: Outcome | None = None
     reason: str | None = None
     error: TaskError | None = None

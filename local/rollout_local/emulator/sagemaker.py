@@ -12,6 +12,7 @@ from __future__ import annotations
 import copy
 import re
 import threading
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -41,6 +42,15 @@ class ApiError(Exception):
 
 def _invalid(message: str) -> ApiError:
     return ApiError("ValidationException", message)
+
+
+def _upper_snake(status: str) -> str:
+    """EndpointStatus as SageMaker's events spell it: ``InService`` -> ``IN_SERVICE``."""
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", status).upper()
+
+
+def _epoch_ms(moment: datetime) -> float:
+    return float(int(moment.timestamp() * 1000))
 
 
 class Timings(BaseModel):
@@ -112,6 +122,12 @@ class SageMakerEmulator:
         self._outcome: Callable[[], Fault | None] = lambda: None  # the scenario's say on the call in progress
         self.changes: list[tuple[datetime, str, str, dict[str, float] | str]] = []  # (at, operation, endpoint, what)
         self.lock = threading.RLock()  # executions' handlers and the world's ticker call in from several threads
+        # SageMaker's EventBridge events: ``on_event`` puts one on the bus; ``wake_at`` asks the simulation to settle
+        # the emulator at a moment a transition is due, so each event leaves at the transition's own time.
+        self.on_event: Callable[[dict[str, Any]], None] | None = None
+        self.wake_at: Callable[[datetime], None] | None = None
+        self._announced: dict[str, tuple[str, str | None]] = {}  # endpoint -> (status, deployment stage) last sent
+        self._wakes: set[tuple[str, datetime]] = set()
 
     # --- dispatch ----------------------------------------------------------------------------------------
 
@@ -130,6 +146,7 @@ class SageMakerEmulator:
                 result: dict[str, Any] = getattr(self, f"op_{operation}")(params)
             finally:
                 self._outcome = lambda: None
+                self._announce()
             return result
 
     def traffic_routes(self) -> dict[str, list[Route]]:
@@ -217,9 +234,86 @@ class SageMakerEmulator:
     # --- time --------------------------------------------------------------------------------------------
 
     def settle(self) -> None:
-        """Apply every transition whose time has come."""
+        """Apply every transition whose time has come (and send SageMaker's events for them)."""
         with self.lock:
             self._settle()
+            self._announce()
+
+    # --- SageMaker's events --------------------------------------------------------------------------------
+
+    def _stage(self, endpoint: Endpoint, now: datetime) -> str | None:
+        """The deployment stage of a guarded update in flight (what its Deployment State Change events tell)."""
+        if endpoint.guarded is None or endpoint.pending is None or endpoint.pending.kind not in ("update", "rollback"):
+            return None
+        status, message = endpoint.guarded.stage(now)
+        return f"{status}: {message}"
+
+    def _announce(self) -> None:
+        """Send an event for every endpoint whose status (or guarded deployment stage) changed since the last one,
+        and ask to be settled when its next transition is due."""
+        now = self._now()
+        for name in [n for n in self._announced if n not in self.endpoints]:
+            del self._announced[name]  # deleted: SageMaker's documents show no event for the end of a deletion
+        for name, endpoint in self.endpoints.items():
+            stage = self._stage(endpoint, now)
+            last = self._announced.get(name)
+            self._announced[name] = (endpoint.status, stage)
+            if self.on_event is not None and last != (endpoint.status, stage):
+                if last is None or last[0] != endpoint.status:
+                    self.on_event(self._event(endpoint, "SageMaker Endpoint State Change", now))
+                if stage is not None and (last is None or last[1] != stage):
+                    self.on_event(self._event(endpoint, "SageMaker Endpoint Deployment State Change", now))
+            due = self._next_transition(endpoint, now)
+            if due is not None and self.wake_at is not None and (name, due) not in self._wakes:
+                self._wakes.add((name, due))
+                self.wake_at(due)
+
+    @staticmethod
+    def _next_transition(endpoint: Endpoint, now: datetime) -> datetime | None:
+        """When the endpoint's status or deployment stage next changes by itself (None: not by itself)."""
+        pending = endpoint.pending
+        if pending is None:
+            return None
+        moments = [pending.completes_at]
+        guarded = endpoint.guarded
+        if guarded is not None and guarded.rolled_back_at is None and not guarded.hung:
+            offsets = [guarded.provisioned_after, *(at for at, _ in guarded.shifts), guarded.done_after - 1]
+            moments += [guarded.started + timedelta(seconds=offset) for offset in offsets]
+        future = [moment for moment in moments if moment > now]
+        return min(future) if future else None
+
+    def _event(self, endpoint: Endpoint, detail_type: str, now: datetime) -> dict[str, Any]:
+        """The event as SageMaker sends it ("Events that Amazon SageMaker AI sends to Amazon EventBridge"): the
+        endpoint as DescribeEndpoint tells it, EndpointStatus in upper snake case, times in epoch milliseconds."""
+        described = self.op_DescribeEndpoint({"EndpointName": endpoint.name})
+        detail: dict[str, Any] = {
+            key: value for key, value in described.items() if key not in ("CreationTime", "LastModifiedTime")
+        }
+        detail["EndpointStatus"] = _upper_snake(endpoint.status)
+        detail["CreationTime"] = _epoch_ms(endpoint.created)
+        detail["LastModifiedTime"] = _epoch_ms(endpoint.modified)
+        detail["Tags"] = {tag["Key"]: tag["Value"] for tag in endpoint.tags}
+        summary = detail.get("PendingDeploymentSummary")
+        if summary is not None:
+            summary["StartTime"] = _epoch_ms(summary["StartTime"])
+            for variant in summary.get("ProductionVariants", []):
+                for status in variant.get("VariantStatus", []):
+                    status["StartTime"] = _epoch_ms(now)
+        if detail_type == "SageMaker Endpoint Deployment State Change":
+            time = now.strftime("%Y-%m-%dT%H:%M:%SZ")
+        else:  # the documented sample of this event carries its time as epoch milliseconds, in a string
+            time = str(int(_epoch_ms(now)))
+        return {
+            "version": "0",
+            "id": str(uuid.uuid4()),
+            "detail-type": detail_type,
+            "source": "aws.sagemaker",
+            "account": ACCOUNT,
+            "time": time,
+            "region": REGION,
+            "resources": [described["EndpointArn"]],
+            "detail": detail,
+        }
 
     def _settle(self) -> None:
         now = self._now()

@@ -39,6 +39,12 @@ def describe_endpoint(name: str) -> dict[str, Any] | None:
     return _describe("describe_endpoint", EndpointName=name)
 
 
+def endpoint_status(name: str) -> str | None:
+    """The endpoint's EndpointStatus now (None when it does not exist)."""
+    described = describe_endpoint(name)
+    return None if described is None else str(described.get("EndpointStatus", ""))
+
+
 def describe_endpoint_config(name: str) -> dict[str, Any] | None:
     return _describe("describe_endpoint_config", EndpointConfigName=name)
 

@@ -18,9 +18,9 @@ from rollout.errors import (
     UpdateTimedOutError,
     VerificationFailedError,
 )
-from rollout.models import BakeState, BlueGreen, EndpointSnapshot, Phase, RolloutState, Shadow
+from rollout.models import AbTest, BakeState, BlueGreen, EndpointSnapshot, Phase, RolloutState, Shadow
 from rollout.steps.drift import expect, require_drift_free
-from rollout.steps.health import heed_requests
+from rollout.steps.health import advance, heed_requests
 from rollout.steps.revocation import require_approval
 from rollout.steps.target import resource_tags
 
@@ -47,13 +47,20 @@ def start_update(state: RolloutState) -> RolloutState:
     state.phase, state.next = Phase.UPDATING, "wait"
     verb = "creating" if target.creates_endpoint else "updating"
     state.message = f"{verb} endpoint {endpoint} with {config}"
+    # SageMaker's events wake Wait For Endpoint; its timeout is only the fallback for a lost event
+    state.poll_seconds = fallback_seconds(state)
     if target.guardrails:  # SageMaker watches its alarms itself: the service only needs to notice the end
-        state.poll_seconds = max(state.policy.poll_interval_seconds, GUARDRAIL_POLL_SECONDS)
         state.message += f" under SageMaker's deployment guardrails ({describe_guardrails(state)})"
     return state
 
 
-GUARDRAIL_POLL_SECONDS = 60
+# Wait For Endpoint's timeout: a lost endpoint event costs at most this long (plus one look), never the rollout.
+FALLBACK_SECONDS = 300
+
+
+def fallback_seconds(state: RolloutState) -> int:
+    """How long Wait For Endpoint waits for SageMaker's event before looking anyway."""
+    return max(state.policy.poll_interval_seconds, FALLBACK_SECONDS)
 
 
 def guardrails(state: RolloutState) -> dict[str, Any] | None:
@@ -118,7 +125,7 @@ def _check(state: RolloutState, settings: Settings) -> RolloutState:
     if decision.progress in (Progress.FAILED, Progress.REVERTED):
         raise UpdateFailedError(decision.reason)
     expect(state, observed)
-    return settled(state, now)
+    return settled(state, settings, now)
 
 
 def watch_alarms_in_flight(state: RolloutState, now: datetime) -> None:
@@ -163,7 +170,7 @@ def guardrail_rollback_reason(state: RolloutState, observed: EndpointSnapshot, n
     return f"{said}: no auto-rollback alarm went to ALARM in that time"
 
 
-def settled(state: RolloutState, now: datetime) -> RolloutState:
+def settled(state: RolloutState, settings: Settings, now: datetime) -> RolloutState:
     """The endpoint reached what the phase asked for: decide the next action."""
     target = state.target
     assert target is not None
@@ -180,6 +187,20 @@ def settled(state: RolloutState, now: datetime) -> RolloutState:
             state.next = "verify"  # replayed requests judge it before any caller is served by it
     elif state.phase is Phase.UPDATING and target.guardrails:  # SageMaker's blue/green update was the promotion
         after_promotion(state, now)
+    elif unbaked(state):
+        # A 0 s bake after a judged step is no bake: an empty window is no evidence, so the step is not judged (nor
+        # extended for want of traffic) - it is done once the endpoint serves it, and the rollout goes on (a gate
+        # still waits). The earlier steps' verdicts stand, and their alarms were watched all along.
+        step = state.current_step
+        done = (
+            f"step {state.step_index + 1}/{len(state.steps)}: {step.weight_percent:g}% of traffic on the new model, "
+            "no bake (bake_seconds=0)"
+        )
+        state.bake = BakeState(started_at=now, ends_at=now)
+        state.phase = Phase.BAKING
+        advance(state, settings, now, done)
+        if state.next != "gate":  # a gate's message says who must act
+            state.message = f"{done}: next {state.next}"
     else:
         start_bake(state, now)
     return state
@@ -195,6 +216,13 @@ def after_promotion(state: RolloutState, now: datetime) -> None:
         f"promoted: endpoint {state.endpoint_name} serves the new model alone; judging it for {seconds} s more "
         "(post_promotion_bake_seconds)"
     )
+
+
+def unbaked(state: RolloutState) -> bool:
+    """Is the current step one with no bake: 0 s, after at least one judged step, in a rollout that is not a test?
+    (A rollout's first step is always judged at least once, whatever its bake: it is the only look it takes.)"""
+    testing = isinstance(state.policy.strategy, (AbTest, Shadow))
+    return state.current_step.bake_seconds == 0 and state.step_index > 0 and not testing
 
 
 def start_bake(state: RolloutState, now: datetime, seconds: int | None = None) -> None:

@@ -320,6 +320,11 @@ def step_label(state: RolloutState) -> str:
     return f"step {state.step_index + 1}/{len(state.steps)} ({step.weight_percent:g}%)"
 
 
+def advance(state: RolloutState, settings: Settings, now: datetime, reason: str) -> RolloutState:
+    """The current step is done (it passed, or had no bake to judge): what follows."""
+    return _advance(state, settings, now, reason)
+
+
 def _advance(state: RolloutState, settings: Settings, now: datetime, reason: str) -> RolloutState:
     """The step passed: next step, the end of a test, promotion, or done - through a gate where the policy
     asks for one."""
