@@ -70,8 +70,10 @@ def test_orchestration_adds_at_most_2_percent_to_the_configured_bake(run):
 def test_a_final_bake_of_0_seconds_is_no_bake_the_rollout_promotes_once_the_endpoint_serves_it(run):
     report, _ = run(canary())
     last_shift = states(report, "Shift Traffic")[-1]
-    after = [e.state for e in report.timeline if e.t >= last_shift.t]
-    # no Bake, no Evaluate Health on an empty window, no extension: Check Endpoint then Promote
+    promote = next(e.t for e in report.timeline if e.state == "Promote")
+    after = [e.state for e in report.timeline if last_shift.t <= e.t <= promote]
+    # no Bake, no Evaluate Health on an empty window, no extension: Check Endpoint then Promote (the promoted
+    # model's own bake, post_promotion_bake_seconds, comes after the promotion)
     assert "Bake" not in after and "Evaluate Health" not in after, after
     check = next(e for e in report.timeline if e.state == "Check Endpoint" and e.t > last_shift.t)
     assert "no bake (bake_seconds=0): next promote" in check.note

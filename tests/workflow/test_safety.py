@@ -126,7 +126,10 @@ def test_an_alarm_while_promoting_or_after_the_promotion_rolls_back_to_the_pre_r
         ("blue", "churn-prod-blue-model", 1.0, 2)
     ]
     rollback = next(e.t for e in report.timeline if e.state == "Roll Back")
-    assert at < rollback < at + 40, "seen at the next look (a poll during the update, the listener after it)"
+    # seen at the next look: after the promotion's update settles (the endpoint's event wakes the wait; nothing can
+    # be done to an endpoint mid-update), or at once through the alarm listener after it
+    look = next(e.t for e in report.timeline if e.state in ("Check Endpoint", "Evaluate Health") and e.t > at)
+    assert at < look <= rollback < look + 40, (at, look, rollback)
 
 
 def test_an_alarm_that_fired_for_a_moment_is_never_lost(run):
@@ -147,7 +150,8 @@ def test_an_alarm_that_fired_for_a_moment_is_never_lost(run):
     assert "checkout-conversion-low" in report.reason and "went to ALARM at" in report.reason
     back_to_ok = next(e.t for e in report.timeline if "ALARM -> OK" in e.note)
     rollback = next(e.t for e in report.timeline if e.state == "Roll Back")
-    assert 700 < back_to_ok < rollback < 700 + 61, "at the next periodic check, after the alarm had recovered"
+    # at the next periodic check (a 10-minute bake is checked at its middle and at its end), after the recovery
+    assert 700 < back_to_ok < rollback < 700 + 300 + 61, (back_to_ok, rollback)
     assert report.endpoint.config_name == "churn-prod-config-v0"
 
 
@@ -256,7 +260,9 @@ def test_someone_elses_weight_change_mid_bake_is_kept_and_named(run):
         )
     )
     assert report.outcome == "needs_attention", report.reason
-    assert "DriftError" in report.reason and "Updating although the rollout is not changing it" in report.reason
+    # seen while SageMaker applies it (Updating) or once it is applied (the weights differ), by the next look
+    assert "DriftError" in report.reason
+    assert "Updating although the rollout is not changing it" in report.reason or "blue has weight 45" in report.reason
     weights = {v.name: v.weight for v in report.endpoint.variants}
     assert weights["blue"] == 45 and sorted(weights.values()) == [10.0, 45.0], "kept as the other party left it"
     assert report.endpoint.config_name.startswith("churn-prod-s-v1-"), "not rolled back over their change"

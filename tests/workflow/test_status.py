@@ -104,7 +104,7 @@ def test_the_record_of_a_successful_canary_keeps_every_steps_verdict():
     (record,) = records
     assert [(s["step"], s["weight_percent"], s["verdict"]) for s in record["steps"]] == [
         (1, 10.0, "pass"),
-        (2, 100.0, "pass"),
+        (3, 100.0, "pass"),  # the 100% step has no bake (not judged); the promoted model is judged after (step 3)
     ]
     assert all(s["invocations"] >= 100 and s["error_rate"] < 0.05 and s["latency_ms"] > 0 for s in record["steps"])
     assert all(s["baseline_latency_ms"] > 0 for s in record["steps"][:1]), (

@@ -241,12 +241,12 @@ def _rounded(value: float | None) -> float | None:
 
 
 def _figures(record: StepRecord, verdict: HealthVerdict) -> dict[str, object]:
-    """A verdict's figures as its event carries them (only those that were measured; the statistical judge's
-    under ``statistical``)."""
+    """A verdict's figures as its event carries them: those that were measured, and the statistical judge's."""
     fields = ("invocations", "error_rate", "latency_ms", "baseline_error_rate", "baseline_latency_ms", "alarm")
     figures: dict[str, object] = {name: getattr(record, name) for name in fields if getattr(record, name) is not None}
-    if verdict.figures is not None:
-        figures["statistical"] = verdict.figures.model_dump(mode="json")
+    if verdict.figures is not None:  # new_invocations, p_within, ...; a name measured above keeps its value
+        judged = verdict.figures.model_dump(mode="json")
+        figures.update({name: value for name, value in judged.items() if name not in figures})
     return figures
 
 
