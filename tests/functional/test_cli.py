@@ -447,7 +447,9 @@ def test_a_reader_that_goes_away_ends_the_command_quietly(tmp_path):
 
 def test_a_bare_make_prints_help_and_changes_nothing():
     root = Path(__file__).parents[2]
-    done = subprocess.run(["make", "-n"], cwd=root, capture_output=True, text=True, check=True)
+    # as a person types it: not as a sub-make of `make test` (whose MAKEFLAGS/MAKELEVEL print directory lines)
+    env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MAKELEVEL", "MFLAGS", "MAKEOVERRIDES")}
+    done = subprocess.run(["make", "-n"], cwd=root, capture_output=True, text=True, check=True, env=env)
     assert "rollout simulate" not in done.stdout and done.stdout.lstrip().startswith("echo")
 
 
