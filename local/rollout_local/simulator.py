@@ -12,8 +12,10 @@ import hashlib
 import json
 import logging
 import os
+import sys
 import threading
 import time
+import traceback
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -386,7 +388,8 @@ class Simulation:
             elif time.monotonic() - since > self.stall_seconds:
                 raise SimulationStalledError(
                     f"{what}: no progress of simulated time for {self.stall_seconds:g} s of wall time "
-                    f"(stuck at +{self.clock.elapsed():.0f} s simulated, {len(self.aws.running)} executions running)"
+                    f"(stuck at +{self.clock.elapsed():.0f} s simulated, {len(self.aws.running)} executions running; "
+                    f"clock: {self.clock.describe()})\n{_threads()}"
                 )
 
     def at(self, seconds: float, call: Callable[[], None]) -> None:
@@ -524,3 +527,17 @@ def _is_scalable(endpoint: str, variant: str) -> bool:
 
     backend = applicationautoscaling_backends[ACCOUNT][REGION]
     return f"endpoint/{endpoint}/variant/{variant}" in backend.targets.get("sagemaker:variant:DesiredInstanceCount", {})
+
+
+def _threads() -> str:
+    """Where every thread stands (the innermost frames): what a stalled simulation waits on."""
+    frames = sys._current_frames()
+    lines = []
+    for thread in threading.enumerate():
+        frame = frames.get(thread.ident or -1)
+        if frame is None:
+            continue
+        stack = traceback.extract_stack(frame)[-4:]
+        where = " <- ".join(f"{f.name} ({Path(f.filename).name}:{f.lineno})" for f in reversed(stack))
+        lines.append(f"  thread {thread.name}: {where}")
+    return "\n".join(lines)

@@ -111,6 +111,14 @@ class VirtualClock:
                 self._due(self._now, waiter)
                 self._advance()  # the caller may be outside the simulation, with every participant parked
 
+    def describe(self) -> str:
+        """The clock's state in words (for a stalled simulation's error)."""
+        with self._cond:
+            due = [w for w in self._heap if not w[3].released]
+            first = f", first due +{(min(w[0] for w in due) - self.start).total_seconds():.0f} s" if due else ""
+            waiting = len(self._events)
+            return f"{self._active} running, {self._waking} waking, {len(due)} due{first}, {waiting} on events"
+
     def _due(self, when: datetime, waiter: _Waiter, rank: int = 1) -> None:
         heapq.heappush(self._heap, (when, rank, next(self._seq), waiter))
 
