@@ -108,6 +108,9 @@ def test_recent_rollouts_show_outcome_and_reason():
     assert 'class="outcome rolled_back">rolled_back<' in html and "5XX 4.1%" in html
     assert "No rollout is running." in html
     assert "Name endpoints" in render(view())
+    asked = Recent("churn-prod", "retry-1", "", "churn v2", "canary", "succeeded", "ok", None, "arn:aws:sts::1:x/alice")
+    assert "asked by arn:aws:sts::1:x/alice" in render(view(recent=[asked], endpoints=["churn-prod"]))
+    assert "asked by alice" in render(view([running(requested_by="alice")]))
 
 
 def test_user_data_is_escaped_everywhere():
@@ -125,8 +128,9 @@ def test_user_data_is_escaped_everywhere():
         rollback_reason=EVIL,
         phase="rolling_back",
         execution_arn=EVIL,
+        requested_by=EVIL,
     )
-    rec = Recent(EVIL, EVIL, EVIL, EVIL, EVIL, EVIL, EVIL, Verdict(1, 1.0, EVIL, EVIL, {"alarm": EVIL}))
+    rec = Recent(EVIL, EVIL, EVIL, EVIL, EVIL, EVIL, EVIL, Verdict(1, 1.0, EVIL, EVIL, {"alarm": EVIL}), EVIL)
     for html in (render(view([bad], [rec])), render(view([running(gate=EVIL, paused_by=None, endpoint=EVIL)]))):
         tags, attributes = markup(html)
         assert tags <= ALLOWED_TAGS, tags - ALLOWED_TAGS
@@ -235,6 +239,7 @@ def test_a_record_is_listed_with_its_last_verdict():
     assert rec.latest == Verdict(1, 10.0, "fail", "5XX", {"error_rate": 0.04})
     assert recent_of({**record, "steps": "garbage"}).latest is None
     assert verdict_of(steps[0]).figures == {"error_rate": 0.04}
+    assert rec.requested_by is None and recent_of({**record, "requested_by": "alice"}).requested_by == "alice"
 
 
 def test_the_dashboard_holds_the_widget_and_its_role_only_reads():

@@ -106,6 +106,7 @@ class Running:
     latest: Verdict | None
     rollback_reason: str | None
     message: str
+    requested_by: str | None = None  # who asked for it (retry, undo), as the steering API authenticated them
 
 
 @dataclass(frozen=True)
@@ -120,6 +121,7 @@ class Recent:
     outcome: str
     reason: str
     latest: Verdict | None
+    requested_by: str | None = None
 
 
 @dataclass(frozen=True)
@@ -305,6 +307,10 @@ def _buttons(r: Running, params: WidgetParams) -> str:
     return "".join(buttons)
 
 
+def _asked(requested_by: str | None) -> str:
+    return f'<br><span class="note asked">asked by {_e(requested_by)}</span>' if requested_by else ""
+
+
 def _execution_link(arn: str, text: str) -> str:
     """The execution in the Step Functions console (its region is in its ARN)."""
     parts = arn.split(":")
@@ -336,7 +342,7 @@ def render(view: ConsoleView) -> str:
                 f'<tr class="rollout" data-endpoint="{_e(r.endpoint)}" data-rollout="{_e(r.rollout_id)}">'
                 f'<td class="endpoint">{_e(r.endpoint)}</td>'
                 f'<td class="id">{_execution_link(r.execution_arn, r.rollout_id)}<br>'
-                f'<span class="note">{_e(r.package)}</span></td>'
+                f'<span class="note">{_e(r.package)}</span>{_asked(r.requested_by)}</td>'
                 f'<td class="strategy">{_e(r.strategy)}</td>'
                 f'<td class="phase">{_e(phase)}</td>'
                 f'<td class="step">{_progress(r)}</td>'
@@ -358,7 +364,8 @@ def render(view: ConsoleView) -> str:
             out.append(
                 f'<tr class="record" data-endpoint="{_e(rec.endpoint)}" data-rollout="{_e(rec.rollout_id)}">'
                 f'<td class="endpoint">{_e(rec.endpoint)}</td>'
-                f'<td class="id">{_e(rec.rollout_id)}<br><span class="note">{_e(rec.package)}</span></td>'
+                f'<td class="id">{_e(rec.rollout_id)}<br><span class="note">{_e(rec.package)}</span>'
+                f"{_asked(rec.requested_by)}</td>"
                 f'<td class="started">{_e(rec.started_at)}</td>'
                 f'<td class="strategy">{_e(rec.strategy)}</td>'
                 f'<td class="outcome {_e(rec.outcome)}">{_e(rec.outcome)}</td>'

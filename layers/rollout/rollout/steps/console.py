@@ -105,6 +105,7 @@ def running_of(state: RolloutState, arn: str, shares: dict[str, float], now: dat
         latest=verdict_of(state.history[-1]) if state.history else None,
         rollback_reason=(state.reason or failure_reason(state.error)) if rolling_back else None,
         message=state.message,
+        requested_by=state.request.requested_by,
     )
 
 
@@ -128,6 +129,7 @@ def recent_of(record: Mapping[str, str]) -> Recent:
         outcome=record.get("outcome", ""),
         reason=record.get("reason", ""),
         latest=latest,
+        requested_by=record.get("requested_by"),
     )
 
 
