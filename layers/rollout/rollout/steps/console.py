@@ -186,7 +186,7 @@ def view(params: WidgetParams, settings: Settings, now: datetime) -> ConsoleView
 
 def widget(event: Mapping[str, Any], settings: Settings) -> str:
     """The custom widget: ``describe`` gets the documentation (Markdown), any other call the HTML."""
-    if event.get("describe"):
+    if "describe" in event:  # the console asks for the widget's documentation (AWS's samples answer it so)
         return DESCRIBE
     try:
         params = parse_params(dict(event))
