@@ -81,6 +81,7 @@ class RolloutStatus:
     paused: str | None = None  # who paused it, and why (rollout resume ENDPOINT)
     verification: str | None = None  # how the pre-traffic verification went, when the policy asks for one
     judge_figures: dict[str, Any] | None = None  # the statistical judge's figures at the latest check
+    requested_by: str | None = None  # who asked for it (retry, undo), as the steering API authenticated them
     outcome: str | None = None  # set once the rollout has ended
     reason: str | None = None
     read_events: int = field(default=0, compare=False)  # how many history events it took to find the state
@@ -237,6 +238,7 @@ def summary(session: Any, arn: str, state: RolloutState, now: datetime, events: 
             state.history[-1].figures.model_dump(mode="json") if state.history and state.history[-1].figures else None
         ),
         read_events=events,
+        requested_by=state.request.requested_by,
     )
 
 
@@ -295,6 +297,8 @@ def render(r: RolloutStatus) -> str:
     if r.outcome is not None:
         return f"{head}: {r.outcome.upper()} - {r.reason}\n  {bar(r.progress)} {_checks_line(r)}"
     lines = [f"{head}, {PHASE_WORDS.get(r.phase, r.phase)}"]
+    if r.requested_by:
+        lines.append(f"  requested by {r.requested_by}")
     shares = ", ".join(
         f"{name} {share:g}%" + (" (new)" if name == r.new_variant else "") for name, share in r.shares.items()
     )

@@ -168,3 +168,31 @@ def test_a_release_removes_the_hold_and_records_who_released_it(sim):
     assert item["released_by"]["S"] == f"{ALICE} (--by alice@example.com)"
     assert item["release_reason"]["S"] == "hotfix checked" and item["outcome"]["S"] == "needs_attention"
     assert not [d for d in sim.aws.iam.denials if "SteerRollout" in d.principal], "the function holds what it calls"
+
+
+def test_a_start_names_its_requester_only_when_the_steering_api_recorded_that_request(sim):
+    """Whoever may start executions cannot say someone else asked: Resolve Rollout believes ``requested_by``
+    only when the steering function's durable ``start`` request for this execution names the same person."""
+    from rollout.aws import table as rollout_table
+    from rollout_local.simulator import FunctionError
+
+    package = sim.create_package("churn")
+    alice = "arn:aws:sts::123456789012:assumed-role/RolloutOperator/alice"
+    arn = "arn:aws:states:us-east-1:123456789012:execution:sagemaker-rollout-local-rollout:retry-claimed"
+    payload = {
+        "execution_arn": arn,
+        "started_at": "2026-01-05T09:00:00Z",
+        "input": {"model_package_arn": package, "endpoint_name": "churn-prod", "requested_by": alice},
+    }
+    with pytest.raises(FunctionError) as forged:
+        sim.invoke("ResolveRolloutFunction", payload)
+    assert forged.value.error_type == "MalformedEventError" and "requested_by is set only by the steering API" in (
+        forged.value.message
+    )
+    with sim.aws.acting_as("SteerRolloutFunction"):  # what the steering function writes before it starts one
+        rollout_table.put_request(sim.stack.table_name, "churn-prod", "retry-claimed", "start", alice, "")
+    resolved = sim.invoke("ResolveRolloutFunction", payload)
+    assert resolved["request"]["requested_by"] == alice
+    someone_else = {**payload, "input": {**payload["input"], "requested_by": alice + "x"}}
+    with pytest.raises(FunctionError, match="MalformedEventError"):
+        sim.invoke("ResolveRolloutFunction", someone_else)

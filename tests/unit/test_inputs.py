@@ -70,3 +70,15 @@ def test_manual_start_with_unknown_keys_is_malformed():
                 "endpoint": "churn-prod",
             }
         )
+
+
+def test_who_asked_comes_only_in_a_manual_start_never_in_an_approval_event():
+    arn = "arn:aws:sagemaker:us-east-1:123456789012:model-package/churn/2"
+    asked = "arn:aws:sts::123456789012:assumed-role/RolloutOperator/alice"
+    start = {"model_package_arn": arn, "endpoint_name": "churn-prod", "requested_by": asked}
+    assert parse_start_input(start).requested_by == asked  # Resolve Rollout then checks the steering request
+    assert parse_start_input({"model_package_arn": arn}).requested_by is None
+    with pytest.raises(MalformedEventError, match="an approval event cannot name a requester"):
+        parse_start_input({**approval_event(), "requested_by": asked})
+    with pytest.raises(MalformedEventError, match="requested_by"):
+        parse_start_input({**start, "requested_by": ""})

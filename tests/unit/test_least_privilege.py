@@ -120,6 +120,12 @@ EXAMPLES = {
     "states:StartExecution": {
         "stateMachineArn": "arn:aws:states:us-east-1:123456789012:stateMachine:sagemaker-rollout-local-rollout"
     },
+    "states:ListExecutions": {
+        "stateMachineArn": "arn:aws:states:us-east-1:123456789012:stateMachine:sagemaker-rollout-local-rollout"
+    },
+    "states:GetExecutionHistory": {
+        "executionArn": "arn:aws:states:us-east-1:123456789012:execution:sagemaker-rollout-local-rollout:r"
+    },
 }
 # Everything optional is there: a KMS key in every config, a scalable variant, no service-linked role yet.
 EVERYTHING = IamAccount(keys={"c": "arn:aws:kms:us-east-1:123456789012:key/k"}, scalable={"churn-prod": ["v"]})

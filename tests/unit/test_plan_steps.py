@@ -68,3 +68,29 @@ def test_step_weights_give_the_new_variant_its_share_and_keep_baseline_proportio
     if percent < 99.99:  # beyond that the baseline's share rounds (to 6 places) to nothing
         for i, w in enumerate(weights):
             assert abs(desired[f"v{i}"] / (total - desired["new"]) - w / sum(weights)) < 1e-4
+
+
+def test_the_plan_note_says_what_blue_green_and_shadow_really_do():
+    """Blue/green is not "100% for 0 s": SageMaker's guardrails shift and bake; a shadow's share is a copy."""
+    from rollout.models import BlueGreen, RollingUpdate, Shadow, Size, TrafficRouting
+    from rollout.plan import describe_plan
+
+    plain = BlueGreen(termination_wait_seconds=120)
+    note = describe_plan(plain, plan_steps(plain, True))
+    assert note.startswith(
+        "blue/green by SageMaker's guardrails: all the traffic shifted to the new fleet (all at once)"
+    )
+    assert "each shift baked 300 s" in note and "old fleet kept 120 s more" in note and "0s" not in note
+    linear = BlueGreen(
+        traffic_routing=TrafficRouting(
+            type="LINEAR", linear_step_size=Size(type="CAPACITY_PERCENT", value=25), wait_interval_seconds=60
+        )
+    )
+    assert "(in steps of 25% of the capacity), each shift baked 60 s" in describe_plan(linear, plan_steps(linear, True))
+    rolling = BlueGreen(rolling=RollingUpdate(max_batch_size=Size(type="INSTANCE_COUNT", value=1)))
+    assert "in batches of 1 instance(s), each baked 300 s" in describe_plan(rolling, plan_steps(rolling, True))
+    shadow = Shadow(sampling_percent=50, duration_seconds=600)
+    assert describe_plan(shadow, plan_steps(shadow, True)) == "50% of requests copied to the shadow for 600 s"
+    canary = Canary(canary_percent=10, bake_seconds=600)
+    assert describe_plan(canary, plan_steps(canary, True)) == "10%/600s -> 100%/0s"
+    assert describe_plan(AllAtOnce(), plan_steps(AllAtOnce(), True)) == "100%/0s"

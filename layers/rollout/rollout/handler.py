@@ -56,3 +56,20 @@ def payload_step(step: Callable[[Mapping[str, Any], Settings], Any]) -> Handler:
         return _counted(result) if isinstance(result, RolloutState) else dict(result)
 
     return _wrap(call)
+
+
+TextHandler = Callable[[dict[str, Any], LambdaContext], str]
+
+
+def text_step(step: Callable[[Mapping[str, Any], Settings], str]) -> TextHandler:
+    """A handler that answers text, not a state (the dashboard widget's HTML)."""
+
+    @logger.inject_lambda_context(log_event=False, clear_state=True)
+    @tracer.capture_lambda_handler(capture_response=False)
+    def handler(event: dict[str, Any], context: LambdaContext) -> str:
+        answer = step(event, Settings.from_env())
+        logger.info("answered", extra={"characters": len(answer)})
+        return answer
+
+    wrapped: TextHandler = handler
+    return wrapped

@@ -48,6 +48,12 @@ class ManualStart(BaseModel):
     endpoint_name: str | None = Field(default=None, pattern=SAGEMAKER_NAME)
     policy: dict[str, object] | None = None
     allow_downgrade: bool = False
+    requested_by: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=600,
+        description="set by the steering function's retry and undo only (Resolve Rollout checks its durable request)",
+    )
 
 
 def parse_start_input(raw: object) -> RolloutRequest:
@@ -66,6 +72,8 @@ def parse_start_input(raw: object) -> RolloutRequest:
 
 
 def _from_event(raw: Mapping[str, object]) -> RolloutRequest:
+    if "requested_by" in raw:  # who asked is what the steering API authenticated, never what an event says
+        raise MalformedEventError("an approval event cannot name a requester (requested_by)")
     try:
         event = ApprovalEvent.model_validate(raw)
     except ValidationError as exc:
@@ -98,6 +106,7 @@ def _from_manual(raw: Mapping[str, object]) -> RolloutRequest:
         endpoint_name=start.endpoint_name,
         policy_override=start.policy,
         allow_downgrade=start.allow_downgrade,
+        requested_by=start.requested_by,
     )
 
 

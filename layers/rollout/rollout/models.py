@@ -652,6 +652,12 @@ class RolloutRequest(Frozen):
         default=None, description="when the registry changed the package (the event's LastModifiedTime): which approval"
     )
     allow_downgrade: bool = Field(default=False, description="a manual start may roll out an older version")
+    requested_by: str | None = Field(
+        default=None,
+        max_length=600,
+        description="who asked for this rollout, as the steering API authenticated them (retry, undo); checked "
+        "against the steering function's durable request, refused from any other source",
+    )
 
 
 class ModelPackage(Frozen):

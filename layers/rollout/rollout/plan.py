@@ -145,6 +145,41 @@ def plan_steps(strategy: Strategy, endpoint_exists: bool) -> tuple[Step, ...]:
     return (Step(weight_percent=100, bake_seconds=steps[-1].bake_seconds),)
 
 
+def describe_plan(strategy: Strategy, steps: tuple[Step, ...]) -> str:
+    """The plan as a person should read it. Blue/green is not "100% for 0 s": SageMaker's deployment guardrails
+    shift all the traffic and bake each shift themselves (with their auto-rollback alarms), and this service
+    judges the new model once when they are done. A shadow's share is a copy of the requests, not traffic."""
+    if isinstance(strategy, BlueGreen):
+        if strategy.rolling is not None:
+            rolling = strategy.rolling
+            shifted = (
+                f"a rolling update by SageMaker's guardrails: the new fleet replaces the old in batches of "
+                f"{rolling.max_batch_size.shown()}, each baked {rolling.wait_interval_seconds} s"
+            )
+        else:
+            routing = strategy.routing
+            if routing.type == "CANARY" and routing.canary_size is not None:
+                moves = f"first {_capacity(routing.canary_size)}, then the rest"
+            elif routing.type == "LINEAR" and routing.linear_step_size is not None:
+                moves = f"in steps of {_capacity(routing.linear_step_size)}"
+            else:
+                moves = "all at once"
+            shifted = (
+                f"blue/green by SageMaker's guardrails: all the traffic shifted to the new fleet ({moves}), each "
+                f"shift baked {routing.wait_interval_seconds} s"
+            )
+            if strategy.termination_wait_seconds:
+                shifted += f", the old fleet kept {strategy.termination_wait_seconds} s more"
+        return f"{shifted}, rolled back on its alarms; then one check of the new model"
+    if isinstance(strategy, Shadow) and steps:
+        return f"{steps[0].weight_percent:g}% of requests copied to the shadow for {steps[0].bake_seconds} s"
+    return " -> ".join(f"{s.weight_percent:g}%/{s.bake_seconds}s" for s in steps)
+
+
+def _capacity(size: Size) -> str:
+    return f"{size.shown()} of the capacity" if size.type == "CAPACITY_PERCENT" else size.shown()
+
+
 def largest_variant(baseline: EndpointSnapshot, baseline_config: ConfigRequest) -> dict[str, Any]:
     """The baseline variant that serves the most (live instances, then live weight; the first in the config on a
     tie), as its config entry with its live instance count."""

@@ -456,9 +456,14 @@ def _start_execution(call: Call) -> list[Need]:
     return [Need(_action(call), call.params["stateMachineArn"])]
 
 
-@_register("states:DescribeExecution", "states:StopExecution")
+@_register("states:DescribeExecution", "states:StopExecution", "states:GetExecutionHistory")
 def _execution(call: Call) -> list[Need]:
     return [Need(_action(call), call.params["executionArn"])]
+
+
+@_register("states:ListExecutions")
+def _list_executions(call: Call) -> list[Need]:
+    return [Need(_action(call), call.params["stateMachineArn"])]  # resource type: stateMachine
 
 
 @_register("lambda:Invoke")

@@ -1,7 +1,10 @@
 """Step Functions: failing a waiting callback task when something it watches goes wrong, whether an execution
-still runs, and starting one (a person's retry or undo)."""
+still runs, starting one (a person's retry or undo), and reading running rollouts' newest states (the console)."""
 
 from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
 
 from botocore.exceptions import ClientError
 
@@ -61,3 +64,37 @@ def start_execution(state_machine_arn: str, execution_input: str, name: str) -> 
                 return None
             raise
     return str(started["executionArn"])
+
+
+def running_executions(state_machine_arn: str, most: int) -> list[str]:
+    """The ARNs of the state machine's running executions, newest first (ListExecutions lists newest first),
+    at most ``most`` of them: a page at a time, stopping once it has enough."""
+    arns: list[str] = []
+    kwargs: dict[str, Any] = {"stateMachineArn": state_machine_arn, "statusFilter": "RUNNING", "maxResults": most}
+    while len(arns) < most:
+        with translated("states:ListExecutions"):
+            page = client("stepfunctions").list_executions(**kwargs)
+        arns += [str(e["executionArn"]) for e in page.get("executions", [])]
+        if not page.get("nextToken"):
+            break
+        kwargs["nextToken"] = page["nextToken"]
+    return arns[:most]
+
+
+def newest_payloads(execution_arn: str, page: int = 20, most: int = 200) -> Iterator[str]:
+    """The execution's state inputs and outputs, newest first (GetExecutionHistory with reverseOrder), a small
+    page at a time: the caller stops at the first it can use, so a long history is never read whole."""
+    kwargs: dict[str, Any] = {"executionArn": execution_arn, "maxResults": page, "reverseOrder": True}
+    read = 0
+    while read < most:
+        with translated("states:GetExecutionHistory"):
+            answer = client("stepfunctions").get_execution_history(**kwargs)
+        for event in answer.get("events", []):
+            read += 1
+            details = event.get("stateExitedEventDetails") or event.get("stateEnteredEventDetails") or {}
+            text = details.get("output") or details.get("input")
+            if text:
+                yield str(text)
+        if not answer.get("nextToken"):
+            return
+        kwargs["nextToken"] = answer["nextToken"]

@@ -495,6 +495,21 @@ def timed_requests(table: str, endpoint: str, rollout_id: str) -> dict[str, tupl
     }
 
 
+def request_by(table: str, endpoint: str, rollout_id: str, action: str) -> str | None:
+    """Who made one request to this rollout (as ``timed_requests`` tells it), or None if nobody did."""
+    with translated("dynamodb:GetItem"):
+        found = (
+            _ddb()
+            .get_item(
+                TableName=table,
+                Key={"pk": _pk(endpoint), "sk": {"S": f"REQUEST#{rollout_id}#{action}"}},
+                ConsistentRead=True,
+            )
+            .get("Item")
+        )
+    return _who(found) if found else None
+
+
 def _who(item: dict[str, Any]) -> str:
     """Who made a request: the authenticated principal, and what they called themselves (--by), if anything."""
     by = str(item["by"]["S"])

@@ -61,7 +61,7 @@ def snapshot_endpoint(state: RolloutState) -> RolloutState:
     state.phase = Phase.BASELINED
     if baseline.exists:
         live = ", ".join(f"{v.name}={v.model_name}@{v.weight:g}" for v in baseline.variants)
-        steps = " -> ".join(f"{s.weight_percent:g}%/{s.bake_seconds}s" for s in state.steps)
+        steps = plan.describe_plan(state.policy.strategy, state.steps)
         state.message = f"endpoint {baseline.name} is InService on {baseline.config_name} ({live}); plan {steps}"
     else:
         state.message = f"endpoint {baseline.name} does not exist yet: this rollout creates it"

@@ -238,6 +238,12 @@ def start_bake(state: RolloutState, now: datetime, seconds: int | None = None) -
             f"the live model), for {step.bake_seconds} s"
         )
         return
+    if isinstance(state.policy.strategy, BlueGreen) and bake_seconds == 0:  # SageMaker shifted and baked already
+        state.message = (
+            "SageMaker's blue/green update is done (its guardrails shifted all the traffic and baked it with their "
+            "alarms): one check of the new model"
+        )
+        return
     state.message = (
         f"step {state.step_index + 1}/{len(state.steps)}: {step.weight_percent:g}% of traffic on the new model, "
         f"baking {bake_seconds} s"

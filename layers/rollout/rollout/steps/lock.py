@@ -281,6 +281,7 @@ def record_fields(state: RolloutState, outcome: str) -> dict[str, str | None]:
         "package_version": str(state.package.version) if state.package.version is not None else None,
         "strategy": state.policy.strategy.type,
         "source": state.request.source.value,
+        "requested_by": state.request.requested_by,
         "execution_arn": state.execution_arn,
         "started_at": state.started_at.isoformat(),
         "baseline_config": state.baseline.config_name if state.baseline else None,

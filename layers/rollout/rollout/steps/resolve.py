@@ -27,6 +27,9 @@ def resolve_rollout(payload: Mapping[str, object], settings: Settings) -> Rollou
     if isinstance(raw, Mapping) and CONTINUE_KEY in raw:
         return _continued(raw[CONTINUE_KEY], execution_arn, settings)
     request = parse_start_input(raw)
+    rollout_id = execution_arn.rsplit(":", 1)[-1]
+    if request.requested_by is not None:
+        _check_requester(request.requested_by, request.endpoint_name, rollout_id, settings)
     package = registry.describe_model_package(request.model_package_arn)
     if package.approval_status != "Approved":
         raise PackageNotApprovedError(
@@ -35,7 +38,7 @@ def resolve_rollout(payload: Mapping[str, object], settings: Settings) -> Rollou
     resolved = resolve_policy(policy_layers(request, package, settings))
     started_at = parse_time(payload.get("started_at")) or clock.now()
     return RolloutState(
-        rollout_id=execution_arn.rsplit(":", 1)[-1],
+        rollout_id=rollout_id,
         execution_arn=execution_arn,
         started_at=started_at,
         request=request,
@@ -46,6 +49,17 @@ def resolve_rollout(payload: Mapping[str, object], settings: Settings) -> Rollou
 
 
 CONTINUE_KEY = "continue"
+
+
+def _check_requester(claimed: str, endpoint: str | None, rollout_id: str, settings: Settings) -> None:
+    """A requester is believed only when the steering function recorded the same person starting this rollout
+    (its durable ``start`` request under this execution's name): any other input claiming one is refused."""
+    recorded = table.request_by(settings.table_name, endpoint, rollout_id, "start") if endpoint else None
+    if recorded != claimed:
+        raise MalformedEventError(
+            "requested_by is set only by the steering API's retry and undo, and no such request of "
+            f"{endpoint or '(no endpoint_name)'} started rollout {rollout_id}: refused"
+        )
 
 
 def _continued(raw: object, execution_arn: str, settings: Settings) -> RolloutState:

@@ -226,6 +226,13 @@ def _start(
     # one name per (endpoint, rollout it follows, verb): the same request twice starts one rollout
     seed = f"{request.endpoint}#{after.get('started_at', '')}#{after.get('execution_arn', '')}#{request.action}"
     name = f"{request.action}-{uuid.uuid5(uuid.NAMESPACE_URL, seed)}"
+    # Who asked travels in the input to the new rollout's record; Resolve Rollout believes it only because this
+    # durable request (under the new rollout's id, the execution's name) says the same: no one who may merely
+    # start executions can claim someone else asked.
+    by, _reason = table.clipped(request.principal, "")
+    comment = table.clipped(request.comment_by, "")[0]
+    execution_input["requested_by"] = f"{by} (--by {comment})" if comment else by
+    _durable(request, settings, name, "start")
     arn = stepfunctions.start_execution(settings.state_machine_arn, json.dumps(execution_input), name)
     if arn is None:
         return Steered(False, name, f"{request.action} of {request.endpoint} was already started (execution {name})")
