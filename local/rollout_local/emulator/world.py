@@ -403,8 +403,9 @@ class World:
         chosen, model, capture = self.sagemaker.invocation_target(endpoint, variant, _unit_of("route", digest))
         behaviour, _ = self._variant_behaviour(model, (now - self.clock.start).total_seconds())
         failed = _unit_of("error", model, digest) < behaviour.error_rate
+        latency_ms = _latency_of(behaviour, _unit_of("latency", model, digest))  # the same request, the same time
         with self._invoked_lock:  # CloudWatch counts every InvokeEndpoint, TargetVariant or not
-            self._invoked.append((now, endpoint, chosen, failed, behaviour.latency_ms))
+            self._invoked.append((now, endpoint, chosen, failed, latency_ms))
         if failed:  # the container answered 500: AWS counts it in Invocation5XXErrors, the caller gets a 424
             self.invocations.append((now, endpoint, chosen, 424))
             raise ApiError(
@@ -423,7 +424,7 @@ class World:
             # written by the world at its next tick, as SageMaker writes capture files later, and as the service
             # (never the caller) - the caller needs no S3 permission for it
             self._late_captures.append((capture, endpoint, chosen, now, json.dumps(line)))
-        return chosen, response, response_type, behaviour.latency_ms
+        return chosen, response, response_type, latency_ms
 
     def _whole(self, endpoint: str, variant: str, what: str, expected: float) -> int:
         """Whole requests from an expected count, carrying the fraction to the next minute (deterministic)."""
@@ -600,6 +601,19 @@ def _latency_histogram(behaviour: Behaviour) -> list[tuple[float, int]]:
     p99 = behaviour.p99_latency_ms or 3 * p50
     p90 = (p50 + p99) / 2
     return [(p50 * 1000, 89), (p90 * 1000, 9), (p99 * 1000, 2)]
+
+
+def _latency_of(behaviour: Behaviour, unit: float) -> float:
+    """One request's ModelLatency (ms), drawn from the behaviour's histogram by ``unit`` in [0, 1): a single
+    request has the distribution the callers' minutes have (p50 mostly, sometimes p90 or p99)."""
+    histogram = _latency_histogram(behaviour)
+    total = sum(c for _, c in histogram)
+    seen = 0
+    for value, count in histogram:
+        seen += count
+        if unit * total < seen:
+            return value / 1000
+    return histogram[-1][0] / 1000
 
 
 def _statistic(metric: str, stat: str, window: list[Minute]) -> float | None:
