@@ -8,6 +8,7 @@ import math
 import re
 import textwrap
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -33,6 +34,7 @@ LABEL_Y = (111.0, 118.0)  # two rows for the figures that decided, alternating s
 VERIFY_Y = 126.0  # the verification's short label, above the verdicts' figures
 STOP_COLOUR = "tab:cyan"
 KEY_COLUMNS = 3
+MINUTE = timedelta(minutes=1)
 
 
 @dataclass(frozen=True)
@@ -82,12 +84,19 @@ def plot(simulation: Simulation, report: Report, path: Path) -> dict[str, list[s
             label = f"{variant} (both fleets)"
         elif len(models.get(variant, [])) > 1:
             label = f"{variant} (all its models)"
-        x = [(t - start).total_seconds() / 60 + 1 for t, _ in minutes]
-        rates = [100 * m.errors / m.invocations for _, m in minutes]
+        x: list[float] = []
+        rates: list[float] = []
+        p99: list[float] = []
+        for index, (at, minute) in enumerate(minutes):
+            if index and at - minutes[index - 1][0] > MINUTE:  # a minute it served nothing: a gap, not a line
+                x.append(math.nan)
+                rates.append(math.nan)
+                p99.append(math.nan)
+            x.append((at - start).total_seconds() / 60 + 1)
+            rates.append(100 * minute.errors / minute.invocations)
+            p99.append(percentile(sorted(v for v, c in minute.latencies_us for _ in range(c)), 99) / 1000)
         errors.plot(x, rates, marker=".", label=label, color=colours[variant])
         series["error_rate"].append(label)
-        samples = [sorted(v for v, c in m.latencies_us for _ in range(c)) for _, m in minutes]
-        p99 = [percentile(s, 99) / 1000 for s in samples]
         latency.plot(x, p99, marker=".", label=label, color=colours[variant])
         series["latency"].append(label)
     series["thresholds"] = _thresholds(simulation, errors, latency)
@@ -204,12 +213,14 @@ def decided_by(detail: dict[str, Any]) -> str | None:
     if figures.get("sequential_p") is not None:
         return f"seq. p={figures['sequential_p']:.2g}"
     if verdict == "inconclusive":
-        if figures.get("more_invocations"):
-            return f"needs {figures['more_invocations']} more"
+        said = re.search(r"about (\d+) more invocations", text)  # a check's note, when no figures were told
+        more = figures.get("more_invocations") or (said[1] if said else 0)
+        if more:
+            return f"needs {more} more"
         if figures.get("more_minutes"):
             return f"needs {figures['more_minutes']} more min"
-        found = re.search(r"served (\d+) invocations, fewer than min_invocations=(\d+)", text)
-        return f"{found[1]} of {found[2]} inv." if found else None
+        fewer = re.search(r"served (\d+) invocations, fewer than min_invocations=(\d+)", text)
+        return f"{fewer[1]} of {fewer[2]} inv." if fewer else None
     if verdict == "pass" and figures.get("p_within") is not None:
         return f"p={figures['p_within']:.2g}"
     if verdict == "fail":
@@ -262,7 +273,7 @@ def _mark_timeline(report: Report, *axes: Axes) -> tuple[list[str], list[str]]:
     top = axes[0]
     seen: set[str] = set()
     alarms: list[str] = []
-    marked: list[float] = []  # when a check's triangle was drawn
+    marked: list[tuple[float, str, str]] = []  # the checks whose triangle was drawn: when, verdict, note
     key: list[tuple[Any, str]] = []
     verification = _verification(report)
     if verification is not None:
@@ -283,7 +294,7 @@ def _mark_timeline(report: Report, *axes: Axes) -> tuple[list[str], list[str]]:
         if entry.state == "Evaluate Health" and (verdict := _check_verdict(entry)) is not None:
             top.plot([entry.t / 60], [MARKER_Y], marker="v", color=VERDICT_COLOURS[verdict], markersize=8)
             seen.add(verdict)
-            marked.append(entry.t)
+            marked.append((entry.t, verdict, entry.note))
         if entry.state.startswith("alarm ") and "-> ALARM" in entry.note:
             for axis in axes:
                 axis.axvline(entry.t / 60, color="tab:purple", linestyle=":", linewidth=1)
@@ -327,23 +338,27 @@ def _mark_timeline(report: Report, *axes: Axes) -> tuple[list[str], list[str]]:
     return [label for _, label in key], labels
 
 
-def _verdict_figures(report: Report, top: Axes, seen: set[str], marked: list[float]) -> list[str]:
-    """The figure that decided each told step verdict (the checks that ended, extended or failed a step), written
+def _verdict_figures(report: Report, top: Axes, seen: set[str], marked: list[tuple[float, str, str]]) -> list[str]:
+    """The figure that decided each verdict worth a word - every told step verdict (the checks that ended,
+    extended or failed a step) and every other inconclusive or failing check (from its timeline note) - written
     above its triangle, on two alternating rows; a verdict told without a check of its own (an A/B test's
-    sequential stop) gets its triangle here. Returns the figures written."""
+    sequential stop) gets its triangle here. Returns the figures written, in time order."""
+    told = [(e.t, e.detail) for e in report.events if e.detail_type == "Rollout Step Verdict"]
+    untold = [
+        (t, {"verdict": verdict, "detail": note.split(f": {verdict} - ", 1)[-1]})
+        for t, verdict, note in marked
+        if verdict != "pass" and not any(abs(t - when) <= 3 for when, _ in told)
+    ]
     written: list[str] = []
-    for event in report.events:
-        if event.detail_type != "Rollout Step Verdict":
-            continue
-        verdict = str(event.detail.get("verdict"))
+    for at, detail in sorted([*told, *untold], key=lambda item: item[0]):
+        verdict = str(detail.get("verdict"))
         colour = VERDICT_COLOURS.get(verdict, "tab:gray")
-        if not any(abs(event.t - t) <= 3 for t in marked) and verdict in VERDICT_COLOURS:
-            top.plot([event.t / 60], [MARKER_Y], marker="v", color=colour, markersize=8)
+        if not any(abs(at - t) <= 3 for t, _, _ in marked) and verdict in VERDICT_COLOURS:
+            top.plot([at / 60], [MARKER_Y], marker="v", color=colour, markersize=8)
             seen.add(verdict)
-        figure = decided_by(event.detail)
+        figure = decided_by(detail)
         if figure is None:
             continue
-        y = LABEL_Y[len(written) % 2]
-        top.text(event.t / 60, y, figure, fontsize=6.5, color=colour, ha="center", va="center")
+        top.text(at / 60, LABEL_Y[len(written) % 2], figure, fontsize=6.5, color=colour, ha="center", va="center")
         written.append(figure)
     return written
