@@ -16,6 +16,7 @@ from rollout.analysis import (
     check_interval,
     judge,
     next_check_seconds,
+    stops_early,
 )
 from rollout.aws import cloudwatch, sagemaker, table
 from rollout.config import Settings
@@ -181,7 +182,8 @@ def _evaluate(state: RolloutState, settings: Settings) -> RolloutState:
         bake.inconclusive += 1
         bake.ends_at = now + timedelta(seconds=analysis.check_interval_seconds)
     if decision.action in (BakeAction.CONTINUE, BakeAction.EXTEND):
-        bake.next_check_seconds = max(next_check_seconds(analysis, bake, now), 1)
+        early = stops_early(strategy) and state.phase is Phase.BAKING  # not the promoted model's bake
+        bake.next_check_seconds = max(next_check_seconds(analysis, bake, now, early_looks=early), 1)
         state.next = "bake"
         return state
     return _advance(state, settings, now, decision.reason)
