@@ -25,6 +25,7 @@ pictures: setup
 	$(BIN)/rollout simulate scenarios/canary-happy-path.yaml --plot docs/canary-success.png > /dev/null
 	$(BIN)/rollout simulate scenarios/canary-alarm-mid-bake.yaml --plot docs/canary-rollback.png > /dev/null
 	$(BIN)/python -m rollout_local.console_shot docs/console.png
+	$(BIN)/rollout simulate scenarios/canary-verified.yaml --plot docs/canary-verified.png > /dev/null
 
 .PHONY: help pictures setup demo test unit functional workflow static lint typecheck template asl schema sam scan clean bench
 

@@ -21,6 +21,7 @@ SOURCES = (
     "invalid-policy",
     "canary-happy-path",
     "canary-alarm-mid-bake",
+    "canary-verified",  # the only source of verify-variant.json (a pre-traffic verification)
 )
 EXECUTION_NAME = "sample-rollout"
 # files whose most useful sample comes from a later source than the first that invokes the function

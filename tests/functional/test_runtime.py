@@ -104,3 +104,54 @@ def test_disagreement_and_score_shift_move_the_answers_as_the_behaviour_says():
     assert moved is not None and 0.04 < moved.mean_abs_difference <= 0.05
     as_json = answer(Answers(content_type="application/json"), bodies[0])
     assert as_json[1] == "application/json" and parse_answers(*as_json)[0].scores == base[0].scores
+
+
+def invocation_figures(sim, start, end):
+    """Invocations and Invocation5XXErrors (Sum) and ModelLatency (SampleCount, p50) of variant blue, per minute."""
+    dims = [{"Name": "EndpointName", "Value": "churn-prod"}, {"Name": "VariantName", "Value": "blue"}]
+    queries = [
+        {
+            "Id": key,
+            "MetricStat": {
+                "Metric": {"Namespace": "AWS/SageMaker", "MetricName": metric, "Dimensions": dims},
+                "Period": 60,
+                "Stat": stat,
+            },
+        }
+        for key, metric, stat in (
+            ("inv", "Invocations", "Sum"),
+            ("err", "Invocation5XXErrors", "Sum"),
+            ("lat", "ModelLatency", "p50"),
+        )
+    ]
+    results = sim.session.client("cloudwatch").get_metric_data(MetricDataQueries=queries, StartTime=start, EndTime=end)
+    return {r["Id"]: r["Values"] for r in results["MetricDataResults"]}
+
+
+def test_every_invoke_endpoint_call_is_counted_in_the_variants_cloudwatch_metrics():
+    # no callers at all: whatever CloudWatch counts, the InvokeEndpoint calls (TargetVariant) made it
+    behaviour = {"baseline": {"error_rate": 0.3, "latency_ms": 55}}
+    with Simulation(scenario(traffic={"requests_per_second": 0}, model_behaviour=behaviour)) as sim:
+        runtime = sim.session.client("sagemaker-runtime")
+        start = sim.clock.now()
+        failed = 0
+        for n in range(40):
+            try:
+                runtime.invoke_endpoint(
+                    EndpointName="churn-prod", Body=f"{n},1".encode(), ContentType="text/csv", TargetVariant="blue"
+                )
+            except botocore.exceptions.ClientError as error:
+                assert error.response["Error"]["Code"] == "ModelError"
+                failed += 1
+        assert 0 < failed < 40
+        sim.world.serve(start + timedelta(minutes=1))
+        sim.clock.advance(60 + sim.world.metric_delay.total_seconds())  # until CloudWatch has published the minute
+        figures = invocation_figures(sim, start, start + timedelta(minutes=1))
+        assert figures["inv"] == [40.0], "each call is an invocation of the variant it was routed to"
+        assert figures["err"] == [float(failed)], "the container's 500 (a ModelError 424 to the caller) is a 5XX"
+        assert figures["lat"] == [55000.0], "ModelLatency in microseconds"
+        sim.world.serve(start + timedelta(minutes=2))
+        sim.clock.advance(60)
+        assert invocation_figures(sim, start + timedelta(minutes=1), start + timedelta(minutes=2))["inv"] == [], (
+            "counted once, in the minute of the call"
+        )

@@ -1,7 +1,7 @@
 """Pre-traffic verification's judge: errors, latency and answers of the same requests from both variants."""
 
 from rollout.models import Verification
-from rollout.verification import Replayed, Reply, judge_replay
+from rollout.verification import Replayed, Reply, judge_replay, judged_from
 
 POLICY = Verification(min_requests=5, min_label_agreement=0.9, max_score_difference=0.05, max_latency_ratio=2.0)
 
@@ -59,3 +59,15 @@ def test_too_few_requests_or_unreadable_answers_fail():
     garbled = [(csv("stay", 0.2), Reply(b"<html>", "text/html", 40.0))] * 10
     unreadable = judge_replay(POLICY, replay(garbled), "s3://b/p", "blue")
     assert not unreadable.passed and "could not be read" in unreadable.reason
+
+
+def test_a_check_never_judges_the_minute_of_the_replay():
+    from datetime import UTC, datetime
+
+    result = judge_replay(Verification(), replay([(csv("stay", 0.2), csv("stay", 0.2))] * 30), "s3://b/p/", "blue")
+    bake = datetime(2026, 1, 5, 9, 16, 40, tzinfo=UTC)
+    assert judged_from(bake, None) == bake and judged_from(bake, result) == bake, "no replay time: the bake's"
+    same_minute = result.model_copy(update={"replayed_until": datetime(2026, 1, 5, 9, 16, 31, tzinfo=UTC)})
+    assert judged_from(bake, same_minute) == datetime(2026, 1, 5, 9, 17, tzinfo=UTC), "the next whole minute"
+    long_before = result.model_copy(update={"replayed_until": datetime(2026, 1, 5, 9, 15, 59, tzinfo=UTC)})
+    assert judged_from(bake, long_before) == bake

@@ -1,6 +1,7 @@
 """The statistical judge end to end (analysis.judge statistical): a canary that waits for evidence instead of
 passing or failing on noise, and A/B tests that stop early only on a sequential test."""
 
+import itertools
 import json
 
 from tests.helpers import scenario
@@ -95,3 +96,18 @@ def test_an_ab_test_refuses_to_stop_on_noise(run):
     assert result["new"]["invocations"] >= 15000, "it ran its whole half hour"
     assert "no significant difference" in result["reason"] and result["p_value"] > 0.05
     assert report.endpoint.config_name == "churn-prod-config-v0"
+
+
+def test_an_ab_test_that_may_stop_early_is_looked_at_while_young_and_stops_within_minutes(run):
+    # 2% against 0.05% at 10 requests a second a side: the sequential test decides on the first minutes CloudWatch
+    # publishes; with looks after 1, 2, 4, 8 minutes the test ends minutes in, not at its first 15-minute check
+    report, _sim = run(ab({"error_rate": 0.0005, "latency_ms": 40}, {"error_rate": 0.02, "latency_ms": 40}, 3600))
+    assert report.outcome == "succeeded" and report.experiment["stopped_early"], report.reason
+    began = next(e.t for e in report.timeline if e.state == "Bake")
+    (stop,) = [e for e in verdicts(report) if e["figures"].get("sequential_p") is not None]
+    stopped = next(e.t for e in report.events if e.detail_type == "Rollout Step Verdict" and e.detail == stop)
+    assert stopped - began < 600, f"stopped {stopped - began:.0f} s into the test"
+    looked = [e.t for e in report.timeline if e.state == "Evaluate Health" and began < e.t <= stopped + 1]
+    assert 2 <= len(looked) <= 5, looked
+    gaps = [round(later - earlier) for earlier, later in itertools.pairwise(looked)]
+    assert gaps == sorted(gaps), f"looks spread out as the test ages: {gaps}"

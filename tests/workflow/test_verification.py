@@ -114,3 +114,34 @@ def test_a_shadow_test_whose_answers_agree_passes_with_their_figures(run):
     report, _sim = run(shadow({**GOOD, "answers": {"disagreement_rate": 0.01}}, on_pass="discard"))
     assert report.outcome == "succeeded", report.reason
     assert "answers: verification passed" in report.reason and "label agreement" in report.reason
+
+
+def test_the_replay_is_in_cloudwatch_but_never_judged_as_the_canarys_traffic(run):
+    # the weights change in 5 s, so the bake begins in the minute of the replay's last request: a window read in
+    # whole minutes from there would count the replay (54 requests to each variant) as the canary's callers
+    report, sim = run(
+        scenario(
+            endpoint=ENDPOINT,
+            stack={"CaptureBucketName": "churn-captures"},
+            timings={"update_weights_seconds": 5},
+            policy={
+                "endpoint_name": "churn-prod",
+                "strategy": {"type": "canary", "canary_percent": 10, "bake_seconds": 300},
+                "verification": {"sample_size": 100, "min_label_agreement": 0.9},
+                "analysis": {"judge": "statistical", "check_interval_seconds": 60, "max_inconclusive": 2},
+            },
+            traffic={"requests_per_second": 0.5},  # 3 requests a minute reach the canary
+            model_behaviour={"baseline": GOOD, "new": GOOD},
+        )
+    )
+    event = verified(report)
+    replayed, replayed_until = event["verification"]["requests"], event["verification"]["replayed_until"]
+    assert replayed > 20 and replayed_until is not None
+    new_variant = next(v for (_, v) in sim.world.minutes if v != "blue")
+    counted = max(m.invocations for m in sim.world.minutes[("churn-prod", new_variant)].values())
+    assert counted >= replayed, "CloudWatch counts every replayed InvokeEndpoint in the new variant's minute"
+    judged = [e.detail["figures"] for e in report.events if e.detail_type == "Rollout Step Verdict"]
+    assert judged, report.reason
+    assert all(f["new_invocations"] < replayed and f["new_invocations"] % 3 == 0 for f in judged), judged
+    assert all(f["baseline_invocations"] % 27 == 0 for f in judged), "callers' minutes only, no replay"
+    assert report.outcome == "rolled_back" and "still inconclusive" in report.reason, "3 a minute decide nothing"

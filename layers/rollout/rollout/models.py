@@ -918,6 +918,11 @@ class VerificationResult(Frozen):
     score_ks: float | None
     examples: tuple[ReplayExample, ...] = ()
     reason: str
+    replayed_until: datetime | None = Field(
+        default=None,
+        description="when the last replayed request was sent: CloudWatch counts the replay in its minute, so later "
+        "checks judge from the next whole minute on",
+    )
 
 
 class ExperimentResult(Frozen):

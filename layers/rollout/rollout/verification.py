@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from rollout.models import ReplayExample, Verification, VerificationResult
 from rollout.stats.answers import Answer, AnswerParseError, compare_answers, parse_answers
@@ -154,3 +155,15 @@ def judge_replay(
         examples=tuple(examples[: policy.examples]),
         reason=reason,
     )
+
+
+def judged_from(start: datetime, verification: VerificationResult | None) -> datetime:
+    """Where a check's metric window may begin: at ``start`` (the bake's), but never in a minute that holds the
+    pre-traffic replay. CloudWatch counts every InvokeEndpoint, TargetVariant or not, in the variant's per-minute
+    metrics, and windows are read in whole minutes: a bake that began in the replay's last minute would judge the
+    replayed requests as live traffic (more invocations than callers sent, and the replay's errors)."""
+    last = verification.replayed_until if verification is not None else None
+    if last is None:
+        return start
+    quiet = last.replace(second=0, microsecond=0) + timedelta(minutes=1)  # the first minute without the replay
+    return max(start, quiet)

@@ -3,7 +3,9 @@ metrics and alarms. moto stores metrics but never evaluates an alarm; this modul
 
 Every tick (one simulated minute) the world routes ``requests_per_second`` by the endpoint's live weights,
 lets each model answer with its scenario behaviour, writes the real ``AWS/SageMaker`` per-variant metrics
-(Invocations, Invocation5XXErrors, ModelLatency in microseconds) with virtual timestamps, evaluates every
+(Invocations, Invocation5XXErrors, ModelLatency in microseconds) with virtual timestamps - the callers' traffic
+and every ``InvokeEndpoint`` call served in that minute (a replay with TargetVariant counts like any request, as
+on AWS) - evaluates every
 alarm with CloudWatch's semantics (period, evaluation periods, datapoints to alarm, missing data), and emits
 ``CloudWatch Alarm State Change`` events for the transitions.
 
@@ -18,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import threading
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -172,6 +175,9 @@ class World:
         self.shares: list[
             tuple[datetime, dict[str, dict[str, float]]]
         ] = []  # (minute start, endpoint -> variant -> share)
+        # (minute start, endpoint -> [(variant, fleet, model, share)]): which model served each share - during a
+        # guardrail update one variant name has two fleets (CloudWatch reports them as one; the plot tells them apart)
+        self.fleets: list[tuple[datetime, dict[str, list[tuple[str, str, str, float]]]]] = []
         self._carry: dict[tuple[str, str, str], float] = defaultdict(float)
         self.probes: list[tuple[float, Callable[[], None]]] = []  # (simulated second, call) run at that tick
         self.s3 = session.client("s3")
@@ -182,6 +188,10 @@ class World:
         self.captured: list[str] = []  # s3://bucket/key of every capture file written
         self._minute_first: dict[str, int] = {}
         self._late_captures: list[tuple[dict[str, Any], str, str, datetime, str]] = []  # InvokeEndpoint's
+        # InvokeEndpoint calls not yet in a published minute: (at, endpoint, variant, failed, latency ms); the
+        # handlers' threads add, the world's tick takes (a lock: the two may overlap on the wall clock)
+        self._invoked: list[tuple[datetime, str, str, bool, float]] = []
+        self._invoked_lock = threading.Lock()
 
     # --- setup -------------------------------------------------------------------------------------------
 
@@ -274,12 +284,23 @@ class World:
         self._minute_first = {}  # endpoint -> the number of its first request this minute
         routes = self.sagemaker.traffic_routes()
         self.shares.append((minute_start, {e: {_label(r): r.share for r in found} for e, found in routes.items()}))
+        self.fleets.append(
+            (minute_start, {e: [(r.variant, r.fleet, r.model, r.share) for r in found] for e, found in routes.items()})
+        )
         elapsed = (now - self.clock.start).total_seconds()
         rate = self.traffic.rate_at(elapsed - TICK.total_seconds()) * TICK.total_seconds()
         publish_at = now + self.metric_delay
-        for endpoint, found in routes.items():
+        invoked = self._invoked_before(now)
+        for endpoint in [*routes, *(e for e in invoked if e not in routes)]:
+            found = routes.get(endpoint, [])
             served: dict[str, Minute] = {}
             business: dict[str, dict[str, list[tuple[float, int]]]] = defaultdict(lambda: defaultdict(list))
+            for variant, calls in sorted(invoked.get(endpoint, {}).items()):  # direct InvokeEndpoint calls
+                minute = served.setdefault(variant, Minute())
+                minute.invocations += len(calls)
+                minute.errors += sum(1 for failed, _ in calls if failed)
+                # each call weighs as much as a caller's request (a histogram of HISTOGRAM samples)
+                minute.latencies_us += [(latency * 1000, HISTOGRAM) for _, latency in calls]
             for route in found:
                 behaviour, is_new = self._variant_behaviour(route.model, elapsed)
                 requests = self._whole(endpoint, _label(route), "requests", rate * route.share)
@@ -310,6 +331,17 @@ class World:
                     total = sum(c for _, c in kpi)
                     value = sum(v * c for v, c in kpi) / total
                     self.store.put(BUSINESS_NAMESPACE, metric, dims, minute_start, [(value, 1.0)], "None", publish_at)
+
+    def _invoked_before(self, now: datetime) -> dict[str, dict[str, list[tuple[bool, float]]]]:
+        """Take the InvokeEndpoint calls made before ``now`` (the minute ending now): endpoint -> variant ->
+        [(failed, latency ms)]. A call at ``now`` or later belongs to the next minute and stays."""
+        with self._invoked_lock:
+            taken = [c for c in self._invoked if c[0] < now]
+            self._invoked = [c for c in self._invoked if c[0] >= now]
+        grouped: dict[str, dict[str, list[tuple[bool, float]]]] = defaultdict(lambda: defaultdict(list))
+        for _, endpoint, variant, failed, latency in taken:
+            grouped[endpoint][variant].append((failed, latency))
+        return grouped
 
     # --- answers: InvokeEndpoint and data capture --------------------------------------------------------
 
@@ -372,7 +404,11 @@ class World:
         digest = hashlib.sha256(body).hexdigest()
         chosen, model, capture = self.sagemaker.invocation_target(endpoint, variant, _unit_of("route", digest))
         behaviour, _ = self._variant_behaviour(model, (now - self.clock.start).total_seconds())
-        if _unit_of("error", model, digest) < behaviour.error_rate:
+        failed = _unit_of("error", model, digest) < behaviour.error_rate
+        latency_ms = _latency_of(behaviour, _unit_of("latency", model, digest))  # the same request, the same time
+        with self._invoked_lock:  # CloudWatch counts every InvokeEndpoint, TargetVariant or not
+            self._invoked.append((now, endpoint, chosen, failed, latency_ms))
+        if failed:  # the container answered 500: AWS counts it in Invocation5XXErrors, the caller gets a 424
             self.invocations.append((now, endpoint, chosen, 424))
             raise ApiError(
                 "ModelError",
@@ -390,7 +426,7 @@ class World:
             # written by the world at its next tick, as SageMaker writes capture files later, and as the service
             # (never the caller) - the caller needs no S3 permission for it
             self._late_captures.append((capture, endpoint, chosen, now, json.dumps(line)))
-        return chosen, response, response_type, behaviour.latency_ms
+        return chosen, response, response_type, latency_ms
 
     def _whole(self, endpoint: str, variant: str, what: str, expected: float) -> int:
         """Whole requests from an expected count, carrying the fraction to the next minute (deterministic)."""
@@ -567,6 +603,19 @@ def _latency_histogram(behaviour: Behaviour) -> list[tuple[float, int]]:
     p99 = behaviour.p99_latency_ms or 3 * p50
     p90 = (p50 + p99) / 2
     return [(p50 * 1000, 89), (p90 * 1000, 9), (p99 * 1000, 2)]
+
+
+def _latency_of(behaviour: Behaviour, unit: float) -> float:
+    """One request's ModelLatency (ms), drawn from the behaviour's histogram by ``unit`` in [0, 1): a single
+    request has the distribution the callers' minutes have (p50 mostly, sometimes p90 or p99)."""
+    histogram = _latency_histogram(behaviour)
+    total = sum(c for _, c in histogram)
+    seen = 0
+    for value, count in histogram:
+        seen += count
+        if unit * total < seen:
+            return value / 1000
+    return histogram[-1][0] / 1000
 
 
 def _statistic(metric: str, stat: str, window: list[Minute]) -> float | None:

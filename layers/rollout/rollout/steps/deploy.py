@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from rollout import clock, continuation, plan
-from rollout.analysis import next_check_seconds
+from rollout.analysis import next_check_seconds, stops_early
 from rollout.aws import cloudwatch, sagemaker
 from rollout.config import Settings
 from rollout.decide import Progress, deployment_progress
@@ -230,7 +230,9 @@ def start_bake(state: RolloutState, now: datetime, seconds: int | None = None) -
     step = state.current_step
     bake_seconds = step.bake_seconds if seconds is None else seconds
     state.bake = BakeState(started_at=now, ends_at=now + timedelta(seconds=bake_seconds))
-    state.bake.next_check_seconds = max(1, next_check_seconds(state.judging, state.bake, now))
+    # a test's own bake (not the promoted model's) that may stop early is looked at sooner while it is young
+    early = seconds is None and stops_early(state.policy.strategy)
+    state.bake.next_check_seconds = max(1, next_check_seconds(state.judging, state.bake, now, early_looks=early))
     state.phase, state.next = Phase.BAKING, "bake"
     if isinstance(state.policy.strategy, Shadow):  # a copy of the requests: callers never see the shadow
         state.message = (

@@ -25,7 +25,7 @@ from rollout.notifications import EventKind
 from rollout.stats.core import Counts
 from rollout.stats.sequential import Period, SequentialResult, sequential_error_rates, sequential_means
 from rollout.steps.announce import announce
-from rollout.verification import judge_replay
+from rollout.verification import judge_replay, judged_from
 
 
 def _side(variants: list[str], figures: VariantFigures, value: float | None) -> SideFigures:
@@ -43,7 +43,7 @@ def measure(state: RolloutState, now: datetime) -> tuple[SideFigures, SideFigure
     """Baseline and new sides over the whole test (from the start of its bake), valued by the test's metric."""
     target, baseline = state.target, state.require_baseline()
     assert target is not None and target.variant_name
-    start = state.bake.started_at or state.started_at
+    start = judged_from(state.bake.started_at or state.started_at, state.verification)  # not the replay
     strategy = state.policy.strategy
     statistic: str = state.policy.analysis.latency_statistic
     if isinstance(strategy, AbTest) and strategy.metric.kind == "model_latency":
@@ -73,7 +73,7 @@ def sequential(state: RolloutState, now: datetime) -> SequentialResult:
     strategy = state.policy.strategy
     target, baseline = state.target, state.require_baseline()
     assert isinstance(strategy, AbTest) and target is not None and target.variant_name
-    start = state.bake.started_at or state.started_at
+    start = judged_from(state.bake.started_at or state.started_at, state.verification)  # not the replay
     alpha = 1.0 - state.policy.analysis.confidence
     old_names, new_names = [v.name for v in baseline.variants], [target.variant_name]
     metric = strategy.metric

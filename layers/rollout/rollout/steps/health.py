@@ -11,10 +11,12 @@ from rollout.analysis import (
     BakeAction,
     HealthObservation,
     HealthVerdict,
+    VariantFigures,
     after_check,
     check_interval,
     judge,
     next_check_seconds,
+    stops_early,
 )
 from rollout.aws import cloudwatch, sagemaker, table
 from rollout.config import Settings
@@ -46,6 +48,7 @@ from rollout.notifications import EventKind
 from rollout.steps.announce import announce
 from rollout.steps.drift import require_drift_free
 from rollout.steps.experiment import conclude, early_winner
+from rollout.verification import judged_from
 
 
 def observe(state: RolloutState, now: datetime) -> HealthObservation:
@@ -65,9 +68,22 @@ def observe(state: RolloutState, now: datetime) -> HealthObservation:
         return HealthObservation(alarms=alarms, alarm_reasons=reasons)
     target, baseline = state.target, state.require_baseline()
     assert target is not None
-    start = state.bake.started_at
+    start = judged_from(state.bake.started_at, state.verification)  # never the replay's minute
     stat = analysis.latency_statistic
     baseline_names = [v.name for v in baseline.variants]
+    if start >= now:
+        # the bake began in the replay's minute and no whole minute after it has passed: nothing observed yet
+        # (a window read now would reach back into the replay's minute)
+        nothing = VariantFigures(invocations=0, errors=0, latency_ms=None)
+        minutes = () if analysis.statistical else None
+        return HealthObservation(
+            alarms=alarms,
+            new=nothing,
+            baseline=nothing,
+            alarm_reasons=reasons,
+            new_minutes=minutes,
+            baseline_minutes=minutes,
+        )
     if target.variant_name and state.phase is not Phase.VERIFYING:  # side by side: the same window for both
         new_names = [target.variant_name]
         new = cloudwatch.variant_figures(state.endpoint_name, new_names, start, now, stat)
@@ -166,7 +182,8 @@ def _evaluate(state: RolloutState, settings: Settings) -> RolloutState:
         bake.inconclusive += 1
         bake.ends_at = now + timedelta(seconds=analysis.check_interval_seconds)
     if decision.action in (BakeAction.CONTINUE, BakeAction.EXTEND):
-        bake.next_check_seconds = max(next_check_seconds(analysis, bake, now), 1)
+        early = stops_early(strategy) and state.phase is Phase.BAKING  # not the promoted model's bake
+        bake.next_check_seconds = max(next_check_seconds(analysis, bake, now, early_looks=early), 1)
         state.next = "bake"
         return state
     return _advance(state, settings, now, decision.reason)

@@ -48,6 +48,8 @@ def verify_new_variant(state: RolloutState, settings: Settings) -> RolloutState:
         new = runtime.invoke_variant(state.endpoint_name, target.variant_name, request.body, request.content_type)
         replayed.append(Replayed(request.body, old, new))
     result = judge_replay(policy, replayed, source, baseline_variant)
+    if replayed:  # the replay is in CloudWatch's minute of its last call: later checks start after it
+        result = result.model_copy(update={"replayed_until": clock.now()})
     state.verification = result
     verdict = "pass" if result.passed else "fail"
     announce(
