@@ -148,3 +148,50 @@ def test_a_waiting_gate_costs_at_most_300_state_transitions_a_day(run):
     entered = [e for e in report.timeline if opened.t <= e.t <= closed.t]
     assert closed.t - opened.t >= hours * 3600 - 5
     assert len(entered) * 86_400 / (closed.t - opened.t) <= 300
+
+
+def rollback_waits(report):
+    """(seconds waited, Roll Back's note after it) for every Wait For Rollback."""
+    entries = report.timeline
+    found = []
+    for index, entry in enumerate(entries):
+        if entry.state == "Wait For Rollback":
+            look = next(e for e in entries[index + 1 :] if e.state == "Roll Back")
+            found.append((look.t - entry.t, look.note))
+    return found
+
+
+def failing_canary(**fields):
+    """A canary whose new model fails its first check: it rolls back."""
+    return scenario(
+        policy={"endpoint_name": "churn-prod", "strategy": CANARY, "analysis": {"max_error_rate": 0.02}},
+        traffic=TRAFFIC,
+        model_behaviour={"new": {"error_rate": 0.3}},
+        **fields,
+    )
+
+
+def test_the_rollback_waits_for_the_endpoint_events_not_the_clock(run):
+    report, sim = run(failing_canary())
+    assert report.outcome == "rolled_back", report.reason
+    waited = rollback_waits(report)
+    timings = sim.scenario.timings
+    # the traffic cut (a weights update) is woken by its event just after SageMaker settles it; the update back to
+    # the baseline (480 s) by the fallback once, then by its event: never a 30 s poll
+    (cut, _), (fallback, _), (rest, done) = waited
+    settles = timings.update_weights_seconds, timings.update_endpoint_seconds
+    assert settles[0] <= cut <= settles[0] + 2, waited
+    assert fallback == FALLBACK_SECONDS, waited
+    assert settles[1] <= fallback + rest <= settles[1] + 2, waited
+    assert "with its old live weights and instances" in done
+    rolling_back = [e for e in report.timeline if e.t >= states(report, "Roll Back")[0].t]
+    assert len(rolling_back) <= 12, [e.state for e in rolling_back]
+
+
+def test_after_an_aws_error_the_rollback_backs_off_and_no_event_cuts_the_backoff_short(run):
+    # the rollback's UpdateEndpoint (the second) meets 503s: each try of Roll Back fails once more
+    fault = {"api": "sagemaker:UpdateEndpoint", "error": "ServiceUnavailable", "times": 10, "after_calls": 1}
+    report, _ = run(failing_canary(faults=[fault]))
+    assert report.outcome == "rolled_back", report.reason
+    backoffs = [w for w, _ in rollback_waits(report)][1:3]  # after the traffic cut: the two failed tries' backoffs
+    assert [round(w) for w in backoffs] == [30, 60], rollback_waits(report)

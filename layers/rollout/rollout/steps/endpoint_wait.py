@@ -10,6 +10,10 @@ The task's timeout is a slow polling fallback: a lost event costs minutes, never
 
 The event only wakes the workflow. Check Endpoint still decides from DescribeEndpoint, because SageMaker's events
 can be late, repeated or out of order: a stale wake-up costs one more look and one more wait, nothing else.
+
+Wait For Rollback is the same callback task between two steps of a rollback (Roll Back then looks), with one
+difference: after an AWS error its timeout is the rollback's backoff, and nothing may end it early (the endpoint is
+not changing, so the look would end it at once and the backoff would become a tight loop).
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ from rollout.aws import sagemaker, stepfunctions, table
 from rollout.config import Settings
 from rollout.decide import TRANSITIONAL
 from rollout.errors import AwsServiceError, MalformedEventError, ThrottledError
-from rollout.models import RolloutState
+from rollout.models import Phase, RolloutState
 
 ENDPOINT_WAIT = "endpoint"  # the waiting task's kind (a bake's is "bake", a gate's "gate")
 # The events this listener handles (source aws.sagemaker); the rule in template.yaml selects the same two.
@@ -45,6 +49,9 @@ def wait_endpoint(payload: Mapping[str, Any], settings: Settings) -> dict[str, A
     state = RolloutState.model_validate(payload["state"])
     token = str(payload["task_token"])
     endpoint = state.endpoint_name
+    if state.phase is Phase.ROLLING_BACK and state.rollback_error is not None:
+        # a backoff after an AWS error: the task's timeout (poll_seconds) is the wait, whatever the endpoint does
+        return {"endpoint": endpoint, "status": None, "waiting": True, "backoff_seconds": state.poll_seconds}
     # Register first, then look: an event after this write finds the token, and a change that ended before it
     # is seen by the look. No order of the two loses a wake-up.
     table.set_waiting(settings.table_name, endpoint, state.rollout_id, token, ENDPOINT_WAIT, None)
