@@ -195,3 +195,35 @@ def test_after_an_aws_error_the_rollback_backs_off_and_no_event_cuts_the_backoff
     assert report.outcome == "rolled_back", report.reason
     backoffs = [w for w, _ in rollback_waits(report)][1:3]  # after the traffic cut: the two failed tries' backoffs
     assert [round(w) for w in backoffs] == [30, 60], rollback_waits(report)
+
+
+def test_the_endpoint_rule_delivers_only_the_events_of_endpoints_the_stack_may_change(run):
+    exact = scenario(
+        policy={"endpoint_name": "churn-prod", "strategy": CANARY},
+        traffic=TRAFFIC,
+        stack={"EndpointNamePattern": "churn-prod"},  # an exact name is a pattern too
+    )
+    report, sim = run(exact)
+    assert report.outcome == "succeeded", report.reason
+    waited = waits(report)
+    assert sum(1 for w in waited if w <= sim.scenario.timings.update_weights_seconds + 1) == 2, waited
+    delivered = [p for p in sim.bus.log if p.detail_type == "SageMaker Endpoint State Change"]
+    assert delivered and all(p.rules == ["EndpointListenerFunction"] for p in delivered), delivered
+    # another endpoint of the account changes: EventBridge does not even invoke the listener
+    listened = sum(1 for i in sim.aws.invocations if i.function == "EndpointListenerFunction")
+    foreign = "arn:aws:sagemaker:us-east-1:123456789012:endpoint/churn-prod-copy"
+    sim.publish(
+        {
+            "version": "0",
+            "id": "1",
+            "detail-type": "SageMaker Endpoint State Change",
+            "source": "aws.sagemaker",
+            "account": "123456789012",
+            "time": "0",
+            "region": "us-east-1",
+            "resources": [foreign],
+            "detail": {"EndpointName": "churn-prod-copy", "EndpointArn": foreign, "EndpointStatus": "IN_SERVICE"},
+        }
+    )
+    assert sim.bus.log[-1].rules == []
+    assert sum(1 for i in sim.aws.invocations if i.function == "EndpointListenerFunction") == listened
