@@ -227,3 +227,20 @@ def test_the_endpoint_rule_delivers_only_the_events_of_endpoints_the_stack_may_c
     )
     assert sim.bus.log[-1].rules == []
     assert sum(1 for i in sim.aws.invocations if i.function == "EndpointListenerFunction") == listened
+
+
+def test_a_rollout_whose_steps_have_no_bake_is_judged_by_its_post_promotion_bake_never_on_an_empty_window(run):
+    for strategy in (
+        {"type": "all_at_once"},  # one step, no bake: the update to the new model alone is the promotion
+        {"type": "canary", "canary_percent": 10, "bake_seconds": 0},
+        {"type": "linear", "step_percent": 50, "interval_seconds": 0},
+    ):
+        report, _ = run(scenario(policy={"endpoint_name": "churn-prod", "strategy": strategy}, traffic=TRAFFIC))
+        assert report.outcome == "succeeded", (strategy, report.reason)
+        checks = states(report, "Evaluate Health")
+        # every check is the post-promotion bake's, which begins once the new model serves alone
+        assert checks and all(c.note.startswith("after promotion") for c in checks), (strategy, checks)
+        judged = next(e for e in report.timeline if "post_promotion_bake_seconds" in e.note)
+        assert checks[0].t - judged.t >= 60, (strategy, "the first check waits a check interval for data")
+        assert not any("extending the bake" in e.note for e in report.timeline), strategy
+        assert "no bake (bake_seconds=0)" in judged.note or states(report, "Promote"), strategy
