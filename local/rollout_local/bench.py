@@ -31,6 +31,17 @@ BEHAVIOUR = {
 ANALYSIS = {"max_error_rate": 0.02, "max_latency_ratio": 1.5, "min_invocations": 100}
 UPDATE_STATES = ("Wait For Endpoint", "Check Endpoint")  # waiting for SageMaker, not judging the model
 
+
+def _post_promotion_bake() -> int:
+    """The policy's default post_promotion_bake_seconds: the bench's policies keep it."""
+    from rollout.models import Policy
+
+    default: int = Policy.model_fields["post_promotion_bake_seconds"].default
+    return default
+
+
+POST_PROMOTION_BAKE = _post_promotion_bake()
+
 # AWS list prices, us-east-1, without free tiers (sources in the README's benchmark section)
 PRICES = {
     "sfn_transition": 0.025 / 1000,  # Step Functions Standard, per state transition
@@ -333,12 +344,20 @@ def main(argv: list[str] | None = None) -> int:
     per_day_gate = (runs["gate_24h"]["transitions"] - runs["gate_10min"]["transitions"]) / day
     row("state transitions per day of a bake", f"{per_day_bake:.0f}", "<= 300")
     row("state transitions per day of a waiting gate", f"{per_day_gate:.0f}", "<= 300")
-    overhead = (c["bake_span_seconds"] - 600) / 600
+    # every bake the policy configures: the canary step's and the post-promotion bake (the model's default)
+    configured = 600 + POST_PROMOTION_BAKE
+    overhead = (c["bake_span_seconds"] - configured) / configured
     row(
-        "orchestration overhead over the configured bake",
-        f"{overhead:.1%} (from the first Bake to the last check: {c['bake_span_seconds']:.0f} s for 600 s of bake, "
-        "time waiting for SageMaker left out)",
+        f"orchestration overhead over the configured bakes (600 s canary bake + {POST_PROMOTION_BAKE} s "
+        "post-promotion bake)",
+        f"{overhead:.1%} (from the first Bake to the last check: {c['bake_span_seconds']:.0f} s for {configured} s "
+        "of bakes, time waiting for SageMaker left out)",
         "<= 2%",
+    )
+    row(
+        "state transitions, canary rolled back mid-bake (scenarios/canary-alarm-mid-bake.yaml)",
+        str(runs["alarm"]["transitions"]),
+        "fewer (83 while Wait For Rollback polled every 30 s)",
     )
     python = _python313()
     if python is not None:
