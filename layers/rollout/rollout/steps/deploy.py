@@ -20,6 +20,7 @@ from rollout.errors import (
 )
 from rollout.models import AbTest, BakeState, BlueGreen, EndpointSnapshot, Phase, RolloutState, Shadow
 from rollout.steps.drift import expect, require_drift_free
+from rollout.steps.endpoint_wait import fallback_seconds
 from rollout.steps.health import advance, heed_requests
 from rollout.steps.revocation import require_approval
 from rollout.steps.target import resource_tags
@@ -52,15 +53,6 @@ def start_update(state: RolloutState) -> RolloutState:
     if target.guardrails:  # SageMaker watches its alarms itself: the service only needs to notice the end
         state.message += f" under SageMaker's deployment guardrails ({describe_guardrails(state)})"
     return state
-
-
-# Wait For Endpoint's timeout: a lost endpoint event costs at most this long (plus one look), never the rollout.
-FALLBACK_SECONDS = 300
-
-
-def fallback_seconds(state: RolloutState) -> int:
-    """How long Wait For Endpoint waits for SageMaker's event before looking anyway."""
-    return max(state.policy.poll_interval_seconds, FALLBACK_SECONDS)
 
 
 def guardrails(state: RolloutState) -> dict[str, Any] | None:

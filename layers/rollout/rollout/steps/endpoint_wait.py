@@ -36,6 +36,14 @@ STATE_CHANGE = "SageMaker Endpoint State Change"
 DETAIL_TYPES = frozenset({STATE_CHANGE, "SageMaker Endpoint Deployment State Change"})
 _TRANSITIONAL_KEYS = frozenset(status.lower() for status in TRANSITIONAL)
 
+# The endpoint waits' timeout: a lost endpoint event costs at most this long (plus one look), never the rollout.
+FALLBACK_SECONDS = 300
+
+
+def fallback_seconds(state: RolloutState) -> int:
+    """How long Wait For Endpoint (or Wait For Rollback) waits for SageMaker's event before looking anyway."""
+    return max(state.policy.poll_interval_seconds, FALLBACK_SECONDS)
+
 
 def _transitional(event_status: str) -> bool:
     """Is an event's EndpointStatus (upper snake case, ``IN_SERVICE``) one a change passes through? Any spelling
@@ -67,7 +75,7 @@ def wait_endpoint(payload: Mapping[str, Any], settings: Settings) -> dict[str, A
 
 
 class EndpointDetail(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", defer_build=True)  # built on first use
 
     EndpointName: str = Field(min_length=1, max_length=63)
     EndpointStatus: str = ""
@@ -76,7 +84,7 @@ class EndpointDetail(BaseModel):
 class EndpointEvent(BaseModel):
     """``SageMaker Endpoint (Deployment) State Change`` as EventBridge delivers it (delivery may repeat)."""
 
-    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+    model_config = ConfigDict(extra="ignore", populate_by_name=True, defer_build=True)  # built on first use
 
     source: str
     detail_type: str = Field(alias="detail-type")

@@ -10,7 +10,7 @@ from rollout.config import Settings
 from rollout.decide import RollbackAction, error_message, failure_reason, rollback_action
 from rollout.errors import AwsServiceError, EndpointConfigNotFoundError, TransientError
 from rollout.models import EndpointSnapshot, Phase, RolloutState, TaskError
-from rollout.steps.deploy import fallback_seconds
+from rollout.steps.endpoint_wait import fallback_seconds
 from rollout.steps.target import resource_tags
 
 ROLLBACK_RETRY_MAX_SECONDS = 300  # the longest wait between two tries of a rollback step that met an AWS error
