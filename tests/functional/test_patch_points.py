@@ -4,13 +4,14 @@ import inspect
 
 import botocore.endpoint
 import moto
+from botocore.retries.standard import ExponentialBackoff
 from botocore.validate import ParamValidationDecorator
 from moto.awslambda_simple.models import LambdaSimpleBackend
 from moto.cloudwatch.models import Alarm as FakeAlarm
 from moto.cloudwatch.models import CloudWatchBackend, Statistics
 from moto.core.botocore_stubber import BotocoreStubber
 from moto.stepfunctions.parser.asl.component.common.error_name.error_equals_decl import ErrorEqualsDecl
-from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
+from moto.stepfunctions.parser.asl.component.common.retry import jitter_strategy_decl, retrier_decl
 from moto.stepfunctions.parser.asl.component.state.exec import execute_state
 from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service import StateTaskService
 from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_sfn import (
@@ -46,6 +47,9 @@ def test_every_patch_point_still_has_the_shape_local_mode_expects():
     ]
     assert params(BotocoreStubber.__call__) == ["self", "event_name", "request", "kwargs"]
     assert params(WaitFunction._wait_interval) == ["self", "env", "wait_seconds"]
+    assert "random.uniform(" in inspect.getsource(jitter_strategy_decl), "moto moved its jitter draw"
+    assert params(ExponentialBackoff.delay_amount) == ["self", "context"]
+    assert "self._random()" in inspect.getsource(ExponentialBackoff.delay_amount), "botocore moved its jitter draw"
     assert hasattr(retrier_decl, "time") and "time.sleep(interval_seconds)" in inspect.getsource(retrier_decl)
     assert isinstance(inspect.getattr_static(EventManager, "_get_current_timestamp"), staticmethod)
     assert params(Execution.start) == ["self"] and "start_date" in inspect.getsource(
