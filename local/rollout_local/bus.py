@@ -53,8 +53,55 @@ class Rule:
     dead_letter_arn: str | None = None  # where an event goes that cannot be delivered
 
 
+def wildcard_error(operand: Any) -> str | None:
+    """Why EventBridge refuses this ``wildcard`` operand, or None. As its rule engine (aws/event-ruler) parses it:
+    a string; ``*`` matches any run of characters (none included); ``\\*`` and ``\\\\`` are a literal ``*`` and
+    backslash, any other escape is refused; two ``*`` side by side are refused."""
+    if not isinstance(operand, str):
+        return f"wildcard match pattern must be a string, got {operand!r}"
+    index = 0
+    while index < len(operand):
+        char = operand[index]
+        if char == "\\":
+            if index + 1 >= len(operand) or operand[index + 1] not in "*\\":
+                return f"Invalid escape character at pos {index}"
+            index += 2
+            continue
+        if char == "*" and operand[index + 1 : index + 2] == "*":
+            return f"Consecutive wildcard characters at pos {index}"
+        index += 1
+    return None
+
+
+def pattern_errors(pattern: Any, path: str = "") -> list[str]:
+    """What EventBridge would refuse in an event pattern, for the filters local mode matches with a semantics of
+    its own (``wildcard``, ``prefix``): moto's matcher accepts them all."""
+    errors: list[str] = []
+    if isinstance(pattern, dict):
+        for key, value in pattern.items():
+            errors += pattern_errors(value, f"{path}.{key}" if path else key)
+    elif isinstance(pattern, list):
+        for item in pattern:
+            if isinstance(item, dict) and "wildcard" in item:
+                problem = wildcard_error(item["wildcard"])
+                errors += [f"{path}: {problem}"] if problem else []
+            elif isinstance(item, dict) and "prefix" in item:
+                operand = item["prefix"]
+                if isinstance(operand, dict):
+                    operand = operand.get("equals-ignore-case")
+                errors += [] if isinstance(operand, str) else [f"{path}: prefix match pattern must be a string"]
+            elif isinstance(item, dict) and "$or" not in item:
+                errors += pattern_errors(item, path)
+    return errors
+
+
 def rules_of(stack: Stack) -> list[Rule]:
-    """Every EventBridge rule of the stack: the functions' and the state machine's, patterns compiled once."""
+    """Every EventBridge rule of the stack: the functions' and the state machine's, patterns compiled once. A
+    pattern EventBridge would refuse refuses the stack (as PutRule fails the deployment)."""
+    for spec in stack.rules:
+        errors = pattern_errors(spec.pattern)
+        if errors:
+            raise ValueError(f"EventBridge refuses the event pattern of rule {spec.name}: {'; '.join(errors)}")
     return [
         Rule(
             "state machine" if spec.target == stack.state_machine_arn else spec.target.rsplit(":", 1)[-1],

@@ -94,7 +94,7 @@ def _sub(text: str, refs: dict[str, str], variables: dict[str, Any]) -> str:
 
 
 def resolve(value: Any, refs: dict[str, str]) -> Any:
-    """Resolve the intrinsics local mode needs (Ref, GetAtt, Sub) against known values.
+    """Resolve the intrinsics local mode needs (Ref, GetAtt, Sub, Join, Split) against known values.
 
     Both spellings are understood: YAML short forms (``!Sub``, read as ``Tag``) and the JSON forms
     (``{"Fn::Sub": ...}``) that SAM's policy templates expand to, including Sub's ``[text, variables]`` form.
@@ -127,6 +127,16 @@ def _intrinsic(name: str, argument: Any, refs: dict[str, str]) -> Any:
     if name == "Sub" and isinstance(argument, list) and len(argument) == 2:
         variables = {key: resolve(v, refs) for key, v in argument[1].items()}
         return _sub(argument[0], refs, variables)
+    if name == "Join" and isinstance(argument, list) and len(argument) == 2 and isinstance(argument[0], str):
+        parts = resolve(argument[1], refs)
+        if not isinstance(parts, list) or not all(isinstance(p, str) for p in parts):
+            raise ValueError(f"!Join needs a list of strings, got {parts!r}")
+        return argument[0].join(parts)
+    if name == "Split" and isinstance(argument, list) and len(argument) == 2 and isinstance(argument[0], str):
+        text = resolve(argument[1], refs)
+        if not isinstance(text, str) or not argument[0]:
+            raise ValueError(f"!Split needs a delimiter and a string, got {argument!r}")
+        return text.split(argument[0])
     raise ValueError(f"local mode cannot resolve !{name}")
 
 

@@ -49,7 +49,10 @@ def test_the_whole_chain_of_handlers_from_the_sample_events(world):
     assert still["phase"] == "updating"
     world.clock.advance(600)
     settled = world.invoke("CheckEndpointFunction", sample_event("check-endpoint.json"))
-    assert (settled["phase"], settled["next"]) == ("baking", "bake"), "every step gets at least one health check"
+    # the sample policy's only step has no bake (all_at_once, bake_seconds 0): the update was the promotion, and the
+    # post-promotion bake judges the new model (never a check on an empty window)
+    assert (settled["phase"], settled["next"]) == ("verifying", "bake"), "the post-promotion bake judges the model"
+    world.clock.advance(settled["policy"]["post_promotion_bake_seconds"])
     done = world.invoke("EvaluateHealthFunction", settled)
     assert (done["phase"], done["next"]) == ("deployed", "done")
     assert done["history"][0]["verdict"] == "pass"

@@ -141,6 +141,13 @@ def test_the_performance_patch_points_still_have_the_shape_local_mode_expects():
     assert "self._evaluation_details.state_machine_details.definition" in inspect.getsource(
         ExecutionWorker._get_evaluation_entrypoint
     )
+    # a definition validated once: moto's CreateStateMachine parses it in this static method
+    from moto.stepfunctions.parser.models import StepFunctionsParserBackend
+
+    validate = inspect.getattr_static(StepFunctionsParserBackend, "_validate_definition")
+    assert isinstance(validate, staticmethod) and params(validate.__func__) == ["definition"]
+    assert "AmazonStateLanguageParser.parse(definition)" in inspect.getsource(validate.__func__)
+    assert "self._validate_definition(definition=definition)" in inspect.getsource(StepFunctionsParserBackend)
     # JSONPath expressions compiled once, the interpreter's clients made once per service
     from moto.stepfunctions.parser.asl.utils import boto_client, json_path
 
@@ -205,3 +212,27 @@ def test_execution_history_pages_as_on_aws_newest_first_on_reverse_order(world):
     assert newest["events"][0]["type"] == "ExecutionSucceeded"
     with pytest.raises(ClientError, match="maxResults"):
         sfn.get_execution_history(executionArn=arn, maxResults=1001)
+
+
+def test_a_definition_is_validated_once_and_a_refused_one_every_time():
+    from rollout_local.emulator.patches import _validated_once
+
+    seen = []
+
+    def moto_validate(definition):
+        seen.append(definition)
+        if definition == "bad":
+            raise ValueError("InvalidDefinition")
+
+    validate = _validated_once(moto_validate)
+    validate(definition="good-1")
+    validate(definition="good-1")
+    assert seen == ["good-1"], "an accepted definition is not parsed again"
+    for _ in range(2):
+        try:
+            validate(definition="bad")
+        except ValueError:
+            pass
+        else:
+            raise AssertionError("a refused definition must be refused again")
+    assert seen == ["good-1", "bad", "bad"]

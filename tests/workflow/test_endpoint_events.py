@@ -4,7 +4,7 @@ the simulation's own (``metrics.state_transitions``, the timeline's simulated se
 
 from datetime import timedelta
 
-from rollout.steps.deploy import FALLBACK_SECONDS
+from rollout.steps.endpoint_wait import FALLBACK_SECONDS
 from rollout_local.simulator import Simulation
 
 from tests.helpers import scenario
@@ -148,3 +148,99 @@ def test_a_waiting_gate_costs_at_most_300_state_transitions_a_day(run):
     entered = [e for e in report.timeline if opened.t <= e.t <= closed.t]
     assert closed.t - opened.t >= hours * 3600 - 5
     assert len(entered) * 86_400 / (closed.t - opened.t) <= 300
+
+
+def rollback_waits(report):
+    """(seconds waited, Roll Back's note after it) for every Wait For Rollback."""
+    entries = report.timeline
+    found = []
+    for index, entry in enumerate(entries):
+        if entry.state == "Wait For Rollback":
+            look = next(e for e in entries[index + 1 :] if e.state == "Roll Back")
+            found.append((look.t - entry.t, look.note))
+    return found
+
+
+def failing_canary(**fields):
+    """A canary whose new model fails its first check: it rolls back."""
+    return scenario(
+        policy={"endpoint_name": "churn-prod", "strategy": CANARY, "analysis": {"max_error_rate": 0.02}},
+        traffic=TRAFFIC,
+        model_behaviour={"new": {"error_rate": 0.3}},
+        **fields,
+    )
+
+
+def test_the_rollback_waits_for_the_endpoint_events_not_the_clock(run):
+    report, sim = run(failing_canary())
+    assert report.outcome == "rolled_back", report.reason
+    waited = rollback_waits(report)
+    timings = sim.scenario.timings
+    # the traffic cut (a weights update) is woken by its event just after SageMaker settles it; the update back to
+    # the baseline (480 s) by the fallback once, then by its event: never a 30 s poll
+    (cut, _), (fallback, _), (rest, done) = waited
+    settles = timings.update_weights_seconds, timings.update_endpoint_seconds
+    assert settles[0] <= cut <= settles[0] + 2, waited
+    assert fallback == FALLBACK_SECONDS, waited
+    assert settles[1] <= fallback + rest <= settles[1] + 2, waited
+    assert "with its old live weights and instances" in done
+    rolling_back = [e for e in report.timeline if e.t >= states(report, "Roll Back")[0].t]
+    assert len(rolling_back) <= 12, [e.state for e in rolling_back]
+
+
+def test_after_an_aws_error_the_rollback_backs_off_and_no_event_cuts_the_backoff_short(run):
+    # the rollback's UpdateEndpoint (the second) meets 503s: each try of Roll Back fails once more
+    fault = {"api": "sagemaker:UpdateEndpoint", "error": "ServiceUnavailable", "times": 10, "after_calls": 1}
+    report, _ = run(failing_canary(faults=[fault]))
+    assert report.outcome == "rolled_back", report.reason
+    backoffs = [w for w, _ in rollback_waits(report)][1:3]  # after the traffic cut: the two failed tries' backoffs
+    assert [round(w) for w in backoffs] == [30, 60], rollback_waits(report)
+
+
+def test_the_endpoint_rule_delivers_only_the_events_of_endpoints_the_stack_may_change(run):
+    exact = scenario(
+        policy={"endpoint_name": "churn-prod", "strategy": CANARY},
+        traffic=TRAFFIC,
+        stack={"EndpointNamePattern": "churn-prod"},  # an exact name is a pattern too
+    )
+    report, sim = run(exact)
+    assert report.outcome == "succeeded", report.reason
+    waited = waits(report)
+    assert sum(1 for w in waited if w <= sim.scenario.timings.update_weights_seconds + 1) == 2, waited
+    delivered = [p for p in sim.bus.log if p.detail_type == "SageMaker Endpoint State Change"]
+    assert delivered and all(p.rules == ["EndpointListenerFunction"] for p in delivered), delivered
+    # another endpoint of the account changes: EventBridge does not even invoke the listener
+    listened = sum(1 for i in sim.aws.invocations if i.function == "EndpointListenerFunction")
+    foreign = "arn:aws:sagemaker:us-east-1:123456789012:endpoint/churn-prod-copy"
+    sim.publish(
+        {
+            "version": "0",
+            "id": "1",
+            "detail-type": "SageMaker Endpoint State Change",
+            "source": "aws.sagemaker",
+            "account": "123456789012",
+            "time": "0",
+            "region": "us-east-1",
+            "resources": [foreign],
+            "detail": {"EndpointName": "churn-prod-copy", "EndpointArn": foreign, "EndpointStatus": "IN_SERVICE"},
+        }
+    )
+    assert sim.bus.log[-1].rules == []
+    assert sum(1 for i in sim.aws.invocations if i.function == "EndpointListenerFunction") == listened
+
+
+def test_a_rollout_whose_steps_have_no_bake_is_judged_by_its_post_promotion_bake_never_on_an_empty_window(run):
+    for strategy in (
+        {"type": "all_at_once"},  # one step, no bake: the update to the new model alone is the promotion
+        {"type": "canary", "canary_percent": 10, "bake_seconds": 0},
+        {"type": "linear", "step_percent": 50, "interval_seconds": 0},
+    ):
+        report, _ = run(scenario(policy={"endpoint_name": "churn-prod", "strategy": strategy}, traffic=TRAFFIC))
+        assert report.outcome == "succeeded", (strategy, report.reason)
+        checks = states(report, "Evaluate Health")
+        # every check is the post-promotion bake's, which begins once the new model serves alone
+        assert checks and all(c.note.startswith("after promotion") for c in checks), (strategy, checks)
+        judged = next(e for e in report.timeline if "post_promotion_bake_seconds" in e.note)
+        assert checks[0].t - judged.t >= 60, (strategy, "the first check waits a check interval for data")
+        assert not any("extending the bake" in e.note for e in report.timeline), strategy
+        assert "no bake (bake_seconds=0)" in judged.note or states(report, "Promote"), strategy

@@ -34,9 +34,10 @@ def test_an_approval_rolls_the_new_model_out(run):
         "ml.m5.xlarge",
     )
     assert report.metrics.api_calls["sagemaker:UpdateEndpoint"] == 1
-    # the 480 s update, polled every 30 s, plus the functions' own time: each function's first run is a cold
-    # start (about 1 s), then about 0.05 s of work and 0.05 s per AWS call (aws_timings defaults)
-    assert 485 < report.metrics.simulated_seconds < 500
+    # the 480 s update, then (the policy's only step has no bake: the update was the promotion) the 300 s
+    # post-promotion bake that judges the new model, plus the functions' own time: each function's first run is a
+    # cold start (about 1 s), then about 0.05 s of work and 0.05 s per AWS call (aws_timings defaults)
+    assert 485 + 300 < report.metrics.simulated_seconds < 500 + 300
     assert report.records[0]["outcome"] == "succeeded" and report.records[0]["strategy"] == "all_at_once"
     entered = states_entered(sim)
     assert entered[:7] == [
@@ -60,9 +61,10 @@ def test_an_approval_rolls_the_new_model_out(run):
 
 def test_polling_is_gentle(run):
     report, _ = run(scenario())
-    # an 8-minute update, checked every 30 s: one DescribeEndpoint per check, no config lookups while Updating
-    assert report.metrics.api_calls["sagemaker:DescribeEndpoint"] <= 8 * 60 / 30 + 3
-    assert report.metrics.api_calls["sagemaker:DescribeEndpointConfig"] <= 6
+    # an 8-minute update, checked every 30 s: one DescribeEndpoint per check, no config lookups while Updating;
+    # then the post-promotion bake's checks (one look at the endpoint and its config each, every 60 s for 300 s)
+    assert report.metrics.api_calls["sagemaker:DescribeEndpoint"] <= 8 * 60 / 30 + 3 + 300 / 60
+    assert report.metrics.api_calls["sagemaker:DescribeEndpointConfig"] <= 6 + 300 / 60
 
 
 def test_a_first_deployment_creates_the_endpoint(run):

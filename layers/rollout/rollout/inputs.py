@@ -18,7 +18,7 @@ EVENT_DETAIL_TYPE = "SageMaker Model Package State Change"
 
 
 class PackageStateDetail(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", defer_build=True)  # built on first use
 
     ModelPackageArn: str = Field(pattern=MODEL_PACKAGE_ARN)
     ModelPackageGroupName: str | None = None
@@ -30,7 +30,7 @@ class PackageStateDetail(BaseModel):
 class ApprovalEvent(BaseModel):
     """The EventBridge envelope of a Model Registry state change."""
 
-    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+    model_config = ConfigDict(extra="ignore", populate_by_name=True, defer_build=True)  # built on first use
 
     id: str
     source: str
@@ -42,7 +42,7 @@ class ApprovalEvent(BaseModel):
 class ManualStart(BaseModel):
     """The documented manual input: ``{"model_package_arn", "endpoint_name", "policy"}``."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)  # built on first use
 
     model_package_arn: str = Field(pattern=MODEL_PACKAGE_ARN)
     endpoint_name: str | None = Field(default=None, pattern=SAGEMAKER_NAME)

@@ -16,6 +16,9 @@ moto runs the real ASL and stores DynamoDB, SSM, SNS, IAM, Lambda and Step Funct
 - CloudWatch DescribeAlarmHistory, which moto lacks (``CloudWatchResponse.describe_alarm_history``), answered
   from the simulated world's alarm transitions (virtual time);
 - concurrent executions (``Execution.__deepcopy__``: moto copies running executions on every start);
+- a definition validated once per process, not at every CreateStateMachine (``StepFunctionsParserBackend.
+  _validate_definition``: moto parses the whole ASL to validate it, a second a simulation): a definition moto
+  accepted is accepted again, one it refused is parsed (and refused) every time;
 - the ASL parsed once per definition, not once per execution (``ExecutionWorker._get_evaluation_entrypoint``):
   the parsed program is read-only, every execution keeps its state in its own ``Environment``; a JSONPath
   compiled once per expression (``json_path.parse``), and the interpreter's boto3 client for a service made
@@ -91,6 +94,7 @@ from moto.stepfunctions.parser.asl.eval.event.event_manager import EventManager
 from moto.stepfunctions.parser.asl.utils import boto_client, json_path
 from moto.stepfunctions.parser.backend.execution import Execution
 from moto.stepfunctions.parser.backend.execution_worker import ExecutionWorker
+from moto.stepfunctions.parser.models import StepFunctionsParserBackend
 from moto.stepfunctions.responses import StepFunctionResponse
 
 from rollout_local.emulator import limits, requests
@@ -276,6 +280,13 @@ class LocalAws:
             )
         )
 
+        stack.enter_context(
+            mock.patch.object(
+                StepFunctionsParserBackend,
+                "_validate_definition",
+                staticmethod(_validated_once(StepFunctionsParserBackend._validate_definition)),
+            )
+        )
         stack.enter_context(mock.patch.object(botocore.session, "create_loader", _shared_loader))
         stack.enter_context(mock.patch.object(json_path, "parse", _compiled_json_path))
         interpreter_clients = _ClientCache(boto3)
@@ -873,6 +884,21 @@ class _ClientCache:
 
 _PROGRAMS: dict[str, Any] = {}  # ASL definition -> moto's parsed program (shared by every simulation)
 _PROGRAMS_LOCK = threading.Lock()
+
+
+_VALIDATED: set[str] = set()  # ASL definitions moto's CreateStateMachine accepted (shared by every simulation)
+
+
+def _validated_once(original: Callable[..., None]) -> Callable[..., None]:
+    def validate(definition: str) -> None:
+        with _PROGRAMS_LOCK:
+            if definition in _VALIDATED:
+                return
+        original(definition=definition)  # raises InvalidDefinition for a definition moto refuses: never cached
+        with _PROGRAMS_LOCK:
+            _VALIDATED.add(definition)
+
+    return validate
 
 
 def _parsed_once(original: Callable[[ExecutionWorker], Any]) -> Callable[[ExecutionWorker], Any]:

@@ -20,6 +20,7 @@ from rollout.errors import (
 )
 from rollout.models import AbTest, BakeState, BlueGreen, EndpointSnapshot, Phase, RolloutState, Shadow
 from rollout.steps.drift import expect, require_drift_free
+from rollout.steps.endpoint_wait import fallback_seconds
 from rollout.steps.health import advance, heed_requests
 from rollout.steps.revocation import require_approval
 from rollout.steps.target import resource_tags
@@ -52,15 +53,6 @@ def start_update(state: RolloutState) -> RolloutState:
     if target.guardrails:  # SageMaker watches its alarms itself: the service only needs to notice the end
         state.message += f" under SageMaker's deployment guardrails ({describe_guardrails(state)})"
     return state
-
-
-# Wait For Endpoint's timeout: a lost endpoint event costs at most this long (plus one look), never the rollout.
-FALLBACK_SECONDS = 300
-
-
-def fallback_seconds(state: RolloutState) -> int:
-    """How long Wait For Endpoint waits for SageMaker's event before looking anyway."""
-    return max(state.policy.poll_interval_seconds, FALLBACK_SECONDS)
 
 
 def guardrails(state: RolloutState) -> dict[str, Any] | None:
@@ -188,14 +180,20 @@ def settled(state: RolloutState, settings: Settings, now: datetime) -> RolloutSt
     elif state.phase is Phase.UPDATING and target.guardrails:  # SageMaker's blue/green update was the promotion
         after_promotion(state, now)
     elif unbaked(state):
-        # A 0 s bake after a judged step is no bake: an empty window is no evidence, so the step is not judged (nor
-        # extended for want of traffic) - it is done once the endpoint serves it, and the rollout goes on (a gate
-        # still waits). The earlier steps' verdicts stand, and their alarms were watched all along.
+        # A 0 s bake is no bake: an empty window is no evidence, so the step is not judged (nor extended for want
+        # of traffic) - it is done once the endpoint serves it, and the rollout goes on (a gate still waits). What
+        # watches the new model is a later bake: the next step's, or the post-promotion bake, which every rollout
+        # that changes traffic has. An update to the new model alone (all_at_once) was the promotion itself: its
+        # post-promotion bake follows at once.
         step = state.current_step
         done = (
             f"step {state.step_index + 1}/{len(state.steps)}: {step.weight_percent:g}% of traffic on the new model, "
             "no bake (bake_seconds=0)"
         )
+        if not target.shifts_traffic and state.step_index + 1 >= len(state.steps):
+            after_promotion(state, now)
+            state.message = f"{done}; {state.message}"
+            return state
         state.bake = BakeState(started_at=now, ends_at=now)
         state.phase = Phase.BAKING
         advance(state, settings, now, done)
@@ -219,10 +217,10 @@ def after_promotion(state: RolloutState, now: datetime) -> None:
 
 
 def unbaked(state: RolloutState) -> bool:
-    """Is the current step one with no bake: 0 s, after at least one judged step, in a rollout that is not a test?
-    (A rollout's first step is always judged at least once, whatever its bake: it is the only look it takes.)"""
+    """Is the current step one with no bake: 0 s, in a rollout that is not a test? (A test's steps are its
+    evidence: they are always judged.) The post-promotion bake judges the promoted model in any case."""
     testing = isinstance(state.policy.strategy, (AbTest, Shadow))
-    return state.current_step.bake_seconds == 0 and state.step_index > 0 and not testing
+    return state.current_step.bake_seconds == 0 and not testing
 
 
 def start_bake(state: RolloutState, now: datetime, seconds: int | None = None) -> None:

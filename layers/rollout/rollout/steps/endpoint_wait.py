@@ -10,6 +10,10 @@ The task's timeout is a slow polling fallback: a lost event costs minutes, never
 
 The event only wakes the workflow. Check Endpoint still decides from DescribeEndpoint, because SageMaker's events
 can be late, repeated or out of order: a stale wake-up costs one more look and one more wait, nothing else.
+
+Wait For Rollback is the same callback task between two steps of a rollback (Roll Back then looks), with one
+difference: after an AWS error its timeout is the rollback's backoff, and nothing may end it early (the endpoint is
+not changing, so the look would end it at once and the backoff would become a tight loop).
 """
 
 from __future__ import annotations
@@ -24,13 +28,21 @@ from rollout.aws import sagemaker, stepfunctions, table
 from rollout.config import Settings
 from rollout.decide import TRANSITIONAL
 from rollout.errors import AwsServiceError, MalformedEventError, ThrottledError
-from rollout.models import RolloutState
+from rollout.models import Phase, RolloutState
 
 ENDPOINT_WAIT = "endpoint"  # the waiting task's kind (a bake's is "bake", a gate's "gate")
 # The events this listener handles (source aws.sagemaker); the rule in template.yaml selects the same two.
 STATE_CHANGE = "SageMaker Endpoint State Change"
 DETAIL_TYPES = frozenset({STATE_CHANGE, "SageMaker Endpoint Deployment State Change"})
 _TRANSITIONAL_KEYS = frozenset(status.lower() for status in TRANSITIONAL)
+
+# The endpoint waits' timeout: a lost endpoint event costs at most this long (plus one look), never the rollout.
+FALLBACK_SECONDS = 300
+
+
+def fallback_seconds(state: RolloutState) -> int:
+    """How long Wait For Endpoint (or Wait For Rollback) waits for SageMaker's event before looking anyway."""
+    return max(state.policy.poll_interval_seconds, FALLBACK_SECONDS)
 
 
 def _transitional(event_status: str) -> bool:
@@ -45,6 +57,9 @@ def wait_endpoint(payload: Mapping[str, Any], settings: Settings) -> dict[str, A
     state = RolloutState.model_validate(payload["state"])
     token = str(payload["task_token"])
     endpoint = state.endpoint_name
+    if state.phase is Phase.ROLLING_BACK and state.rollback_error is not None:
+        # a backoff after an AWS error: the task's timeout (poll_seconds) is the wait, whatever the endpoint does
+        return {"endpoint": endpoint, "status": None, "waiting": True, "backoff_seconds": state.poll_seconds}
     # Register first, then look: an event after this write finds the token, and a change that ended before it
     # is seen by the look. No order of the two loses a wake-up.
     table.set_waiting(settings.table_name, endpoint, state.rollout_id, token, ENDPOINT_WAIT, None)
@@ -60,7 +75,7 @@ def wait_endpoint(payload: Mapping[str, Any], settings: Settings) -> dict[str, A
 
 
 class EndpointDetail(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", defer_build=True)  # built on first use
 
     EndpointName: str = Field(min_length=1, max_length=63)
     EndpointStatus: str = ""
@@ -69,7 +84,7 @@ class EndpointDetail(BaseModel):
 class EndpointEvent(BaseModel):
     """``SageMaker Endpoint (Deployment) State Change`` as EventBridge delivers it (delivery may repeat)."""
 
-    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+    model_config = ConfigDict(extra="ignore", populate_by_name=True, defer_build=True)  # built on first use
 
     source: str
     detail_type: str = Field(alias="detail-type")

@@ -10,6 +10,7 @@ from rollout.config import Settings
 from rollout.decide import RollbackAction, error_message, failure_reason, rollback_action
 from rollout.errors import AwsServiceError, EndpointConfigNotFoundError, TransientError
 from rollout.models import EndpointSnapshot, Phase, RolloutState, TaskError
+from rollout.steps.endpoint_wait import fallback_seconds
 from rollout.steps.target import resource_tags
 
 ROLLBACK_RETRY_MAX_SECONDS = 300  # the longest wait between two tries of a rollback step that met an AWS error
@@ -49,7 +50,7 @@ def _roll_back_once(state: RolloutState, now: datetime) -> None:
     observed = sagemaker.snapshot(endpoint, variants_while_busy=False)
     decision = rollback_action(state, observed, now)
     state.message = decision.reason
-    state.poll_seconds = state.policy.poll_interval_seconds
+    state.poll_seconds = wait_seconds(state, decision.action, observed)
     if decision.action not in (RollbackAction.DONE, RollbackAction.GIVE_UP, RollbackAction.STOP):
         state.touched = True
     if decision.action is RollbackAction.DONE:
@@ -70,6 +71,27 @@ def _roll_back_once(state: RolloutState, now: datetime) -> None:
         stop(state, "RollbackFailedError", decision.reason)
     state.rollback_errors = 0
     state.rollback_error = None
+
+
+# The rollback's moves that change the endpoint, and the wait after each: SageMaker's endpoint state change event
+# wakes Wait For Rollback when the change settles, so its timeout is only the slow fallback for a lost event.
+_CHANGES = frozenset(
+    {
+        RollbackAction.CUT_TRAFFIC,
+        RollbackAction.RESTORE_LIVE,
+        RollbackAction.UPDATE_TO_BASELINE,
+        RollbackAction.RECREATE_BASELINE,
+    }
+)
+
+
+def wait_seconds(state: RolloutState, action: RollbackAction, observed: EndpointSnapshot) -> int:
+    """Wait For Rollback's timeout after this step: the event fallback when SageMaker will say the change ended,
+    the poll interval when it will not (SageMaker sends no event for the end of a deletion)."""
+    deleting = action is RollbackAction.DELETE or (action is RollbackAction.WAIT and observed.status == "Deleting")
+    if action in _CHANGES or (action is RollbackAction.WAIT and not deleting):
+        return fallback_seconds(state)
+    return state.policy.poll_interval_seconds
 
 
 def stop(state: RolloutState, kind: str, said: str) -> None:

@@ -39,7 +39,7 @@ class SteeringError(Exception):
 class SteeringBody(BaseModel):
     """The request body: comments only (who asked is what AWS authenticated)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)  # built on first use
 
     reason: str = Field(default="", max_length=4000)
     by: str = Field(default="", max_length=1000, description="a comment: the name a person gives (--by)")

@@ -7,7 +7,6 @@ from rollout.aws import cloudwatch, sagemaker
 from rollout.config import Settings
 from rollout.errors import EndpointConfigNotFoundError
 from rollout.models import BlueGreen, Phase, RolloutState, Shadow, Target
-from rollout.steps.health import open_gate
 
 
 def resource_tags(state: RolloutState) -> list[dict[str, str]]:
@@ -57,6 +56,10 @@ def prepare_target(state: RolloutState, settings: Settings) -> RolloutState:
     state.message = how + (f"; alarms {', '.join(state.service_alarms)}" if state.service_alarms else "")
     state.phase = Phase.PREPARED
     if state.policy.gates.confirm_before_start:
+        # imported here: Roll Back imports this module for resource_tags, and the health step's imports (the
+        # statistics, the experiments) would be a third of its cold start
+        from rollout.steps.health import open_gate
+
         return open_gate(state, settings, "before start", "start", clock.now())
     state.next = "start"
     return state

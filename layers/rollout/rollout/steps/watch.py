@@ -44,7 +44,7 @@ def watch_bake(payload: Mapping[str, Any], settings: Settings) -> dict[str, Any]
 
 
 class AlarmState(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", defer_build=True)  # built on first use
 
     value: str
     reason: str = ""
@@ -52,7 +52,7 @@ class AlarmState(BaseModel):
 
 
 class AlarmDetail(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", defer_build=True)  # built on first use
 
     alarmName: str
     state: AlarmState
@@ -61,7 +61,7 @@ class AlarmDetail(BaseModel):
 class AlarmEvent(BaseModel):
     """``CloudWatch Alarm State Change`` as EventBridge delivers it (delivery may repeat)."""
 
-    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+    model_config = ConfigDict(extra="ignore", populate_by_name=True, defer_build=True)  # built on first use
 
     source: str
     detail_type: str = Field(alias="detail-type")
