@@ -1,14 +1,20 @@
 """The shape every Lambda handler shares: parse the state at the edge, call one step, return the state.
 
 Decorators in Powertools' order (logger -> tracer). A handler file is then one line of wiring.
+
+Every log line of a rollout step carries ``rollout_id`` and ``endpoint`` (CloudWatch Logs Insights can then follow
+one rollout across every function), the modules' own ``logging.getLogger(__name__)`` lines included: the
+``rollout`` package logger writes through this Logger's handler and formatter.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from aws_lambda_powertools import Logger, Tracer
+from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from rollout.config import Settings
@@ -17,6 +23,8 @@ from rollout.models import RolloutState
 
 logger = Logger()
 tracer = Tracer()
+logging.getLogger("rollout")  # registered now, so the copy below finds it (its modules' loggers are its children)
+copy_config_to_registered_loggers(source_logger=logger, include={"rollout"})
 
 Handler = Callable[[dict[str, Any], LambdaContext], dict[str, Any]]
 
@@ -25,12 +33,34 @@ def _wrap(call: Callable[[dict[str, Any]], dict[str, Any]]) -> Handler:
     @logger.inject_lambda_context(log_event=False, clear_state=True)
     @tracer.capture_lambda_handler(capture_response=False)
     def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-        result = call(event)
-        logger.info(result.get("message", ""), extra={"phase": result.get("phase"), "outcome": result.get("outcome")})
-        return result
+        # Thread-local keys: one Lambda process serves one invocation at a time, but local mode runs several
+        # rollouts' handlers in threads of one process, and a shared key would label one rollout's line with
+        # another's id. Cleared at the end: the next invocation on this thread starts without them.
+        logger.thread_safe_append_keys(**rollout_keys(event))
+        try:
+            result = call(event)
+            logger.thread_safe_append_keys(**rollout_keys(result))  # the first step gives the rollout its id
+            logger.info(
+                result.get("message", ""), extra={"phase": result.get("phase"), "outcome": result.get("outcome")}
+            )
+            return result
+        finally:
+            logger.thread_safe_clear_keys()
 
     wrapped: Handler = handler
     return wrapped
+
+
+def rollout_keys(data: Mapping[str, Any]) -> dict[str, str]:
+    """``rollout_id`` and ``endpoint`` of the rollout a step's input or output is about: a RolloutState, or a
+    callback task's ``{"state": ..., "task_token": ...}``; none for an event about no rollout (a listener's)."""
+    state = data.get("state") if isinstance(data.get("state"), Mapping) else data
+    policy = state.get("policy")
+    found = {
+        "rollout_id": state.get("rollout_id"),
+        "endpoint": policy.get("endpoint_name") if isinstance(policy, Mapping) else None,
+    }
+    return {key: value for key, value in found.items() if isinstance(value, str) and value}
 
 
 def _counted(state: RolloutState) -> dict[str, Any]:
