@@ -54,7 +54,8 @@ def _wrap(call: Callable[[dict[str, Any]], dict[str, Any]]) -> Handler:
 def rollout_keys(data: Mapping[str, Any]) -> dict[str, str]:
     """``rollout_id`` and ``endpoint`` of the rollout a step's input or output is about: a RolloutState, or a
     callback task's ``{"state": ..., "task_token": ...}``; none for an event about no rollout (a listener's)."""
-    state = data.get("state") if isinstance(data.get("state"), Mapping) else data
+    inner = data.get("state")
+    state: Mapping[str, Any] = inner if isinstance(inner, Mapping) else data
     policy = state.get("policy")
     found = {
         "rollout_id": state.get("rollout_id"),
