@@ -471,7 +471,7 @@ class Simulation:
 
     def stack_info(self) -> Any:
         """The stack as the `rollout` commands know it (operate.StackInfo)."""
-        from rollout_local import operate
+        from rollout_cli import operate
 
         env = self.stack.environment
         api = self.stack.steering_api

@@ -4,16 +4,23 @@ the layer's modules log with ``logging.getLogger(__name__)`` - and a line about 
 
 from __future__ import annotations
 
+import importlib
 import io
 import json
 import logging
+import os
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
+from unittest import mock
 
 import pytest
-from rollout import handler
 from rollout.models import RolloutState
+
+# Powertools reads the level once, when the handler module makes its Logger: the first import in this process is
+# made as local mode makes it (WARNING), or a simulation run later by the same test worker would print every INFO.
+with mock.patch.dict(os.environ, {"POWERTOOLS_LOG_LEVEL": "WARNING"}):
+    handler = importlib.import_module("rollout.handler")
 
 from tests.helpers import sample_event
 

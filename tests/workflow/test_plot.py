@@ -1,6 +1,6 @@
 """`rollout simulate --plot`: a valid PNG with the series a person expects."""
 
-from rollout_local.cli import main
+from rollout_cli.cli import main
 from rollout_local.plot import plot
 
 from tests.helpers import ROOT, scenario

@@ -3,6 +3,8 @@ still runs, and starting one (a person's retry or undo)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from botocore.exceptions import ClientError
 
 from rollout.aws.clients import client, error_code, translated
@@ -48,12 +50,13 @@ def execution_running(execution_arn: str) -> bool:
     return str(described.get("status")) == "RUNNING"
 
 
-def start_execution(state_machine_arn: str, execution_input: str, name: str) -> str | None:
+def start_execution(state_machine_arn: str, execution_input: str, name: str, sfn: Any = None) -> str | None:
     """StartExecution with a name of the caller's choosing; None when an execution of that name exists already
-    (names are unique per state machine: the same request made twice starts one rollout)."""
+    (names are unique per state machine: the same request made twice starts one rollout). ``sfn``: a client of the
+    caller's (an operator's session), else the shared one."""
     with translated("states:StartExecution"):
         try:
-            started = client("stepfunctions").start_execution(
+            started = (sfn or client("stepfunctions")).start_execution(
                 stateMachineArn=state_machine_arn, input=execution_input, name=name
             )
         except ClientError as exc:

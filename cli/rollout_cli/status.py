@@ -321,7 +321,7 @@ def render(r: RolloutStatus) -> str:
         lines.append(f"  pre-traffic verification: {r.verification}")
     lines.append(f"  latest verdict: {_checks_line(r)}")
     if r.judge_figures:
-        from rollout_local.cli import judge_figures_text
+        from rollout_cli.cli import judge_figures_text
 
         lines.append("  " + judge_figures_text(r.judge_figures))
     lines.append(f"  {r.message}")
