@@ -69,6 +69,7 @@ def env_vars(session: Any, stack_name: str) -> dict[str, dict[str, str]]:
             "DEFAULT_POLICY": parameters.get("DefaultPolicy", "{}") or "{}",
             "SAGEMAKER_EXECUTION_ROLE_ARN": parameters.get("SageMakerExecutionRoleArn", ""),
             "POWERTOOLS_LOG_LEVEL": parameters.get("LogLevel", "INFO"),
+            "POWERTOOLS_METRICS_NAMESPACE": parameters.get("MetricsNamespace", "SageMakerRollout"),
         }
     }
 

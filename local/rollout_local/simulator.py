@@ -46,6 +46,9 @@ from rollout_local.timeline import Timeline
 QUIET_ENVIRONMENT = {
     "POWERTOOLS_TRACE_DISABLED": "true",
     "POWERTOOLS_LOG_LEVEL": "WARNING",
+    # EMF lines are stdout in-process (they would break the printed report); local mode does not turn them into
+    # CloudWatch metrics (README: where local mode differs from AWS)
+    "POWERTOOLS_METRICS_DISABLED": "true",
     "AWS_DEFAULT_REGION": REGION,
     "AWS_REGION": REGION,
 }

@@ -17,6 +17,7 @@ from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from rollout import telemetry
 from rollout.config import Settings
 from rollout.continuation import count_step
 from rollout.models import RolloutState
@@ -39,10 +40,12 @@ def _wrap(call: Callable[[dict[str, Any]], dict[str, Any]]) -> Handler:
         logger.thread_safe_append_keys(**rollout_keys(event))
         try:
             result = call(event)
-            logger.thread_safe_append_keys(**rollout_keys(result))  # the first step gives the rollout its id
+            keys = rollout_keys(result)  # the first step gives the rollout its id
+            logger.thread_safe_append_keys(**keys)
             logger.info(
                 result.get("message", ""), extra={"phase": result.get("phase"), "outcome": result.get("outcome")}
             )
+            telemetry.emit(result, keys.get("endpoint"))  # an EMF line when the rollout ended, else nothing
             return result
         finally:
             logger.thread_safe_clear_keys()
