@@ -39,11 +39,13 @@ def lines() -> Iterator[io.StringIO]:
     logger_handler = handler.logger.registered_handler
     assert isinstance(logger_handler, logging.StreamHandler)
     old_stream, old_level = logger_handler.setStream(stream), handler.logger.log_level
+    old_module_stream = handler.module_lines.setStream(stream)
     handler.logger.setLevel("INFO")
     try:
         yield stream
     finally:
         logger_handler.setStream(old_stream)
+        handler.module_lines.setStream(old_module_stream)
         handler.logger.setLevel(old_level)
 
 

@@ -4,17 +4,17 @@ Decorators in Powertools' order (logger -> tracer). A handler file is then one l
 
 Every log line of a rollout step carries ``rollout_id`` and ``endpoint`` (CloudWatch Logs Insights can then follow
 one rollout across every function), the modules' own ``logging.getLogger(__name__)`` lines included: the
-``rollout`` package logger writes through this Logger's handler and formatter.
+``rollout`` package logger writes with this Logger's formatter.
 """
 
 from __future__ import annotations
 
 import logging
+import sys
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from aws_lambda_powertools import Logger, Tracer
-from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from rollout import telemetry
@@ -24,8 +24,15 @@ from rollout.models import RolloutState
 
 logger = Logger()
 tracer = Tracer()
-logging.getLogger("rollout")  # registered now, so the copy below finds it (its modules' loggers are its children)
-copy_config_to_registered_loggers(source_logger=logger, include={"rollout"})
+# The layer's modules log with logging.getLogger(__name__): their lines get this Logger's formatter, so its keys,
+# on stderr - where they went before (Lambda sends stdout and stderr alike to the function's log; in local mode
+# stdout is the simulator's report, which a warning must not break).
+module_lines = logging.StreamHandler(sys.stderr)
+module_lines.setFormatter(logger.registered_formatter)
+_package_logger = logging.getLogger("rollout")
+_package_logger.addHandler(module_lines)
+_package_logger.setLevel(logger.log_level)
+_package_logger.propagate = False
 
 Handler = Callable[[dict[str, Any], LambdaContext], dict[str, Any]]
 
