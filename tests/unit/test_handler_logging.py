@@ -96,3 +96,25 @@ def test_rollouts_logging_at_once_keep_their_own_keys_and_nothing_is_left_behind
     ids = [r.get("rollout_id") for r in records if r["message"] == "a module's own line"]
     assert sorted(ids) == sorted([first["rollout_id"], "other-rollout"])
     assert "rollout_id" not in records[-1], "an invocation's keys end with it"
+
+
+def test_a_modules_warning_goes_to_stderr_never_to_stdout():
+    """Lambda sends both to the function's log; in local mode stdout is the report (``--json``: one document)."""
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import logging; from rollout import handler; logging.getLogger('rollout.steps.x').warning('careful')",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        env={**os.environ, "POWERTOOLS_LOG_LEVEL": "WARNING", "POWERTOOLS_TRACE_DISABLED": "true"},
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == ""
+    assert json.loads(done.stderr)["message"] == "careful"
