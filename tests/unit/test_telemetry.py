@@ -74,3 +74,16 @@ def test_the_emf_line_names_the_namespace_outcome_and_rollout(monkeypatch, capsy
 def test_nothing_is_printed_for_other_steps(result, capsys):
     telemetry.emit(result, "churn-prod")
     assert capsys.readouterr().out == ""
+
+
+def test_disabled_metrics_print_nothing_and_keep_nothing(monkeypatch, capsys, recwarn):
+    """Local mode disables them: a later enabled line must not carry (or warn about) what was never printed."""
+    monkeypatch.setenv("POWERTOOLS_METRICS_NAMESPACE", "SageMakerRollout")
+    monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "true")
+    telemetry.emit(_finished(outcome="rolled_back"), "churn-prod")
+    assert capsys.readouterr().out == ""
+    monkeypatch.delenv("POWERTOOLS_METRICS_DISABLED")
+    telemetry.emit(_finished(), "churn-prod")
+    (line,) = capsys.readouterr().out.strip().splitlines()
+    assert json.loads(line)["Outcome"] == "succeeded"
+    assert not [w for w in recwarn if "already been added" in str(w.message)]

@@ -68,8 +68,11 @@ def emit(result: Mapping[str, Any], endpoint: str | None = None) -> None:
         return
     from aws_lambda_powertools import Metrics
     from aws_lambda_powertools.metrics import MetricUnit
+    from aws_lambda_powertools.metrics.functions import is_metrics_disabled
 
-    metrics = Metrics()
+    if is_metrics_disabled():  # POWERTOOLS_METRICS_DISABLED: nothing is printed, so nothing may be kept either
+        return
+    metrics = Metrics()  # Powertools' instances share one metric set: flush_metrics prints and clears it
     metrics.add_dimension(name="Outcome", value=outcome)
     for name, value in values.items():
         unit = MetricUnit.Count if name == "Rollouts" else MetricUnit.Seconds
