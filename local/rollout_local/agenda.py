@@ -14,7 +14,7 @@ import traceback
 from collections.abc import Callable
 from datetime import datetime
 
-from rollout_local.emulator.clock import VirtualClock
+from rollout_local.emulator.clock import SimulationClosed, VirtualClock
 
 
 class Agenda:
@@ -52,6 +52,8 @@ class Agenda:
             try:
                 self.clock.take_turn()  # runs when its spawner has parked (one participant at a time)
                 self._run_one(call)
+            except SimulationClosed:
+                pass  # the simulation was closed while the call waited: it ends with its world
             finally:
                 self.clock.exit()
 
@@ -107,6 +109,8 @@ class Agenda:
                         return
                     timeout = (self._heap[0][0] - now).total_seconds() if self._heap else None
                 self.clock.wait_event(self._signal, timeout)
+        except SimulationClosed:
+            pass  # the simulation was closed: nothing more of its agenda runs
         finally:
             self.clock.exit()
 

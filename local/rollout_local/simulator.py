@@ -17,6 +17,7 @@ import threading
 import time
 import traceback
 import uuid
+import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -56,6 +57,9 @@ QUIET_ENVIRONMENT = {
 # thread blocked in real time) when simulated time makes no progress at all for this long.
 STALL_WALL_SECONDS = 60.0
 WATCH_SECONDS = 1.0  # how often a waiting caller looks at the clock's progress (a watchdog, not a poll)
+_OPEN: list[Simulation] = []  # the simulation open in this process (at most one)
+_OPEN_LOCK = threading.Lock()
+CLOSE_SECONDS = 5.0  # how long closing a simulation waits (wall time) for its participants to unwind
 EXECUTION_NAMES = uuid.UUID("0d6c1f0e-5b7a-4f3e-8a61-2c4b9e7d1a05")  # namespace of deterministic execution names
 
 
@@ -119,6 +123,23 @@ class Simulation:
     # --- lifecycle ---------------------------------------------------------------------------------------
 
     def __enter__(self) -> Simulation:
+        # moto's stores are process-wide: two open simulations would share one account (and one's threads act in
+        # the other's world). One at a time, each closed before the next opens.
+        with _OPEN_LOCK:
+            if _OPEN and _OPEN[-1] is not self:
+                raise RuntimeError(
+                    f"simulation {_OPEN[-1].scenario.name!r} is still open in this process: close it first "
+                    "(one emulated account at a time)"
+                )
+            _OPEN.append(self)
+        try:
+            return self._open()
+        except BaseException:
+            with _OPEN_LOCK:
+                _OPEN.remove(self)
+            raise
+
+    def _open(self) -> Simulation:
         quiet = dict(QUIET_ENVIRONMENT)
         if self.verbose:
             quiet["POWERTOOLS_LOG_LEVEL"] = "INFO"
@@ -186,7 +207,18 @@ class Simulation:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self.agenda.stop(timeout=5)
+        # Whatever still waits on this world's clock ends with it, before moto's process-wide stores are reset:
+        # a participant left running would act in the next simulation's world.
+        left = self.clock.close(timeout=CLOSE_SECONDS)
+        self.agenda.stop(timeout=CLOSE_SECONDS)
+        with _OPEN_LOCK:
+            if self in _OPEN:
+                _OPEN.remove(self)
+        if left:
+            warnings.warn(
+                f"{left} participant(s) of simulation {self.scenario.name!r} still ran when it closed:\n{_threads()}",
+                stacklevel=2,
+            )
         self._stack_env.__exit__(None, None, None)
         self.aws.__exit__(None, None, None)
         self._env.__exit__(None, None, None)

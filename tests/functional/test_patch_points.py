@@ -10,12 +10,13 @@ import types
 
 import botocore.endpoint
 import moto
+from botocore.retries.standard import ExponentialBackoff
 from moto.awslambda_simple.models import LambdaSimpleBackend
 from moto.cloudwatch.models import Alarm as FakeAlarm
 from moto.cloudwatch.models import CloudWatchBackend, Statistics
 from moto.core.botocore_stubber import BotocoreStubber
 from moto.stepfunctions.parser.asl.component.common.error_name.error_equals_decl import ErrorEqualsDecl
-from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
+from moto.stepfunctions.parser.asl.component.common.retry import jitter_strategy_decl, retrier_decl
 from moto.stepfunctions.parser.asl.component.state.exec import execute_state
 from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_sfn import (
     StateTaskServiceSfn,
@@ -36,6 +37,7 @@ from tests.helpers import ROOT
 PATCHES = ROOT / "local" / "rollout_local" / "emulator" / "patches.py"
 MODULE = "a module"  # the patch replaces a module the target imported (its time, threading, boto3)
 ABSENT = "absent"  # the patch adds what moto lacks (create=True): once moto has it, drop the patch
+HOOK = "a hook"  # a standard-library hook (builtin, no introspectable signature; pytest wraps it): callable
 # (target as patches.py names it, attribute) -> the parameters of what the patch replaces, MODULE or ABSENT
 PATCH_POINTS = {
     ("BotocoreStubber", "__call__"): ["self", "event_name", "request", "kwargs"],
@@ -99,6 +101,9 @@ PATCH_POINTS = {
     ("execute_state", "Thread"): ["group", "target", "name", "args", "kwargs", "daemon"],
     ("execute_state", "threading"): MODULE,
     ("ParamValidationDecorator", "serialize_to_request"): ["self", "parameters", "operation_model"],
+    ("jitter_strategy_decl", "random"): MODULE,
+    ("ExponentialBackoff", "delay_amount"): ["self", "context"],
+    ("threading", "excepthook"): HOOK,
 }
 
 
@@ -146,6 +151,8 @@ def test_every_listed_patch_point_has_the_shape_its_patch_expects():
             assert not hasattr(owner, attribute), f"moto now has {where}: drop local mode's patch"
         elif expected == MODULE:
             assert isinstance(getattr(owner, attribute), types.ModuleType), where
+        elif expected == HOOK:
+            assert callable(getattr(owner, attribute)), where
         else:
             parameters = list(inspect.signature(getattr(owner, attribute)).parameters)
             assert parameters[: len(expected)] == expected, where
@@ -186,6 +193,9 @@ def test_every_patch_point_still_has_the_shape_local_mode_expects():
     ]
     assert params(BotocoreStubber.__call__) == ["self", "event_name", "request", "kwargs"]
     assert params(WaitFunction._wait_interval) == ["self", "env", "wait_seconds"]
+    assert "random.uniform(" in inspect.getsource(jitter_strategy_decl), "moto moved its jitter draw"
+    assert params(ExponentialBackoff.delay_amount) == ["self", "context"]
+    assert "self._random()" in inspect.getsource(ExponentialBackoff.delay_amount), "botocore moved its jitter draw"
     assert hasattr(retrier_decl, "time") and "time.sleep(interval_seconds)" in inspect.getsource(retrier_decl)
     assert isinstance(inspect.getattr_static(EventManager, "_get_current_timestamp"), staticmethod)
     assert params(Execution.start) == ["self"] and "start_date" in inspect.getsource(

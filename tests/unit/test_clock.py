@@ -95,3 +95,47 @@ def test_the_same_concurrent_story_gives_the_same_order_every_time():
     first = story()
     assert all(story() == first for _ in range(5))
     assert first == [(n, step, 10.0 * (step + 1)) for step in range(3) for n in range(8)]
+
+
+def test_closing_the_clock_unwinds_every_participant_and_stops_time():
+    from rollout_local.emulator.clock import SimulationClosed
+
+    clock, ended = VirtualClock(), []
+    threads = []
+    clock.enter()  # the starter holds time while it starts them
+    for name in ("ticker", "waiter"):
+        clock.enter()
+
+        def run(name=name):
+            try:
+                clock.take_turn()
+                if name == "waiter":
+                    clock.wait_event(threading.Event(), None)  # a callback nobody will send
+                while True:  # the world: it would tick forever
+                    clock.sleep(60)
+            except SimulationClosed:
+                ended.append(name)
+            finally:
+                clock.exit()
+
+        thread = threading.Thread(target=run, daemon=True)
+        threads.append(thread)
+        thread.start()
+    clock.exit()
+    deadline = time.monotonic() + 5
+    while clock.elapsed() < 600 and time.monotonic() < deadline:
+        time.sleep(0.001)
+    assert clock.close(timeout=5) == 0, "every participant left"
+    for thread in threads:
+        thread.join(5)
+        assert not thread.is_alive()
+    assert sorted(ended) == ["ticker", "waiter"]
+    stopped = clock.elapsed()
+    time.sleep(0.05)
+    assert clock.elapsed() == stopped, "no time passes in a closed simulation"
+    try:
+        clock.sleep(1)
+    except SimulationClosed:
+        pass
+    else:
+        raise AssertionError("a closed clock parks nobody")

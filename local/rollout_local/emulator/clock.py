@@ -13,6 +13,11 @@ the same scenario gives the same timeline on every run, however the operating sy
 Each parked participant waits on a condition of its own (sharing the clock's lock), so moving time wakes only
 the thread whose turn it is, however many executions are parked. ``progress`` counts every park and every
 step of time: a simulation whose count stands still for long in wall time is stuck (see ``Simulation.wait``).
+
+A simulation that is closed with participants still parked (a test that stopped looking before the story ended,
+or a stalled one) ``close``s its clock: every parked participant wakes with ``SimulationClosed`` and unwinds, and
+the closer waits until they have left. moto's stores are process-wide, so a participant of a closed simulation
+that went on running would act in the next simulation's world (a lock deleted, an event announced, by a ghost).
 """
 
 from __future__ import annotations
@@ -25,6 +30,11 @@ from datetime import UTC, datetime, timedelta
 
 EPOCH = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 NEVER = datetime.max.replace(tzinfo=UTC)
+
+
+class SimulationClosed(BaseException):
+    """Raised in a participant parked on a closed clock: its simulation is over, the thread unwinds. A
+    BaseException, so that no service code or moto's interpreter (which catch Exception) can swallow it."""
 
 
 @dataclass
@@ -52,6 +62,8 @@ class VirtualClock:
         self._heap: list[tuple[datetime, int, int, _Waiter]] = []
         self._events: dict[int, _Waiter] = {}
         self._seq = itertools.count()
+        self._closed = False
+        self._unwinding = 0  # threads woken by close that have not yet left their park
 
     def now(self) -> datetime:
         with self._cond:
@@ -71,6 +83,32 @@ class VirtualClock:
         with self._cond:
             self._active -= 1
             self._advance()
+            self._cond.notify_all()  # a closer may be waiting for the participants to leave
+
+    def close(self, timeout: float) -> int:
+        """End the simulation's time: every parked participant wakes with ``SimulationClosed`` (and so does one
+        that tries to park later); wait up to ``timeout`` wall seconds for them to leave. Returns how many are
+        still inside (running something that never parks again: a bug to report, not to hide)."""
+        with self._cond:
+            if self._closed:  # closed already: only wait for whoever is still leaving
+                self._cond.wait_for(lambda: self._active <= 0 and self._unwinding <= 0, timeout)
+                return max(0, self._active, self._unwinding)
+            self._closed = True
+            parked = {id(w[3]): w[3] for w in self._heap if not w[3].released}
+            parked.update({id(w): w for w in self._events.values() if not w.released})
+            for waiter in parked.values():
+                waiter.release()
+            # every parked thread, and every one released but not yet awake, must wake and leave: a thread that
+            # stands in for another (moto's program thread, for its execution's) leaves only when it has woken
+            self._unwinding = len(parked) + self._waking
+            self._heap.clear()
+            self._events.clear()
+            self._cond.wait_for(lambda: self._active <= 0 and self._unwinding <= 0, timeout)
+            return max(0, self._active, self._unwinding)
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
 
     def advance(self, seconds: float) -> None:
         """Move time forward from outside the simulation (setting up a world, for example)."""
@@ -123,20 +161,26 @@ class VirtualClock:
         heapq.heappush(self._heap, (when, rank, next(self._seq), waiter))
 
     def _park(self, waiter: _Waiter) -> None:
+        if self._closed:
+            raise SimulationClosed("the simulation is closed")
         self.progress += 1
         waiter.cond = threading.Condition(self._lock)
         self._active -= 1
         self._advance()
         while not waiter.released:
             waiter.cond.wait()
-        self._waking -= 1
         self._active += 1
+        if self._closed:  # woken by close: leave (the participant's own exit() balances the count)
+            self._unwinding -= 1
+            self._cond.notify_all()
+            raise SimulationClosed("the simulation is closed")
+        self._waking -= 1
 
     def _advance(self) -> None:
         """When nobody runs, release the first waiter due (moving time to its wake-up): one at a time."""
         while self._heap and self._heap[0][3].released:
             heapq.heappop(self._heap)
-        if self._active > 0 or self._waking > 0 or not self._heap:
+        if self._closed or self._active > 0 or self._waking > 0 or not self._heap:
             return
         when, _, _, waiter = heapq.heappop(self._heap)
         self._now = max(self._now, when)

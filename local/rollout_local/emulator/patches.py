@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import functools
 import json
+import random as _random
 import re
 import threading
 import time
@@ -60,6 +61,7 @@ import boto3
 import botocore.endpoint
 import botocore.session
 from botocore.awsrequest import AWSResponse
+from botocore.retries.standard import ExponentialBackoff
 from botocore.validate import ParamValidationDecorator
 from moto import mock_aws
 from moto.awslambda_simple.models import LambdaSimpleBackend
@@ -75,7 +77,7 @@ from moto.stepfunctions.parser.asl.component.common.error_name.error_equals_decl
 from moto.stepfunctions.parser.asl.component.common.error_name.failure_event import FailureEvent, FailureEventException
 from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name import StatesErrorName
 from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name_type import StatesErrorNameType
-from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
+from moto.stepfunctions.parser.asl.component.common.retry import jitter_strategy_decl, retrier_decl
 from moto.stepfunctions.parser.asl.component.state.exec import execute_state
 from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service import StateTaskService
 from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_sfn import (
@@ -92,7 +94,7 @@ from moto.stepfunctions.parser.backend.execution_worker import ExecutionWorker
 from moto.stepfunctions.responses import StepFunctionResponse
 
 from rollout_local.emulator import limits, requests
-from rollout_local.emulator.clock import VirtualClock
+from rollout_local.emulator.clock import SimulationClosed, VirtualClock
 from rollout_local.emulator.faults import Fault, Faults, error_response, fault_response
 from rollout_local.emulator.iam import STATE_MACHINE, LocalIam
 from rollout_local.emulator.limits import (
@@ -112,6 +114,7 @@ from rollout_local.emulator.sagemaker import ApiError, SageMakerEmulator
 from rollout_local.emulator.world import percentile
 
 MOTO_VERSION = "5.2.1"
+RANDOM_SEED = 20260105  # every simulation draws its jitter from a generator seeded with this
 INVOKE_ENDPOINT_MAX_BYTES = 6 * 1024 * 1024  # InvokeEndpoint's payload limit (SageMaker endpoints quotas: 6 MB)
 MOTO_CONFIG: Any = {"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}
 
@@ -176,6 +179,10 @@ class LocalAws:
     ) -> None:
         self.clock = clock
         self.sagemaker = sagemaker
+        # AWS's jitter (the state machine's JitterStrategy FULL, botocore's retry backoff) is random; here it is
+        # drawn from one generator per simulation, so the same scenario retries at the same instants every run
+        # (the process-wide ``random`` would carry draws over from whatever ran before in the process).
+        self.random = _random.Random(RANDOM_SEED)  # noqa: S311 - a simulation's jitter, no secret
         self.faults = Faults([f for f in faults or [] if isinstance(f, Fault)])
         # moto's DynamoDB is not safe across threads; on AWS every request (a conditional write above all) is atomic
         self._dynamodb = threading.Lock()
@@ -331,6 +338,9 @@ class LocalAws:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        # whatever still runs on this account's clock ends before moto's process-wide stores are reset (a thread
+        # that outlived its account would act in the next one)
+        self.clock.close(timeout=5.0)
         self._stack.close()
 
     def _enforce_limits(self, stack: ExitStack) -> None:
@@ -387,6 +397,15 @@ class LocalAws:
                 StateTaskService, "_before_eval_execution", _task_input_quota(StateTaskService._before_eval_execution)
             )
         )
+        stack.enter_context(mock.patch.object(jitter_strategy_decl, "random", self.random))
+        stack.enter_context(
+            mock.patch.object(
+                ExponentialBackoff, "delay_amount", _seeded_backoff(ExponentialBackoff.delay_amount, self)
+            )
+        )
+        # A closed simulation unwinds its threads with SimulationClosed (see ``VirtualClock.close``); moto's
+        # program thread has no handler of its own for it, and that end is no error to print.
+        stack.enter_context(mock.patch.object(threading, "excepthook", _quiet_when_closed(threading.excepthook)))
         # A task's TimeoutSeconds runs in virtual time: the state waits for its task thread on the clock, and
         # the task thread takes part in the simulation while it runs (moto waits in real time).
         stack.enter_context(mock.patch.object(execute_state, "Thread", _participant_thread(clock)))
@@ -891,6 +910,12 @@ def _timed_logic(
         try:
             clock.take_turn()  # the new execution runs when its starter has parked (one participant at a time)
             original(worker)
+        except SimulationClosed:
+            pass  # the simulation was closed with this execution still running: it ends with its world
+        except Exception:
+            # moto complains when an execution's program ends still running (its thread unwound by the close)
+            if not clock.closed:
+                raise
         finally:
             local.execution_ended(worker._evaluation_details.execution_details.arn)
             clock.exit()
@@ -946,6 +971,25 @@ def _task_input_quota(original: Callable[..., None]) -> Callable[..., None]:
     return before_eval_execution
 
 
+def _seeded_backoff(original: Callable[[ExponentialBackoff, Any], float], local: LocalAws) -> Callable[..., float]:
+    """botocore's standard-mode backoff, jittered by the simulation's own generator."""
+
+    def delay_amount(backoff: ExponentialBackoff, context: Any) -> float:
+        backoff._random = local.random.random
+        return original(backoff, context)
+
+    return delay_amount
+
+
+def _quiet_when_closed(original: Callable[[Any], object]) -> Callable[[Any], object]:
+    def excepthook(args: Any) -> object:
+        if args.exc_type is not None and issubclass(args.exc_type, SimulationClosed):
+            return None
+        return original(args)
+
+    return excepthook
+
+
 class _ClockEvent(threading.Event):
     """An event whose ``wait`` parks on the virtual clock (a task state waiting for its task, or its timeout)."""
 
@@ -977,6 +1021,8 @@ def _participant_thread(clock: VirtualClock) -> type[threading.Thread]:
             try:
                 clock.take_turn()  # the task runs when the thread that started it has parked
                 super().run()
+            except SimulationClosed:
+                pass  # the simulation was closed while the task ran
             finally:
                 clock.exit()
 

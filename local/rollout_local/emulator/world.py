@@ -28,7 +28,7 @@ from botocore.exceptions import ClientError
 from pydantic import BaseModel, ConfigDict, Field
 
 from rollout_local.emulator.answers import Answers, answer, capture_key, capture_record, request_body, stable_uuid
-from rollout_local.emulator.clock import VirtualClock
+from rollout_local.emulator.clock import SimulationClosed, VirtualClock
 from rollout_local.emulator.metrics import MetricStore
 from rollout_local.emulator.sagemaker import ACCOUNT, REGION, ApiError, Route, SageMakerEmulator
 
@@ -234,6 +234,8 @@ class World:
                     self.tick(next_tick)
                     next_tick += TICK
                 self.clock.sleep(max(0.0, (next_tick - self.clock.now()).total_seconds()), first=True)
+        except SimulationClosed:
+            pass  # the simulation was closed before its story ended
         finally:
             self.clock.exit()
 
