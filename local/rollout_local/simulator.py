@@ -47,6 +47,9 @@ from rollout_local.timeline import Timeline
 QUIET_ENVIRONMENT = {
     "POWERTOOLS_TRACE_DISABLED": "true",
     "POWERTOOLS_LOG_LEVEL": "WARNING",
+    # EMF lines are stdout in-process (they would break the printed report); local mode does not turn them into
+    # CloudWatch metrics (README: where local mode differs from AWS)
+    "POWERTOOLS_METRICS_DISABLED": "true",
     "AWS_DEFAULT_REGION": REGION,
     "AWS_REGION": REGION,
 }
@@ -503,7 +506,7 @@ class Simulation:
 
     def stack_info(self) -> Any:
         """The stack as the `rollout` commands know it (operate.StackInfo)."""
-        from rollout_local import operate
+        from rollout_cli import operate
 
         env = self.stack.environment
         api = self.stack.steering_api

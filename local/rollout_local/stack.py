@@ -27,8 +27,9 @@ from rollout_local.emulator.apigateway import LocalRestApi, rest_apis_from_templ
 from rollout_local.emulator.iam import role_name, roles_from_template
 from rollout_local.emulator.iam_policy import Role
 from rollout_local.emulator.patches import LambdaHandler, LocalAws
+from rollout_local.home import project_home
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = project_home()  # a checkout, the installed data files, or $ROLLOUT_HOME (rollout_local.home)
 TEMPLATE = ROOT / "template.yaml"
 REGION = "us-east-1"
 STACK_NAME = "sagemaker-rollout-local"

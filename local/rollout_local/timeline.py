@@ -87,15 +87,20 @@ class Timeline:
     def perform(self, index: int, entry: TimelineEntry) -> ActionReport:
         """Do ``entry`` now; an AWS error is the entry's result (reported), never the simulation's failure."""
         from botocore.exceptions import ClientError
+        from rollout.errors import AwsServiceError
 
         sim = self.sim
         at = sim.clock.elapsed()
         seen = len(sim.bus.log)
         try:
             summary, error = self._do(index, entry), None
-        except ClientError as exc:
+        except (ClientError, AwsServiceError) as exc:  # the CLI's adapters say AwsServiceError, from the ClientError
+            cause = exc if isinstance(exc, ClientError) else exc.__cause__
             summary = f"{entry.action} refused"
-            error = f"{exc.response['Error'].get('Code')}: {exc.response['Error'].get('Message')}"
+            if isinstance(cause, ClientError):
+                error = f"{cause.response['Error'].get('Code')}: {cause.response['Error'].get('Message')}"
+            else:
+                error = str(exc)
         except LookupError as exc:
             summary, error = f"{entry.action} found nothing to act on", str(exc)
         source = _EVENT_SOURCES.get(entry.action)  # other threads put events meanwhile: keep this entry's kind
@@ -157,7 +162,7 @@ class Timeline:
     def _operator(self, entry: Operator) -> str:
         """A person's `rollout` command, with their own credentials: IAM judges their calls, and the steering API
         authenticates their signed requests."""
-        from rollout_local import operate
+        from rollout_cli import operate
 
         sim = self.sim
         issued = sim.clock.elapsed()  # when the person acted (the request itself takes the function's time)
@@ -171,22 +176,8 @@ class Timeline:
             )
             sim.track(arn)
             result = operate.Steered(True, arn.rsplit(":", 1)[-1], f"started execution {arn.rsplit(':', 1)[-1]}")
-        elif entry.command in ("approve", "reject"):
-            reject = entry.command == "reject"
-            result = operate.approve(session, stack, endpoint, entry.by, entry.reason, reject, send, entry.signed)
-        elif entry.command == "abort":
-            result = operate.abort(session, stack, endpoint, entry.by, entry.reason, send, entry.signed)
-        elif entry.command == "release":
-            result = operate.release(session, stack, endpoint, entry.by, entry.reason, send, entry.signed)
-        elif entry.command in ("pause", "resume"):
-            verb = operate.pause if entry.command == "pause" else operate.resume
-            result = verb(session, stack, endpoint, entry.by, entry.reason, send, entry.signed)
-        elif entry.command == "retry":
-            result = operate.retry(session, stack, endpoint, entry.by, send, entry.signed)
-        elif entry.command == "undo":
-            result = operate.undo(session, stack, endpoint, entry.by, entry.reason, send, entry.signed)
-        else:
-            result = operate.promote(session, stack, endpoint, entry.by, send, entry.signed)
+        else:  # every other command is one steering action of the same name
+            result = operate.steer(session, stack, endpoint, entry.command, entry.reason, entry.by, send, entry.signed)
         self.operator_results.append({"t": issued, "action": entry.command, "as": person.name, **result.as_dict()})
         target = entry.package if entry.command == "start" else endpoint
         return f"{person.name}: rollout {entry.command} {target} -> {result.message}"

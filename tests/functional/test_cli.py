@@ -10,8 +10,8 @@ from pathlib import Path
 import boto3
 import pytest
 from moto import mock_aws
-from rollout_local.cli import main
-from rollout_local.operate import StackInfo
+from rollout_cli.cli import main
+from rollout_cli.operate import StackInfo
 from rollout_local.simulator import Simulation
 
 from tests.helpers import scenario
@@ -173,7 +173,7 @@ class ScriptedWatcher:
 
 
 def a_status(**changes):
-    from rollout_local.status import Check, RolloutStatus
+    from rollout_cli.status import Check, RolloutStatus
 
     base = dict(
         execution_arn="arn:aws:states:us-east-1:123456789012:execution:rollout:x",
@@ -203,8 +203,8 @@ def a_status(**changes):
 @pytest.mark.parametrize(("outcome", "code"), [("succeeded", 0), ("rolled_back", 1), ("failed", 1)])
 def test_status_watch_exit_status_is_a_ci_gate_that_ends_with_the_outcome(capsys, deployed, monkeypatch, outcome, code):
     looks = [[a_status()], [a_status(bake_seconds_left=120)], [a_status(outcome=outcome, reason="why")]]
-    monkeypatch.setattr("rollout_local.status.Watcher", ScriptedWatcher(looks))
-    monkeypatch.setattr("rollout_local.cli.time.sleep", lambda seconds: None)
+    monkeypatch.setattr("rollout_cli.status.Watcher", ScriptedWatcher(looks))
+    monkeypatch.setattr("rollout_cli.cli.time.sleep", lambda seconds: None)
     got, out, _ = run_cli(capsys, "status", "churn-prod", "--watch", "--exit-status", "--interval", "0")
     lines = out.strip().splitlines()
     assert got == code
@@ -214,7 +214,7 @@ def test_status_watch_exit_status_is_a_ci_gate_that_ends_with_the_outcome(capsys
 
 
 def test_status_shows_percentages_and_the_time_left_in_the_bake(capsys, deployed, monkeypatch):
-    monkeypatch.setattr("rollout_local.status.Watcher", ScriptedWatcher([[a_status()]]))
+    monkeypatch.setattr("rollout_cli.status.Watcher", ScriptedWatcher([[a_status()]]))
     code, out, _ = run_cli(capsys, "status")
     assert code == 0
     assert "live traffic: blue 90%, green 10% (new)" in out and "bake: 7m00s left of 10m00s" in out
@@ -222,7 +222,7 @@ def test_status_shows_percentages_and_the_time_left_in_the_bake(capsys, deployed
 
 
 def test_status_exit_status_of_a_running_rollout_is_4(capsys, deployed, monkeypatch):
-    monkeypatch.setattr("rollout_local.status.Watcher", ScriptedWatcher([[a_status()]]))
+    monkeypatch.setattr("rollout_cli.status.Watcher", ScriptedWatcher([[a_status()]]))
     code, out, _ = run_cli(capsys, "status", "--exit-status", "--json")
     assert code == 4 and json.loads(out)[0]["progress_percent"] == 15.0
 
@@ -235,7 +235,7 @@ def test_status_of_a_rolling_back_rollout_tells_why_and_not_its_old_share(capsys
         shares={"blue": 100.0, "green": 0.0},
         bake_seconds_left=None,
     )
-    monkeypatch.setattr("rollout_local.status.Watcher", ScriptedWatcher([[rolling]]))
+    monkeypatch.setattr("rollout_cli.status.Watcher", ScriptedWatcher([[rolling]]))
     code, out, _ = run_cli(capsys, "status", "churn-prod")
     assert code == 0 and "ROLLING BACK" in out and "reason: AbortedError: aborted by alice: bad" in out
     assert "green 0% (new)" in out and "planned" not in out
@@ -285,7 +285,7 @@ class SteeringApi:
 )
 def test_steering_commands_send_a_signed_request_and_exit_3_when_nothing_waits(capsys, deployed, monkeypatch, argv):
     api = SteeringApi(409, {"done": False, "rollout_id": None, "message": "no rollout of churn-prod is running"})
-    monkeypatch.setattr("rollout_local.operate._send", api)
+    monkeypatch.setattr("rollout_cli.operate._send", api)
     code, out, _ = run_cli(capsys, *argv, "--by", "alice", "--json")
     assert code == 3 and json.loads(out)["done"] is False
     (request,) = api.requests
@@ -302,7 +302,7 @@ def test_steering_commands_send_a_signed_request_and_exit_3_when_nothing_waits(c
 
 def test_a_steering_request_aws_refuses_exits_1_with_its_message(capsys, deployed, monkeypatch):
     message = "User: arn:aws:iam::123456789012:user/bob is not authorized to perform: execute-api:Invoke on resource: x"
-    monkeypatch.setattr("rollout_local.operate._send", SteeringApi(403, {"Message": message}))
+    monkeypatch.setattr("rollout_cli.operate._send", SteeringApi(403, {"Message": message}))
     code, _, err = run_cli(capsys, "approve", "churn-prod")
     assert code == 1 and message in err and "HTTP 403" in err
 
@@ -314,7 +314,7 @@ def test_abort_requires_a_reason(capsys, deployed):
 
 
 def test_start_and_history_against_the_simulator():
-    from rollout_local import operate
+    from rollout_cli import operate
 
     with Simulation(
         scenario(policy=None, approval={"group": "churn", "manual": {"endpoint_name": "churn-prod"}})
@@ -415,7 +415,7 @@ def test_version(capsys):
 
 
 def test_every_option_has_help():
-    from rollout_local.cli import build_parser
+    from rollout_cli.cli import build_parser
 
     def walk(parser, path):
         for action in parser._actions:
@@ -436,7 +436,7 @@ def test_a_reader_that_goes_away_ends_the_command_quietly(tmp_path):
     os.close(read)  # the reader is gone before the first byte (`rollout ... | head -0`)
     with os.fdopen(write, "wb") as stdout:
         done = subprocess.run(
-            [sys.executable, "-m", "rollout_local.cli", "policy", "validate", str(policy), "--json"],
+            [sys.executable, "-m", "rollout_cli.cli", "policy", "validate", str(policy), "--json"],
             stdout=stdout,
             stderr=subprocess.PIPE,
             text=True,

@@ -1,7 +1,7 @@
 """Each handler under moto and the emulator, fed the sample events in events/ (the `sam local invoke` files)."""
 
 import pytest
-from moto.sns.models import sns_backends
+from rollout_local.emulator.sent import published
 from rollout_local.simulator import FunctionError
 
 from tests.helpers import sample_event
@@ -13,8 +13,7 @@ def records(world):
 
 
 def notifications(world):
-    topic = sns_backends["123456789012"]["us-east-1"].topics[world.stack.topic_arn]
-    return [message for _id, message, *_ in topic.sent_notifications]
+    return published(world.stack.topic_arn)
 
 
 def test_the_whole_chain_of_handlers_from_the_sample_events(world):

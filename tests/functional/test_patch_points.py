@@ -1,11 +1,16 @@
-"""Local mode reaches into moto at a few points; a moto upgrade that moves one must fail here, loudly."""
+"""Local mode reaches into moto at a few points; a moto upgrade that moves one must fail here, loudly.
 
+Every ``mock.patch.object`` in ``emulator/patches.py`` (read from its source) is a row of ``PATCH_POINTS`` with the
+shape it expects there, and no other module of local mode patches anything: a new patch without its row, or a
+patch elsewhere, fails here."""
+
+import ast
 import inspect
+import types
 
 import botocore.endpoint
 import moto
 from botocore.retries.standard import ExponentialBackoff
-from botocore.validate import ParamValidationDecorator
 from moto.awslambda_simple.models import LambdaSimpleBackend
 from moto.cloudwatch.models import Alarm as FakeAlarm
 from moto.cloudwatch.models import CloudWatchBackend, Statistics
@@ -13,7 +18,6 @@ from moto.core.botocore_stubber import BotocoreStubber
 from moto.stepfunctions.parser.asl.component.common.error_name.error_equals_decl import ErrorEqualsDecl
 from moto.stepfunctions.parser.asl.component.common.retry import jitter_strategy_decl, retrier_decl
 from moto.stepfunctions.parser.asl.component.state.exec import execute_state
-from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service import StateTaskService
 from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_sfn import (
     StateTaskServiceSfn,
 )
@@ -25,7 +29,149 @@ from moto.stepfunctions.parser.asl.utils.boto_client import boto_client_for
 from moto.stepfunctions.parser.backend.execution import Execution
 from moto.stepfunctions.parser.backend.execution_worker import ExecutionWorker
 from moto.stepfunctions.responses import StepFunctionResponse
+from rollout_local.emulator import patches
 from rollout_local.emulator.patches import INTERPRETER_ACCESS_KEY, MOTO_VERSION
+
+from tests.helpers import ROOT
+
+PATCHES = ROOT / "local" / "rollout_local" / "emulator" / "patches.py"
+MODULE = "a module"  # the patch replaces a module the target imported (its time, threading, boto3)
+ABSENT = "absent"  # the patch adds what moto lacks (create=True): once moto has it, drop the patch
+HOOK = "a hook"  # a standard-library hook (builtin, no introspectable signature; pytest wraps it): callable
+# (target as patches.py names it, attribute) -> the parameters of what the patch replaces, MODULE or ABSENT
+PATCH_POINTS = {
+    ("BotocoreStubber", "__call__"): ["self", "event_name", "request", "kwargs"],
+    ("LambdaSimpleBackend", "invoke"): ["self", "function_name", "qualifier", "body", "headers", "response_headers"],
+    ("WaitFunction", "_wait_interval"): ["self", "env", "wait_seconds"],
+    ("retrier_decl", "time"): MODULE,
+    ("botocore.endpoint", "time"): MODULE,
+    ("EventManager", "_get_current_timestamp"): [],
+    ("Execution", "start"): ["self"],
+    ("ExecutionWorker", "_execution_logic"): ["self"],
+    ("Execution", "__deepcopy__"): ABSENT,
+    ("ExecutionWorker", "_get_evaluation_entrypoint"): ["self"],
+    ("botocore.session", "create_loader"): ["search_path_string"],
+    ("json_path", "parse"): ["path", "debug"],
+    ("boto_client", "boto3"): MODULE,
+    ("CallbackEndpoint", "wait"): ["self", "timeout"],
+    ("CallbackEndpoint", "notify"): ["self", "outcome"],
+    ("CallbackEndpoint", "interrupt_all"): ["self"],
+    ("StepFunctionResponse", "send_task_failure"): ["self"],
+    ("StepFunctionResponse", "get_execution_history"): ["self"],
+    ("Statistics", "get_statistics_for_type"): ["self", "stat"],
+    ("FakeAlarm", "__init__"): ["self", "account_id", "region_name", "name", "namespace"],
+    ("CloudWatchBackend", "get_metric_data"): ["self", "queries", "start_time", "end_time", "scan_by"],
+    ("CloudWatchBackend", "get_metric_statistics"): [
+        "self",
+        "namespace",
+        "metric_name",
+        "start_time",
+        "end_time",
+        "period",
+        "stats",
+        "dimensions",
+        "unit",
+    ],
+    ("CloudWatchBackend", "put_metric_data"): ["self", "namespace", "metric_data"],
+    ("CloudWatchResponse", "describe_alarm_history"): ABSENT,
+    ("StateTaskServiceSfn", "_normalise_parameters"): [
+        "self",
+        "parameters",
+        "boto_service_name",
+        "service_action_name",
+    ],
+    ("EventManager", "add_event"): [
+        "self",
+        "context",
+        "event_type",
+        "event_details",
+        "timestamp",
+        "update_source_event_id",
+    ],
+    ("Environment", "set_error"): ["self", "error"],
+    ("ExecutionWorker", "_get_evaluation_environment"): ["self"],
+    ("ErrorEqualsDecl", "_eval_body"): ["self", "env"],
+    ("StateTaskService", "_before_eval_execution"): [
+        "self",
+        "env",
+        "resource_runtime_part",
+        "raw_parameters",
+        "state_credentials",
+    ],
+    ("execute_state", "Thread"): ["group", "target", "name", "args", "kwargs", "daemon"],
+    ("execute_state", "threading"): MODULE,
+    ("ParamValidationDecorator", "serialize_to_request"): ["self", "parameters", "operation_model"],
+    ("jitter_strategy_decl", "random"): MODULE,
+    ("ExponentialBackoff", "delay_amount"): ["self", "context"],
+    ("threading", "excepthook"): HOOK,
+}
+
+
+def _patches_in(source: str) -> list[tuple[str, str]]:
+    """Every (target, attribute) a ``mock.patch.object`` call in ``source`` patches (a loop's names expanded)."""
+    tree = ast.parse(source)
+    parents = {child: node for node in ast.walk(tree) for child in ast.iter_child_nodes(node)}
+    found = []
+    for node in ast.walk(tree):
+        if not (isinstance(node, ast.Call) and ast.unparse(node.func) == "mock.patch.object"):
+            continue
+        target, attribute = ast.unparse(node.args[0]), node.args[1]
+        if isinstance(attribute, ast.Constant):
+            found.append((target, str(attribute.value)))
+            continue
+        assert isinstance(attribute, ast.Name), f"a patch of {target} by an attribute this test cannot read"
+        loop: ast.AST = node
+        while not (isinstance(loop, ast.For) and ast.unparse(loop.target) == attribute.id):
+            loop = parents[loop]
+        assert isinstance(loop, ast.For) and isinstance(loop.iter, ast.Tuple)
+        found += [(target, str(e.value)) for e in loop.iter.elts if isinstance(e, ast.Constant)]
+    return found
+
+
+def _resolve(target: str):
+    """The object patches.py patches, by the name it has there."""
+    root, *rest = target.split(".")
+    found = getattr(patches, root)
+    for part in rest:
+        found = getattr(found, part)
+    return found
+
+
+def test_every_patch_in_the_patches_module_is_a_listed_patch_point():
+    found = _patches_in(PATCHES.read_text())
+    assert len(found) == len(set(found)), "one attribute patched twice"
+    assert sorted(set(found)) == sorted(PATCH_POINTS), "a patch point without its row here (or a stale row)"
+
+
+def test_every_listed_patch_point_has_the_shape_its_patch_expects():
+    for (target, attribute), expected in PATCH_POINTS.items():
+        owner = _resolve(target)
+        where = f"{target}.{attribute}"
+        if expected == ABSENT:
+            assert not hasattr(owner, attribute), f"moto now has {where}: drop local mode's patch"
+        elif expected == MODULE:
+            assert isinstance(getattr(owner, attribute), types.ModuleType), where
+        elif expected == HOOK:
+            assert callable(getattr(owner, attribute)), where
+        else:
+            parameters = list(inspect.signature(getattr(owner, attribute)).parameters)
+            assert parameters[: len(expected)] == expected, where
+            if target != "FakeAlarm":  # moto's alarm takes a long, growing list: its first ones are checked
+                assert parameters == expected, where
+
+
+def test_the_guard_reads_a_patch_it_has_not_seen():
+    source = "for name in ('a', 'b'):\n    mock.patch.object(Thing, name, None)\nmock.patch.object(x.y, 'z', 1)\n"
+    assert sorted(_patches_in(source)) == [("Thing", "a"), ("Thing", "b"), ("x.y", "z")]
+
+
+def test_no_other_module_of_local_mode_patches_anything():
+    for path in sorted((ROOT / "local" / "rollout_local").rglob("*.py")):
+        if path == PATCHES:
+            continue
+        source = path.read_text()
+        assert _patches_in(source) == [], f"{path.name} patches: every patch lives in emulator/patches.py"
+        assert "mock.patch" not in source and "monkeypatch" not in source, path.name
 
 
 def params(function):
@@ -85,49 +231,19 @@ def test_every_patch_point_still_has_the_shape_local_mode_expects():
 
 
 def test_the_limits_patch_points_still_have_the_shape_local_mode_expects():
-    assert params(EventManager.add_event) == [
-        "self",
-        "context",
-        "event_type",
-        "event_details",
-        "timestamp",
-        "update_source_event_id",
-    ]
-    assert params(Environment.set_error) == ["self", "error"]
+    # the patched methods' shapes are PATCH_POINTS rows; here, what their replacements rely on inside them
     assert "frame.set_error(error=error)" in inspect.getsource(Environment.set_error)
-    assert params(ExecutionWorker._get_evaluation_environment) == ["self"]
-    assert params(ErrorEqualsDecl._eval_body) == ["self", "env"]
     assert "error_name: ErrorName = env.stack.pop()" in inspect.getsource(ErrorEqualsDecl._eval_body)
-    assert params(StateTaskService._before_eval_execution) == [
-        "self",
-        "env",
-        "resource_runtime_part",
-        "raw_parameters",
-        "state_credentials",
-    ]
     source = inspect.getsource(execute_state.ExecutionState._evaluate_with_timeout)
     assert "threading.Event()" in source and "Thread(target=_exec_and_notify" in source
     assert "terminated_event.wait(timeout_seconds)" in source, "moto changed how a task's timeout is waited for"
-    assert params(ParamValidationDecorator.serialize_to_request) == ["self", "parameters", "operation_model"]
     quotas = inspect.getsource(__import__("moto.stepfunctions.parser.quotas", fromlist=["quotas"]))
     assert "256 * 1024" in quotas, "moto changed its payload quota: check limits.PAYLOAD_BYTES agrees"
 
 
 def test_the_performance_patch_points_still_have_the_shape_local_mode_expects():
-    # CloudWatch's metrics of the world's namespaces are answered from the indexed store (metrics.py)
-    assert params(CloudWatchBackend.get_metric_data) == ["self", "queries", "start_time", "end_time", "scan_by"]
-    assert params(CloudWatchBackend.get_metric_statistics) == [
-        "self",
-        "namespace",
-        "metric_name",
-        "start_time",
-        "end_time",
-        "period",
-        "stats",
-        "dimensions",
-        "unit",
-    ]
-    assert params(CloudWatchBackend.put_metric_data) == ["self", "namespace", "metric_data"]
+    # CloudWatch's metrics of the world's namespaces are answered from the indexed store (metrics.py): the three
+    # patched methods' shapes are PATCH_POINTS rows; what they call on must still be there
     assert params(CloudWatchBackend._validate_parameters_put_metric_data) == ["self", "metric", "query_num"]
     responses = inspect.getsource(__import__("moto.cloudwatch.responses", fromlist=["responses"]))
     assert "start_time=start, end_time=end, queries=queries, scan_by=scan_by" in responses

@@ -7,7 +7,7 @@ import pytest
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
-from rollout_local import operate
+from rollout_cli import operate
 from rollout_local.simulator import Simulation
 
 from tests.helpers import sample_event, scenario
@@ -128,14 +128,15 @@ def test_bad_bodies_are_one_line_400s(sim):
 
 
 def test_starting_a_rollout_is_a_separate_permission(sim):
-    from botocore.exceptions import ClientError
+    from rollout.errors import AwsServiceError
 
     package = sim.create_package("churn")
     info = sim.stack_info()
     dana = sim.session_of(sim.person("dana"))
     started = operate.start(dana, info, package, None, None, "started-by-dana")
     assert started.endswith(":started-by-dana")
-    with pytest.raises(ClientError, match="ChurnApprover/carol is not authorized to perform: states:StartExecution"):
+    refused = "ChurnApprover/carol is not authorized to perform: states:StartExecution"
+    with pytest.raises(AwsServiceError, match=refused):
         operate.start(sim.session_of(sim.person("carol")), info, package, None, None, "started-by-carol")
 
 

@@ -149,7 +149,7 @@ def test_the_sequential_winner_names_the_better_side_and_honours_min_improvement
 
 
 def test_rollout_status_shows_the_judges_figures_and_what_would_decide_it():
-    from rollout_local.cli import judge_figures_text
+    from rollout_cli.cli import judge_figures_text
 
     verdict = judge_statistically(STATISTICAL, minutes(5, 3), minutes(5, 27))
     assert verdict is not None and verdict.figures is not None

@@ -1,6 +1,6 @@
 """Pause and resume through the steering API: the rollout holds its weight, checks go on, the bake resumes."""
 
-from rollout_local.status import Watcher, render
+from rollout_cli.status import Watcher, render
 
 from tests.helpers import scenario
 

@@ -1,6 +1,6 @@
 """Being told: every rollout event on EventBridge (documented detail) and as a short SNS message."""
 
-from moto.sns.models import sns_backends
+from rollout_local.emulator.sent import published
 
 from tests.helpers import scenario
 
@@ -8,8 +8,7 @@ CANARY = {"type": "canary", "canary_percent": 10, "bake_seconds": 120}
 
 
 def messages(sim):
-    topic = sns_backends["123456789012"]["us-east-1"].topics[sim.stack.topic_arn]
-    return [message for _id, message, *_ in topic.sent_notifications]
+    return published(sim.stack.topic_arn)
 
 
 def test_a_canary_tells_every_step_in_order(run):

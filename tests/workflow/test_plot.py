@@ -2,7 +2,7 @@
 
 import re
 
-from rollout_local.cli import main
+from rollout_cli.cli import main
 from rollout_local.plot import plot
 
 from tests.helpers import ROOT, scenario

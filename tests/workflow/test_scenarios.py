@@ -1,5 +1,6 @@
 """Every showcase scenario in ``scenarios/`` is a test: it runs through the real state machine with local mode's
-rules on and ends as its own ``expect:`` says (``timeline-busy-day`` runs through the CLI in test_timeline)."""
+rules on and ends as its own ``expect:`` says (``timeline-busy-day`` runs through the CLI in test_timeline, which
+judges it by the same block: the CLI exits 1 when the report is not as it expects)."""
 
 from pathlib import Path
 

@@ -2,10 +2,10 @@
 
 import json
 
-from rollout_local import operate
+from rollout_cli import operate
+from rollout_cli.status import HISTORY_PAGE, Watcher, render
 from rollout_local.scenario import Scenario
 from rollout_local.simulator import Simulation
-from rollout_local.status import HISTORY_PAGE, Watcher, render
 
 from tests.helpers import APPROVAL_EVENT, LIVE_ENDPOINT, ROOT
 

@@ -103,27 +103,34 @@ def variant_figures(
 MINUTE = 60
 
 
+def _variant_query(
+    query_id: str, namespace: str, metric: str, endpoint: str, variant: str, period: int, stat: str
+) -> dict[str, Any]:
+    """One GetMetricData query of a per-variant metric (dimensions EndpointName, VariantName)."""
+    return {
+        "Id": query_id,
+        "MetricStat": {
+            "Metric": {
+                "Namespace": namespace,
+                "MetricName": metric,
+                "Dimensions": [
+                    {"Name": "EndpointName", "Value": endpoint},
+                    {"Name": "VariantName", "Value": variant},
+                ],
+            },
+            "Period": period,
+            "Stat": stat,
+        },
+        "ReturnData": True,
+    }
+
+
 def _minute_queries(
     namespace: str, endpoint: str, variants: Sequence[str], metrics: Sequence[tuple[str, str, str]]
 ) -> list[dict[str, Any]]:
     """One per-minute query per variant and (id prefix, metric, statistic)."""
     return [
-        {
-            "Id": f"{key}{index}",
-            "MetricStat": {
-                "Metric": {
-                    "Namespace": namespace,
-                    "MetricName": metric,
-                    "Dimensions": [
-                        {"Name": "EndpointName", "Value": endpoint},
-                        {"Name": "VariantName", "Value": variant},
-                    ],
-                },
-                "Period": MINUTE,
-                "Stat": stat,
-            },
-            "ReturnData": True,
-        }
+        _variant_query(f"{key}{index}", namespace, metric, endpoint, variant, MINUTE, stat)
         for index, variant in enumerate(variants)
         for key, metric, stat in metrics
     ]
@@ -211,22 +218,7 @@ def variant_metric(
     seconds = max(60, math.ceil((end - start).total_seconds() / 60) * 60)
     start = end - timedelta(seconds=seconds)
     queries = [
-        {
-            "Id": f"m{index}",
-            "MetricStat": {
-                "Metric": {
-                    "Namespace": namespace,
-                    "MetricName": metric,
-                    "Dimensions": [
-                        {"Name": "EndpointName", "Value": endpoint},
-                        {"Name": "VariantName", "Value": variant},
-                    ],
-                },
-                "Period": seconds,
-                "Stat": statistic,
-            },
-            "ReturnData": True,
-        }
+        _variant_query(f"m{index}", namespace, metric, endpoint, variant, seconds, statistic)
         for index, variant in enumerate(variants)
     ]
     with translated("cloudwatch:GetMetricData"):

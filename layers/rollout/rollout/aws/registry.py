@@ -11,11 +11,12 @@ from rollout.errors import PackageNotFoundError
 from rollout.models import ModelPackage
 
 
-def describe_model_package(arn: str) -> ModelPackage:
-    """The package, or PackageNotFoundError when the registry has no such version."""
+def describe_model_package(arn: str, sm: Any = None) -> ModelPackage:
+    """The package, or PackageNotFoundError when the registry has no such version (``sm``: a client of the
+    caller's, else the shared one)."""
     with translated("sagemaker:DescribeModelPackage"):
         try:
-            described = client("sagemaker").describe_model_package(ModelPackageName=arn)
+            described = (sm or client("sagemaker")).describe_model_package(ModelPackageName=arn)
         except ClientError as exc:
             if error_code(exc) in {"ValidationException", "ResourceNotFound"} and (
                 "does not exist" in error_message(exc) or "Could not find" in error_message(exc)

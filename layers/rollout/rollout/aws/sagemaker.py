@@ -23,11 +23,12 @@ def _is_not_found(exc: ClientError) -> bool:
     return error_code(exc) in {"ValidationException", "ResourceNotFound"} and _NOT_FOUND in error_message(exc)
 
 
-def _describe(operation: str, **kwargs: str) -> dict[str, Any] | None:
-    """Call a Describe* operation; ``None`` when the resource does not exist."""
+def _describe(operation: str, sm: Any = None, **kwargs: str) -> dict[str, Any] | None:
+    """Call a Describe* operation (on ``sm``, a client of the caller's, else the shared one); ``None`` when the
+    resource does not exist."""
     with translated(f"sagemaker:{operation}"):
         try:
-            response: dict[str, Any] = getattr(_sm(), operation)(**kwargs)
+            response: dict[str, Any] = getattr(sm or _sm(), operation)(**kwargs)
         except ClientError as exc:
             if _is_not_found(exc):
                 return None
@@ -35,8 +36,9 @@ def _describe(operation: str, **kwargs: str) -> dict[str, Any] | None:
     return response
 
 
-def describe_endpoint(name: str) -> dict[str, Any] | None:
-    return _describe("describe_endpoint", EndpointName=name)
+def describe_endpoint(name: str, sm: Any = None) -> dict[str, Any] | None:
+    """DescribeEndpoint; None when there is no such endpoint (``sm``: a client of the caller's)."""
+    return _describe("describe_endpoint", sm, EndpointName=name)
 
 
 def endpoint_status(name: str) -> str | None:

@@ -4,11 +4,20 @@ still runs, starting one (a person's retry or undo), and reading running rollout
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
 from rollout.aws.clients import client, error_code, translated
+
+if TYPE_CHECKING:  # request and response shapes checked by mypy (mypy-boto3-stepfunctions: dev only, not shipped)
+    from mypy_boto3_stepfunctions import SFNClient
+
+
+def _sfn(sfn: SFNClient | None = None) -> SFNClient:
+    found: SFNClient = sfn or client("stepfunctions")
+    return found
+
 
 GONE = frozenset({"TaskTimedOut", "TaskDoesNotExist", "InvalidToken"})
 
@@ -17,7 +26,7 @@ def fail_task(token: str, error: str, cause: str) -> bool:
     """SendTaskFailure. False when the task is no longer waiting (its bake already ended)."""
     with translated("states:SendTaskFailure"):
         try:
-            client("stepfunctions").send_task_failure(taskToken=token, error=error, cause=cause[:32768])
+            _sfn().send_task_failure(taskToken=token, error=error, cause=cause[:32768])
         except ClientError as exc:
             if error_code(exc) in GONE:
                 return False
@@ -29,7 +38,7 @@ def succeed_task(token: str, output: str) -> bool:
     """SendTaskSuccess. False when the task is no longer waiting (a durable request then reaches the next check)."""
     with translated("states:SendTaskSuccess"):
         try:
-            client("stepfunctions").send_task_success(taskToken=token, output=output)
+            _sfn().send_task_success(taskToken=token, output=output)
         except ClientError as exc:
             if error_code(exc) in GONE:
                 return False
@@ -43,7 +52,7 @@ def execution_running(execution_arn: str) -> bool:
         return True  # an item written before executions were recorded: assume alive, its lease still bounds it
     with translated("states:DescribeExecution"):
         try:
-            described = client("stepfunctions").describe_execution(executionArn=execution_arn)
+            described = _sfn().describe_execution(executionArn=execution_arn)
         except ClientError as exc:
             if error_code(exc) == "ExecutionDoesNotExist":
                 return False
@@ -51,14 +60,15 @@ def execution_running(execution_arn: str) -> bool:
     return str(described.get("status")) == "RUNNING"
 
 
-def start_execution(state_machine_arn: str, execution_input: str, name: str) -> str | None:
+def start_execution(
+    state_machine_arn: str, execution_input: str, name: str, sfn: SFNClient | None = None
+) -> str | None:
     """StartExecution with a name of the caller's choosing; None when an execution of that name exists already
-    (names are unique per state machine: the same request made twice starts one rollout)."""
+    (names are unique per state machine: the same request made twice starts one rollout). ``sfn``: a client of the
+    caller's (an operator's session), else the shared one."""
     with translated("states:StartExecution"):
         try:
-            started = client("stepfunctions").start_execution(
-                stateMachineArn=state_machine_arn, input=execution_input, name=name
-            )
+            started = _sfn(sfn).start_execution(stateMachineArn=state_machine_arn, input=execution_input, name=name)
         except ClientError as exc:
             if error_code(exc) == "ExecutionAlreadyExists":
                 return None

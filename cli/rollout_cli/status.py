@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from rollout.aws import sagemaker
 from rollout.decide import failure_reason
 from rollout.models import Phase, RolloutState, Shadow
 
@@ -180,8 +181,10 @@ def _state_of(event: dict[str, Any]) -> RolloutState | None:
 def live_shares(session: Any, endpoint: str) -> dict[str, float]:
     """Each production variant's share of the endpoint's traffic now, in percent (empty if it cannot be read)."""
     try:
-        described = session.client("sagemaker").describe_endpoint(EndpointName=endpoint)
-    except Exception:
+        described = sagemaker.describe_endpoint(endpoint, session.client("sagemaker"))
+    except Exception:  # the shares are a nicety: a denied or failed read must not hide the rollout's status
+        return {}
+    if described is None:
         return {}
     weights = {v["VariantName"]: float(v.get("CurrentWeight", 0.0)) for v in described.get("ProductionVariants", [])}
     total = sum(weights.values())
@@ -325,7 +328,7 @@ def render(r: RolloutStatus) -> str:
         lines.append(f"  pre-traffic verification: {r.verification}")
     lines.append(f"  latest verdict: {_checks_line(r)}")
     if r.judge_figures:
-        from rollout_local.cli import judge_figures_text
+        from rollout_cli.cli import judge_figures_text
 
         lines.append("  " + judge_figures_text(r.judge_figures))
     lines.append(f"  {r.message}")

@@ -1,12 +1,17 @@
-"""The `rollout` command: simulate locally, and operate rollouts of a deployed stack.
+"""The `rollout` command: operate rollouts of a deployed stack, and simulate them locally.
 
-Exit codes: 0 done; 1 the command failed (invalid policy, AWS error, unexpected outcome); 2 usage error;
-3 nothing to show (no running rollout, no record); 4 `status --exit-status`: the rollout still runs.
+The operating commands need boto3 and pydantic only; `simulate` needs the simulator extra
+(``pip install 'sagemaker-rollout[simulator]'``: moto, matplotlib, ...), imported only when it runs.
+
+Exit codes: 0 done; 1 the command failed (invalid policy, AWS error, unexpected outcome, the simulator not
+installed); 2 usage error; 3 nothing to show (no running rollout, no record); 4 `status --exit-status`: the rollout
+still runs.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import os
 import sys
@@ -24,15 +29,43 @@ def _out(args: argparse.Namespace, data: Any, text: str) -> None:
     print(json.dumps(data, indent=2, default=str) if getattr(args, "json", False) else text)
 
 
+SIMULATOR_EXTRA = "pip install 'sagemaker-rollout[simulator]'"
+# What the simulator imports beyond the command's own dependencies (the `simulator` extra of pyproject.toml).
+SIMULATOR_MODULES = ("moto", "yaml", "regex", "matplotlib", "samtranslator", "rollout_local")
+
+
+def missing_simulator_modules() -> list[str]:
+    """The simulator's modules this environment cannot import (none when the extra is installed)."""
+    missing = []
+    for name in SIMULATOR_MODULES:
+        try:
+            found = importlib.util.find_spec(name) is not None
+        except (ImportError, ValueError):  # a finder that refuses the name, a half-installed package
+            found = False
+        if not found:
+            missing.append(name)
+    return missing
+
+
 def _simulate(args: argparse.Namespace) -> int:
-    from rollout_local.scenario import ScenarioError, load_scenario
-    from rollout_local.simulator import Simulation
-    from rollout_local.stack import ROOT
+    missing = missing_simulator_modules()
+    if missing:
+        _error(args, f"needs the simulator, which is not installed (no {', '.join(missing)}): {SIMULATOR_EXTRA}")
+        return FAILED
+    from rollout_local.home import HomeNotFoundError, find_scenario, project_home
 
     try:
-        scenario = load_scenario(Path(args.scenario))
+        home = project_home()
+    except HomeNotFoundError as exc:
+        _error(args, str(exc))
+        return FAILED
+    from rollout_local.scenario import ScenarioError, load_scenario
+    from rollout_local.simulator import Simulation
+
+    try:
+        scenario = load_scenario(find_scenario(args.scenario, home))
         if scenario.approval is not None and scenario.approval.event is not None:
-            scenario.load_event(ROOT)  # a missing or broken event file is the user's mistake: say so before running
+            scenario.load_event(home)  # a missing or broken event file is the user's mistake: say so before running
     except ScenarioError as exc:  # names the file and the entry itself, on one line
         return _usage(args, f"invalid scenario {exc}")
     except (OSError, ValueError, ValidationError) as exc:
@@ -108,7 +141,7 @@ def _error(args: argparse.Namespace, message: str) -> None:
 
 
 def _policy_validate(args: argparse.Namespace) -> int:
-    from rollout_local.operate import validate_policy_file
+    from rollout_cli.operate import validate_policy_file
 
     try:
         resolved, steps = validate_policy_file(Path(args.file))
@@ -138,7 +171,7 @@ def _with_stack(command: Any) -> Any:
     def run(args: argparse.Namespace) -> int:
         from botocore.exceptions import BotoCoreError, ClientError
 
-        from rollout_local.operate import stack_info
+        from rollout_cli.operate import stack_info
 
         try:
             args.stack, config_region = stack_of(args)
@@ -188,14 +221,14 @@ def stack_of(args: argparse.Namespace) -> tuple[str, str | None]:
 
 
 def _env_vars(args: argparse.Namespace, session: Any, stack: Any) -> int:
-    from rollout_local.operate import env_vars
+    from rollout_cli.operate import env_vars
 
     print(json.dumps(env_vars(session, args.stack), indent=2))
     return OK
 
 
 def _policy_put(args: argparse.Namespace, session: Any, stack: Any) -> int:
-    from rollout_local.operate import put_policy
+    from rollout_cli.operate import put_policy
 
     try:
         name, resolved = put_policy(session, stack, args.group, Path(args.file))
@@ -214,7 +247,7 @@ def _policy_put(args: argparse.Namespace, session: Any, stack: Any) -> int:
 
 
 def _policy_show(args: argparse.Namespace, session: Any, stack: Any) -> int:
-    from rollout_local.operate import policy_layers_summary, show_policy
+    from rollout_cli.operate import policy_layers_summary, show_policy
 
     resolved = show_policy(session, stack, args.group, args.package)
     rows = policy_layers_summary(resolved)
@@ -224,7 +257,7 @@ def _policy_show(args: argparse.Namespace, session: Any, stack: Any) -> int:
 
 
 def _start(args: argparse.Namespace, session: Any, stack: Any) -> int:
-    from rollout_local.operate import start
+    from rollout_cli.operate import start
 
     policy = json.loads(Path(args.policy).read_text()) if args.policy else None
     arn = start(session, stack, args.package, args.endpoint, policy)
@@ -233,7 +266,7 @@ def _start(args: argparse.Namespace, session: Any, stack: Any) -> int:
 
 
 def _status(args: argparse.Namespace, session: Any, stack: Any) -> int:
-    from rollout_local.status import Watcher, render
+    from rollout_cli.status import Watcher, render
 
     watcher = Watcher(session, stack.state_machine_arn, args.endpoint)
     redraw = args.watch and not args.json and sys.stdout.isatty()
@@ -259,7 +292,7 @@ def _status(args: argparse.Namespace, session: Any, stack: Any) -> int:
 
 def _status_frame(args: argparse.Namespace, shown: list[Any], redraw: bool) -> None:
     """One look while watching: the whole screen on a terminal, one line per rollout in a log, JSON lines."""
-    from rollout_local.status import progress_line, render
+    from rollout_cli.status import progress_line, render
 
     if args.json:
         print(json.dumps([r.as_dict() for r in shown], default=str), flush=True)
@@ -271,7 +304,7 @@ def _status_frame(args: argparse.Namespace, shown: list[Any], redraw: bool) -> N
 
 def _nothing_running(args: argparse.Namespace, session: Any, stack: Any) -> int:
     """No rollout runs: say so, with the endpoint's latest record when one is named (--exit-status: its outcome)."""
-    from rollout_local.operate import history
+    from rollout_cli.operate import history
 
     latest = history(session, stack, args.endpoint, 1) if args.endpoint else []
     if not latest:
@@ -312,7 +345,7 @@ def judge_figures_text(figures: dict[str, Any]) -> str:
 
 
 def _history(args: argparse.Namespace, session: Any, stack: Any) -> int:
-    from rollout_local.operate import history
+    from rollout_cli.operate import history
 
     records = history(session, stack, args.endpoint, args.limit)
     text = "\n".join(
@@ -333,87 +366,95 @@ def _steered(args: argparse.Namespace, result: Any) -> int:
     return OK if result.done else NOTHING
 
 
-def _approve(args: argparse.Namespace, session: Any, stack: Any) -> int:
-    from rollout_local.operate import approve
+def _steer(args: argparse.Namespace, session: Any, stack: Any) -> int:
+    """Every steering command: one signed request to the stack's steering API (``approve --reject`` is reject)."""
+    from rollout_cli.operate import steer
 
-    return _steered(args, approve(session, stack, args.endpoint, args.by, args.reason, args.reject))
-
-
-def _abort(args: argparse.Namespace, session: Any, stack: Any) -> int:
-    from rollout_local.operate import abort
-
-    return _steered(args, abort(session, stack, args.endpoint, args.by, args.reason))
+    action = "reject" if getattr(args, "reject", False) else args.command
+    return _steered(args, steer(session, stack, args.endpoint, action, getattr(args, "reason", ""), args.by))
 
 
-def _promote(args: argparse.Namespace, session: Any, stack: Any) -> int:
-    from rollout_local.operate import promote
+# The steering commands (issue 15), in --help's order: (command, what it does, its endpoint argument, what --reason
+# says - None: no --reason - and whether --reason is required).
+STEERING_COMMANDS: tuple[tuple[str, str, str, str | None, bool], ...] = (
+    (
+        "approve",
+        "approve (or --reject) the gate a rollout waits at",
+        "the endpoint whose rollout waits",
+        "a comment stored with the answer",
+        False,
+    ),
+    (
+        "abort",
+        "abort a running rollout: it rolls back like a failed check",
+        "the endpoint whose rollout to abort",
+        "why (stored in the record)",
+        True,
+    ),
+    (
+        "promote",
+        "skip the remaining steps once the current one passes",
+        "the endpoint whose rollout to promote",
+        None,
+        False,
+    ),
+    (
+        "release",
+        "a person's go-ahead for an endpoint a rollout left for a person (needs_attention)",
+        "the endpoint a needs_attention rollout left held",
+        "what you checked or did (kept on the held rollout's record)",
+        True,
+    ),
+    (
+        "pause",
+        "hold the running rollout at its current weight (checks go on)",
+        "the endpoint whose rollout to pause",
+        "why (stored with the request)",
+        False,
+    ),
+    (
+        "resume",
+        "resume a paused rollout: the rest of its bake, then the next step",
+        "the endpoint whose rollout to resume",
+        "why (stored with the request)",
+        False,
+    ),
+    (
+        "retry",
+        "roll out again the package whose rollout rolled back or failed",
+        "the endpoint whose latest rollout to retry",
+        None,
+        False,
+    ),
+    (
+        "undo",
+        "roll out the model of the endpoint's previous successful rollout",
+        "the endpoint to take back to its previous good model",
+        "why (stored with the request)",
+        False,
+    ),
+)
 
-    return _steered(args, promote(session, stack, args.endpoint, args.by))
 
-
-def _release(args: argparse.Namespace, session: Any, stack: Any) -> int:
-    from rollout_local.operate import release
-
-    return _steered(args, release(session, stack, args.endpoint, args.by, args.reason))
-
-
-def _pause(args: argparse.Namespace, session: Any, stack: Any) -> int:
-    from rollout_local.operate import pause
-
-    return _steered(args, pause(session, stack, args.endpoint, args.by, args.reason))
-
-
-def _resume(args: argparse.Namespace, session: Any, stack: Any) -> int:
-    from rollout_local.operate import resume
-
-    return _steered(args, resume(session, stack, args.endpoint, args.by, args.reason))
-
-
-def _retry(args: argparse.Namespace, session: Any, stack: Any) -> int:
-    from rollout_local.operate import retry
-
-    return _steered(args, retry(session, stack, args.endpoint, args.by))
-
-
-def _undo(args: argparse.Namespace, session: Any, stack: Any) -> int:
-    from rollout_local.operate import undo
-
-    return _steered(args, undo(session, stack, args.endpoint, args.by, args.reason))
-
-
-def _add_again_commands(commands: Any, aws: Any) -> None:
-    """retry and undo (issue 15): start a rollout through the steering API's retry and undo actions."""
-    retry = commands.add_parser("retry", help="roll out again the package whose rollout rolled back or failed")
-    retry.add_argument("endpoint", help="the endpoint whose latest rollout to retry")
-    retry.add_argument("--by", default="", help="a comment: your name (AWS records the principal that signed)")
-    aws(retry)
-    retry.set_defaults(run=_with_stack(_retry))
-    undo = commands.add_parser("undo", help="roll out the model of the endpoint's previous successful rollout")
-    undo.add_argument("endpoint", help="the endpoint to take back to its previous good model")
-    undo.add_argument("--reason", default="", help="why (stored with the request)")
-    undo.add_argument("--by", default="", help="a comment: your name (AWS records the principal that signed)")
-    aws(undo)
-    undo.set_defaults(run=_with_stack(_undo))
-
-
-def _add_hold_commands(commands: Any, aws: Any) -> None:
-    """pause and resume (issue 15): the steering API's pause and resume actions."""
-    pause = commands.add_parser("pause", help="hold the running rollout at its current weight (checks go on)")
-    pause.add_argument("endpoint", help="the endpoint whose rollout to pause")
-    pause.add_argument("--reason", default="", help="why (stored with the request)")
-    pause.add_argument("--by", default="", help="a comment: your name (AWS records the principal that signed)")
-    aws(pause)
-    pause.set_defaults(run=_with_stack(_pause))
-    resume = commands.add_parser("resume", help="resume a paused rollout: the rest of its bake, then the next step")
-    resume.add_argument("endpoint", help="the endpoint whose rollout to resume")
-    resume.add_argument("--reason", default="", help="why (stored with the request)")
-    resume.add_argument("--by", default="", help="a comment: your name (AWS records the principal that signed)")
-    aws(resume)
-    resume.set_defaults(run=_with_stack(_resume))
+def _add_steering_commands(commands: Any, aws: Any) -> None:
+    for name, help_text, endpoint_help, reason_help, reason_required in STEERING_COMMANDS:
+        command = commands.add_parser(name, help=help_text)
+        command.add_argument("endpoint", help=endpoint_help)
+        if name == "approve":
+            command.add_argument("--reject", action="store_true", help="reject the gate: the rollout rolls back")
+        if reason_help is not None:
+            command.add_argument("--reason", required=reason_required, default="", help=reason_help)
+        command.add_argument("--by", default="", help="a comment: your name (AWS records the principal that signed)")
+        aws(command)
+        command.set_defaults(run=_with_stack(_steer))
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="rollout", description="Safe rollouts of SageMaker models to endpoints.")
+    parser = argparse.ArgumentParser(
+        prog="rollout",
+        description="Safe rollouts of SageMaker models to endpoints.",
+        epilog=f"`simulate` needs the simulator ({SIMULATOR_EXTRA}); every other command needs only this package.",
+    )
     parser.add_argument("--version", action="version", version=f"%(prog)s {version()}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -436,8 +477,12 @@ def build_parser() -> argparse.ArgumentParser:
         sub.add_argument("--region", default=None, help="AWS region of the stack (default: your AWS configuration's)")
         sub.add_argument("--json", action="store_true", help="print JSON for scripts (errors too)")
 
-    simulate = commands.add_parser("simulate", help="run a scenario through the real state machine, locally")
-    simulate.add_argument("scenario", help="scenario file (YAML)")
+    simulate = commands.add_parser(
+        "simulate",
+        help="run a scenario through the real state machine, locally (needs the simulator extra)",
+        description=f"Run a scenario through the real state machine, locally. Needs the simulator: {SIMULATOR_EXTRA}.",
+    )
+    simulate.add_argument("scenario", help="scenario file (YAML), or the name of a shipped one (canary-happy-path)")
     simulate.add_argument("--json", action="store_true", help="print only the JSON report")
     simulate.add_argument("--verbose", action="store_true", help="let the handlers log (to stdout)")
     simulate.add_argument(
@@ -491,42 +536,12 @@ def build_parser() -> argparse.ArgumentParser:
     aws(status)
     status.set_defaults(run=_with_stack(_status))
 
-    approve = commands.add_parser("approve", help="approve (or --reject) the gate a rollout waits at")
-    approve.add_argument("endpoint", help="the endpoint whose rollout waits")
-    approve.add_argument("--reject", action="store_true", help="reject the gate: the rollout rolls back")
-    approve.add_argument("--reason", default="", help="a comment stored with the answer")
-    approve.add_argument("--by", default="", help="a comment: your name (AWS records the principal that signed)")
-    aws(approve)
-    approve.set_defaults(run=_with_stack(_approve))
-
-    abort = commands.add_parser("abort", help="abort a running rollout: it rolls back like a failed check")
-    abort.add_argument("endpoint", help="the endpoint whose rollout to abort")
-    abort.add_argument("--reason", required=True, help="why (stored in the record)")
-    abort.add_argument("--by", default="", help="a comment: your name (AWS records the principal that signed)")
-    aws(abort)
-    abort.set_defaults(run=_with_stack(_abort))
-
-    promote = commands.add_parser("promote", help="skip the remaining steps once the current one passes")
-    promote.add_argument("endpoint", help="the endpoint whose rollout to promote")
-    promote.add_argument("--by", default="", help="a comment: your name (AWS records the principal that signed)")
-    aws(promote)
-    promote.set_defaults(run=_with_stack(_promote))
-
-    release = commands.add_parser(
-        "release", help="a person's go-ahead for an endpoint a rollout left for a person (needs_attention)"
-    )
-    release.add_argument("endpoint", help="the endpoint a needs_attention rollout left held")
-    release.add_argument("--reason", required=True, help="what you checked or did (kept on the held rollout's record)")
-    release.add_argument("--by", default="", help="a comment: your name (AWS records the principal that signed)")
-    aws(release)
-    release.set_defaults(run=_with_stack(_release))
-    _add_hold_commands(commands, aws)
+    _add_steering_commands(commands, aws)
     env_file = commands.add_parser(
         "env-vars", help="print the `sam local invoke --env-vars` file for a deployed stack (its names, as JSON)"
     )
     aws(env_file)
     env_file.set_defaults(run=_with_stack(_env_vars))
-    _add_again_commands(commands, aws)
 
     history = commands.add_parser("history", help="an endpoint's rollout records, newest first")
     history.add_argument("endpoint", help="the endpoint")

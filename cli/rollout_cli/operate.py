@@ -17,7 +17,8 @@ from typing import Any
 from urllib.parse import quote, urlsplit
 
 from rollout import plan
-from rollout.aws import table
+from rollout.aws import registry, ssm, stepfunctions, table
+from rollout.errors import AwsServiceError
 from rollout.models import AbTest, BlueGreen, Shadow
 from rollout.policy import ResolvedPolicy, parse_policy_document, resolve_policy, standard_layers
 
@@ -33,11 +34,17 @@ class StackInfo:
     steering_url: str = ""
 
 
-def stack_info(session: Any, stack_name: str) -> StackInfo:
-    """Read the stack's outputs and parameters (CloudFormation DescribeStacks)."""
+def _outputs_and_parameters(session: Any, stack_name: str) -> tuple[dict[str, str], dict[str, str]]:
+    """The stack's outputs and parameters by key (CloudFormation DescribeStacks)."""
     stack = session.client("cloudformation").describe_stacks(StackName=stack_name)["Stacks"][0]
     outputs = {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
     parameters = {p["ParameterKey"]: p.get("ParameterValue", "") for p in stack.get("Parameters", [])}
+    return outputs, parameters
+
+
+def stack_info(session: Any, stack_name: str) -> StackInfo:
+    """Read the stack's outputs and parameters (CloudFormation DescribeStacks)."""
+    outputs, parameters = _outputs_and_parameters(session, stack_name)
     return StackInfo(
         state_machine_arn=outputs["StateMachineArn"],
         table_name=outputs["RolloutTableName"],
@@ -51,9 +58,7 @@ def env_vars(session: Any, stack_name: str) -> dict[str, dict[str, str]]:
     """The ``sam local invoke --env-vars`` file for a deployed stack: the environment the template sets with
     ``!Ref``/``!Sub`` (names SAM cannot know locally), read from the stack's outputs and parameters, so a locally
     invoked function works on the stack's own table, topic and state machine."""
-    stack = session.client("cloudformation").describe_stacks(StackName=stack_name)["Stacks"][0]
-    outputs = {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
-    parameters = {p["ParameterKey"]: p.get("ParameterValue", "") for p in stack.get("Parameters", [])}
+    outputs, parameters = _outputs_and_parameters(session, stack_name)
     return {
         "Parameters": {
             "ROLLOUT_TABLE_NAME": outputs["RolloutTableName"],
@@ -64,6 +69,7 @@ def env_vars(session: Any, stack_name: str) -> dict[str, dict[str, str]]:
             "DEFAULT_POLICY": parameters.get("DefaultPolicy", "{}") or "{}",
             "SAGEMAKER_EXECUTION_ROLE_ARN": parameters.get("SageMakerExecutionRoleArn", ""),
             "POWERTOOLS_LOG_LEVEL": parameters.get("LogLevel", "INFO"),
+            "POWERTOOLS_METRICS_NAMESPACE": parameters.get("MetricsNamespace", "SageMakerRollout"),
         }
     }
 
@@ -132,22 +138,17 @@ def put_policy(session: Any, stack: StackInfo, group: str, path: Path) -> tuple[
     text = path.read_text()
     resolved = resolve_policy(standard_layers(stack.default_policy, name, text, {}))
     document = json.dumps(json.loads(text), separators=(",", ":"))  # valid JSON: resolve_policy parsed it
-    session.client("ssm").put_parameter(Name=name, Value=document, Type="String", Overwrite=True)
+    ssm.put_parameter(name, document, session.client("ssm"))
     return name, resolved
 
 
 def show_policy(session: Any, stack: StackInfo, group: str, package_arn: str | None = None) -> ResolvedPolicy:
     """The policy a rollout of ``group`` would get now, with the source of every field."""
     name = f"{stack.policy_prefix}/{group}"
-    ssm = session.client("ssm")
-    try:
-        stored = ssm.get_parameter(Name=name, WithDecryption=True)["Parameter"]["Value"]
-    except ssm.exceptions.ParameterNotFound:
-        stored = None
+    stored = ssm.get_parameter(name, session.client("ssm"))
     metadata: dict[str, str] = {}
     if package_arn:
-        described = session.client("sagemaker").describe_model_package(ModelPackageName=package_arn)
-        metadata = described.get("CustomerMetadataProperties") or {}
+        metadata = dict(registry.describe_model_package(package_arn, session.client("sagemaker")).metadata)
     return resolve_policy(standard_layers(stack.default_policy, name, stored, metadata))
 
 
@@ -166,9 +167,12 @@ def start(
         execution_input["endpoint_name"] = endpoint
     if policy:
         execution_input["policy"] = policy
-    arn: str = session.client("stepfunctions").start_execution(
-        stateMachineArn=stack.state_machine_arn, input=json.dumps(execution_input), name=name or str(uuid.uuid4())
-    )["executionArn"]
+    name = name or str(uuid.uuid4())
+    arn = stepfunctions.start_execution(
+        stack.state_machine_arn, json.dumps(execution_input), name, session.client("stepfunctions")
+    )
+    if arn is None:
+        raise AwsServiceError(f"states:StartExecution failed: an execution named {name} exists already")
     return arn
 
 
@@ -187,9 +191,9 @@ JSON_FIELDS = ("steps", "experiment")  # record attributes stored as JSON text (
 
 
 def status(session: Any, stack: StackInfo, endpoint: str | None = None, now: datetime | None = None) -> list[Any]:
-    """Every running rollout (of ``endpoint``) as ``rollout_local.status.RolloutStatus``: step, live shares,
+    """Every running rollout (of ``endpoint``) as ``rollout_cli.status.RolloutStatus``: step, live shares,
     latest verdict, time left in the bake, the rollback's reason and progress."""
-    from rollout_local.status import status as running
+    from rollout_cli.status import status as running
 
     return running(session, stack.state_machine_arn, endpoint, now)
 
@@ -235,6 +239,15 @@ def _send(prepared: Any) -> tuple[int, bytes]:
     return int(response.status_code), bytes(response.content)
 
 
+# What each steering action does (the commands' help says the same): approve or reject the gate the rollout waits
+# at; abort (roll back like a failed check); promote now (skip the remaining steps once the current one passes, and
+# pass a waiting gate); release an endpoint a needs_attention rollout left held (the next waiting rollout takes it at
+# its next look); pause at the current weight (checks and alarms go on) and resume; retry the package of the latest
+# rollout, which rolled back or failed; undo: roll out the model of the previous successful rollout.
+ACTIONS = ("approve", "reject", "abort", "promote", "release", "pause", "resume", "retry", "undo")
+FIXED_REASONS = {"promote": "promote now", "retry": "retry"}  # actions that take no reason of a person's
+
+
 def steer(
     session: Any,
     stack: StackInfo,
@@ -245,10 +258,13 @@ def steer(
     transport: Transport | None = None,
     signed: bool = True,
 ) -> Steered:
-    """POST /endpoints/<endpoint>/<action> to the steering API, signed with the session's credentials."""
+    """POST /endpoints/<endpoint>/<action> to the steering API (the commands send one of ``ACTIONS``; the API
+    itself answers any other with 404), signed with the session's credentials. --by and the reason travel as
+    comments: AWS records the principal that signed."""
     from botocore.auth import SigV4Auth
     from botocore.awsrequest import AWSRequest
 
+    reason = FIXED_REASONS.get(action, reason)
     if not stack.steering_url:
         return Steered(
             False, None, "the stack has no SteeringApiUrl output (deployed before steering had an API?)", 400
@@ -273,98 +289,3 @@ def steer(
         answer = {}
     message = str(answer.get("message") or answer.get("Message") or body.decode(errors="replace") or f"HTTP {status}")
     return Steered(bool(answer.get("done")) and status == 200, answer.get("rollout_id"), message, status)
-
-
-def approve(
-    session: Any,
-    stack: StackInfo,
-    endpoint: str,
-    by: str = "",
-    reason: str = "",
-    reject: bool = False,
-    transport: Transport | None = None,
-    signed: bool = True,
-) -> Steered:
-    """Approve (or reject) the gate the endpoint's rollout waits at."""
-    return steer(session, stack, endpoint, "reject" if reject else "approve", reason, by, transport, signed)
-
-
-def abort(
-    session: Any,
-    stack: StackInfo,
-    endpoint: str,
-    by: str,
-    reason: str,
-    transport: Transport | None = None,
-    signed: bool = True,
-) -> Steered:
-    """Abort the endpoint's running rollout: it rolls back like a failed check, and the record says who and why."""
-    return steer(session, stack, endpoint, "abort", reason, by, transport, signed)
-
-
-def promote(
-    session: Any, stack: StackInfo, endpoint: str, by: str = "", transport: Transport | None = None, signed: bool = True
-) -> Steered:
-    """Promote-now: skip the remaining steps once the current one passes its checks (and pass a waiting gate)."""
-    return steer(session, stack, endpoint, "promote", "promote now", by, transport, signed)
-
-
-def release(
-    session: Any,
-    stack: StackInfo,
-    endpoint: str,
-    by: str,
-    reason: str,
-    transport: Transport | None = None,
-    signed: bool = True,
-) -> Steered:
-    """A person's go-ahead for an endpoint a rollout left for a person (outcome needs_attention): the hold goes,
-    the held rollout's record says who released it, when and why, and the next rollout waiting for the endpoint
-    takes it at its next look (``lock_poll_seconds``)."""
-    return steer(session, stack, endpoint, "release", reason, by, transport, signed)
-
-
-def pause(
-    session: Any,
-    stack: StackInfo,
-    endpoint: str,
-    by: str = "",
-    reason: str = "",
-    transport: Transport | None = None,
-    signed: bool = True,
-) -> Steered:
-    """Pause the endpoint's rollout at its current weight (checks and alarms go on) until resumed."""
-    return steer(session, stack, endpoint, "pause", reason, by, transport, signed)
-
-
-def resume(
-    session: Any,
-    stack: StackInfo,
-    endpoint: str,
-    by: str = "",
-    reason: str = "",
-    transport: Transport | None = None,
-    signed: bool = True,
-) -> Steered:
-    """Resume a paused rollout: the rest of its bake, then the next step."""
-    return steer(session, stack, endpoint, "resume", reason, by, transport, signed)
-
-
-def retry(
-    session: Any, stack: StackInfo, endpoint: str, by: str = "", transport: Transport | None = None, signed: bool = True
-) -> Steered:
-    """Retry: roll out again the package of the endpoint's latest rollout, which rolled back or failed."""
-    return steer(session, stack, endpoint, "retry", "retry", by, transport, signed)
-
-
-def undo(
-    session: Any,
-    stack: StackInfo,
-    endpoint: str,
-    by: str = "",
-    reason: str = "",
-    transport: Transport | None = None,
-    signed: bool = True,
-) -> Steered:
-    """Undo: roll out the model of the endpoint's previous successful rollout (through the whole policy)."""
-    return steer(session, stack, endpoint, "undo", reason, by, transport, signed)
