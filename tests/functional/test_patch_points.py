@@ -104,6 +104,7 @@ PATCH_POINTS = {
     ("jitter_strategy_decl", "random"): MODULE,
     ("ExponentialBackoff", "delay_amount"): ["self", "context"],
     ("threading", "excepthook"): HOOK,
+    ("StepFunctionsParserBackend", "_validate_definition"): ["definition"],
 }
 
 

@@ -61,7 +61,7 @@ def test_retry_rolls_out_the_rolled_back_package_again(run):
     assert first.outcome == second.outcome == "rolled_back", "the same bad model fails again, safely"
     assert first.package == second.package and second.name == retried["rollout_id"]
     # the retried rollout's record says who asked, as the steering API authenticated them (the first: nobody)
-    from rollout_local import operate
+    from rollout_cli import operate
 
     records = {r["rollout_id"]: r for r in operate.history(_sim.session, _sim.stack_info(), "churn-prod")}
     assert records[second.name]["requested_by"] == f"{ALICE} (--by alice@example.com)"
