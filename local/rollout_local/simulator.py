@@ -407,6 +407,16 @@ class Simulation:
         finally:
             self.clock.exit()
 
+    @contextmanager
+    def outside_time(self) -> Iterator[None]:
+        """A call from outside the simulation (a test's main thread) holds time while it runs; a participant's call
+        (the agenda playing a timeline entry) takes its time inside the simulation, as every participant does."""
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+        with self.holding_time():
+            yield
+
     def wait_until(self, condition: Callable[[], bool], what: str) -> None:
         """Wait for ``condition()`` while executions run (looked at whenever an execution ends, and every 50 ms);
         give up only when simulated time stands still (see ``_watch``)."""
@@ -523,14 +533,23 @@ class Simulation:
         api = self.stack.steering_api
         if api is None:
             raise LookupError("the stack has no steering API")
-        return api.send
+        send = api.send
+
+        def held(*args: Any, **kwargs: Any) -> Any:  # time waits for a request from outside, as for ``invoke``
+            with self.outside_time():
+                return send(*args, **kwargs)
+
+        return held
 
     def invoke(self, logical_id: str, event: dict[str, Any]) -> Any:
-        """Call one function's real handler in-process, as `sam local invoke -e` would (functional tests)."""
+        """Call one function's real handler in-process, as `sam local invoke -e` would (functional tests). Time
+        is held while it runs: executions an earlier call started go on only after it (their Wait states would
+        otherwise move the clock under the handler and time it out, as fast as the machine runs them)."""
         arn = self.stack.functions[logical_id]
         body = json.dumps(event).encode()
         headers: dict[str, str] = {}
-        result = json.loads(self.aws._invoke(arn, body, headers))
+        with self.outside_time():
+            result = json.loads(self.aws._invoke(arn, body, headers))
         if headers.get("x-amz-function-error"):
             raise FunctionError(result["errorType"], result["errorMessage"])
         return result
