@@ -16,6 +16,7 @@ from typing import Any
 from rollout.aws import sagemaker
 from rollout.decide import failure_reason
 from rollout.models import Phase, RolloutState, Shadow
+from rollout.steps.console import state_of
 
 HISTORY_PAGE = 20  # events per GetExecutionHistory call: the state is almost always in the newest few
 TERMINAL = {"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"}
@@ -160,22 +161,7 @@ def _latest_state(sfn: Any, arn: str) -> tuple[RolloutState, int] | None:
 def _state_of(event: dict[str, Any]) -> RolloutState | None:
     details = event.get("stateExitedEventDetails") or event.get("stateEnteredEventDetails") or {}
     text = details.get("output") or details.get("input")
-    if not text:
-        return None
-    try:
-        document = json.loads(text)
-    except json.JSONDecodeError:
-        return None
-    if isinstance(document, dict) and isinstance(document.get("state"), dict):
-        document = document["state"]  # the Bake task's payload wraps the state
-    if isinstance(document, dict) and isinstance(document.get("continue"), dict):
-        document = document["continue"]  # a continued execution's input
-    if not isinstance(document, dict):
-        return None
-    try:
-        return RolloutState.model_validate({k: v for k, v in document.items() if k in RolloutState.model_fields})
-    except (ValueError, TypeError, AttributeError):
-        return None
+    return state_of(text) if text else None  # read as the dashboard widget reads it
 
 
 def live_shares(session: Any, endpoint: str) -> dict[str, float]:
