@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from rollout import console
 from rollout.aws import sagemaker
 from rollout.decide import failure_reason
 from rollout.models import Phase, RolloutState, Shadow
@@ -26,22 +27,11 @@ FAIL_OUTCOMES = {
     "RolloutFailed": "failed",
     "RolloutNeedsAttention": "needs_attention",
 }
+# the widget's words, with room for the longer ones a terminal line has
 PHASE_WORDS = {
-    "resolved": "starting",
-    "waiting_for_lock": "queued behind another rollout",
-    "locked": "starting",
-    "baselined": "starting",
-    "prepared": "prepared",
-    "updating": "updating the endpoint",
-    "shifting": "shifting traffic",
-    "baking": "baking",
-    "promoting": "promoting",
+    **console.PHASE_WORDS,
     "verifying": "promoted, judging it once more (post-promotion bake)",
-    "deployed": "deployed, cleaning up",
-    "rolling_back": "ROLLING BACK",
-    "rolled_back": "rolled back, cleaning up",
     "stopped": "STOPPED: the endpoint is left as it is for a person (needs attention)",
-    "finished": "finished",
 }
 
 
