@@ -40,6 +40,8 @@ def test_a_manual_start_carries_endpoint_and_policy():
         (lambda e: e.__setitem__("detail-type", "SageMaker Endpoint State Change"), "not a 'aws.sagemaker'"),
         (lambda e: e["detail"].__setitem__("ModelPackageArn", "not-an-arn"), "ModelPackageArn"),
         (lambda e: e.pop("id"), "id"),
+        (lambda e: e.pop("account"), "account: Field required"),  # the whole EventBridge envelope, as AWS sends it
+        (lambda e: e.__setitem__("time", "yesterday"), "time: Input should be a valid datetime"),
     ],
 )
 def test_malformed_events_are_refused_with_the_field_named(mutate, message):

@@ -61,9 +61,11 @@ def _wrap(call: Callable[[dict[str, Any]], dict[str, Any]]) -> Handler:
     return wrapped
 
 
-def rollout_keys(data: Mapping[str, Any]) -> dict[str, str]:
+def rollout_keys(data: object) -> dict[str, str]:
     """``rollout_id`` and ``endpoint`` of the rollout a step's input or output is about: a RolloutState, or a
     callback task's ``{"state": ..., "task_token": ...}``; none for an event about no rollout (a listener's)."""
+    if not isinstance(data, Mapping):  # no object at all: the step itself refuses it, with its own message
+        return {}
     inner = data.get("state")
     state: Mapping[str, Any] = inner if isinstance(inner, Mapping) else data
     policy = state.get("policy")

@@ -1,6 +1,7 @@
 """Parsing the execution input at the edge: an approval event as EventBridge delivers it, or a manual start.
 
-Both become one ``RolloutRequest``; nothing deeper in the code looks at the raw input.
+Both become one ``RolloutRequest``; nothing deeper in the code looks at the raw input. The approval event is parsed
+with Powertools' Parser (``rollout.eventbridge``), loaded only when an event-started execution needs it.
 """
 
 from __future__ import annotations
@@ -13,31 +14,6 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from rollout.errors import MalformedEventError, PackageNotApprovedError
 from rollout.models.base import SAGEMAKER_NAME
 from rollout.models.request import MODEL_PACKAGE_ARN, RolloutRequest, StartSource
-
-EVENT_SOURCE = "aws.sagemaker"
-EVENT_DETAIL_TYPE = "SageMaker Model Package State Change"
-
-
-class PackageStateDetail(BaseModel):
-    model_config = ConfigDict(extra="ignore", defer_build=True)  # built on first use
-
-    ModelPackageArn: str = Field(pattern=MODEL_PACKAGE_ARN)
-    ModelPackageGroupName: str | None = None
-    ModelPackageVersion: int | None = None
-    ModelApprovalStatus: str
-    LastModifiedTime: datetime | None = Field(default=None, description="epoch milliseconds or ISO 8601")
-
-
-class ApprovalEvent(BaseModel):
-    """The EventBridge envelope of a Model Registry state change."""
-
-    model_config = ConfigDict(extra="ignore", populate_by_name=True, defer_build=True)  # built on first use
-
-    id: str
-    source: str
-    detail_type: str = Field(alias="detail-type")
-    time: datetime | None = None
-    detail: PackageStateDetail
 
 
 class ManualStart(BaseModel):
@@ -75,14 +51,9 @@ def parse_start_input(raw: object) -> RolloutRequest:
 def _from_event(raw: Mapping[str, object]) -> RolloutRequest:
     if "requested_by" in raw:  # who asked is what the steering API authenticated, never what an event says
         raise MalformedEventError("an approval event cannot name a requester (requested_by)")
-    try:
-        event = ApprovalEvent.model_validate(raw)
-    except ValidationError as exc:
-        raise MalformedEventError("approval event is malformed: " + _summarize(exc)) from None
-    if event.source != EVENT_SOURCE or event.detail_type != EVENT_DETAIL_TYPE:
-        raise MalformedEventError(
-            f"event {event.source!r}/{event.detail_type!r} is not a {EVENT_SOURCE!r}/{EVENT_DETAIL_TYPE!r} event"
-        )
+    from rollout.eventbridge import ApprovalEvent, parse_event  # the Parser: loaded only where an event arrives
+
+    event = parse_event(raw, ApprovalEvent, "approval event is malformed")
     if event.detail.ModelApprovalStatus != "Approved":
         raise PackageNotApprovedError(
             f"event says model package {event.detail.ModelPackageArn} is "
@@ -100,7 +71,7 @@ def _from_manual(raw: Mapping[str, object]) -> RolloutRequest:
     try:
         start = ManualStart.model_validate(raw)
     except ValidationError as exc:
-        raise MalformedEventError("manual start input is malformed: " + _summarize(exc)) from None
+        raise MalformedEventError("manual start input is malformed: " + summarize(exc)) from None
     return RolloutRequest(
         model_package_arn=start.model_package_arn,
         source=StartSource.MANUAL,
@@ -111,7 +82,8 @@ def _from_manual(raw: Mapping[str, object]) -> RolloutRequest:
     )
 
 
-def _summarize(exc: ValidationError) -> str:
+def summarize(exc: ValidationError) -> str:
+    """A validation error on one line: each mismatch as ``field.path: message``."""
     return "; ".join(f"{'.'.join(str(p) for p in e['loc']) or '(input)'}: {e['msg']}" for e in exc.errors())
 
 

@@ -22,18 +22,15 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
-
 from rollout.aws import sagemaker, stepfunctions, table
 from rollout.config import Settings
 from rollout.decide import TRANSITIONAL
-from rollout.errors import AwsServiceError, MalformedEventError, ThrottledError
+from rollout.errors import AwsServiceError, ThrottledError
 from rollout.models.progress import Phase, RolloutState
 
 ENDPOINT_WAIT = "endpoint"  # the waiting task's kind (a bake's is "bake", a gate's "gate")
-# The events this listener handles (source aws.sagemaker); the rule in template.yaml selects the same two.
+# The events this listener handles are rollout.eventbridge.EndpointEvent's; the rule in template.yaml selects them.
 STATE_CHANGE = "SageMaker Endpoint State Change"
-DETAIL_TYPES = frozenset({STATE_CHANGE, "SageMaker Endpoint Deployment State Change"})
 _TRANSITIONAL_KEYS = frozenset(status.lower() for status in TRANSITIONAL)
 
 # The endpoint waits' timeout: a lost endpoint event costs at most this long (plus one look), never the rollout.
@@ -74,31 +71,11 @@ def wait_endpoint(payload: Mapping[str, Any], settings: Settings) -> dict[str, A
     return {"endpoint": endpoint, "status": status, "waiting": True}
 
 
-class EndpointDetail(BaseModel):
-    model_config = ConfigDict(extra="ignore", defer_build=True)  # built on first use
-
-    EndpointName: str = Field(min_length=1, max_length=63)
-    EndpointStatus: str = ""
-
-
-class EndpointEvent(BaseModel):
-    """``SageMaker Endpoint (Deployment) State Change`` as EventBridge delivers it (delivery may repeat)."""
-
-    model_config = ConfigDict(extra="ignore", populate_by_name=True, defer_build=True)  # built on first use
-
-    source: str
-    detail_type: str = Field(alias="detail-type")
-    detail: EndpointDetail
-
-
 def on_endpoint_event(event: Mapping[str, Any], settings: Settings) -> dict[str, Any]:
     """Wake the rollout waiting for this endpoint to change, if one is (Check Endpoint then looks)."""
-    try:
-        parsed = EndpointEvent.model_validate(event)
-    except ValidationError as exc:
-        raise MalformedEventError(f"not a SageMaker endpoint state change event: {exc.errors()[0]['msg']}") from None
-    if parsed.source != "aws.sagemaker" or parsed.detail_type not in DETAIL_TYPES:
-        raise MalformedEventError(f"not a SageMaker endpoint state change event: {parsed.source} {parsed.detail_type}")
+    from rollout.eventbridge import EndpointEvent, parse_event  # the Parser: loaded by the first event, not the import
+
+    parsed = parse_event(event, EndpointEvent)
     endpoint, status = parsed.detail.EndpointName, parsed.detail.EndpointStatus
     if parsed.detail_type == STATE_CHANGE and _transitional(status):
         # the change has only begun (UPDATING, CREATING, ...): Check Endpoint would only say "wait"

@@ -12,21 +12,17 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from pydantic import ValidationError
-
 from rollout.aws import registry, stepfunctions, table
 from rollout.config import Settings
-from rollout.errors import ApprovalRevokedError, MalformedEventError
-from rollout.inputs import ApprovalEvent
+from rollout.errors import ApprovalRevokedError
 from rollout.models.progress import RolloutState
 
 
 def on_package_change(event: Mapping[str, Any], settings: Settings) -> dict[str, Any]:
     """Revoke the rollouts of a package whose approval is gone."""
-    try:
-        parsed = ApprovalEvent.model_validate(event)
-    except ValidationError as exc:
-        raise MalformedEventError(f"not a Model Package State Change event: {exc.errors()[0]['msg']}") from None
+    from rollout.eventbridge import ApprovalEvent, parse_event  # the Parser: loaded by the first event, not the import
+
+    parsed = parse_event(event, ApprovalEvent)
     arn = parsed.detail.ModelPackageArn
     if parsed.detail.ModelApprovalStatus == "Approved":
         return {"package": arn, "revoked": []}

@@ -11,12 +11,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
-
 from rollout import clock
 from rollout.aws import cloudwatch, stepfunctions, table
 from rollout.config import Settings
-from rollout.errors import AlarmFiredError, MalformedEventError
+from rollout.errors import AlarmFiredError
 from rollout.models.progress import RolloutState
 
 WATCH_TTL_SECONDS = 86400
@@ -43,37 +41,11 @@ def watch_bake(payload: Mapping[str, Any], settings: Settings) -> dict[str, Any]
     return {"watching": alarms, "rollout_id": state.rollout_id}
 
 
-class AlarmState(BaseModel):
-    model_config = ConfigDict(extra="ignore", defer_build=True)  # built on first use
-
-    value: str
-    reason: str = ""
-    timestamp: str = ""
-
-
-class AlarmDetail(BaseModel):
-    model_config = ConfigDict(extra="ignore", defer_build=True)  # built on first use
-
-    alarmName: str
-    state: AlarmState
-
-
-class AlarmEvent(BaseModel):
-    """``CloudWatch Alarm State Change`` as EventBridge delivers it (delivery may repeat)."""
-
-    model_config = ConfigDict(extra="ignore", populate_by_name=True, defer_build=True)  # built on first use
-
-    source: str
-    detail_type: str = Field(alias="detail-type")
-    detail: AlarmDetail
-
-
 def on_alarm(event: Mapping[str, Any], settings: Settings) -> dict[str, Any]:
     """Fail the waiting bake of every rollout that watches the alarm that just went to ALARM."""
-    try:
-        parsed = AlarmEvent.model_validate(event)
-    except ValidationError as exc:
-        raise MalformedEventError(f"not a CloudWatch Alarm State Change event: {exc.errors()[0]['msg']}") from None
+    from rollout.eventbridge import AlarmEvent, parse_event  # the Parser: loaded by the first event, not the import
+
+    parsed = parse_event(event, AlarmEvent)
     detail = parsed.detail
     if detail.state.value != "ALARM":
         return {"alarm": detail.alarmName, "failed_bakes": []}
