@@ -7,19 +7,22 @@ policies; a rollback gives the baseline its scaling back.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any, Final
 
 from botocore.exceptions import ClientError
 
 from rollout.aws.clients import client, error_code, translated
 from rollout.models.endpoint import VariantScaling
 
-NAMESPACE = "sagemaker"
-DIMENSION = "sagemaker:variant:DesiredInstanceCount"
+if TYPE_CHECKING:  # request and response shapes checked by mypy (mypy-boto3-application-autoscaling: dev only)
+    from mypy_boto3_application_autoscaling import ApplicationAutoScalingClient
+
+NAMESPACE: Final = "sagemaker"
+DIMENSION: Final = "sagemaker:variant:DesiredInstanceCount"
 POLICY_KEYS = ("TargetTrackingScalingPolicyConfiguration", "StepScalingPolicyConfiguration")
 
 
-def _aas() -> Any:
+def _aas() -> ApplicationAutoScalingClient:
     return client("application-autoscaling")
 
 
@@ -48,10 +51,15 @@ def variant_scaling(endpoint: str, variants: list[str]) -> list[VariantScaling]:
                 variant=variant,
                 min_capacity=target["MinCapacity"],
                 max_capacity=target["MaxCapacity"],
-                policies=[{k: p[k] for k in ("PolicyName", "PolicyType", *POLICY_KEYS) if k in p} for p in policies],
+                policies=[_kept(dict(p)) for p in policies],
             )
         )
     return found
+
+
+def _kept(policy: dict[str, Any]) -> dict[str, Any]:
+    """A described scaling policy as PutScalingPolicy takes it again (its name, type and configuration)."""
+    return {k: policy[k] for k in ("PolicyName", "PolicyType", *POLICY_KEYS) if k in policy}
 
 
 def apply_scaling(endpoint: str, variant: str, scaling: VariantScaling) -> None:

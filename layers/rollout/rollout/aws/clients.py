@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 import boto3
 from botocore.config import Config
@@ -13,6 +13,18 @@ from botocore.exceptions import ClientError, HTTPClientError
 from botocore.exceptions import ConnectionError as BotoConnectionError
 
 from rollout.errors import AwsServiceError, AwsUnavailableError, ThrottledError
+
+if TYPE_CHECKING:  # each service's request and response shapes, checked by mypy (mypy-boto3-*: dev only, not shipped)
+    from mypy_boto3_application_autoscaling import ApplicationAutoScalingClient
+    from mypy_boto3_cloudwatch import CloudWatchClient
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_events import EventBridgeClient
+    from mypy_boto3_s3 import S3Client
+    from mypy_boto3_sagemaker import SageMakerClient
+    from mypy_boto3_sagemaker_runtime import SageMakerRuntimeClient
+    from mypy_boto3_sns import SNSClient
+    from mypy_boto3_ssm import SSMClient
+    from mypy_boto3_stepfunctions import SFNClient
 
 # Standard mode, not adaptive: adaptive is experimental in botocore and keeps per-process client-side rate
 # state that a Lambda making a handful of calls gains nothing from. Throttling that outlasts these attempts
@@ -48,6 +60,26 @@ _clients: dict[str, Any] = {}
 _creating = threading.Lock()  # a client is made once, even when several threads ask at once (local mode)
 
 
+@overload
+def client(service: Literal["application-autoscaling"]) -> ApplicationAutoScalingClient: ...
+@overload
+def client(service: Literal["cloudwatch"]) -> CloudWatchClient: ...
+@overload
+def client(service: Literal["dynamodb"]) -> DynamoDBClient: ...
+@overload
+def client(service: Literal["events"]) -> EventBridgeClient: ...
+@overload
+def client(service: Literal["s3"]) -> S3Client: ...
+@overload
+def client(service: Literal["sagemaker"]) -> SageMakerClient: ...
+@overload
+def client(service: Literal["sagemaker-runtime"]) -> SageMakerRuntimeClient: ...
+@overload
+def client(service: Literal["sns"]) -> SNSClient: ...
+@overload
+def client(service: Literal["ssm"]) -> SSMClient: ...
+@overload
+def client(service: Literal["stepfunctions"]) -> SFNClient: ...
 def client(service: str) -> Any:
     """The shared client for ``service``, made on first use (never at import: a cold start pays only for the
     clients its handler calls)."""

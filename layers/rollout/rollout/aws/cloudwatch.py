@@ -6,11 +6,14 @@ import json
 import math
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rollout.analysis import MinuteFigures, VariantFigures
 from rollout.aws.clients import client, translated
 from rollout.models.policy import Analysis
+
+if TYPE_CHECKING:  # request shapes checked by mypy (mypy-boto3-cloudwatch: dev only, not shipped)
+    from mypy_boto3_cloudwatch.type_defs import DimensionTypeDef, MetricDataQueryTypeDef, TagTypeDef
 
 NAMESPACE = "AWS/SageMaker"
 MICROSECONDS_PER_MS = 1000.0
@@ -67,9 +70,12 @@ def variant_figures(
     """Invocations, 5XX errors and ModelLatency (converted to ms) of ``variants`` together over [start, end)."""
     seconds = max(60, math.ceil((end - start).total_seconds() / 60) * 60)
     start = end - timedelta(seconds=seconds)
-    queries: list[dict[str, Any]] = []
+    queries: list[MetricDataQueryTypeDef] = []
     for index, variant in enumerate(variants):
-        dims = [{"Name": "EndpointName", "Value": endpoint}, {"Name": "VariantName", "Value": variant}]
+        dims: list[DimensionTypeDef] = [
+            {"Name": "EndpointName", "Value": endpoint},
+            {"Name": "VariantName", "Value": variant},
+        ]
         for key, metric, stat in (
             ("inv", "Invocations", "Sum"),
             ("err", "Invocation5XXErrors", "Sum"),
@@ -105,7 +111,7 @@ MINUTE = 60
 
 def _variant_query(
     query_id: str, namespace: str, metric: str, endpoint: str, variant: str, period: int, stat: str
-) -> dict[str, Any]:
+) -> MetricDataQueryTypeDef:
     """One GetMetricData query of a per-variant metric (dimensions EndpointName, VariantName)."""
     return {
         "Id": query_id,
@@ -127,7 +133,7 @@ def _variant_query(
 
 def _minute_queries(
     namespace: str, endpoint: str, variants: Sequence[str], metrics: Sequence[tuple[str, str, str]]
-) -> list[dict[str, Any]]:
+) -> list[MetricDataQueryTypeDef]:
     """One per-minute query per variant and (id prefix, metric, statistic)."""
     return [
         _variant_query(f"{key}{index}", namespace, metric, endpoint, variant, MINUTE, stat)
@@ -136,7 +142,9 @@ def _minute_queries(
     ]
 
 
-def _minute_series(queries: list[dict[str, Any]], start: datetime, end: datetime) -> dict[str, dict[datetime, float]]:
+def _minute_series(
+    queries: list[MetricDataQueryTypeDef], start: datetime, end: datetime
+) -> dict[str, dict[datetime, float]]:
     """Query id -> {minute start -> value}, every page of GetMetricData (oldest first)."""
     found: dict[str, dict[datetime, float]] = {q["Id"]: {} for q in queries}
     for first in range(0, len(queries), 500):  # GetMetricData takes at most 500 queries
@@ -235,16 +243,20 @@ def variant_alarm_names(prefix: str) -> list[str]:
 
 
 def put_variant_alarms(
-    prefix: str, endpoint: str, variant: str, analysis: Analysis, tags: list[dict[str, str]]
+    prefix: str, endpoint: str, variant: str, analysis: Analysis, tags: Sequence[dict[str, str]]
 ) -> list[str]:
     """Alarms on the new variant for the analysis' absolute limits; the names of those created."""
-    dims = [{"Name": "EndpointName", "Value": endpoint}, {"Name": "VariantName", "Value": variant}]
+    dims: list[DimensionTypeDef] = [
+        {"Name": "EndpointName", "Value": endpoint},
+        {"Name": "VariantName", "Value": variant},
+    ]
+    alarm_tags: list[TagTypeDef] = [{"Key": tag["Key"], "Value": tag["Value"]} for tag in tags]
     created: list[str] = []
     error_alarm, latency_alarm = variant_alarm_names(prefix)
     if analysis.max_error_rate is not None:
         name = error_alarm
 
-        def stat(metric_id: str, metric: str) -> dict[str, Any]:
+        def stat(metric_id: str, metric: str) -> MetricDataQueryTypeDef:
             return {
                 "Id": metric_id,
                 "MetricStat": {
@@ -272,7 +284,7 @@ def put_variant_alarms(
                 Threshold=analysis.max_error_rate,
                 ComparisonOperator="GreaterThanThreshold",
                 TreatMissingData="notBreaching",
-                Tags=tags,
+                Tags=alarm_tags,
             )
         created.append(name)
     if analysis.max_latency_ms is not None:
@@ -294,7 +306,7 @@ def put_variant_alarms(
                 Threshold=analysis.max_latency_ms * MICROSECONDS_PER_MS,
                 ComparisonOperator="GreaterThanThreshold",
                 TreatMissingData="notBreaching",
-                Tags=tags,
+                Tags=alarm_tags,
                 **statistic,
             )
         created.append(name)

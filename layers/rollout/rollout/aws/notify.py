@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rollout.aws.clients import client, translated
 from rollout.errors import AwsServiceError
 from rollout.notifications import SOURCE, sns_message, sns_subject
+
+if TYPE_CHECKING:  # request shapes checked by mypy (mypy-boto3-sns: dev only, not shipped)
+    from mypy_boto3_sns.type_defs import PublishInputTypeDef
 
 
 def publish(topic_arn: str, subject: str, message: str) -> None:
     """One SNS message; the subject and message are made to fit SNS's rules whatever the caller passes."""
     if not topic_arn:
         return
-    request: dict[str, str] = {"TopicArn": topic_arn, "Message": sns_message(message) or "(no message)"}
+    request: PublishInputTypeDef = {"TopicArn": topic_arn, "Message": sns_message(message) or "(no message)"}
     fitted = sns_subject(subject)
     if fitted:  # SNS refuses an empty subject: leave it out
         request["Subject"] = fitted

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from botocore.exceptions import ClientError
 
@@ -10,8 +10,12 @@ from rollout.aws.clients import client, error_code, error_message, translated
 from rollout.errors import PackageNotFoundError
 from rollout.models.request import ModelPackage
 
+if TYPE_CHECKING:  # request and response shapes checked by mypy (mypy-boto3-sagemaker: dev only, not shipped)
+    from mypy_boto3_sagemaker import SageMakerClient
+    from mypy_boto3_sagemaker.type_defs import UserContextTypeDef
 
-def describe_model_package(arn: str, sm: Any = None) -> ModelPackage:
+
+def describe_model_package(arn: str, sm: SageMakerClient | None = None) -> ModelPackage:
     """The package, or PackageNotFoundError when the registry has no such version (``sm``: a client of the
     caller's, else the shared one)."""
     with translated("sagemaker:DescribeModelPackage"):
@@ -29,14 +33,16 @@ def describe_model_package(arn: str, sm: Any = None) -> ModelPackage:
         version=described.get("ModelPackageVersion"),
         approval_status=described.get("ModelApprovalStatus", "PendingManualApproval"),
         metadata=described.get("CustomerMetadataProperties") or {},
-        modified_by=_who(described.get("LastModifiedBy") or {}),
+        modified_by=_who(described.get("LastModifiedBy")),
         modified_at=described.get("LastModifiedTime"),
         approval_description=described.get("ApprovalDescription") or None,
     )
 
 
-def _who(user: dict[str, Any]) -> str | None:
+def _who(user: UserContextTypeDef | None) -> str | None:
     """A person's name from SageMaker's UserContext: the IAM identity, else the Studio user profile."""
+    if not user:
+        return None
     identity = user.get("IamIdentity") or {}
     return identity.get("Arn") or user.get("UserProfileName") or user.get("UserProfileArn") or None
 

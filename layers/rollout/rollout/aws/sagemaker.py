@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
@@ -13,18 +14,27 @@ from rollout.models.endpoint import EndpointSnapshot, VariantSnapshot
 from rollout.models.policy import ServerlessCapacity
 from rollout.plan.configs import ConfigRequest
 
+if TYPE_CHECKING:  # request and response shapes checked by mypy (mypy-boto3-sagemaker: dev only, not shipped)
+    from mypy_boto3_sagemaker import SageMakerClient
+    from mypy_boto3_sagemaker.type_defs import DeploymentConfigTypeDef, DesiredWeightAndCapacityTypeDef, TagTypeDef
+
 _NOT_FOUND = "Could not find"  # SageMaker answers a missing resource with ValidationException "Could not find ..."
 
 
-def _sm() -> Any:
+def _sm() -> SageMakerClient:
     return client("sagemaker")
+
+
+def _tags(tags: Sequence[dict[str, str]]) -> list[TagTypeDef]:
+    """Resource tags (``Key``/``Value`` pairs) as SageMaker's requests take them."""
+    return [{"Key": tag["Key"], "Value": tag["Value"]} for tag in tags]
 
 
 def _is_not_found(exc: ClientError) -> bool:
     return error_code(exc) in {"ValidationException", "ResourceNotFound"} and _NOT_FOUND in error_message(exc)
 
 
-def _describe(operation: str, sm: Any = None, **kwargs: str) -> dict[str, Any] | None:
+def _describe(operation: str, sm: SageMakerClient | None = None, **kwargs: str) -> dict[str, Any] | None:
     """Call a Describe* operation (on ``sm``, a client of the caller's, else the shared one); ``None`` when the
     resource does not exist."""
     with translated(f"sagemaker:{operation}"):
@@ -37,7 +47,7 @@ def _describe(operation: str, sm: Any = None, **kwargs: str) -> dict[str, Any] |
     return response
 
 
-def describe_endpoint(name: str, sm: Any = None) -> dict[str, Any] | None:
+def describe_endpoint(name: str, sm: SageMakerClient | None = None) -> dict[str, Any] | None:
     """DescribeEndpoint; None when there is no such endpoint (``sm``: a client of the caller's)."""
     return _describe("describe_endpoint", sm, EndpointName=name)
 
@@ -158,7 +168,10 @@ def ensure_model(name: str, package_arn: str, role_arn: str, tags: list[dict[str
         return False
     with translated("sagemaker:CreateModel"):
         _sm().create_model(
-            ModelName=name, ExecutionRoleArn=role_arn, Containers=[{"ModelPackageName": package_arn}], Tags=tags
+            ModelName=name,
+            ExecutionRoleArn=role_arn,
+            Containers=[{"ModelPackageName": package_arn}],
+            Tags=_tags(tags),
         )
     return True
 
@@ -172,14 +185,16 @@ def ensure_endpoint_config(request: ConfigRequest, tags: list[dict[str, str]]) -
     return True
 
 
-def update_endpoint(name: str, config_name: str, deployment_config: dict[str, Any] | None = None) -> None:
+def update_endpoint(name: str, config_name: str, deployment_config: DeploymentConfigTypeDef | None = None) -> None:
     """UpdateEndpoint; with a DeploymentConfig, SageMaker's guardrails (blue/green or rolling) carry it."""
-    extra = {"DeploymentConfig": deployment_config} if deployment_config else {}
     with translated("sagemaker:UpdateEndpoint"):
-        _sm().update_endpoint(EndpointName=name, EndpointConfigName=config_name, **extra)
+        if deployment_config:
+            _sm().update_endpoint(EndpointName=name, EndpointConfigName=config_name, DeploymentConfig=deployment_config)
+        else:
+            _sm().update_endpoint(EndpointName=name, EndpointConfigName=config_name)
 
 
-def update_weights(name: str, weights: list[dict[str, Any]]) -> None:
+def update_weights(name: str, weights: Sequence[DesiredWeightAndCapacityTypeDef]) -> None:
     """UpdateEndpointWeightsAndCapacities: the fast path for traffic shifts and for cutting traffic."""
     with translated("sagemaker:UpdateEndpointWeightsAndCapacities"):
         _sm().update_endpoint_weights_and_capacities(EndpointName=name, DesiredWeightsAndCapacities=weights)
@@ -187,7 +202,7 @@ def update_weights(name: str, weights: list[dict[str, Any]]) -> None:
 
 def create_endpoint(name: str, config_name: str, tags: list[dict[str, str]]) -> None:
     with translated("sagemaker:CreateEndpoint"):
-        _sm().create_endpoint(EndpointName=name, EndpointConfigName=config_name, Tags=tags)
+        _sm().create_endpoint(EndpointName=name, EndpointConfigName=config_name, Tags=_tags(tags))
 
 
 def delete_endpoint(name: str) -> None:

@@ -4,7 +4,7 @@ still runs, starting one (a person's retry or undo), and reading running rollout
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from botocore.exceptions import ClientError
 
@@ -12,6 +12,7 @@ from rollout.aws.clients import client, error_code, translated
 
 if TYPE_CHECKING:  # request and response shapes checked by mypy (mypy-boto3-stepfunctions: dev only, not shipped)
     from mypy_boto3_stepfunctions import SFNClient
+    from mypy_boto3_stepfunctions.type_defs import GetExecutionHistoryInputTypeDef, ListExecutionsInputTypeDef
 
 
 def _sfn(sfn: SFNClient | None = None) -> SFNClient:
@@ -80,7 +81,11 @@ def running_executions(state_machine_arn: str, most: int) -> list[str]:
     """The ARNs of the state machine's running executions, newest first (ListExecutions lists newest first),
     at most ``most`` of them: a page at a time, stopping once it has enough."""
     arns: list[str] = []
-    kwargs: dict[str, Any] = {"stateMachineArn": state_machine_arn, "statusFilter": "RUNNING", "maxResults": most}
+    kwargs: ListExecutionsInputTypeDef = {
+        "stateMachineArn": state_machine_arn,
+        "statusFilter": "RUNNING",
+        "maxResults": most,
+    }
     while len(arns) < most:
         with translated("states:ListExecutions"):
             page = client("stepfunctions").list_executions(**kwargs)
@@ -94,15 +99,15 @@ def running_executions(state_machine_arn: str, most: int) -> list[str]:
 def newest_payloads(execution_arn: str, page: int = 20, most: int = 200) -> Iterator[str]:
     """The execution's state inputs and outputs, newest first (GetExecutionHistory with reverseOrder), a small
     page at a time: the caller stops at the first it can use, so a long history is never read whole."""
-    kwargs: dict[str, Any] = {"executionArn": execution_arn, "maxResults": page, "reverseOrder": True}
+    kwargs: GetExecutionHistoryInputTypeDef = {"executionArn": execution_arn, "maxResults": page, "reverseOrder": True}
     read = 0
     while read < most:
         with translated("states:GetExecutionHistory"):
             answer = client("stepfunctions").get_execution_history(**kwargs)
         for event in answer.get("events", []):
             read += 1
-            details = event.get("stateExitedEventDetails") or event.get("stateEnteredEventDetails") or {}
-            text = details.get("output") or details.get("input")
+            exited, entered = event.get("stateExitedEventDetails"), event.get("stateEnteredEventDetails")
+            text = exited.get("output") if exited else entered.get("input") if entered else None
             if text:
                 yield str(text)
         if not answer.get("nextToken"):

@@ -17,14 +17,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
 from rollout.aws.clients import client, error_code, translated
 
+if TYPE_CHECKING:  # request and response shapes checked by mypy (mypy-boto3-dynamodb: dev only, not shipped)
+    from mypy_boto3_dynamodb import DynamoDBClient
 
-def _ddb() -> Any:
+
+def _ddb() -> DynamoDBClient:
     return client("dynamodb")
 
 
@@ -329,7 +332,7 @@ def put_record(table: str, endpoint: str, started_at: datetime, rollout_id: str,
         _ddb().put_item(TableName=table, Item=item)
 
 
-def list_records(table: str, endpoint: str, limit: int = 20, ddb: Any = None) -> list[dict[str, str]]:
+def list_records(table: str, endpoint: str, limit: int = 20, ddb: DynamoDBClient | None = None) -> list[dict[str, str]]:
     """The endpoint's rollout records, newest first, as plain strings (``ddb``: a client of the caller's)."""
     with translated("dynamodb:Query"):
         response = (ddb or _ddb()).query(
@@ -426,7 +429,7 @@ def clear_waiting(table: str, endpoint: str, rollout_id: str) -> None:
     _release(table, {"pk": _pk(endpoint), "sk": {"S": "WAIT"}}, rollout_id)
 
 
-def lock_holder(table: str, endpoint: str, ddb: Any = None) -> str | None:
+def lock_holder(table: str, endpoint: str, ddb: DynamoDBClient | None = None) -> str | None:
     """The rollout holding the endpoint now, if any (``ddb``: a client of the caller's, e.g. an operator's)."""
     with translated("dynamodb:GetItem"):
         item = (ddb or _ddb()).get_item(TableName=table, Key=_lock_key(endpoint), ConsistentRead=True).get("Item")
@@ -560,7 +563,7 @@ def put_hold(
         )
 
 
-def hold(table: str, endpoint: str, ddb: Any = None) -> Hold | None:
+def hold(table: str, endpoint: str, ddb: DynamoDBClient | None = None) -> Hold | None:
     """The endpoint's hold, if a rollout left it for a person (``ddb``: a client of the caller's)."""
     with translated("dynamodb:GetItem"):
         item = (ddb or _ddb()).get_item(TableName=table, Key=_hold_key(endpoint), ConsistentRead=True).get("Item")
@@ -575,7 +578,9 @@ def hold(table: str, endpoint: str, ddb: Any = None) -> Hold | None:
     )
 
 
-def release_hold(table: str, endpoint: str, held: Hold, by: str, reason: str, now: datetime, ddb: Any = None) -> bool:
+def release_hold(
+    table: str, endpoint: str, held: Hold, by: str, reason: str, now: datetime, ddb: DynamoDBClient | None = None
+) -> bool:
     """A person's go-ahead: remove the hold (only the one they saw) and note who released it, when and why on the
     held rollout's record. False when the hold changed or went meanwhile."""
     client_ = ddb or _ddb()

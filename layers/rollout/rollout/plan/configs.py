@@ -9,11 +9,14 @@ request shape lives here, apart from the decision of which steps to walk or whet
 from __future__ import annotations
 
 import copy
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rollout.errors import PolicyError
 from rollout.models.endpoint import EndpointSnapshot, VariantScaling, VariantSnapshot
 from rollout.models.policy import Policy, Shadow
+
+if TYPE_CHECKING:  # SageMaker's request shapes, checked by mypy (mypy-boto3-sagemaker: dev only, never imported at run)
+    from mypy_boto3_sagemaker.type_defs import DesiredWeightAndCapacityTypeDef
 
 ConfigRequest = dict[str, Any]  # the keyword arguments of sagemaker.create_endpoint_config
 
@@ -177,32 +180,38 @@ def promotion_scaling(
     return release, model.model_copy(update={"variant": promoted})
 
 
-def step_weights(baseline: EndpointSnapshot, new_variant: str, weight_percent: float) -> list[dict[str, Any]]:
+def step_weights(
+    baseline: EndpointSnapshot, new_variant: str, weight_percent: float
+) -> list[DesiredWeightAndCapacityTypeDef]:
     """DesiredWeightsAndCapacities for one step: the new variant gets ``weight_percent`` of traffic and the
     baseline variants share the rest in their original proportions."""
     total = sum(v.weight for v in baseline.variants) or 1.0
     rest = 100.0 - weight_percent
-    weights = [{"VariantName": v.name, "DesiredWeight": round(v.weight / total * rest, 6)} for v in baseline.variants]
+    weights: list[DesiredWeightAndCapacityTypeDef] = [
+        {"VariantName": v.name, "DesiredWeight": round(v.weight / total * rest, 6)} for v in baseline.variants
+    ]
     return [*weights, {"VariantName": new_variant, "DesiredWeight": float(weight_percent)}]
 
 
-def live_capacities(baseline: EndpointSnapshot) -> list[dict[str, Any]]:
+def live_capacities(baseline: EndpointSnapshot) -> list[DesiredWeightAndCapacityTypeDef]:
     """DesiredWeightsAndCapacities that give every baseline variant its exact pre-rollout live weight and, for
     instance-based variants, live instance count (an UpdateEndpoint to the old config brings back the config's
     InitialInstanceCount, not what autoscaling or a person had set live)."""
-    return [
-        {"VariantName": v.name, "DesiredWeight": v.weight}
-        | ({"DesiredInstanceCount": v.instance_count} if v.instance_count is not None else {})
-        for v in baseline.variants
-    ]
+    capacities: list[DesiredWeightAndCapacityTypeDef] = []
+    for v in baseline.variants:
+        entry: DesiredWeightAndCapacityTypeDef = {"VariantName": v.name, "DesiredWeight": v.weight}
+        if v.instance_count is not None:
+            entry["DesiredInstanceCount"] = v.instance_count
+        capacities.append(entry)
+    return capacities
 
 
-def baseline_weights(baseline: EndpointSnapshot, new_variant: str) -> list[dict[str, Any]]:
+def baseline_weights(baseline: EndpointSnapshot, new_variant: str) -> list[DesiredWeightAndCapacityTypeDef]:
     """DesiredWeightsAndCapacities that cut the new variant off and give the baseline its exact weights back."""
-    return [
-        *({"VariantName": v.name, "DesiredWeight": v.weight} for v in baseline.variants),
-        {"VariantName": new_variant, "DesiredWeight": 0.0},
+    weights: list[DesiredWeightAndCapacityTypeDef] = [
+        {"VariantName": v.name, "DesiredWeight": v.weight} for v in baseline.variants
     ]
+    return [*weights, {"VariantName": new_variant, "DesiredWeight": 0.0}]
 
 
 # --- shadow tests ---------------------------------------------------------------------------------------

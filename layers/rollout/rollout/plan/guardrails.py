@@ -6,21 +6,30 @@ the rollout's schedule to SageMaker instead of walking it here.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from rollout.models.policy import BlueGreen, Size
 
+if TYPE_CHECKING:  # SageMaker's request shapes, checked by mypy (mypy-boto3-sagemaker: dev only, never imported at run)
+    from mypy_boto3_sagemaker.type_defs import (
+        BlueGreenUpdatePolicyTypeDef,
+        CapacitySizeTypeDef,
+        DeploymentConfigTypeDef,
+        RollingUpdatePolicyTypeDef,
+        TrafficRoutingConfigTypeDef,
+    )
 
-def _capacity_size(size: Size) -> dict[str, Any]:
+
+def _capacity_size(size: Size) -> CapacitySizeTypeDef:
     return {"Type": size.type, "Value": size.value}
 
 
-def deployment_config(strategy: BlueGreen, alarms: tuple[str, ...]) -> dict[str, Any]:
+def deployment_config(strategy: BlueGreen, alarms: tuple[str, ...]) -> DeploymentConfigTypeDef:
     """UpdateEndpoint's DeploymentConfig for the policy's blue/green or rolling update."""
-    config: dict[str, Any] = {}
+    config: DeploymentConfigTypeDef = {}
     if strategy.rolling is not None:
         rolling = strategy.rolling
-        policy: dict[str, Any] = {
+        policy: RollingUpdatePolicyTypeDef = {
             "MaximumBatchSize": _capacity_size(rolling.max_batch_size),
             "WaitIntervalInSeconds": rolling.wait_interval_seconds,
             "MaximumExecutionTimeoutInSeconds": strategy.max_execution_timeout_seconds,
@@ -30,12 +39,15 @@ def deployment_config(strategy: BlueGreen, alarms: tuple[str, ...]) -> dict[str,
         config["RollingUpdatePolicy"] = policy
     else:
         routing = strategy.routing
-        traffic: dict[str, Any] = {"Type": routing.type, "WaitIntervalInSeconds": routing.wait_interval_seconds}
+        traffic: TrafficRoutingConfigTypeDef = {
+            "Type": routing.type,
+            "WaitIntervalInSeconds": routing.wait_interval_seconds,
+        }
         if routing.canary_size is not None:
             traffic["CanarySize"] = _capacity_size(routing.canary_size)
         if routing.linear_step_size is not None:
             traffic["LinearStepSize"] = _capacity_size(routing.linear_step_size)
-        blue_green: dict[str, Any] = {
+        blue_green: BlueGreenUpdatePolicyTypeDef = {
             "TrafficRoutingConfiguration": traffic,
             "MaximumExecutionTimeoutInSeconds": strategy.max_execution_timeout_seconds,
         }

@@ -4,7 +4,7 @@ InService, then say what comes next (shift, bake, promote, done)."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING
 
 from rollout import clock, continuation
 from rollout.analysis import next_check_seconds, stops_early
@@ -28,6 +28,9 @@ from rollout.steps.endpoint_wait import fallback_seconds
 from rollout.steps.health import advance, heed_requests
 from rollout.steps.revocation import require_approval
 from rollout.steps.target import resource_tags
+
+if TYPE_CHECKING:
+    from mypy_boto3_sagemaker.type_defs import DeploymentConfigTypeDef
 
 
 def start_update(state: RolloutState) -> RolloutState:
@@ -59,7 +62,7 @@ def start_update(state: RolloutState) -> RolloutState:
     return state
 
 
-def guardrails(state: RolloutState) -> dict[str, Any] | None:
+def guardrails(state: RolloutState) -> DeploymentConfigTypeDef | None:
     """The DeploymentConfig of a blue/green or rolling update (None for any other update)."""
     strategy = state.policy.strategy
     if state.target is None or not state.target.guardrails or not isinstance(strategy, BlueGreen):
