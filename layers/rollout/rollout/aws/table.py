@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from botocore.exceptions import ClientError
 
@@ -25,17 +25,20 @@ from rollout.aws.clients import client, error_code, translated
 
 if TYPE_CHECKING:  # request and response shapes checked by mypy (mypy-boto3-dynamodb: dev only, not shipped)
     from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_dynamodb.type_defs import AttributeValueTypeDef
+
+    Item = dict[str, AttributeValueTypeDef]  # a key, an item or its fields, as DynamoDB's low-level API takes them
 
 
 def _ddb() -> DynamoDBClient:
     return client("dynamodb")
 
 
-def _pk(endpoint: str) -> dict[str, str]:
+def _pk(endpoint: str) -> AttributeValueTypeDef:
     return {"S": f"ENDPOINT#{endpoint}"}
 
 
-def _epoch(moment: datetime) -> dict[str, str]:
+def _epoch(moment: datetime) -> AttributeValueTypeDef:
     return {"N": str(int(moment.timestamp()))}
 
 
@@ -47,9 +50,7 @@ class LockHolder:
     execution_arn: str = ""  # the holder's current execution: a lock whose execution ended is stale
 
 
-def _take_lease(
-    table: str, key: dict[str, Any], rollout_id: str, fields: dict[str, Any], now: datetime, seconds: int
-) -> dict[str, Any] | None:
+def _take_lease(table: str, key: Item, rollout_id: str, fields: Item, now: datetime, seconds: int) -> Item | None:
     """Put a leased item unless another rollout holds an unexpired one. None when ours; else the holder's item."""
     item = {**key, **fields, "rollout_id": {"S": rollout_id}, "expires_at": {"N": str(int(now.timestamp()) + seconds)}}
     with translated("dynamodb:PutItem"):
@@ -64,11 +65,11 @@ def _take_lease(
         except ClientError as exc:
             if error_code(exc) != "ConditionalCheckFailedException":
                 raise
-        current: dict[str, Any] = _ddb().get_item(TableName=table, Key=key, ConsistentRead=True).get("Item") or {}
+        current: Item = _ddb().get_item(TableName=table, Key=key, ConsistentRead=True).get("Item") or {}
     return current
 
 
-def _release(table: str, key: dict[str, Any], rollout_id: str) -> bool:
+def _release(table: str, key: Item, rollout_id: str) -> bool:
     """Delete a leased item if we hold it. False when someone else holds it (or nobody does)."""
     with translated("dynamodb:DeleteItem"):
         try:
@@ -85,15 +86,15 @@ def _release(table: str, key: dict[str, Any], rollout_id: str) -> bool:
     return True
 
 
-def _lock_key(endpoint: str) -> dict[str, Any]:
+def _lock_key(endpoint: str) -> Item:
     return {"pk": _pk(endpoint), "sk": {"S": "LOCK"}}
 
 
-def _claim_key(endpoint: str, package_arn: str, approval: str) -> dict[str, Any]:
+def _claim_key(endpoint: str, package_arn: str, approval: str) -> Item:
     return {"pk": _pk(endpoint), "sk": {"S": f"CLAIM#{package_arn}#{approval}"}}
 
 
-def _lock_fields(package_arn: str, execution_arn: str, now: datetime) -> dict[str, Any]:
+def _lock_fields(package_arn: str, execution_arn: str, now: datetime) -> Item:
     return {
         "package_arn": {"S": package_arn},
         "acquired_at": {"S": now.isoformat()},
@@ -204,13 +205,13 @@ class QueueEntry:
         return (self.approved_at, self.rollout_id)
 
 
-def _queue_key(endpoint: str, rollout_id: str) -> dict[str, Any]:
+def _queue_key(endpoint: str, rollout_id: str) -> Item:
     return {"pk": _pk(endpoint), "sk": {"S": f"QUEUE#{rollout_id}"}}
 
 
 def enqueue(table: str, endpoint: str, entry: QueueEntry, now: datetime, ttl_seconds: int) -> None:
     """Take (or keep) a place in the endpoint's queue. Idempotent: the place is the approval time."""
-    item: dict[str, Any] = {
+    item: Item = {
         **_queue_key(endpoint, entry.rollout_id),
         "rollout_id": {"S": entry.rollout_id},
         "approved_at": {"S": entry.approved_at},
@@ -273,7 +274,7 @@ def move_queue_entry(table: str, endpoint: str, rollout_id: str, execution_arn: 
 # --- which rollouts deploy a package (so a revoked approval reaches them) -----------------------------------
 
 
-def _package_key(package_arn: str, rollout_id: str) -> dict[str, Any]:
+def _package_key(package_arn: str, rollout_id: str) -> Item:
     return {"pk": {"S": f"PACKAGE#{package_arn}"}, "sk": {"S": f"ROLLOUT#{rollout_id}"}}
 
 
@@ -321,7 +322,7 @@ def release_claim(table: str, endpoint: str, package_arn: str, approval: str, ro
 
 def put_record(table: str, endpoint: str, started_at: datetime, rollout_id: str, fields: dict[str, str | None]) -> None:
     """Write (or overwrite) the rollout record. ``None`` fields are left out."""
-    item: dict[str, Any] = {
+    item: Item = {
         "pk": _pk(endpoint),
         "sk": {"S": record_sk(started_at, rollout_id)},
         "rollout_id": {"S": rollout_id},
@@ -400,7 +401,7 @@ class Waiting:
 
 
 def set_waiting(table: str, endpoint: str, rollout_id: str, token: str, kind: str, gate: str | None) -> None:
-    item: dict[str, Any] = {
+    item: Item = {
         "pk": _pk(endpoint),
         "sk": {"S": "WAIT"},
         "rollout_id": {"S": rollout_id},
@@ -513,7 +514,7 @@ def request_by(table: str, endpoint: str, rollout_id: str, action: str) -> str |
     return _who(found) if found else None
 
 
-def _who(item: dict[str, Any]) -> str:
+def _who(item: Item) -> str:
     """Who made a request: the authenticated principal, and what they called themselves (--by), if anything."""
     by = str(item["by"]["S"])
     comment = item.get("comment_by", {}).get("S")
@@ -538,7 +539,7 @@ def record_sk(started_at: datetime, rollout_id: str) -> str:
     return f"ROLLOUT#{started_at.isoformat()}#{rollout_id}"
 
 
-def _hold_key(endpoint: str) -> dict[str, Any]:
+def _hold_key(endpoint: str) -> Item:
     return {"pk": _pk(endpoint), "sk": {"S": "HOLD"}}
 
 
@@ -611,7 +612,7 @@ def release_hold(
 # --- what a rollout could not clean up, for the next rollout of the endpoint ---------------------------------
 
 
-def _leftover_key(endpoint: str, rollout_id: str) -> dict[str, Any]:
+def _leftover_key(endpoint: str, rollout_id: str) -> Item:
     return {"pk": _pk(endpoint), "sk": {"S": f"LEFTOVER#{rollout_id}"}}
 
 
