@@ -16,10 +16,10 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlsplit
 
-from rollout import plan
 from rollout.aws import registry, ssm, stepfunctions, table
 from rollout.errors import AwsServiceError
-from rollout.models import AbTest, BlueGreen, Shadow
+from rollout.models.policy import AbTest, BlueGreen, Shadow
+from rollout.plan.steps import expand
 from rollout.policy import ResolvedPolicy, parse_policy_document, resolve_policy, standard_layers
 
 
@@ -96,7 +96,7 @@ def plan_lines(strategy: Any) -> list[str]:
             f"{strategy.new_percent:g}% of traffic on the new model beside the live one for "
             f"{strategy.duration_seconds} s, then {strategy.decision.replace('_', ' ')}"
         ]
-    return [f"{s.weight_percent:g}% for {s.bake_seconds} s" for s in plan.expand(strategy)]
+    return [f"{s.weight_percent:g}% for {s.bake_seconds} s" for s in expand(strategy)]
 
 
 def _size(size: Any) -> str:

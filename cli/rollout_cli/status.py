@@ -16,7 +16,8 @@ from typing import Any
 from rollout import console
 from rollout.aws import sagemaker
 from rollout.decide import failure_reason
-from rollout.models import Phase, RolloutState, Shadow
+from rollout.models.policy import Shadow
+from rollout.models.progress import Phase, RolloutState
 from rollout.steps.console import state_of
 
 HISTORY_PAGE = 20  # events per GetExecutionHistory call: the state is almost always in the newest few

@@ -34,7 +34,7 @@ UPDATE_STATES = ("Wait For Endpoint", "Check Endpoint")  # waiting for SageMaker
 
 def _post_promotion_bake() -> int:
     """The policy's default post_promotion_bake_seconds: the bench's policies keep it."""
-    from rollout.models import Policy
+    from rollout.models.policy import Policy
 
     default: int = Policy.model_fields["post_promotion_bake_seconds"].default
     return default
@@ -289,7 +289,9 @@ def handler_import(function: str, event: dict[str, Any] | None = None) -> str:
     """Code importing a function's handler; with ``event``, also parsing it as its first invocation would."""
     code = f"import sys; sys.path.insert(0, {str(ROOT / 'functions' / function)!r}); import app"
     if event is not None:  # the models are built on first use (defer_build): count that too
-        code += f"; from rollout.models import RolloutState; RolloutState.model_validate({event!r}).model_dump()"
+        code += (
+            f"; from rollout.models.progress import RolloutState; RolloutState.model_validate({event!r}).model_dump()"
+        )
     return code
 
 

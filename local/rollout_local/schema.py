@@ -7,7 +7,7 @@ import json
 import sys
 from pathlib import Path
 
-from rollout.models import Policy
+from rollout.models.policy import Policy
 
 
 def policy_schema() -> str:

@@ -5,17 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from rollout.models import (
-    EndpointSnapshot,
-    ModelPackage,
-    Phase,
-    Policy,
-    RolloutRequest,
-    RolloutState,
-    StartSource,
-    Target,
-    VariantSnapshot,
-)
+from rollout.models.endpoint import EndpointSnapshot, VariantSnapshot
+from rollout.models.policy import Policy
+from rollout.models.progress import Phase, RolloutState, Target
+from rollout.models.request import ModelPackage, RolloutRequest, StartSource
 
 T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 PACKAGE_ARN = "arn:aws:sagemaker:us-east-1:123456789012:model-package/churn/3"

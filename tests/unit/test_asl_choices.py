@@ -14,7 +14,7 @@ from typing import Any, Literal, Union, get_args, get_origin
 
 import pytest
 from pydantic import BaseModel
-from rollout.models import Outcome, RolloutState
+from rollout.models.progress import Outcome, RolloutState
 
 from tests.helpers import ROOT
 

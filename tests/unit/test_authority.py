@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from rollout.authority import exposure, exposure_refusal
 from rollout.errors import EndpointNotAllowedError, OverrideRefusedError, PolicyError
-from rollout.models import Canary, Linear, Policy, Steps
+from rollout.models.policy import Canary, Linear, Policy, Steps
 from rollout.policy import resolve_policy, standard_layers
 
 OPERATOR = {

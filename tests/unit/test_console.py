@@ -21,8 +21,9 @@ from rollout.console import (
     render,
     render_error,
 )
-from rollout.models import BakeState, GateState, PauseState, Phase, Step, StepRecord
-from rollout.models import Verdict as StepVerdict
+from rollout.models.policy import Step
+from rollout.models.progress import BakeState, GateState, PauseState, Phase, StepRecord
+from rollout.models.progress import Verdict as StepVerdict
 from rollout.steps.console import recent_of, running_of, state_of, verdict_of, widget
 from rollout_local.stack import load_template
 

@@ -8,7 +8,8 @@ from hypothesis import strategies as st
 from rollout import continuation
 from rollout.analysis import check_interval
 from rollout.errors import HistoryQuotaError
-from rollout.models import Analysis, TaskError
+from rollout.models.policy import Analysis
+from rollout.models.progress import TaskError
 
 from tests.unit.factories import state
 

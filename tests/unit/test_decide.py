@@ -3,7 +3,8 @@ from datetime import timedelta
 from hypothesis import given
 from hypothesis import strategies as st
 from rollout.decide import TRANSITIONAL, Progress, RollbackAction, deployment_progress, rollback_action
-from rollout.models import TaskError, VariantSnapshot
+from rollout.models.endpoint import VariantSnapshot
+from rollout.models.progress import TaskError
 
 from .factories import T0, snapshot, state
 

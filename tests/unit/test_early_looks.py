@@ -4,7 +4,8 @@ look): after as long again as it has run, until the spacing reaches the steady c
 from datetime import UTC, datetime, timedelta
 
 from rollout.analysis import check_interval, next_check_seconds, stops_early
-from rollout.models import AbTest, Analysis, BakeState, Canary
+from rollout.models.policy import AbTest, Analysis, Canary
+from rollout.models.progress import BakeState
 
 START = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 

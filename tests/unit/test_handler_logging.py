@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from unittest import mock
 
 import pytest
-from rollout.models import RolloutState
+from rollout.models.progress import RolloutState
 
 # Powertools reads the level once, when the handler module makes its Logger: the first import in this process is
 # made as local mode makes it (WARNING), or a simulation run later by the same test worker would print every INFO.

@@ -4,7 +4,7 @@ from pathlib import Path
 import pytest
 from rollout.errors import MalformedEventError, PackageNotApprovedError
 from rollout.inputs import parse_start_input
-from rollout.models import StartSource
+from rollout.models.request import StartSource
 
 EVENTS = Path(__file__).resolve().parents[2] / "events"
 

@@ -1,7 +1,8 @@
 import pytest
 from rollout.errors import PolicyError
-from rollout.models import Capacity, EndpointSnapshot, Policy, ServerlessCapacity, VariantSnapshot
-from rollout.plan import target_config
+from rollout.models.endpoint import EndpointSnapshot, VariantSnapshot
+from rollout.models.policy import Capacity, Policy, ServerlessCapacity
+from rollout.plan.configs import target_config
 
 from .factories import snapshot
 

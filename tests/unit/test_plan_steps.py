@@ -2,8 +2,10 @@ import itertools
 
 from hypothesis import given
 from hypothesis import strategies as st
-from rollout.models import AllAtOnce, Canary, EndpointSnapshot, Linear, Step, Steps, VariantSnapshot
-from rollout.plan import expand, plan_steps, step_weights
+from rollout.models.endpoint import EndpointSnapshot, VariantSnapshot
+from rollout.models.policy import AllAtOnce, Canary, Linear, Step, Steps
+from rollout.plan.configs import step_weights
+from rollout.plan.steps import expand, plan_steps
 
 percents = st.floats(min_value=0.5, max_value=99.5, allow_nan=False).map(lambda x: round(x, 2))
 bakes = st.integers(min_value=0, max_value=7200)
@@ -72,8 +74,8 @@ def test_step_weights_give_the_new_variant_its_share_and_keep_baseline_proportio
 
 def test_the_plan_note_says_what_blue_green_and_shadow_really_do():
     """Blue/green is not "100% for 0 s": SageMaker's guardrails shift and bake; a shadow's share is a copy."""
-    from rollout.models import BlueGreen, RollingUpdate, Shadow, Size, TrafficRouting
-    from rollout.plan import describe_plan
+    from rollout.models.policy import BlueGreen, RollingUpdate, Shadow, Size, TrafficRouting
+    from rollout.plan.steps import describe_plan
 
     plain = BlueGreen(termination_wait_seconds=120)
     note = describe_plan(plain, plan_steps(plain, True))

@@ -4,26 +4,11 @@ is, what a rollback restores, what refuses a rollout before anything exists, and
 from hypothesis import given
 from hypothesis import strategies as st
 from rollout.decide import drift, expectation, final_outcome
-from rollout.models import (
-    Canary,
-    Capacity,
-    EndpointSnapshot,
-    Expectation,
-    Outcome,
-    Phase,
-    Policy,
-    Target,
-    TaskError,
-    VariantScaling,
-    VariantSnapshot,
-)
-from rollout.plan import (
-    endpoint_refusal,
-    first_deployment_refusal,
-    live_capacities,
-    promote_config,
-    promotion_scaling,
-)
+from rollout.models.endpoint import EndpointSnapshot, Expectation, VariantScaling, VariantSnapshot
+from rollout.models.policy import Canary, Capacity, Policy
+from rollout.models.progress import Outcome, Phase, Target, TaskError
+from rollout.plan.configs import live_capacities, promote_config, promotion_scaling
+from rollout.plan.refusals import endpoint_refusal, first_deployment_refusal
 
 from .factories import snapshot, state
 

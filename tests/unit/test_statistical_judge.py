@@ -7,7 +7,8 @@ import pytest
 from pydantic import ValidationError
 from rollout.analysis import HealthObservation, MinuteFigures, VariantFigures, judge, judge_statistically
 from rollout.experiment import ab_sequential_winner, ab_winner
-from rollout.models import AbTest, Analysis, Policy, SideFigures, Verdict
+from rollout.models.policy import AbTest, Analysis, Policy
+from rollout.models.progress import SideFigures, Verdict
 from rollout.stats.core import Counts
 from rollout.stats.sequential import Period, sequential_error_rates
 

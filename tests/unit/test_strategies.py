@@ -3,25 +3,26 @@ and who wins an A/B test. Pure: no AWS."""
 
 import pytest
 from pydantic import ValidationError
-from rollout import plan
 from rollout.experiment import ab_decision, ab_winner
-from rollout.models import (
+from rollout.models.endpoint import EndpointSnapshot, VariantScaling, VariantSnapshot
+from rollout.models.policy import (
     AbTest,
     AllAtOnce,
     BlueGreen,
     Canary,
     Capacity,
-    EndpointSnapshot,
     Linear,
     Policy,
     ServerlessCapacity,
     Shadow,
-    SideFigures,
     Step,
     Steps,
-    VariantScaling,
-    VariantSnapshot,
 )
+from rollout.models.progress import SideFigures
+from rollout.plan.configs import shadow_config
+from rollout.plan.guardrails import deployment_config
+from rollout.plan.refusals import LiveFeatures, endpoint_refusal
+from rollout.plan.steps import expand
 
 
 def endpoint(*variants: VariantSnapshot, shadows: tuple[VariantSnapshot, ...] = ()) -> EndpointSnapshot:
@@ -54,7 +55,7 @@ def test_a_canary_blue_green_becomes_the_deployment_config_sagemaker_takes():
         termination_wait_seconds=120,
         max_execution_timeout_seconds=1800,
     )
-    assert plan.deployment_config(strategy, ("a", "b")) == {
+    assert deployment_config(strategy, ("a", "b")) == {
         "BlueGreenUpdatePolicy": {
             "TrafficRoutingConfiguration": {
                 "Type": "CANARY",
@@ -76,7 +77,7 @@ def test_a_rolling_update_becomes_a_rolling_update_policy():
             "rollback_max_batch_size": {"type": "CAPACITY_PERCENT", "value": 50},
         }
     )
-    config = plan.deployment_config(strategy, ("a",))
+    config = deployment_config(strategy, ("a",))
     assert config["RollingUpdatePolicy"] == {
         "MaximumBatchSize": {"Type": "INSTANCE_COUNT", "Value": 1},
         "WaitIntervalInSeconds": 60,
@@ -159,7 +160,7 @@ def test_blue_green_takes_the_analysis_alarms_when_it_names_none_and_needs_some(
     ],
 )
 def test_endpoint_shapes_a_strategy_cannot_serve_are_refused_with_what_would_work(strategy, live, refusal):
-    reason = plan.endpoint_refusal(strategy, live)
+    reason = endpoint_refusal(strategy, live)
     assert reason is not None and refusal in reason
 
 
@@ -179,7 +180,7 @@ EVERY_STRATEGY = [
 
 @pytest.mark.parametrize("strategy", EVERY_STRATEGY, ids=lambda s: s.type)
 def test_on_a_serverless_endpoint_only_all_at_once_runs_and_the_others_name_it(strategy):
-    reason = plan.endpoint_refusal(strategy, endpoint(variant(serverless=SERVERLESS)))
+    reason = endpoint_refusal(strategy, endpoint(variant(serverless=SERVERLESS)))
     if isinstance(strategy, AllAtOnce):
         assert reason is None
     else:
@@ -189,15 +190,13 @@ def test_on_a_serverless_endpoint_only_all_at_once_runs_and_the_others_name_it(s
 
 @pytest.mark.parametrize("strategy", EVERY_STRATEGY, ids=lambda s: s.type)
 def test_a_rollout_whose_rollback_sagemaker_would_refuse_is_refused(strategy):
-    to_serverless = plan.endpoint_refusal(strategy, endpoint(variant()), Capacity(serverless=SERVERLESS))
+    to_serverless = endpoint_refusal(strategy, endpoint(variant()), Capacity(serverless=SERVERLESS))
     assert to_serverless is not None and "cannot update an instance-based endpoint to a serverless" in to_serverless
-    to_instances = plan.endpoint_refusal(
+    to_instances = endpoint_refusal(
         strategy, endpoint(variant(serverless=SERVERLESS)), Capacity(instance_type="ml.m5.large", instance_count=1)
     )
     assert to_instances is not None and "never back to serverless" in to_instances
-    resized = plan.endpoint_refusal(
-        AllAtOnce(), endpoint(variant(serverless=SERVERLESS)), Capacity(serverless=SERVERLESS)
-    )
+    resized = endpoint_refusal(AllAtOnce(), endpoint(variant(serverless=SERVERLESS)), Capacity(serverless=SERVERLESS))
     assert resized is None
 
 
@@ -207,33 +206,33 @@ def test_an_autoscaled_variant_keeps_its_instance_type_in_an_update_in_place():
     )
     bigger = Capacity(instance_type="ml.m5.2xlarge")
     for strategy in (AllAtOnce(), blue_green()):
-        reason = plan.endpoint_refusal(strategy, scaled, bigger)
+        reason = endpoint_refusal(strategy, scaled, bigger)
         assert reason is not None and "ml.m5.xlarge to ml.m5.2xlarge" in reason and "canary/linear" in reason
-    assert plan.endpoint_refusal(CANARY, scaled, bigger) is None, "the new model gets a variant of its own"
-    assert plan.endpoint_refusal(AllAtOnce(), scaled, Capacity(instance_type="ml.m5.xlarge")) is None
-    assert plan.endpoint_refusal(AllAtOnce(), endpoint(variant()), bigger) is None, "no scaling, no rule"
+    assert endpoint_refusal(CANARY, scaled, bigger) is None, "the new model gets a variant of its own"
+    assert endpoint_refusal(AllAtOnce(), scaled, Capacity(instance_type="ml.m5.xlarge")) is None
+    assert endpoint_refusal(AllAtOnce(), endpoint(variant()), bigger) is None, "no scaling, no rule"
 
 
 @pytest.mark.parametrize(
     ("live", "features", "excluded"),
     [
-        (endpoint(variant()), plan.LiveFeatures(asynchronous=True), "asynchronous endpoints"),
-        (endpoint(variant(instance_type="ml.inf1.xlarge")), plan.LiveFeatures(), "Inf1 instances"),
-        (endpoint(variant()), plan.LiveFeatures(multi_container_models=("m",)), "multi-container endpoints"),
-        (endpoint(variant()), plan.LiveFeatures(multi_model_models=("m",)), "multi-model endpoints"),
+        (endpoint(variant()), LiveFeatures(asynchronous=True), "asynchronous endpoints"),
+        (endpoint(variant(instance_type="ml.inf1.xlarge")), LiveFeatures(), "Inf1 instances"),
+        (endpoint(variant()), LiveFeatures(multi_container_models=("m",)), "multi-container endpoints"),
+        (endpoint(variant()), LiveFeatures(multi_model_models=("m",)), "multi-model endpoints"),
     ],
 )
 def test_a_shadow_test_is_refused_on_the_endpoints_sagemaker_excludes(live, features, excluded):
-    reason = plan.endpoint_refusal(Shadow(sampling_percent=10, duration_seconds=600), live, None, features)
+    reason = endpoint_refusal(Shadow(sampling_percent=10, duration_seconds=600), live, None, features)
     assert reason is not None and f"shadow tests exclude {excluded}" in reason and "ab_test or canary" in reason
-    assert plan.endpoint_refusal(CANARY, live, None, features) is None, "a canary runs on these endpoints"
+    assert endpoint_refusal(CANARY, live, None, features) is None, "a canary runs on these endpoints"
 
 
 def test_shapes_that_fit_are_not_refused():
-    assert plan.endpoint_refusal(blue_green(), endpoint(variant("a"), variant("b"))) is None
+    assert endpoint_refusal(blue_green(), endpoint(variant("a"), variant("b"))) is None
     canary = blue_green(traffic_routing={"type": "CANARY", "canary_size": {"type": "INSTANCE_COUNT", "value": 2}})
-    assert plan.endpoint_refusal(canary, endpoint(variant(count=4))) is None
-    assert plan.endpoint_refusal(Shadow(sampling_percent=5, duration_seconds=60), endpoint(variant())) is None
+    assert endpoint_refusal(canary, endpoint(variant(count=4))) is None
+    assert endpoint_refusal(Shadow(sampling_percent=5, duration_seconds=60), endpoint(variant())) is None
 
 
 # --- experiments ----------------------------------------------------------------------------------------
@@ -276,7 +275,7 @@ def test_the_decision_follows_the_policy():
 def test_weights_are_relative_and_equal_by_default():
     assert AbTest(duration_seconds=600).new_percent == 50
     assert AbTest(duration_seconds=600, baseline_weight=3, new_weight=1).new_percent == 25
-    assert plan.expand(AbTest(duration_seconds=600, new_weight=1, baseline_weight=9))[0].weight_percent == 10
+    assert expand(AbTest(duration_seconds=600, new_weight=1, baseline_weight=9))[0].weight_percent == 10
 
 
 def test_a_shadow_config_copies_the_sampled_share_by_the_shadows_relative_weight():
@@ -301,7 +300,7 @@ def test_a_shadow_config_copies_the_sampled_share_by_the_shadows_relative_weight
         }
     )
     assert isinstance(policy.strategy, Shadow)
-    request = plan.shadow_config(policy, policy.strategy, baseline, config, "new-model", "v3", "c-s")
+    request = shadow_config(policy, policy.strategy, baseline, config, "new-model", "v3", "c-s")
     assert [v["VariantName"] for v in request["ProductionVariants"]] == ["blue"]
     (shadow,) = request["ShadowProductionVariants"]
     assert shadow["ModelName"] == "new-model" and shadow["InitialVariantWeight"] == 0.2

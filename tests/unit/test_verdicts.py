@@ -3,7 +3,8 @@ from datetime import timedelta
 from hypothesis import given
 from hypothesis import strategies as st
 from rollout.analysis import BakeAction, HealthObservation, HealthVerdict, VariantFigures, after_check, judge
-from rollout.models import Analysis, BakeState, Verdict
+from rollout.models.policy import Analysis
+from rollout.models.progress import BakeState, Verdict
 
 from .factories import T0
 

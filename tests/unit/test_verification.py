@@ -1,6 +1,6 @@
 """Pre-traffic verification's judge: errors, latency and answers of the same requests from both variants."""
 
-from rollout.models import Verification
+from rollout.models.policy import Verification
 from rollout.verification import Replayed, Reply, judge_replay, judged_from
 
 POLICY = Verification(min_requests=5, min_label_agreement=0.9, max_score_difference=0.05, max_latency_ratio=2.0)

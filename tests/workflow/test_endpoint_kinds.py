@@ -89,7 +89,7 @@ def test_all_at_once_with_a_bake_updates_a_serverless_endpoint(run):
 
 def test_without_the_services_refusal_sagemaker_itself_refuses_a_serverless_canary(run):
     # the negative control: the emulator is as strict as SageMaker, so the refusal above is not decoration
-    with mock.patch("rollout.plan.endpoint_refusal", return_value=None):
+    with mock.patch("rollout.steps.baseline.endpoint_refusal", return_value=None):
         report, sim = run(rollout(SERVERLESS, CANARY))
     assert report.outcome != "succeeded"
     assert "single production variant" in report.reason

@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
-from rollout.models import AbTest, Analysis, BakeState, JudgeFigures, Strategy, Verdict
+from rollout.models.policy import AbTest, Analysis, Strategy
+from rollout.models.progress import BakeState, JudgeFigures, Verdict
 from rollout.stats.core import Counts, Outcome, StatsInputError
 from rollout.stats.noninferiority import judge_error_rate
 from rollout.stats.ranks import judge_latency

@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from rollout.models import (
+from rollout.models.policy import (
     OPERATOR_ONLY_FIELDS,
     AbTest,
     Analysis,
@@ -29,7 +29,7 @@ from rollout.models import (
     Steps,
     Strategy,
 )
-from rollout.plan import expand
+from rollout.plan.steps import expand
 
 Path = tuple[str, ...]
 EPSILON = 1e-9

@@ -24,7 +24,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from rollout.models import SAGEMAKER_NAME
+from rollout.models.base import SAGEMAKER_NAME
 
 DEFAULT_RECENT = 5  # recent rollouts shown per endpoint
 MAX_ENDPOINTS = 20  # endpoints a widget may name: each costs one Query per refresh

@@ -16,7 +16,7 @@ import hashlib
 from typing import Literal
 
 from rollout.errors import HistoryQuotaError
-from rollout.models import RolloutState
+from rollout.models.progress import RolloutState
 
 HISTORY_QUOTA = 25_000
 # The costliest turn of any loop: a bake's callback task (TaskStateEntered, TaskScheduled, TaskStarted,

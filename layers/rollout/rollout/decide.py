@@ -13,7 +13,9 @@ from datetime import datetime
 from enum import StrEnum
 
 from rollout.errors import is_rejection
-from rollout.models import BlueGreen, EndpointSnapshot, Expectation, Outcome, Phase, RolloutState, TaskError
+from rollout.models.endpoint import EndpointSnapshot, Expectation
+from rollout.models.policy import BlueGreen
+from rollout.models.progress import Outcome, Phase, RolloutState, TaskError
 
 TRANSITIONAL = frozenset({"Creating", "Updating", "SystemUpdating", "RollingBack", "Deleting"})
 

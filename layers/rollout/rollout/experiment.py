@@ -9,7 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from rollout.models import AbTest, Shadow, SideFigures
+from rollout.models.policy import AbTest, Shadow
+from rollout.models.progress import SideFigures
 from rollout.stats.sequential import SequentialResult
 
 Winner = Literal["new", "baseline", "none"]

@@ -20,7 +20,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from rollout import telemetry
 from rollout.config import Settings
 from rollout.continuation import count_step
-from rollout.models import RolloutState
+from rollout.models.progress import RolloutState
 
 logger = Logger()
 tracer = Tracer()

@@ -11,7 +11,8 @@ from datetime import datetime
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from rollout.errors import MalformedEventError, PackageNotApprovedError
-from rollout.models import MODEL_PACKAGE_ARN, SAGEMAKER_NAME, RolloutRequest, StartSource
+from rollout.models.base import SAGEMAKER_NAME
+from rollout.models.request import MODEL_PACKAGE_ARN, RolloutRequest, StartSource
 
 EVENT_SOURCE = "aws.sagemaker"
 EVENT_DETAIL_TYPE = "SageMaker Model Package State Change"

@@ -11,7 +11,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from rollout.models import RolloutState
+from rollout.models.progress import RolloutState
 
 SOURCE = "sagemaker-rollout"
 SNS_SUBJECT_MAX = 99  # SNS Publish: "less than 100 characters long", no line breaks or control characters

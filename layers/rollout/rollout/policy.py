@@ -16,7 +16,7 @@ from pydantic import ValidationError
 
 from rollout import authority
 from rollout.errors import EndpointNotAllowedError, InvalidNameError, OverrideRefusedError, PolicyError
-from rollout.models import Policy
+from rollout.models.policy import Policy
 from rollout.names import is_valid_name
 
 METADATA_PREFIX = "rollout:"

@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from rollout.models import Outcome, Phase, Verdict
+from rollout.models.progress import Outcome, Phase, Verdict
 
 
 def ended(result: Mapping[str, Any]) -> str | None:

@@ -10,7 +10,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from rollout.models import ReplayExample, Verification, VerificationResult
+from rollout.models.policy import Verification
+from rollout.models.progress import ReplayExample, VerificationResult
 from rollout.stats.answers import Answer, AnswerParseError, compare_answers, parse_answers
 from rollout.stats.core import StatsInputError
 

@@ -12,7 +12,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from rollout.aws.clients import client, error_code, translated
-from rollout.models import VariantScaling
+from rollout.models.endpoint import VariantScaling
 
 NAMESPACE = "sagemaker"
 DIMENSION = "sagemaker:variant:DesiredInstanceCount"

@@ -10,7 +10,7 @@ from typing import Any
 
 from rollout.analysis import MinuteFigures, VariantFigures
 from rollout.aws.clients import client, translated
-from rollout.models import Analysis
+from rollout.models.policy import Analysis
 
 NAMESPACE = "AWS/SageMaker"
 MICROSECONDS_PER_MS = 1000.0

@@ -8,7 +8,7 @@ from botocore.exceptions import ClientError
 
 from rollout.aws.clients import client, error_code, error_message, translated
 from rollout.errors import PackageNotFoundError
-from rollout.models import ModelPackage
+from rollout.models.request import ModelPackage
 
 
 def describe_model_package(arn: str, sm: Any = None) -> ModelPackage:

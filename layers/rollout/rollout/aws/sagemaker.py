@@ -9,8 +9,9 @@ from botocore.exceptions import ClientError
 from rollout.aws.clients import client, error_code, error_message, translated
 from rollout.decide import TRANSITIONAL
 from rollout.errors import EndpointConfigNotFoundError
-from rollout.models import EndpointSnapshot, ServerlessCapacity, VariantSnapshot
-from rollout.plan import ConfigRequest
+from rollout.models.endpoint import EndpointSnapshot, VariantSnapshot
+from rollout.models.policy import ServerlessCapacity
+from rollout.plan.configs import ConfigRequest
 
 _NOT_FOUND = "Could not find"  # SageMaker answers a missing resource with ValidationException "Could not find ..."
 

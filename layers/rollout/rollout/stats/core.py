@@ -25,7 +25,7 @@ class StatsInputError(ValueError):
 
 
 class Outcome(StrEnum):
-    """A three-valued verdict; the values are those of ``rollout.models.Verdict`` so one converts to the other."""
+    """A three-valued verdict with the values of ``rollout.models.progress.Verdict``: one converts to the other."""
 
     PASS = "pass"  # noqa: S105 - a verdict, not a password
     FAIL = "fail"

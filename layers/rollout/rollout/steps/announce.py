@@ -14,7 +14,7 @@ from rollout import clock
 from rollout.aws import notify
 from rollout.config import Settings
 from rollout.errors import RolloutError
-from rollout.models import RolloutState
+from rollout.models.progress import RolloutState
 from rollout.notifications import EventKind, event_detail, human_message
 
 UNSENT_MAX = 20  # announcements kept for a retry (the state stays far below Step Functions' 256 KiB)

@@ -6,7 +6,7 @@ sees the endpoint its predecessor left, not the one it was updating.
 
 from __future__ import annotations
 
-from rollout import clock, plan
+from rollout import clock
 from rollout.aws import autoscaling, cloudwatch, sagemaker
 from rollout.decide import expectation
 from rollout.errors import (
@@ -18,7 +18,12 @@ from rollout.errors import (
     PolicyError,
     UnsupportedEndpointError,
 )
-from rollout.models import EndpointSnapshot, Phase, RolloutState, Shadow, StartSource
+from rollout.models.endpoint import EndpointSnapshot
+from rollout.models.policy import Shadow
+from rollout.models.progress import Phase, RolloutState
+from rollout.models.request import StartSource
+from rollout.plan.refusals import LiveFeatures, endpoint_refusal, first_deployment_refusal
+from rollout.plan.steps import describe_plan, plan_steps
 
 
 def snapshot_endpoint(state: RolloutState) -> RolloutState:
@@ -33,10 +38,10 @@ def snapshot_endpoint(state: RolloutState) -> RolloutState:
         scaling = autoscaling.variant_scaling(baseline.name, [v.name for v in baseline.variants])
         baseline = baseline.model_copy(update={"scaling": tuple(scaling)})
     features = live_features(baseline) if isinstance(strategy, Shadow) and baseline.exists else None
-    refusal = plan.endpoint_refusal(strategy, baseline, state.policy.capacity, features)
+    refusal = endpoint_refusal(strategy, baseline, state.policy.capacity, features)
     if refusal:  # before Prepare Target creates anything
         raise UnsupportedEndpointError(f"strategy {strategy.type}: {refusal}")
-    first = plan.first_deployment_refusal(state.policy) if not baseline.exists else None
+    first = first_deployment_refusal(state.policy) if not baseline.exists else None
     if first:
         raise PolicyError(f"invalid rollout policy: {first}")
     watched = sorted({*state.policy.analysis.alarms, *state.policy.rollback_alarms})
@@ -56,12 +61,12 @@ def snapshot_endpoint(state: RolloutState) -> RolloutState:
     state.baseline = baseline
     state.expected = expectation(state, baseline) if baseline.exists else None
     state.alarms_seen_until = clock.now()  # any watched alarm that goes to ALARM from here on fails the rollout
-    state.steps = plan.plan_steps(state.policy.strategy, baseline.exists)
+    state.steps = plan_steps(state.policy.strategy, baseline.exists)
     state.poll_seconds = state.policy.poll_interval_seconds
     state.phase = Phase.BASELINED
     if baseline.exists:
         live = ", ".join(f"{v.name}={v.model_name}@{v.weight:g}" for v in baseline.variants)
-        steps = plan.describe_plan(state.policy.strategy, state.steps)
+        steps = describe_plan(state.policy.strategy, state.steps)
         state.message = f"endpoint {baseline.name} is InService on {baseline.config_name} ({live}); plan {steps}"
     else:
         state.message = f"endpoint {baseline.name} does not exist yet: this rollout creates it"
@@ -132,7 +137,7 @@ def refuse_downgrade(state: RolloutState, baseline: EndpointSnapshot) -> None:
         )
 
 
-def live_features(baseline: EndpointSnapshot) -> plan.LiveFeatures:
+def live_features(baseline: EndpointSnapshot) -> LiveFeatures:
     """What the live config and its production models use that a shadow test excludes."""
     config = sagemaker.config_request(baseline.config_name) if baseline.config_name else None
     pipelines, multi_model = [], []
@@ -143,7 +148,7 @@ def live_features(baseline: EndpointSnapshot) -> plan.LiveFeatures:
             pipelines.append(variant.model_name)
         if any(c.get("Mode") == "MultiModel" for c in containers):
             multi_model.append(variant.model_name)
-    return plan.LiveFeatures(
+    return LiveFeatures(
         asynchronous=bool((config or {}).get("AsyncInferenceConfig")),
         multi_container_models=tuple(pipelines),
         multi_model_models=tuple(multi_model),

@@ -10,7 +10,7 @@ from __future__ import annotations
 from rollout import names
 from rollout.aws import cloudwatch, sagemaker
 from rollout.errors import RolloutError
-from rollout.models import Phase, RolloutState
+from rollout.models.progress import Phase, RolloutState
 
 ALARM, CONFIG, MODEL = "alarm", "endpoint-config", "model"
 

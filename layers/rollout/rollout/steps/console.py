@@ -34,7 +34,8 @@ from rollout.console import (
 )
 from rollout.decide import failure_reason
 from rollout.errors import RolloutError
-from rollout.models import Phase, RolloutState, Shadow, StepRecord
+from rollout.models.policy import Shadow
+from rollout.models.progress import Phase, RolloutState, StepRecord
 
 VERDICT_FIGURES = ("invocations", "error_rate", "latency_ms", "baseline_error_rate", "baseline_latency_ms", "alarm")
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from rollout import clock, continuation, plan
+from rollout import clock, continuation
 from rollout.analysis import next_check_seconds, stops_early
 from rollout.aws import cloudwatch, sagemaker
 from rollout.config import Settings
@@ -18,7 +18,11 @@ from rollout.errors import (
     UpdateTimedOutError,
     VerificationFailedError,
 )
-from rollout.models import AbTest, BakeState, BlueGreen, EndpointSnapshot, Phase, RolloutState, Shadow
+from rollout.models.endpoint import EndpointSnapshot
+from rollout.models.policy import AbTest, BlueGreen, Shadow
+from rollout.models.progress import BakeState, Phase, RolloutState
+from rollout.plan.configs import step_weights
+from rollout.plan.guardrails import deployment_config
 from rollout.steps.drift import expect, require_drift_free
 from rollout.steps.endpoint_wait import fallback_seconds
 from rollout.steps.health import advance, heed_requests
@@ -60,7 +64,7 @@ def guardrails(state: RolloutState) -> dict[str, Any] | None:
     strategy = state.policy.strategy
     if state.target is None or not state.target.guardrails or not isinstance(strategy, BlueGreen):
         return None
-    return plan.deployment_config(strategy, state.policy.rollback_alarms)
+    return deployment_config(strategy, state.policy.rollback_alarms)
 
 
 def describe_guardrails(state: RolloutState) -> str:
@@ -85,7 +89,7 @@ def desired_weights(state: RolloutState) -> dict[str, float] | None:
     target = state.target
     if state.phase is not Phase.SHIFTING or target is None or not target.variant_name:
         return None
-    weights = plan.step_weights(state.require_baseline(), target.variant_name, state.current_step.weight_percent)
+    weights = step_weights(state.require_baseline(), target.variant_name, state.current_step.weight_percent)
     return {w["VariantName"]: w["DesiredWeight"] for w in weights}
 
 

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from rollout.decide import drift, expectation
 from rollout.errors import DriftError
-from rollout.models import EndpointSnapshot, RolloutState
+from rollout.models.endpoint import EndpointSnapshot
+from rollout.models.progress import RolloutState
 
 
 def require_drift_free(state: RolloutState, observed: EndpointSnapshot) -> None:

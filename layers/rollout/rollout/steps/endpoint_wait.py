@@ -28,7 +28,7 @@ from rollout.aws import sagemaker, stepfunctions, table
 from rollout.config import Settings
 from rollout.decide import TRANSITIONAL
 from rollout.errors import AwsServiceError, MalformedEventError, ThrottledError
-from rollout.models import Phase, RolloutState
+from rollout.models.progress import Phase, RolloutState
 
 ENDPOINT_WAIT = "endpoint"  # the waiting task's kind (a bake's is "bake", a gate's "gate")
 # The events this listener handles (source aws.sagemaker); the rule in template.yaml selects the same two.

@@ -10,17 +10,8 @@ from rollout.analysis import VariantFigures
 from rollout.aws import cloudwatch, s3, sagemaker
 from rollout.config import Settings
 from rollout.experiment import AbVerdict, ab_decision, ab_sequential_winner, ab_winner, shadow_decision
-from rollout.models import (
-    AbTest,
-    ExperimentResult,
-    Outcome,
-    Phase,
-    RolloutState,
-    Shadow,
-    SideFigures,
-    Verification,
-    VerificationResult,
-)
+from rollout.models.policy import AbTest, Shadow, Verification
+from rollout.models.progress import ExperimentResult, Outcome, Phase, RolloutState, SideFigures, VerificationResult
 from rollout.notifications import EventKind
 from rollout.stats.core import Counts
 from rollout.stats.sequential import Period, SequentialResult, sequential_error_rates, sequential_means

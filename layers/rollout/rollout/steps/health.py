@@ -32,14 +32,13 @@ from rollout.errors import (
     SupersededError,
     TransientError,
 )
-from rollout.models import (
-    AbTest,
+from rollout.models.policy import AbTest, Shadow
+from rollout.models.progress import (
     GateState,
     JudgeFigures,
     PauseState,
     Phase,
     RolloutState,
-    Shadow,
     StepRecord,
     TaskError,
     Verdict,

@@ -16,7 +16,8 @@ from rollout.aws import registry, stepfunctions, table
 from rollout.config import Settings
 from rollout.decide import failure_reason, final_outcome
 from rollout.errors import SupersededError
-from rollout.models import LockStatus, Outcome, Phase, RolloutState, StartSource
+from rollout.models.progress import LockStatus, Outcome, Phase, RolloutState
+from rollout.models.request import StartSource
 from rollout.notifications import EventKind
 from rollout.steps.announce import announce
 from rollout.steps.cleanup import unconfirmed

@@ -11,7 +11,7 @@ from rollout.config import Settings
 from rollout.decide import failure_reason, final_outcome
 from rollout.errors import RolloutError
 from rollout.inputs import parse_start_input, parse_time
-from rollout.models import Outcome, Phase, RolloutState, TaskError
+from rollout.models.progress import Outcome, Phase, RolloutState, TaskError
 from rollout.notifications import EventKind
 from rollout.policy import merge_layers, standard_layers
 from rollout.steps.announce import announce, publish, retry_unsent

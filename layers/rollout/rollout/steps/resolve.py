@@ -14,7 +14,8 @@ from rollout.aws import registry, ssm, table
 from rollout.config import Settings
 from rollout.errors import MalformedEventError, PackageNotApprovedError
 from rollout.inputs import parse_start_input, parse_time
-from rollout.models import ModelPackage, RolloutRequest, RolloutState
+from rollout.models.progress import RolloutState
+from rollout.models.request import ModelPackage, RolloutRequest
 from rollout.policy import PolicyLayer, ResolvedPolicy, resolve_policy, standard_layers
 
 

@@ -18,7 +18,7 @@ from rollout.aws import registry, stepfunctions, table
 from rollout.config import Settings
 from rollout.errors import ApprovalRevokedError, MalformedEventError
 from rollout.inputs import ApprovalEvent
-from rollout.models import RolloutState
+from rollout.models.progress import RolloutState
 
 
 def on_package_change(event: Mapping[str, Any], settings: Settings) -> dict[str, Any]:

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from rollout import clock, continuation, plan
+from rollout import clock, continuation
 from rollout.aws import autoscaling, sagemaker
 from rollout.config import Settings
 from rollout.decide import RollbackAction, error_message, failure_reason, rollback_action
 from rollout.errors import AwsServiceError, EndpointConfigNotFoundError, TransientError
-from rollout.models import EndpointSnapshot, Phase, RolloutState, TaskError
+from rollout.models.endpoint import EndpointSnapshot
+from rollout.models.progress import Phase, RolloutState, TaskError
+from rollout.plan.configs import baseline_weights, live_capacities
 from rollout.steps.endpoint_wait import fallback_seconds
 from rollout.steps.target import resource_tags
 
@@ -57,9 +59,9 @@ def _roll_back_once(state: RolloutState, now: datetime) -> None:
         restore_baseline_scaling(state)
         state.phase = Phase.ROLLED_BACK
     elif decision.action is RollbackAction.CUT_TRAFFIC and state.target and state.target.variant_name:
-        sagemaker.update_weights(endpoint, plan.baseline_weights(state.require_baseline(), state.target.variant_name))
+        sagemaker.update_weights(endpoint, baseline_weights(state.require_baseline(), state.target.variant_name))
     elif decision.action is RollbackAction.RESTORE_LIVE:
-        sagemaker.update_weights(endpoint, plan.live_capacities(state.require_baseline()))
+        sagemaker.update_weights(endpoint, live_capacities(state.require_baseline()))
     elif decision.action is RollbackAction.UPDATE_TO_BASELINE and baseline_config:
         release_blocking_scaling(state, observed)
         sagemaker.update_endpoint(endpoint, baseline_config)

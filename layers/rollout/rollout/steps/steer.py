@@ -25,7 +25,7 @@ from rollout import clock
 from rollout.aws import stepfunctions, table
 from rollout.config import Settings
 from rollout.errors import AwsServiceError, ThrottledError
-from rollout.models import SAGEMAKER_NAME
+from rollout.models.base import SAGEMAKER_NAME
 
 
 class SteeringError(Exception):

@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
-from rollout import clock, names, plan
+from rollout import clock, names
 from rollout.aws import cloudwatch, sagemaker
 from rollout.config import Settings
 from rollout.errors import EndpointConfigNotFoundError
-from rollout.models import BlueGreen, Phase, RolloutState, Shadow, Target
+from rollout.models.policy import BlueGreen, Shadow
+from rollout.models.progress import Phase, RolloutState, Target
+from rollout.plan.configs import (
+    ConfigRequest,
+    promote_config,
+    shadow_config,
+    shift_config,
+    target_config,
+    without_shadows,
+)
+from rollout.plan.steps import shifts_traffic
 
 
 def resource_tags(state: RolloutState) -> list[dict[str, str]]:
@@ -32,13 +42,13 @@ def prepare_target(state: RolloutState, settings: Settings) -> RolloutState:
             )
     strategy = state.policy.strategy
     side_by_side = baseline_config is not None and (
-        isinstance(strategy, Shadow) or plan.shifts_traffic(strategy, baseline.exists)
+        isinstance(strategy, Shadow) or shifts_traffic(strategy, baseline.exists)
     )
     if baseline_config is not None and side_by_side:
         requests, target, how = _side_by_side(state, baseline_config, model_name)
     else:
         config_name = names.endpoint_config_name(endpoint, package.version, state.rollout_id)
-        requests = [plan.target_config(state.policy, baseline, baseline_config, model_name, config_name)]
+        requests = [target_config(state.policy, baseline, baseline_config, model_name, config_name)]
         guardrails = isinstance(strategy, BlueGreen) and baseline.exists
         target = Target(
             model_name=model_name, config_name=config_name, creates_endpoint=not baseline.exists, guardrails=guardrails
@@ -66,8 +76,8 @@ def prepare_target(state: RolloutState, settings: Settings) -> RolloutState:
 
 
 def _side_by_side(
-    state: RolloutState, baseline_config: plan.ConfigRequest, model_name: str
-) -> tuple[list[plan.ConfigRequest], Target, str]:
+    state: RolloutState, baseline_config: ConfigRequest, model_name: str
+) -> tuple[list[ConfigRequest], Target, str]:
     """The new model beside the live one: as a variant at weight 0 (traffic shifting, A/B) or as the live
     variant's shadow; and the config with the new model alone, for a promotion (in a variant named after the
     largest baseline variant, so users' alarms and clients keep working)."""
@@ -78,12 +88,12 @@ def _side_by_side(
     promote_name = names.endpoint_config_name(endpoint, package.version, state.rollout_id, "p")
     strategy = policy.strategy
     if isinstance(strategy, Shadow):
-        side = plan.shadow_config(policy, strategy, baseline, baseline_config, model_name, variant, side_name)
+        side = shadow_config(policy, strategy, baseline, baseline_config, model_name, variant, side_name)
         how = f"variant {variant} as the shadow of {baseline.variants[0].name}, {strategy.sampling_percent}% copied"
     else:
-        side = plan.shift_config(policy, baseline, baseline_config, model_name, variant, side_name)
+        side = shift_config(policy, baseline, baseline_config, model_name, variant, side_name)
         how = f"variant {variant} at weight 0 beside the live variants"
-    promoted = plan.promote_config(policy, baseline, plan.without_shadows(baseline_config), model_name, promote_name)
+    promoted = promote_config(policy, baseline, without_shadows(baseline_config), model_name, promote_name)
     promoted_variant = promoted["ProductionVariants"][0]["VariantName"]
     target = Target(
         model_name=model_name,

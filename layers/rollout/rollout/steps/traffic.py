@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from rollout import clock, plan
+from rollout import clock
 from rollout.aws import autoscaling, sagemaker
 from rollout.config import Settings
-from rollout.models import Phase, RolloutState
+from rollout.models.progress import Phase, RolloutState
 from rollout.notifications import EventKind
+from rollout.plan.configs import promotion_scaling, step_weights
 from rollout.steps.announce import announce
 from rollout.steps.deploy import after_promotion
 from rollout.steps.drift import require_drift_free
@@ -19,7 +20,7 @@ def shift_traffic(state: RolloutState, settings: Settings) -> RolloutState:
     assert target is not None and target.variant_name, "Shift Traffic runs in a traffic-shifting rollout"
     endpoint = state.endpoint_name
     step = state.current_step
-    weights = plan.step_weights(state.require_baseline(), target.variant_name, step.weight_percent)
+    weights = step_weights(state.require_baseline(), target.variant_name, step.weight_percent)
     observed = sagemaker.snapshot(endpoint, variants_while_busy=False)
     live = {v.name: v.weight for v in observed.variants}
     wanted = {w["VariantName"]: w["DesiredWeight"] for w in weights}
@@ -61,7 +62,7 @@ def promote(state: RolloutState, settings: Settings) -> RolloutState:
 
 def release_scaling_for_promotion(state: RolloutState) -> None:
     """Deregister what SageMaker would not let the promotion remove or resize, and remember what the promoted variant
-    gets back once the update has settled (see plan.promotion_scaling)."""
+    gets back once the update has settled (see promotion_scaling)."""
     baseline, target = state.require_baseline(), state.target
     if not baseline.scaling or target is None or not target.promoted_variant:
         return
@@ -71,7 +72,7 @@ def release_scaling_for_promotion(state: RolloutState) -> None:
         (v.get("InstanceType") for v in config.get("ProductionVariants", []) if v["VariantName"] == promoted), None
     )
     old_type = next((v.instance_type for v in baseline.variants if v.name == promoted), None)
-    release, after = plan.promotion_scaling(baseline, promoted, new_type != old_type)
+    release, after = promotion_scaling(baseline, promoted, new_type != old_type)
     for variant in release:
         autoscaling.remove_scaling(state.endpoint_name, variant)
     state.promotion_scaling = after

@@ -10,7 +10,7 @@ from rollout import clock
 from rollout.aws import runtime, s3, sagemaker
 from rollout.config import Settings
 from rollout.errors import PreTrafficVerificationError, VerificationSampleError
-from rollout.models import RolloutState
+from rollout.models.progress import RolloutState
 from rollout.notifications import EventKind
 from rollout.steps.announce import announce
 from rollout.verification import Replayed, judge_replay

@@ -17,7 +17,7 @@ from rollout import clock
 from rollout.aws import cloudwatch, stepfunctions, table
 from rollout.config import Settings
 from rollout.errors import AlarmFiredError, MalformedEventError
-from rollout.models import RolloutState
+from rollout.models.progress import RolloutState
 
 WATCH_TTL_SECONDS = 86400
 
