@@ -12,7 +12,7 @@ import json
 from typing import Any
 
 import pytest
-from rollout.models import Phase
+from rollout.models.progress import Phase
 from rollout.transition import ACTIONS, ROUTES, TABLE, Row
 
 from tests.helpers import ROOT

@@ -15,17 +15,9 @@ from hypothesis import strategies as st
 from rollout import transition as flow
 from rollout.analysis import BakeAction
 from rollout.decide import final_outcome
-from rollout.models import (
-    GateState,
-    Outcome,
-    PauseState,
-    Phase,
-    Policy,
-    RolloutState,
-    Step,
-    Target,
-    VariantScaling,
-)
+from rollout.models.endpoint import VariantScaling
+from rollout.models.policy import Policy, Step
+from rollout.models.progress import GateState, Outcome, PauseState, Phase, RolloutState, Target
 from rollout.transition import (
     ACTIONS,
     ROUTES,

@@ -7,7 +7,6 @@ No AWS, no clock: every function takes the observation and ``now`` and returns a
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -15,7 +14,7 @@ from enum import StrEnum
 from rollout.errors import is_rejection
 from rollout.models.endpoint import EndpointSnapshot, Expectation
 from rollout.models.policy import BlueGreen
-from rollout.models.progress import Outcome, Phase, RolloutState, TaskError
+from rollout.models.progress import Outcome, Phase, RolloutState
 
 TRANSITIONAL = frozenset({"Creating", "Updating", "SystemUpdating", "RollingBack", "Deleting"})
 
@@ -29,7 +28,14 @@ class Progress(StrEnum):
     REVERTED = "reverted"  # InService again on the baseline config: the update was undone (by SageMaker)
 
 
+# The endpoint waits' timeout: a lost endpoint event costs at most this long (plus one look), never the rollout.
+FALLBACK_SECONDS = 300
 GUARDRAIL_ROLLBACK_GRACE_SECONDS = 900  # after MaximumExecutionTimeout, time for SageMaker's own rollback
+
+
+def fallback_seconds(state: RolloutState) -> int:
+    """How long Wait For Endpoint (or Wait For Rollback) waits for SageMaker's event before looking anyway."""
+    return max(state.policy.poll_interval_seconds, FALLBACK_SECONDS)
 
 
 def update_timeout_seconds(state: RolloutState) -> int:
@@ -349,25 +355,6 @@ def stuck_reason(state: RolloutState, observed: EndpointSnapshot) -> str:
             f"{name} --endpoint-config-name {before})."
         )
     return said
-
-
-def error_message(error: TaskError) -> str:
-    """The message of a caught error without its name (a Lambda error carries it as JSON in Cause)."""
-    said = failure_reason(error)
-    return said.split(": ", 1)[1] if said.startswith(f"{error.Error}: ") else said
-
-
-def failure_reason(error: TaskError | None) -> str:
-    """A person's sentence from a caught Step Functions error (Lambda errors carry JSON in Cause)."""
-    if error is None:
-        return "unknown failure"
-    try:
-        cause = json.loads(error.Cause or "")
-    except json.JSONDecodeError:
-        cause = None
-    if isinstance(cause, dict) and cause.get("errorMessage"):
-        return f"{error.Error}: {cause['errorMessage']}"
-    return f"{error.Error}: {error.Cause}" if error.Cause else error.Error
 
 
 PEOPLE_STOPS = frozenset({"AbortedError", "GateRejectedError", "GateTimedOutError"})

@@ -24,8 +24,9 @@ from datetime import datetime, timedelta
 from typing import Any, Literal, get_args
 
 from rollout.analysis import BakeAction, check_interval
-from rollout.models import AbTest, GateState, LockStatus, Outcome, Phase, RolloutState, Shadow
-from rollout.notifications import EventKind
+from rollout.models.policy import AbTest, Shadow
+from rollout.models.progress import GateState, LockStatus, Outcome, Phase, RolloutState
+from rollout.notifications.kinds import EventKind
 
 Action = Literal["wait", "start", "verify", "shift", "bake", "gate", "promote", "restore", "done"]
 GateThen = Literal["start", "shift", "promote"]
@@ -48,101 +49,101 @@ ROUTES: Mapping[Action, str] = {
 # --- Observations: what a step saw ------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class LockBusy:
     """Acquire Endpoint Lock found the endpoint taken (or held, or others ahead in its queue): wait in line."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class LockTaken:
     """Acquire Endpoint Lock holds the endpoint."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Baselined:
     """Snapshot Endpoint recorded the endpoint as it is now (the rollback target)."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Prepared:
     """Prepare Target created the model, its config(s) and the rollout's alarms."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class UpdateSent:
     """Start Update sent UpdateEndpoint or CreateEndpoint (or found it already sent)."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class EndpointChanging:
     """Check Endpoint: the endpoint is still changing toward what the phase asked for."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class EndpointSettled:
     """Check Endpoint: the endpoint reached what the phase asked for (InService, as the rollout left it)."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class VerificationPassed:
     """Verify New Variant: the replayed requests judged the new variant fit for traffic."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class ShiftSent:
     """Shift Traffic sent the current step's weights."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class PromotionSent:
     """Promote sent the update to the config with the new model alone."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class PromotionSettled:
     """Promote, called again once the promotion settled, gave the promoted variant its autoscaling back."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Checked:
     """Evaluate Health: one check's verdict, as ``analysis.after_check`` weighed it for the bake."""
 
     action: BakeAction
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Unreadable:
     """Evaluate Health could not read the alarms, metrics or endpoint, within consecutive_error_limit."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class GateApproved:
     """A person approved the gate the rollout waits at."""
 
     by: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class GateFailed:
     """A check failed while the rollout waited at a gate (a gate never blocks a rollback)."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class GateTimedOut:
     """Nobody approved the gate in time and the policy says on_timeout: proceed."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class GateWaiting:
     """A check at a gate found nothing wrong and nobody has answered yet."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class StepDone:
     """The current step is done: its bake passed, or it had no bake to judge."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class ExperimentConcluded:
     """An A/B or shadow test ended: the winner's decision (``promote``, ``keep``, ``keep_both``, ``rollback``,
     ``discard``) and whether going back was what the policy asked for (then the rollout still succeeded)."""
@@ -151,27 +152,27 @@ class ExperimentConcluded:
     planned_restore: bool
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class RollbackBegun:
     """Roll Back runs for the first time in this rollout."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class RollbackMoving:
     """Roll Back took one step (or met an AWS error it tries again): wait for the endpoint."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class RollbackDone:
     """The endpoint is back on its baseline."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class RollbackStopped:
     """The rollback cannot go on: the endpoint is left exactly as it is for a person (needs_attention)."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Recorded:
     """Record Outcome wrote the record and told the outcome."""
 
@@ -210,7 +211,7 @@ Observation = (
 Bake = Literal["step", "post_promotion", "empty"]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Row:
     """One line of the flow: in ASL state ``at``, observation ``seen`` under condition ``when`` leads to ``next``
     and ``phase`` (None: unchanged) and on to ASL state ``goes_to``. A row with ``then`` is resolved further by
@@ -329,7 +330,7 @@ TABLE: Mapping[str, Row] = _rows(
 # --- The function ---------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Transition:
     """What follows an observation: the rows taken (a row with ``then`` is followed by the row it led to), and the
     merged effect - the last row's next action, the last phase any row set, and everything the rows ask for."""

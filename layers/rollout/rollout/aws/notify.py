@@ -7,7 +7,8 @@ from typing import Any
 
 from rollout.aws.clients import client, translated
 from rollout.errors import AwsServiceError
-from rollout.notifications import SOURCE, sns_message, sns_subject
+from rollout.notifications.kinds import SOURCE
+from rollout.notifications.messages import sns_message, sns_subject
 
 
 def publish(topic_arn: str, subject: str, message: str) -> None:

@@ -11,8 +11,9 @@ from rollout.aws import runtime, s3, sagemaker
 from rollout.config import Settings
 from rollout.errors import PreTrafficVerificationError, VerificationSampleError
 from rollout.models.progress import RolloutState
-from rollout.notifications import EventKind
-from rollout.steps.announce import announce
+from rollout.notifications.announcing import announce
+from rollout.notifications.kinds import EventKind
+from rollout.transition import VerificationPassed, apply, transition
 from rollout.verification import Replayed, judge_replay
 
 
@@ -64,5 +65,4 @@ def verify_new_variant(state: RolloutState, settings: Settings) -> RolloutState:
     if not result.passed:
         state.reason = result.reason
         raise PreTrafficVerificationError(result.reason)
-    state.next = "shift"
-    return state
+    return apply(state, transition(state, VerificationPassed()), clock.now())
