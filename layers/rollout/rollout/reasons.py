@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 from datetime import datetime
 
+from rollout.models.endpoint import EndpointSnapshot
 from rollout.models.progress import RolloutState, TaskError
 
 
@@ -97,3 +98,37 @@ def stopped(kind: str, said: str, state: RolloutState) -> tuple[str, str]:
     if state.rollback_error:
         cause += f" The last AWS error of the rollback: {state.rollback_error}"
     return kind, cause
+
+
+def stuck_reason(state: RolloutState, observed: EndpointSnapshot) -> str:
+    """Exactly what state an endpoint the rollout must leave alone is in, and what a person can do with it."""
+    name, status = observed.name, observed.status or "unknown"
+    before = state.baseline.config_name if state.baseline is not None and state.baseline.exists else None
+    target = state.target
+    ours = sorted({c for c in (target.shift_config_name, target.config_name) if c}) if target else []
+    why = observed.failure_reason or "SageMaker gave no FailureReason"
+    if status == "UpdateRollbackFailed":
+        new = observed.pending_config_name or (target.config_name if target else None)
+        mix = f"{before} (before the rollout) and {new} (this rollout's)" if before and new else "old and new configs"
+        said = (
+            f"endpoint {name} is UpdateRollbackFailed: the update and SageMaker's own automatic rollback both "
+            f"failed, and it still serves traffic with a mix of {mix}"
+        )
+    else:
+        said = f"endpoint {name} is {status}, in which SageMaker accepts no update"
+    kept = ", ".join([*ours, *([target.model_name] if target else [])])
+    said += (
+        f" (DescribeEndpoint names {observed.config_name}; FailureReason: {why}). The rollout left it exactly as it "
+        f"is: nothing was deleted" + (f" and {kept} are kept" if kept else "") + "."
+    )
+    if before:
+        first = (
+            "SageMaker's 'Rolling deployments' guide tells how to bring it back to InService"
+            if status == "UpdateRollbackFailed"
+            else "wait until SageMaker reports it InService again"
+        )
+        said += (
+            f" To restore it: {first}, then update it to {before} (aws sagemaker update-endpoint --endpoint-name "
+            f"{name} --endpoint-config-name {before})."
+        )
+    return said
