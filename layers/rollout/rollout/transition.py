@@ -19,7 +19,7 @@ Pure: no boto3, no clock (time comes in as an argument), no I/O.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal, get_args
 
@@ -345,7 +345,7 @@ class Transition:
     next_step: bool = False
     bake: Bake | None = None
     events: tuple[EventKind, ...] = ()
-    conclude: bool = field(default=False)  # the step must conclude the test, then ask again with ExperimentConcluded
+    conclude: bool = False  # the step must conclude the test first, then ask again with ExperimentConcluded
 
     @property
     def row(self) -> Row:
