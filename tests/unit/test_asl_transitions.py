@@ -1,5 +1,6 @@
 """The state machine mirrors the transition table: for every row, the ASL - evaluated as Step Functions evaluates it,
-from the row's state through its Choice states - reaches the state the row names; every next action the table can
+from the row's state through its Choice states (or, for a row whose step raises an error, through the state's
+Catch) - reaches the state the row names; every next action the table can
 produce is one the ASL routes; and every value a Choice compares ``$.next`` or ``$.phase`` with is one the table
 can produce (a Choice rule no transition can satisfy is a dead branch, or a typo).
 
@@ -70,6 +71,14 @@ def route(start: str, data: dict[str, Any], stop: str) -> str:
     return name
 
 
+def caught(state: str, error: str) -> str | None:
+    """Where a task's Catch sends ``error``: the first clause naming it exactly or States.ALL."""
+    for clause in STATES[state].get("Catch", []):
+        if error in clause["ErrorEquals"] or "States.ALL" in clause["ErrorEquals"]:
+            return str(clause["Next"])
+    return None
+
+
 def _paths() -> list[tuple[Row, ...]]:
     """Every path through the table: a row, or a row with ``then`` followed by each row of that observation."""
     paths: list[tuple[Row, ...]] = []
@@ -115,6 +124,9 @@ def test_the_asl_routes_every_row_where_the_table_says(path):
         return
     assert first.at in STATES, f"{first.key}: no ASL state {first.at}"
     assert STATES[first.at]["Type"] == "Task"
+    if last.fails is not None:  # the step raises it: the state's Catch decides, as Step Functions matches it
+        assert caught(first.at, last.fails.__name__) == last.goes_to
+        return
     assert route(first.at, _output(path), stop=last.goes_to) == last.goes_to
 
 

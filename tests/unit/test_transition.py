@@ -14,10 +14,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from rollout import transition as flow
 from rollout.analysis import BakeAction
-from rollout.decide import final_outcome
+from rollout.decide import Progress, final_outcome
 from rollout.models.endpoint import VariantScaling
 from rollout.models.policy import Policy, Step
-from rollout.models.progress import GateState, Outcome, PauseState, Phase, RolloutState, Target
+from rollout.models.progress import BakeState, GateState, Outcome, PauseState, Phase, RolloutState, Target
 from rollout.transition import (
     ACTIONS,
     ROUTES,
@@ -25,6 +25,7 @@ from rollout.transition import (
     Baselined,
     Checked,
     EndpointChanging,
+    EndpointFailed,
     EndpointSettled,
     ExperimentConcluded,
     GateApproved,
@@ -45,8 +46,10 @@ from rollout.transition import (
     StepDone,
     Unreadable,
     UpdateSent,
+    VerificationFailed,
     VerificationPassed,
     apply,
+    failure,
     markdown_table,
     transition,
 )
@@ -76,6 +79,10 @@ SCALING = VariantScaling(variant="blue", min_capacity=1, max_capacity=4, policie
 
 def policy(**fields: Any) -> Policy:
     return Policy.model_validate({"endpoint_name": "churn-prod", **fields})
+
+
+PROCEED = policy(gates={"on_timeout": "proceed"})
+CANARY_PROCEED = policy(strategy=CANARY, gates={"on_timeout": "proceed"})
 
 
 def gate(then: str) -> GateState:
@@ -158,6 +165,30 @@ CASES: list[tuple[str, Any, Any, str, str | None, Phase | None]] = [
     ("shifted to a step", lambda: canary(phase=Phase.SHIFTING), EndpointSettled(), "settled.bake", "bake",
      Phase.BAKING),
     ("verified", lambda: canary(), VerificationPassed(), "verified", "shift", Phase.UPDATING),
+    ("verification failed", lambda: canary(), VerificationFailed(), "verification.failed", None, None),
+    ("update timed out", lambda: in_place(), EndpointFailed(Progress.TIMED_OUT), "failed.timeout", None, None),
+    ("not serving", lambda: in_place(), EndpointFailed(Progress.NOT_SERVING_TARGET), "failed.not_serving", None,
+     None),
+    ("guardrails reverted", lambda: _state(steps=ONE_STEP, target=GUARDED), EndpointFailed(Progress.REVERTED),
+     "failed.guardrails", None, None),
+    ("reverted", lambda: in_place(), EndpointFailed(Progress.REVERTED), "failed", None, None),
+    ("update failed", lambda: canary(phase=Phase.SHIFTING), EndpointFailed(Progress.FAILED), "failed", None, None),
+    (
+        "unreadable too often",
+        lambda: canary(phase=Phase.BAKING, bake=BakeState(read_errors=11)),
+        Unreadable(),
+        "unreadable.limit",
+        None,
+        None,
+    ),
+    (
+        "timed out, roll back",
+        lambda: canary(phase=Phase.BAKING, gate=gate("promote"), policy=policy(strategy=CANARY)),
+        GateTimedOut(),
+        "gate.timeout.roll_back",
+        None,
+        None,
+    ),
     ("shift sent", lambda: canary(phase=Phase.UPDATING), ShiftSent(), "shift.sent", "wait", Phase.SHIFTING),
     ("promotion sent", lambda: canary(phase=Phase.BAKING), PromotionSent(), "promotion.sent", "wait",
      Phase.PROMOTING),
@@ -198,11 +229,12 @@ CASES: list[tuple[str, Any, Any, str, str | None, Phase | None]] = [
      "gate.approved.promote", "promote", Phase.BAKING),
     ("failed at a gate", lambda: canary(phase=Phase.BAKING, gate=gate("promote")), GateFailed(), "gate.failed",
      "restore", Phase.BAKING),
-    ("timed out, start", lambda: in_place(phase=Phase.PREPARED, gate=gate("start")), GateTimedOut(),
+    ("timed out, start", lambda: in_place(phase=Phase.PREPARED, gate=gate("start"), policy=PROCEED), GateTimedOut(),
      "gate.timeout.start", "start", Phase.PREPARED),
-    ("timed out, shift", lambda: canary(phase=Phase.BAKING, gate=gate("shift")), GateTimedOut(),
+    ("timed out, shift", lambda: canary(phase=Phase.BAKING, gate=gate("shift"), policy=CANARY_PROCEED), GateTimedOut(),
      "gate.timeout.shift", "shift", Phase.BAKING),
-    ("timed out, promote", lambda: canary(phase=Phase.BAKING, gate=gate("promote")), GateTimedOut(),
+    ("timed out, promote", lambda: canary(phase=Phase.BAKING, gate=gate("promote"), policy=CANARY_PROCEED),
+     GateTimedOut(),
      "gate.timeout.promote", "promote", Phase.BAKING),
     ("still waiting", lambda: canary(phase=Phase.BAKING, gate=gate("promote")), GateWaiting(), "gate.waiting",
      "gate", Phase.BAKING),
@@ -271,6 +303,9 @@ def test_each_situation_takes_its_row(build, seen, key, action, phase):
     assert change.row.key == key
     assert change.next == (action or before.next)
     assert change.phase == (phase or before.phase)
+    if change.fails is not None:  # a failure changes nothing: the step raises, the state's Catch rolls back
+        assert (change.row.next, change.row.phase, change.gate, change.events) == (None, None, None, ())
+        assert isinstance(failure(change, "why"), change.fails) and str(failure(change, "why")) == "why"
 
 
 def test_every_row_is_reached_by_a_case():
@@ -373,8 +408,8 @@ def test_the_function_changes_nothing_and_always_names_a_known_action(before, se
 @settings(max_examples=300, deadline=None)
 @given(states())
 def test_a_failed_verdict_always_restores(before):
-    for failure in (Checked(BakeAction.ROLL_BACK), GateFailed()):
-        assert transition(before, failure).next == "restore"
+    for failed in (Checked(BakeAction.ROLL_BACK), GateFailed()):
+        assert transition(before, failed).next == "restore"
 
 
 @settings(max_examples=300, deadline=None)

@@ -10,8 +10,10 @@ step then acts (an update, a bake's clock) and announces what the transition nam
 The table (``TABLE``) is the flow, as data: one row per (ASL state, observation, condition), naming the next action,
 the phase and the ASL state the rollout goes to. The README's "How it works" prints it (``markdown_table``), and a
 contract test evaluates the ASL's Choice states for every row and proves each lands on the state the row names.
-Errors a step raises (a failed update, a drift, an abort) are not rows: every state catches them and goes to Roll
-Back, which the ASL contract test checks separately.
+A failure the step itself sees (the endpoint failed or timed out, a gate nobody approved, unreadable metrics, a
+failed pre-traffic verification) is a row too: it names the error the step raises (``Transition.fails``), and the
+state's Catch takes it to Roll Back. Errors raised elsewhere - a drift, an abort, a revoked approval, an AWS error -
+are caught the same way (the ASL contract test checks every Catch).
 
 Pure: no boto3, no clock (time comes in as an argument), no I/O.
 """
@@ -24,6 +26,17 @@ from datetime import datetime, timedelta
 from typing import Any, Literal, get_args
 
 from rollout.analysis import BakeAction, check_interval
+from rollout.decide import Progress
+from rollout.errors import (
+    DeploymentError,
+    GateTimedOutError,
+    GuardrailRollbackError,
+    MetricsUnavailableError,
+    PreTrafficVerificationError,
+    UpdateFailedError,
+    UpdateTimedOutError,
+    VerificationFailedError,
+)
 from rollout.models.policy import AbTest, Shadow
 from rollout.models.progress import GateState, LockStatus, Outcome, Phase, RolloutState
 from rollout.notifications.kinds import EventKind
@@ -85,8 +98,21 @@ class EndpointSettled:
 
 
 @dataclass(frozen=True)
+class EndpointFailed:
+    """Check Endpoint: the change did not reach what the phase asked for (``progress``: failed, timed out, reverted,
+    or InService without serving the target)."""
+
+    progress: Progress
+
+
+@dataclass(frozen=True)
 class VerificationPassed:
     """Verify New Variant: the replayed requests judged the new variant fit for traffic."""
+
+
+@dataclass(frozen=True)
+class VerificationFailed:
+    """Verify New Variant: the replayed requests judged the new variant unfit: no caller is served by it."""
 
 
 @dataclass(frozen=True)
@@ -113,7 +139,7 @@ class Checked:
 
 @dataclass(frozen=True)
 class Unreadable:
-    """Evaluate Health could not read the alarms, metrics or endpoint, within consecutive_error_limit."""
+    """Evaluate Health could not read the alarms, metrics or endpoint (``BakeState.read_errors`` counts this one)."""
 
 
 @dataclass(frozen=True)
@@ -130,7 +156,7 @@ class GateFailed:
 
 @dataclass(frozen=True)
 class GateTimedOut:
-    """Nobody approved the gate in time and the policy says on_timeout: proceed."""
+    """Nobody approved the gate in time (the policy's on_timeout says what follows)."""
 
 
 @dataclass(frozen=True)
@@ -185,7 +211,9 @@ Observation = (
     | UpdateSent
     | EndpointChanging
     | EndpointSettled
+    | EndpointFailed
     | VerificationPassed
+    | VerificationFailed
     | ShiftSent
     | PromotionSent
     | PromotionSettled
@@ -232,6 +260,7 @@ class Row:
     bake: Bake | None = None  # which bake begins: a step's, the post-promotion one, an empty one (no bake)
     events: tuple[EventKind, ...] = ()
     then: str | None = None
+    fails: type[DeploymentError] | None = None  # the step raises this error; the state's Catch goes to Roll Back
 
 
 def _rows(*rows: Row) -> dict[str, Row]:
@@ -267,7 +296,15 @@ TABLE: Mapping[str, Row] = _rows(
     Row("settled.unbaked", CHECK, "EndpointSettled", "step with no bake (0 s, not a test)", None, Phase.BAKING,
         "(step done)", bake="empty", then="StepDone"),
     Row("settled.bake", CHECK, "EndpointSettled", "otherwise", "bake", Phase.BAKING, "Bake", bake="step"),
+    Row("failed.timeout", CHECK, "EndpointFailed", "timed_out", None, None, "Roll Back", fails=UpdateTimedOutError),
+    Row("failed.not_serving", CHECK, "EndpointFailed", "InService, not serving the target", None, None, "Roll Back",
+        fails=VerificationFailedError),
+    Row("failed.guardrails", CHECK, "EndpointFailed", "reverted by SageMaker's guardrails", None, None, "Roll Back",
+        fails=GuardrailRollbackError),
+    Row("failed", CHECK, "EndpointFailed", "failed, or reverted", None, None, "Roll Back", fails=UpdateFailedError),
     Row("verified", "Verify New Variant", "VerificationPassed", "always", "shift", None, "Shift Traffic"),
+    Row("verification.failed", "Verify New Variant", "VerificationFailed", "always", None, None, "Roll Back",
+        fails=PreTrafficVerificationError),
     Row("shift.sent", "Shift Traffic", "ShiftSent", "always", "wait", Phase.SHIFTING, "Wait For Endpoint",
         events=(EventKind.STEP_SHIFTED,)),
     Row("promotion.sent", "Promote", "PromotionSent", "always", "wait", Phase.PROMOTING, "Wait For Endpoint",
@@ -279,6 +316,8 @@ TABLE: Mapping[str, Row] = _rows(
     Row("checked.paused", HEALTH, "Checked", "paused by a person", "bake", None, "Bake"),
     Row("checked.bake", HEALTH, "Checked", "continue or extend", "bake", None, "Bake"),
     Row("checked.done", HEALTH, "Checked", "advance", None, None, "(step done)", then="StepDone"),
+    Row("unreadable.limit", HEALTH, "Unreadable", "more than consecutive_error_limit in a row", None, None,
+        "Roll Back", fails=MetricsUnavailableError),
     Row("unreadable.gate", HEALTH, "Unreadable", "at a gate", "gate", None, "Bake"),
     Row("unreadable", HEALTH, "Unreadable", "otherwise", "bake", None, "Bake"),
     Row("gate.approved.promote_now", HEALTH, "GateApproved", "at a gate: promote-now asked, traffic shifting",
@@ -290,6 +329,8 @@ TABLE: Mapping[str, Row] = _rows(
     Row("gate.approved.promote", HEALTH, "GateApproved", "at a gate: gate before promotion", "promote", None, "Promote",
         close_gate=True, events=(EventKind.APPROVED,)),
     Row("gate.failed", HEALTH, "GateFailed", "at a gate: always", "restore", None, "Roll Back"),
+    Row("gate.timeout.roll_back", HEALTH, "GateTimedOut", "at a gate: on_timeout roll_back", None, None, "Roll Back",
+        fails=GateTimedOutError),
     Row("gate.timeout.start", HEALTH, "GateTimedOut", "at a gate: on_timeout proceed, gate before start", "start", None,
         "Start Update", close_gate=True),
     Row("gate.timeout.shift", HEALTH, "GateTimedOut", "at a gate: on_timeout proceed, gate after a step", "shift", None,
@@ -346,6 +387,7 @@ class Transition:
     bake: Bake | None = None
     events: tuple[EventKind, ...] = ()
     conclude: bool = False  # the step must conclude the test first, then ask again with ExperimentConcluded
+    fails: type[DeploymentError] | None = None  # the step raises it (with its own message): to Roll Back
 
     @property
     def row(self) -> Row:
@@ -383,8 +425,12 @@ def _key(state: RolloutState, observation: Observation) -> str:
             return "changing"
         case EndpointSettled():
             return _settled(state)
+        case EndpointFailed(progress=progress):
+            return _failed(state, progress)
         case VerificationPassed():
             return "verified"
+        case VerificationFailed():
+            return "verification.failed"
         case ShiftSent():
             return "shift.sent"
         case PromotionSent():
@@ -398,6 +444,8 @@ def _key(state: RolloutState, observation: Observation) -> str:
                 return "checked.paused"
             return "checked.done" if action is BakeAction.ADVANCE else "checked.bake"
         case Unreadable():
+            if state.bake.read_errors > state.judging.consecutive_error_limit:
+                return "unreadable.limit"
             return "unreadable.gate" if state.gate is not None else "unreadable"
         case GateApproved():
             gate = _require_gate(state)
@@ -407,7 +455,8 @@ def _key(state: RolloutState, observation: Observation) -> str:
         case GateFailed():
             return "gate.failed"
         case GateTimedOut():
-            return f"gate.timeout.{_require_gate(state).then}"
+            then = _require_gate(state).then
+            return "gate.timeout.roll_back" if state.policy.gates.on_timeout == "roll_back" else f"gate.timeout.{then}"
         case GateWaiting():
             return "gate.waiting"
         case StepDone():
@@ -464,6 +513,18 @@ def _settled(state: RolloutState) -> str:
     return "settled.bake"
 
 
+def _failed(state: RolloutState, progress: Progress) -> str:
+    if progress is Progress.TIMED_OUT:
+        return "failed.timeout"
+    if progress is Progress.NOT_SERVING_TARGET:
+        return "failed.not_serving"
+    if progress is Progress.REVERTED and state.target is not None and state.target.guardrails:
+        return "failed.guardrails"
+    if progress in (Progress.FAILED, Progress.REVERTED):
+        return "failed"
+    raise ValueError(f"the endpoint did not fail: {progress.value}")
+
+
 def _step_done(state: RolloutState, phase: Phase) -> str:
     """The step passed (or had no bake): next step, the end of a test, promotion, or done - through a gate where
     the policy asks for one."""
@@ -488,6 +549,7 @@ def _merge(state: RolloutState, rows: tuple[Row, ...]) -> Transition:
     outcome, lock, gate, bake = None, None, None, None
     close_gate = next_step = conclude = False
     events: tuple[EventKind, ...] = ()
+    fails: type[DeploymentError] | None = None
     for row in rows:
         phase = row.phase or phase
         action = row.next or action
@@ -499,6 +561,7 @@ def _merge(state: RolloutState, rows: tuple[Row, ...]) -> Transition:
         next_step = next_step or row.next_step
         conclude = conclude or row.then == "ExperimentConcluded"
         events += row.events
+        fails = row.fails or fails
     return Transition(
         rows=rows,
         phase=phase,
@@ -511,6 +574,7 @@ def _merge(state: RolloutState, rows: tuple[Row, ...]) -> Transition:
         bake=bake,
         events=events,
         conclude=conclude,
+        fails=fails,
     )
 
 
@@ -521,6 +585,13 @@ GATE_NAMES: Mapping[GateThen, str] = {
     "shift": "after step {step}",
     "promote": "before promotion",
 }
+
+
+def failure(change: Transition, message: str) -> DeploymentError:
+    """The error a failure row names, with the step's message (the step raises it; the state's Catch rolls back)."""
+    if change.fails is None:
+        raise ValueError(f"{change.row.key} is no failure")
+    return change.fails(message)
 
 
 def apply(state: RolloutState, change: Transition, now: datetime) -> RolloutState:
@@ -586,6 +657,7 @@ def markdown_table() -> str:
         also += [f"{row.bake.replace('_', '-')} bake"] if row.bake else []
         also += [f"announces {', '.join(e.value for e in row.events)}"] if row.events else []
         also += [f"then {row.then}"] if row.then else []
+        also += [f"raises {row.fails.__name__}"] if row.fails else []
         lines.append(
             f"| {row.at} | {row.seen} | {row.when} | {row.next or '(unchanged)'} | "
             f"{row.phase.value if row.phase else '(unchanged)'} | {row.goes_to} | {'; '.join(also)} |"

@@ -14,9 +14,6 @@ from rollout.decide import Progress, deployment_progress, fallback_seconds
 from rollout.errors import (
     GuardrailRollbackError,
     HealthCheckFailedError,
-    UpdateFailedError,
-    UpdateTimedOutError,
-    VerificationFailedError,
 )
 from rollout.guards import expect, require_approval, require_drift_free
 from rollout.models.endpoint import EndpointSnapshot
@@ -27,7 +24,7 @@ from rollout.notifications.announcing import announce_transition
 from rollout.people import heed_requests
 from rollout.plan.configs import step_weights
 from rollout.plan.guardrails import deployment_config
-from rollout.transition import EndpointChanging, EndpointSettled, UpdateSent, apply, transition
+from rollout.transition import EndpointChanging, EndpointFailed, EndpointSettled, UpdateSent, apply, failure, transition
 
 
 def start_update(state: RolloutState) -> RolloutState:
@@ -111,14 +108,10 @@ def _check(state: RolloutState, settings: Settings) -> RolloutState:
     state.message = decision.reason
     if decision.progress is Progress.WAIT:
         return apply(state, transition(state, EndpointChanging()), now)
-    if decision.progress is Progress.TIMED_OUT:
-        raise UpdateTimedOutError(decision.reason)
-    if decision.progress is Progress.NOT_SERVING_TARGET:
-        raise VerificationFailedError(decision.reason)
-    if decision.progress is Progress.REVERTED and state.target is not None and state.target.guardrails:
-        raise GuardrailRollbackError(guardrail_rollback_reason(state, observed, now))
-    if decision.progress in (Progress.FAILED, Progress.REVERTED):
-        raise UpdateFailedError(decision.reason)
+    if decision.progress is not Progress.DEPLOYED:
+        change = transition(state, EndpointFailed(decision.progress))
+        guarded = change.fails is GuardrailRollbackError  # which alarm (or the timeout) made SageMaker roll back
+        raise failure(change, guardrail_rollback_reason(state, observed, now) if guarded else decision.reason)
     expect(state, observed)
     return settled(state, settings, now)
 

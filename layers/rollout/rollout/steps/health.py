@@ -22,9 +22,7 @@ from rollout.conclusion import conclude, early_winner
 from rollout.config import Settings
 from rollout.errors import (
     AwsServiceError,
-    GateTimedOutError,
     HealthCheckFailedError,
-    MetricsUnavailableError,
     TransientError,
 )
 from rollout.guards import require_drift_free
@@ -52,6 +50,7 @@ from rollout.transition import (
     Transition,
     Unreadable,
     apply,
+    failure,
     gate_check_seconds,
     transition,
 )
@@ -205,14 +204,15 @@ def _unreadable(state: RolloutState, now: datetime, exc: Exception) -> RolloutSt
     bake.read_errors += 1
     said = f"could not read the alarms, metrics or endpoint ({type(exc).__name__}: {exc})"
     limit = analysis.consecutive_error_limit
-    if bake.read_errors > limit:
-        raise MetricsUnavailableError(metrics_unavailable(step_label(state), said, bake.read_errors, limit))
+    change = transition(state, Unreadable())
+    if change.fails is not None:
+        raise failure(change, metrics_unavailable(step_label(state), said, bake.read_errors, limit))
     if bake.ends_at is not None and now >= bake.ends_at:  # a step never passes unread
         bake.ends_at = now + timedelta(seconds=analysis.check_interval_seconds)
     bake.next_check_seconds = max(1, min(next_check_seconds(analysis, bake, now), analysis.check_interval_seconds))
     if state.gate is not None:
         bake.next_check_seconds = gate_check_seconds(state, now)
-    apply(state, transition(state, Unreadable()), now)
+    apply(state, change, now)
     state.message = (
         f"{step_label(state)}: inconclusive - {said} (error {bake.read_errors} of consecutive_error_limit={limit})"
     )
@@ -381,9 +381,10 @@ def _at_gate(
         return _roll_back(state, transition(state, GateFailed()), reason)
     if now >= gate.deadline:
         timeout = state.policy.gates.timeout_seconds
-        if state.policy.gates.on_timeout == "roll_back":
-            raise GateTimedOutError(f"nobody approved gate '{gate.name}' within {timeout} s (on_timeout=roll_back)")
-        apply(state, transition(state, GateTimedOut()), now)
+        change = transition(state, GateTimedOut())
+        if change.fails is not None:
+            raise failure(change, f"nobody approved gate '{gate.name}' within {timeout} s (on_timeout=roll_back)")
+        apply(state, change, now)
         state.message = f"gate '{gate.name}' timed out after {timeout} s; proceeding (on_timeout=proceed)"
         return state
     state.bake.next_check_seconds = gate_check_seconds(state, now)
