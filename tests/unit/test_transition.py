@@ -33,6 +33,7 @@ from rollout.transition import (
     GateTimedOut,
     GateWaiting,
     LockBusy,
+    LockRefused,
     LockTaken,
     Prepared,
     PromotionSent,
@@ -113,6 +114,9 @@ def _state(**overrides: Any) -> RolloutState:
 CASES: list[tuple[str, Any, Any, str, str | None, Phase | None]] = [
     ("busy", lambda: in_place(phase=Phase.RESOLVED), LockBusy(), "lock.busy", None, Phase.WAITING_FOR_LOCK),
     ("locked", lambda: in_place(phase=Phase.RESOLVED), LockTaken(), "lock.taken", None, Phase.LOCKED),
+    ("duplicate", lambda: in_place(phase=Phase.RESOLVED), LockRefused("duplicate"), "lock.duplicate", None, None),
+    ("superseded", lambda: in_place(phase=Phase.RESOLVED), LockRefused("superseded"), "lock.superseded", None, None),
+    ("refused", lambda: in_place(phase=Phase.RESOLVED), LockRefused("refused"), "lock.refused", None, None),
     ("baselined", lambda: in_place(phase=Phase.LOCKED), Baselined(), "baselined", None, Phase.BASELINED),
     (
         "start gate",

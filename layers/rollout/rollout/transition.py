@@ -68,6 +68,15 @@ class LockBusy:
 
 
 @dataclass(frozen=True)
+class LockRefused:
+    """Acquire Endpoint Lock ends the rollout with nothing touched: a second delivery of an approval it already
+    handles (``duplicate``), a newer version of the same group waiting behind it (``superseded``), or the policy's
+    on_busy reject or queue timeout (``refused``)."""
+
+    why: Literal["duplicate", "superseded", "refused"]
+
+
+@dataclass(frozen=True)
 class LockTaken:
     """Acquire Endpoint Lock holds the endpoint."""
 
@@ -205,6 +214,7 @@ class Recorded:
 
 Observation = (
     LockBusy
+    | LockRefused
     | LockTaken
     | Baselined
     | Prepared
@@ -273,6 +283,12 @@ HEALTH, CHECK = "Evaluate Health", "Check Endpoint"
 TABLE: Mapping[str, Row] = _rows(
     Row("lock.busy", "Acquire Endpoint Lock", "LockBusy", "endpoint busy, held or others ahead", None,
         Phase.WAITING_FOR_LOCK, "Wait For Lock", lock=LockStatus.BUSY),
+    Row("lock.duplicate", "Acquire Endpoint Lock", "LockRefused", "duplicate approval event", None, None,
+        "Release Lock", lock=LockStatus.DUPLICATE, outcome=Outcome.DUPLICATE),
+    Row("lock.superseded", "Acquire Endpoint Lock", "LockRefused", "a newer version waits behind it", None, None,
+        "Release Lock", lock=LockStatus.SUPERSEDED, outcome=Outcome.SUPERSEDED),
+    Row("lock.refused", "Acquire Endpoint Lock", "LockRefused", "on_busy reject, or queue_timeout_seconds", None, None,
+        "Release Lock", lock=LockStatus.REFUSED, outcome=Outcome.REJECTED),
     Row("lock.taken", "Acquire Endpoint Lock", "LockTaken", "always", None, Phase.LOCKED, "Snapshot Endpoint",
         lock=LockStatus.ACQUIRED, events=(EventKind.STARTED,)),
     Row("baselined", "Snapshot Endpoint", "Baselined", "always", None, Phase.BASELINED, "Prepare Target"),
@@ -413,6 +429,8 @@ def _key(state: RolloutState, observation: Observation) -> str:
     match observation:
         case LockBusy():
             return "lock.busy"
+        case LockRefused(why=why):
+            return f"lock.{why}"
         case LockTaken():
             return "lock.taken"
         case Baselined():

@@ -21,7 +21,7 @@ from rollout.models.request import StartSource
 from rollout.notifications.announcing import announce, announce_transition
 from rollout.notifications.kinds import EventKind
 from rollout.records import record_fields
-from rollout.transition import LockBusy, LockTaken, apply, transition
+from rollout.transition import LockBusy, LockRefused, LockTaken, apply, transition
 
 
 def approval_key(state: RolloutState) -> str:
@@ -55,8 +55,8 @@ def acquire_lock(state: RolloutState, settings: Settings) -> RolloutState:
             settings.dedupe_window_seconds,
         )
         if owner != state.rollout_id:
-            state.lock.status, state.lock.holder = LockStatus.DUPLICATE, owner
-            state.outcome = Outcome.DUPLICATE
+            apply(state, transition(state, LockRefused("duplicate")), now)
+            state.lock.holder = owner
             state.reason = (
                 f"duplicate approval event: rollout {owner} already handles {state.package.arn} on {endpoint}"
             )
@@ -210,8 +210,9 @@ def _superseded(state: RolloutState, settings: Settings, newer: table.QueueEntry
         f"{state.package.group_name} v{state.package.version} for endpoint {state.endpoint_name}; the newest "
         "approved version is rolled out"
     )
-    state.lock.status, state.lock.holder = LockStatus.SUPERSEDED, newer.rollout_id
-    state.outcome, state.reason, state.message = Outcome.SUPERSEDED, reason, reason
+    apply(state, transition(state, LockRefused("superseded")), clock.now())
+    state.lock.holder = newer.rollout_id
+    state.reason = state.message = reason
     return state
 
 
@@ -235,7 +236,8 @@ def _supersede_holder(state: RolloutState, settings: Settings, holder: table.Loc
 
 def _refuse(state: RolloutState, settings: Settings, reason: str) -> RolloutState:
     table.dequeue(settings.table_name, state.endpoint_name, state.rollout_id)
-    state.lock.status, state.outcome, state.reason, state.message = LockStatus.REFUSED, Outcome.REJECTED, reason, reason
+    apply(state, transition(state, LockRefused("refused")), clock.now())
+    state.reason = state.message = reason
     return state
 
 
