@@ -15,9 +15,9 @@ from typing import Any
 
 from rollout import console
 from rollout.aws import sagemaker
-from rollout.decide import failure_reason
 from rollout.models.policy import Shadow
 from rollout.models.progress import Phase, RolloutState
+from rollout.reasons import rollback_reason
 from rollout.steps.console import state_of
 
 HISTORY_PAGE = 20  # events per GetExecutionHistory call: the state is almost always in the newest few
@@ -190,7 +190,7 @@ def summary(session: Any, arn: str, state: RolloutState, now: datetime, events: 
         left = state.pause.bake_seconds_left  # the bake's clock stands still while paused
     reason = None
     if rolling_back:
-        reason = state.reason or failure_reason(state.error)
+        reason = rollback_reason(state)
     return RolloutStatus(
         execution_arn=arn,
         rollout_id=state.rollout_id,

@@ -4,9 +4,10 @@ the state that runs it and goes where its kind says, and every Lambda task retri
 
 Step Functions matches ``ErrorEquals`` against the error name exactly (a Lambda function's ``errorType`` is the
 exception's class name): naming a base class does not catch its subclasses, so the routing is checked per class.
-Which errors a state can meet is read from the code with ``ast``: the ``raise`` statements and ``fail_task`` calls
-of the step module its function imports and every ``rollout`` module that reaches (an over-approximation: a
-module's every raise counts, which is the safe side for "is it caught")."""
+Which errors a state can meet is read from the code with ``ast``: the ``raise`` statements, the ``fails=`` errors of
+the transition table's rows and the ``fail_task`` calls of the step module its function imports and every
+``rollout`` module that reaches (an over-approximation: a module's every raise counts, which is the safe side for
+"is it caught")."""
 
 import ast
 import json
@@ -143,6 +144,8 @@ def _scan(module: str) -> tuple[set[str], set[str], set[str]]:
                 raised.add(target.id)
             elif isinstance(target, ast.Attribute):
                 raised.add(target.attr)
+        elif isinstance(node, ast.keyword) and node.arg == "fails" and isinstance(node.value, ast.Name):
+            raised.add(node.value.id)  # a transition row whose step raises this error (rollout.transition.failure)
         elif isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[0] == "rollout":
             for alias in node.names:
                 candidate = f"{node.module}.{alias.name}"

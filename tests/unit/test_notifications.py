@@ -2,7 +2,13 @@
 
 from hypothesis import given
 from hypothesis import strategies as st
-from rollout.notifications import SNS_MESSAGE_MAX_BYTES, SNS_SUBJECT_MAX, human_message, sns_message, sns_subject
+from rollout.notifications.messages import (
+    SNS_MESSAGE_MAX_BYTES,
+    SNS_SUBJECT_MAX,
+    human_message,
+    sns_message,
+    sns_subject,
+)
 
 
 def _detail(**overrides: object) -> dict[str, object]:

@@ -4,7 +4,7 @@ the simulation's own (``metrics.state_transitions``, the timeline's simulated se
 
 from datetime import timedelta
 
-from rollout.steps.endpoint_wait import FALLBACK_SECONDS
+from rollout.decide import FALLBACK_SECONDS
 from rollout_local.simulator import Simulation
 
 from tests.helpers import scenario

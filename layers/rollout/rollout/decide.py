@@ -1,13 +1,13 @@
 """Pure decisions about the endpoint: is a change done, what does a rollback do next, what was the outcome.
 
-How a step is judged (alarms, metrics, verdicts) lives in ``analysis``.
+How a step is judged (alarms, metrics, verdicts) lives in ``analysis``; what happens next in ``transition``; the
+sentences a failure or a stopped rollback is told with in ``reasons``.
 
 No AWS, no clock: every function takes the observation and ``now`` and returns a decision with its reason.
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -15,7 +15,8 @@ from enum import StrEnum
 from rollout.errors import is_rejection
 from rollout.models.endpoint import EndpointSnapshot, Expectation
 from rollout.models.policy import BlueGreen
-from rollout.models.progress import Outcome, Phase, RolloutState, TaskError
+from rollout.models.progress import Outcome, Phase, RolloutState
+from rollout.reasons import stuck_reason
 
 TRANSITIONAL = frozenset({"Creating", "Updating", "SystemUpdating", "RollingBack", "Deleting"})
 
@@ -29,7 +30,14 @@ class Progress(StrEnum):
     REVERTED = "reverted"  # InService again on the baseline config: the update was undone (by SageMaker)
 
 
+# The endpoint waits' timeout: a lost endpoint event costs at most this long (plus one look), never the rollout.
+FALLBACK_SECONDS = 300
 GUARDRAIL_ROLLBACK_GRACE_SECONDS = 900  # after MaximumExecutionTimeout, time for SageMaker's own rollback
+
+
+def fallback_seconds(state: RolloutState) -> int:
+    """How long Wait For Endpoint (or Wait For Rollback) waits for SageMaker's event before looking anyway."""
+    return max(state.policy.poll_interval_seconds, FALLBACK_SECONDS)
 
 
 def update_timeout_seconds(state: RolloutState) -> int:
@@ -315,59 +323,6 @@ def live_differences(baseline: EndpointSnapshot, observed: EndpointSnapshot) -> 
         if before.instance_count is not None and now.instance_count != before.instance_count:
             found.append(f"instance count of {before.name} ({now.instance_count} -> {before.instance_count})")
     return found
-
-
-def stuck_reason(state: RolloutState, observed: EndpointSnapshot) -> str:
-    """Exactly what state an endpoint the rollout must leave alone is in, and what a person can do with it."""
-    name, status = observed.name, observed.status or "unknown"
-    before = state.baseline.config_name if state.baseline is not None and state.baseline.exists else None
-    target = state.target
-    ours = sorted({c for c in (target.shift_config_name, target.config_name) if c}) if target else []
-    why = observed.failure_reason or "SageMaker gave no FailureReason"
-    if status == "UpdateRollbackFailed":
-        new = observed.pending_config_name or (target.config_name if target else None)
-        mix = f"{before} (before the rollout) and {new} (this rollout's)" if before and new else "old and new configs"
-        said = (
-            f"endpoint {name} is UpdateRollbackFailed: the update and SageMaker's own automatic rollback both "
-            f"failed, and it still serves traffic with a mix of {mix}"
-        )
-    else:
-        said = f"endpoint {name} is {status}, in which SageMaker accepts no update"
-    kept = ", ".join([*ours, *([target.model_name] if target else [])])
-    said += (
-        f" (DescribeEndpoint names {observed.config_name}; FailureReason: {why}). The rollout left it exactly as it "
-        f"is: nothing was deleted" + (f" and {kept} are kept" if kept else "") + "."
-    )
-    if before:
-        first = (
-            "SageMaker's 'Rolling deployments' guide tells how to bring it back to InService"
-            if status == "UpdateRollbackFailed"
-            else "wait until SageMaker reports it InService again"
-        )
-        said += (
-            f" To restore it: {first}, then update it to {before} (aws sagemaker update-endpoint --endpoint-name "
-            f"{name} --endpoint-config-name {before})."
-        )
-    return said
-
-
-def error_message(error: TaskError) -> str:
-    """The message of a caught error without its name (a Lambda error carries it as JSON in Cause)."""
-    said = failure_reason(error)
-    return said.split(": ", 1)[1] if said.startswith(f"{error.Error}: ") else said
-
-
-def failure_reason(error: TaskError | None) -> str:
-    """A person's sentence from a caught Step Functions error (Lambda errors carry JSON in Cause)."""
-    if error is None:
-        return "unknown failure"
-    try:
-        cause = json.loads(error.Cause or "")
-    except json.JSONDecodeError:
-        cause = None
-    if isinstance(cause, dict) and cause.get("errorMessage"):
-        return f"{error.Error}: {cause['errorMessage']}"
-    return f"{error.Error}: {error.Cause}" if error.Cause else error.Error
 
 
 PEOPLE_STOPS = frozenset({"AbortedError", "GateRejectedError", "GateTimedOutError"})

@@ -61,3 +61,11 @@ ALARM_PREFIX = "sagemaker-rollout"
 def alarm_prefix(rollout_id: str) -> str:
     """Prefix of the alarms a rollout creates (the template lets the stack manage only these)."""
     return f"{ALARM_PREFIX}-{sanitize(rollout_id)[:80]}"
+
+
+def resource_tags(rollout_id: str, endpoint_name: str) -> list[dict[str, str]]:
+    """Tags on everything a rollout creates, so people (and IAM conditions) can tell whose it is."""
+    return [
+        {"Key": "sagemaker-rollout:rollout-id", "Value": rollout_id},
+        {"Key": "sagemaker-rollout:endpoint", "Value": endpoint_name},
+    ]

@@ -7,7 +7,8 @@ from typing import TYPE_CHECKING, Any
 
 from rollout.aws.clients import client, translated
 from rollout.errors import AwsServiceError
-from rollout.notifications import SOURCE, sns_message, sns_subject
+from rollout.notifications.kinds import SOURCE
+from rollout.notifications.messages import sns_message, sns_subject
 
 if TYPE_CHECKING:  # request shapes checked by mypy (mypy-boto3-sns: dev only, not shipped)
     from mypy_boto3_sns.type_defs import PublishInputTypeDef

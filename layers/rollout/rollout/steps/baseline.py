@@ -20,10 +20,11 @@ from rollout.errors import (
 )
 from rollout.models.endpoint import EndpointSnapshot
 from rollout.models.policy import Shadow
-from rollout.models.progress import Phase, RolloutState
+from rollout.models.progress import RolloutState
 from rollout.models.request import StartSource
 from rollout.plan.refusals import LiveFeatures, endpoint_refusal, first_deployment_refusal
 from rollout.plan.steps import describe_plan, plan_steps
+from rollout.transition import Baselined, apply, transition
 
 
 def snapshot_endpoint(state: RolloutState) -> RolloutState:
@@ -63,7 +64,7 @@ def snapshot_endpoint(state: RolloutState) -> RolloutState:
     state.alarms_seen_until = clock.now()  # any watched alarm that goes to ALARM from here on fails the rollout
     state.steps = plan_steps(state.policy.strategy, baseline.exists)
     state.poll_seconds = state.policy.poll_interval_seconds
-    state.phase = Phase.BASELINED
+    apply(state, transition(state, Baselined()), clock.now())
     if baseline.exists:
         live = ", ".join(f"{v.name}={v.model_name}@{v.weight:g}" for v in baseline.variants)
         steps = describe_plan(state.policy.strategy, state.steps)

@@ -10,9 +10,8 @@ from __future__ import annotations
 from rollout import names
 from rollout.aws import cloudwatch, sagemaker
 from rollout.errors import RolloutError
+from rollout.leftovers import ALARM, CONFIG, MODEL, planned
 from rollout.models.progress import Phase, RolloutState
-
-ALARM, CONFIG, MODEL = "alarm", "endpoint-config", "model"
 
 
 def clean_up(state: RolloutState) -> RolloutState:
@@ -87,34 +86,7 @@ def _to_delete(state: RolloutState) -> tuple[list[str], str | None]:
         made, model = prepared_names(state)
         configs = [name for name in made if sagemaker.describe_endpoint_config(name) is not None]
         return configs, (model if sagemaker.describe_model(model) is not None else None)
-    return _planned(state)
-
-
-def _planned(state: RolloutState) -> tuple[list[str], str | None]:
-    """The configs and model of a prepared rollout that go, given how it ended (no AWS call)."""
-    target = state.target
-    if target is None:
-        return [], None
-    if state.phase is Phase.DEPLOYED:  # the live config stays; the one it did not need goes
-        kept = state.experiment is not None and state.experiment.decision in ("keep", "keep_both")
-        config = target.config_name if kept else target.shift_config_name
-        return ([config] if config else []), None
-    if state.phase is Phase.ROLLED_BACK:
-        return [c for c in (target.shift_config_name, target.config_name) if c], target.model_name
-    return [], None  # stopped: the endpoint's resources stay for the person who must look
-
-
-def unconfirmed(state: RolloutState) -> list[str]:
-    """What Clean Up was to delete when it could not say what it did (its function failed): named as leftovers, so
-    the record tells and the next rollout of the endpoint tries again."""
-    configs, model = _planned(state)
-    found = [f"{ALARM}:{a}" for a in state.service_alarms] + [f"{CONFIG}:{c}" for c in configs]
-    found += [f"{MODEL}:{model}"] if model else []
-    if state.phase is Phase.STOPPED and state.target is not None:
-        target = state.target
-        found += [f"{CONFIG}:{c}" for c in (target.shift_config_name, target.config_name) if c]
-        found.append(f"{MODEL}:{target.model_name}")
-    return sorted({*found, *state.inherited_leftovers})
+    return planned(state)
 
 
 def _in_use(state: RolloutState) -> set[str] | None:

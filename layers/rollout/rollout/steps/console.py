@@ -32,10 +32,10 @@ from rollout.console import (
     render,
     render_error,
 )
-from rollout.decide import failure_reason
 from rollout.errors import RolloutError
 from rollout.models.policy import Shadow
 from rollout.models.progress import Phase, RolloutState, StepRecord
+from rollout.reasons import rollback_reason
 
 VERDICT_FIGURES = ("invocations", "error_rate", "latency_ms", "baseline_error_rate", "baseline_latency_ms", "alarm")
 
@@ -104,7 +104,7 @@ def running_of(state: RolloutState, arn: str, shares: dict[str, float], now: dat
         bake_seconds=bake_seconds,
         paused_by=paused,
         latest=verdict_of(state.history[-1]) if state.history else None,
-        rollback_reason=(state.reason or failure_reason(state.error)) if rolling_back else None,
+        rollback_reason=rollback_reason(state) if rolling_back else None,
         message=state.message,
         requested_by=state.request.requested_by,
     )

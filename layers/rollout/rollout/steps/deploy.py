@@ -4,30 +4,27 @@ InService, then say what comes next (shift, bake, promote, done)."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from rollout import clock, continuation
-from rollout.analysis import next_check_seconds, stops_early
+from rollout import clock, continuation, reasons
 from rollout.aws import cloudwatch, sagemaker
+from rollout.baking import begin_bake, begin_empty_bake, begin_post_promotion_bake
 from rollout.config import Settings
-from rollout.decide import Progress, deployment_progress
+from rollout.decide import Progress, deployment_progress, fallback_seconds
 from rollout.errors import (
     GuardrailRollbackError,
     HealthCheckFailedError,
-    UpdateFailedError,
-    UpdateTimedOutError,
-    VerificationFailedError,
 )
+from rollout.guards import expect, require_approval, require_drift_free
 from rollout.models.endpoint import EndpointSnapshot
-from rollout.models.policy import AbTest, BlueGreen, Shadow
-from rollout.models.progress import BakeState, Phase, RolloutState
+from rollout.models.policy import BlueGreen
+from rollout.models.progress import Phase, RolloutState
+from rollout.names import resource_tags
+from rollout.notifications.announcing import announce_transition
+from rollout.people import heed_requests
 from rollout.plan.configs import step_weights
 from rollout.plan.guardrails import deployment_config
-from rollout.steps.drift import expect, require_drift_free
-from rollout.steps.endpoint_wait import fallback_seconds
-from rollout.steps.health import advance, heed_requests
-from rollout.steps.revocation import require_approval
-from rollout.steps.target import resource_tags
+from rollout.transition import EndpointChanging, EndpointFailed, EndpointSettled, UpdateSent, apply, failure, transition
 
 if TYPE_CHECKING:
     from mypy_boto3_sagemaker.type_defs import DeploymentConfigTypeDef
@@ -48,11 +45,11 @@ def start_update(state: RolloutState) -> RolloutState:
     state.touched_at = state.touched_at or clock.now()
     if not already:
         if target.creates_endpoint:
-            sagemaker.create_endpoint(endpoint, config, resource_tags(state))
+            sagemaker.create_endpoint(endpoint, config, resource_tags(state.rollout_id, state.endpoint_name))
         else:
             sagemaker.update_endpoint(endpoint, config, guardrails(state))
     state.update_started_at = clock.now()
-    state.phase, state.next = Phase.UPDATING, "wait"
+    apply(state, transition(state, UpdateSent()), state.update_started_at)
     verb = "creating" if target.creates_endpoint else "updating"
     state.message = f"{verb} endpoint {endpoint} with {config}"
     # SageMaker's events wake Wait For Endpoint; its timeout is only the fallback for a lost event
@@ -113,16 +110,11 @@ def _check(state: RolloutState, settings: Settings) -> RolloutState:
     state.polls += 1
     state.message = decision.reason
     if decision.progress is Progress.WAIT:
-        state.next = "wait"
-        return state
-    if decision.progress is Progress.TIMED_OUT:
-        raise UpdateTimedOutError(decision.reason)
-    if decision.progress is Progress.NOT_SERVING_TARGET:
-        raise VerificationFailedError(decision.reason)
-    if decision.progress is Progress.REVERTED and state.target is not None and state.target.guardrails:
-        raise GuardrailRollbackError(guardrail_rollback_reason(state, observed, now))
-    if decision.progress in (Progress.FAILED, Progress.REVERTED):
-        raise UpdateFailedError(decision.reason)
+        return apply(state, transition(state, EndpointChanging()), now)
+    if decision.progress is not Progress.DEPLOYED:
+        change = transition(state, EndpointFailed(decision.progress))
+        guarded = change.fails is GuardrailRollbackError  # which alarm (or the timeout) made SageMaker roll back
+        raise failure(change, guardrail_rollback_reason(state, observed, now) if guarded else decision.reason)
     expect(state, observed)
     return settled(state, settings, now)
 
@@ -142,9 +134,7 @@ def watch_alarms_in_flight(state: RolloutState, now: datetime) -> None:
     if fired:
         name, at, reason = fired[0]
         during = {Phase.UPDATING: "the update", Phase.SHIFTING: "a traffic shift", Phase.PROMOTING: "the promotion"}
-        raise HealthCheckFailedError(
-            f"alarm {name} went to ALARM at {at.isoformat()} during {during[state.phase]} ({reason})"
-        )
+        raise HealthCheckFailedError(reasons.alarm_in_flight(name, at, reason, during[state.phase]))
 
 
 def guardrail_rollback_reason(state: RolloutState, observed: EndpointSnapshot, now: datetime) -> str:
@@ -154,104 +144,49 @@ def guardrail_rollback_reason(state: RolloutState, observed: EndpointSnapshot, n
     assert isinstance(strategy, BlueGreen)
     started = state.update_started_at or state.started_at
     elapsed = int((now - started).total_seconds())
-    said = (
-        f"SageMaker's deployment guardrails rolled {state.endpoint_name} back to {observed.config_name} "
-        f"after {elapsed} s"
-    )
-    if observed.failure_reason:
-        said += f" (FailureReason: {observed.failure_reason})"
     fired = cloudwatch.alarms_fired(state.policy.rollback_alarms, started, now)
-    if fired:
-        name, at, reason = fired[0]
-        return f"{said}: alarm {name} went to ALARM {int((at - started).total_seconds())} s in ({reason})"
-    if elapsed >= strategy.max_execution_timeout_seconds:
-        return f"{said}: the deployment ran past max_execution_timeout_seconds={strategy.max_execution_timeout_seconds}"
-    return f"{said}: no auto-rollback alarm went to ALARM in that time"
+    first = (fired[0][0], int((fired[0][1] - started).total_seconds()), fired[0][2]) if fired else None
+    return reasons.guardrail_rollback(
+        state.endpoint_name,
+        observed.config_name,
+        elapsed,
+        observed.failure_reason,
+        first,
+        strategy.max_execution_timeout_seconds,
+    )
 
 
 def settled(state: RolloutState, settings: Settings, now: datetime) -> RolloutState:
-    """The endpoint reached what the phase asked for: decide the next action."""
+    """The endpoint reached what the phase asked for: the transition says what comes next; begin the bake it
+    names and say so."""
     target = state.target
     assert target is not None
-    if state.phase is Phase.PROMOTING:
-        if state.promotion_scaling is not None:  # Promote gives the promoted variant its autoscaling back first
-            state.next = "promote"
-            state.message = f"promoted: endpoint {state.endpoint_name} serves {target.model_name} alone"
-            return state
-        after_promotion(state, now)
-    elif state.phase is Phase.UPDATING and target.shifts_traffic:
-        state.next = "shift"
-        state.message = f"variant {target.variant_name} is live at weight 0 beside the baseline"
-        if state.policy.verification is not None and state.verification is None:
-            state.next = "verify"  # replayed requests judge it before any caller is served by it
-    elif state.phase is Phase.UPDATING and target.guardrails:  # SageMaker's blue/green update was the promotion
-        after_promotion(state, now)
-    elif unbaked(state):
-        # A 0 s bake is no bake: an empty window is no evidence, so the step is not judged (nor extended for want
-        # of traffic) - it is done once the endpoint serves it, and the rollout goes on (a gate still waits). What
-        # watches the new model is a later bake: the next step's, or the post-promotion bake, which every rollout
-        # that changes traffic has. An update to the new model alone (all_at_once) was the promotion itself: its
-        # post-promotion bake follows at once.
-        step = state.current_step
-        done = (
-            f"step {state.step_index + 1}/{len(state.steps)}: {step.weight_percent:g}% of traffic on the new model, "
-            "no bake (bake_seconds=0)"
-        )
-        if not target.shifts_traffic and state.step_index + 1 >= len(state.steps):
-            after_promotion(state, now)
-            state.message = f"{done}; {state.message}"
-            return state
-        state.bake = BakeState(started_at=now, ends_at=now)
-        state.phase = Phase.BAKING
-        advance(state, settings, now, done)
-        if state.next != "gate":  # a gate's message says who must act
-            state.message = f"{done}: next {state.next}"
-    else:
-        start_bake(state, now)
-    return state
-
-
-def after_promotion(state: RolloutState, now: datetime) -> None:
-    """The new model serves alone: judge it once more, for ``post_promotion_bake_seconds`` (at least one check),
-    with the same alarms and checks; a failure rolls back to the pre-rollout config."""
-    seconds = state.policy.post_promotion_bake_seconds
-    start_bake(state, now, seconds)
-    state.phase = Phase.VERIFYING
-    state.message = (
-        f"promoted: endpoint {state.endpoint_name} serves the new model alone; judging it for {seconds} s more "
-        "(post_promotion_bake_seconds)"
-    )
-
-
-def unbaked(state: RolloutState) -> bool:
-    """Is the current step one with no bake: 0 s, in a rollout that is not a test? (A test's steps are its
-    evidence: they are always judged.) The post-promotion bake judges the promoted model in any case."""
-    testing = isinstance(state.policy.strategy, (AbTest, Shadow))
-    return state.current_step.bake_seconds == 0 and not testing
-
-
-def start_bake(state: RolloutState, now: datetime, seconds: int | None = None) -> None:
-    """Begin judging the current step: at least one check, then every check interval until the bake ends."""
+    change = transition(state, EndpointSettled())
+    key = change.rows[0].key
     step = state.current_step
-    bake_seconds = step.bake_seconds if seconds is None else seconds
-    state.bake = BakeState(started_at=now, ends_at=now + timedelta(seconds=bake_seconds))
-    # a test's own bake (not the promoted model's) that may stop early is looked at sooner while it is young
-    early = seconds is None and stops_early(state.policy.strategy)
-    state.bake.next_check_seconds = max(1, next_check_seconds(state.judging, state.bake, now, early_looks=early))
-    state.phase, state.next = Phase.BAKING, "bake"
-    if isinstance(state.policy.strategy, Shadow):  # a copy of the requests: callers never see the shadow
-        state.message = (
-            f"shadow test: {step.weight_percent:g}% of requests copied to the new model (callers are answered by "
-            f"the live model), for {step.bake_seconds} s"
-        )
-        return
-    if isinstance(state.policy.strategy, BlueGreen) and bake_seconds == 0:  # SageMaker shifted and baked already
-        state.message = (
-            "SageMaker's blue/green update is done (its guardrails shifted all the traffic and baked it with their "
-            "alarms): one check of the new model"
-        )
-        return
-    state.message = (
+    # A 0 s bake is no bake: an empty window is no evidence, so the step is not judged (nor extended for want of
+    # traffic) - it is done once the endpoint serves it, and the rollout goes on (a gate still waits). What watches
+    # the new model is a later bake: the next step's, or the post-promotion bake, which every rollout that changes
+    # traffic has. An update to the new model alone (all_at_once) was the promotion itself: its post-promotion bake
+    # follows at once.
+    done = (
         f"step {state.step_index + 1}/{len(state.steps)}: {step.weight_percent:g}% of traffic on the new model, "
-        f"baking {bake_seconds} s"
+        "no bake (bake_seconds=0)"
     )
+    if change.bake == "empty":  # set before a gate the passed step may open: its first check counts from it
+        begin_empty_bake(state, now)
+    elif change.bake == "post_promotion":
+        begin_post_promotion_bake(state, now)
+    elif change.bake == "step":
+        begin_bake(state, now)
+    apply(state, change, now)
+    announce_transition(state, change, settings)
+    if key == "settled.promoted.scaling":  # Promote gives the promoted variant its autoscaling back first
+        state.message = f"promoted: endpoint {state.endpoint_name} serves {target.model_name} alone"
+    elif key in ("settled.side", "settled.side.verify"):
+        state.message = f"variant {target.variant_name} is live at weight 0 beside the baseline"
+    elif key == "settled.unbaked.last":
+        state.message = f"{done}; {state.message}"
+    elif key == "settled.unbaked" and state.next != "gate":  # a gate's message says who must act
+        state.message = f"{done}: next {state.next}"
+    return state

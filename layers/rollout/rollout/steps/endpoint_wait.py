@@ -33,14 +33,6 @@ ENDPOINT_WAIT = "endpoint"  # the waiting task's kind (a bake's is "bake", a gat
 STATE_CHANGE = "SageMaker Endpoint State Change"
 _TRANSITIONAL_KEYS = frozenset(status.lower() for status in TRANSITIONAL)
 
-# The endpoint waits' timeout: a lost endpoint event costs at most this long (plus one look), never the rollout.
-FALLBACK_SECONDS = 300
-
-
-def fallback_seconds(state: RolloutState) -> int:
-    """How long Wait For Endpoint (or Wait For Rollback) waits for SageMaker's event before looking anyway."""
-    return max(state.policy.poll_interval_seconds, FALLBACK_SECONDS)
-
 
 def _transitional(event_status: str) -> bool:
     """Is an event's EndpointStatus (upper snake case, ``IN_SERVICE``) one a change passes through? Any spelling

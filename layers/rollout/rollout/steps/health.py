@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from datetime import datetime, timedelta
-from typing import Literal
 
 from rollout import clock, continuation
 from rollout.analysis import (
@@ -18,35 +17,43 @@ from rollout.analysis import (
     next_check_seconds,
     stops_early,
 )
-from rollout.aws import cloudwatch, sagemaker, table
+from rollout.aws import cloudwatch, sagemaker
+from rollout.conclusion import conclude, early_winner
 from rollout.config import Settings
-from rollout.decide import failure_reason
 from rollout.errors import (
-    AbortedError,
-    ApprovalRevokedError,
     AwsServiceError,
-    GateRejectedError,
-    GateTimedOutError,
     HealthCheckFailedError,
-    MetricsUnavailableError,
-    SupersededError,
     TransientError,
 )
+from rollout.guards import require_drift_free
 from rollout.models.policy import AbTest, Shadow
 from rollout.models.progress import (
-    GateState,
     JudgeFigures,
-    PauseState,
     Phase,
     RolloutState,
     StepRecord,
     TaskError,
     Verdict,
 )
-from rollout.notifications import EventKind
-from rollout.steps.announce import announce
-from rollout.steps.drift import require_drift_free
-from rollout.steps.experiment import conclude, early_winner
+from rollout.notifications.announcing import announce, announce_transition
+from rollout.notifications.kinds import EventKind
+from rollout.people import heed_requests
+from rollout.reasons import check_failed, check_failed_at_gate, failure_reason, metrics_unavailable
+from rollout.transition import (
+    Checked,
+    GateApproved,
+    GateFailed,
+    GateTimedOut,
+    GateWaiting,
+    Observation,
+    StepDone,
+    Transition,
+    Unreadable,
+    apply,
+    failure,
+    gate_check_seconds,
+    transition,
+)
 from rollout.verification import judged_from
 
 
@@ -166,14 +173,16 @@ def _evaluate(state: RolloutState, settings: Settings) -> RolloutState:
             detail=decision.reason,
             figures=_figures(record, verdict),
         )
+    change = transition(state, Checked(decision.action))
     if decision.action is BakeAction.ROLL_BACK:
-        return _roll_back(state, f"{label} failed: {decision.reason}")
-    if state.pause is not None:  # hold the current weight: checks go on (a failure above still rolls back)
+        return _roll_back(state, change, check_failed(label, decision.reason))
+    pause = state.pause
+    if pause is not None and change.row.key == "checked.paused":  # hold the weight: checks go on (a fail rolls back)
         bake.next_check_seconds = max(check_interval(analysis, analysis.check_interval_seconds), 1)
-        state.next = "bake"
+        apply(state, change, now)
         state.message = (
-            f"{label}: paused by {state.pause.by}"
-            + (f": {state.pause.reason}" if state.pause.reason else "")
+            f"{label}: paused by {pause.by}"
+            + (f": {pause.reason}" if pause.reason else "")
             + f" (rollout resume {state.endpoint_name}); latest check {verdict.verdict.value} - {decision.reason}"
         )
         return state
@@ -183,9 +192,8 @@ def _evaluate(state: RolloutState, settings: Settings) -> RolloutState:
     if decision.action in (BakeAction.CONTINUE, BakeAction.EXTEND):
         early = stops_early(strategy) and state.phase is Phase.BAKING  # not the promoted model's bake
         bake.next_check_seconds = max(next_check_seconds(analysis, bake, now, early_looks=early), 1)
-        state.next = "bake"
-        return state
-    return _advance(state, settings, now, decision.reason)
+        return apply(state, change, now)
+    return step_done(state, settings, now, decision.reason)
 
 
 def _unreadable(state: RolloutState, now: datetime, exc: Exception) -> RolloutState:
@@ -196,17 +204,15 @@ def _unreadable(state: RolloutState, now: datetime, exc: Exception) -> RolloutSt
     bake.read_errors += 1
     said = f"could not read the alarms, metrics or endpoint ({type(exc).__name__}: {exc})"
     limit = analysis.consecutive_error_limit
-    if bake.read_errors > limit:
-        raise MetricsUnavailableError(
-            f"{step_label(state)}: {said}, {bake.read_errors} checks in a row (consecutive_error_limit={limit}); "
-            "the rollout cannot judge the new model"
-        )
+    change = transition(state, Unreadable())
+    if change.fails is not None:
+        raise failure(change, metrics_unavailable(step_label(state), said, bake.read_errors, limit))
     if bake.ends_at is not None and now >= bake.ends_at:  # a step never passes unread
         bake.ends_at = now + timedelta(seconds=analysis.check_interval_seconds)
     bake.next_check_seconds = max(1, min(next_check_seconds(analysis, bake, now), analysis.check_interval_seconds))
     if state.gate is not None:
-        bake.next_check_seconds = _gate_check_seconds(state, now)
-    state.next = "gate" if state.gate is not None else "bake"
+        bake.next_check_seconds = gate_check_seconds(state, now)
+    apply(state, change, now)
     state.message = (
         f"{step_label(state)}: inconclusive - {said} (error {bake.read_errors} of consecutive_error_limit={limit})"
     )
@@ -266,7 +272,7 @@ def _figures(record: StepRecord, verdict: HealthVerdict) -> dict[str, object]:
     return figures
 
 
-def _roll_back(state: RolloutState, reason: str) -> RolloutState:
+def _roll_back(state: RolloutState, change: Transition, reason: str) -> RolloutState:
     """A failed check: go to Roll Back with the verdict kept. The handler returns (rather than raising
     HealthCheckFailedError into the state machine's Catch, which would drop this invocation's state and with it
     the failing verdict); the error is set as the Catch would set it."""
@@ -275,8 +281,7 @@ def _roll_back(state: RolloutState, reason: str) -> RolloutState:
         Error=type(error).__name__, Cause=json.dumps({"errorMessage": reason, "errorType": type(error).__name__})
     )
     state.reason = failure_reason(state.error)
-    state.next = "restore"
-    return state
+    return apply(state, change, clock.now())
 
 
 def _stopped_early(
@@ -314,10 +319,7 @@ def _stopped_early(
         figures=figures.model_dump(mode="json"),
     )
     state.message = f"{label}: stopped early - {reason}"
-    conclude(state, settings, reason, early=True)
-    if state.next == "promote" and state.policy.gates.confirm_before_promotion:
-        return open_gate(state, settings, "before promotion", "promote", now)
-    return state
+    return _follow(state, settings, now, conclude(state, settings, reason, early=True))
 
 
 def _no_figures() -> JudgeFigures:
@@ -336,62 +338,22 @@ def step_label(state: RolloutState) -> str:
     return f"step {state.step_index + 1}/{len(state.steps)} ({step.weight_percent:g}%)"
 
 
-def advance(state: RolloutState, settings: Settings, now: datetime, reason: str) -> RolloutState:
-    """The current step is done (it passed, or had no bake to judge): what follows."""
-    return _advance(state, settings, now, reason)
-
-
-def _advance(state: RolloutState, settings: Settings, now: datetime, reason: str) -> RolloutState:
-    """The step passed: next step, the end of a test, promotion, or done - through a gate where the policy
-    asks for one."""
-    if state.phase is Phase.VERIFYING:  # the promoted model passed its last judging
-        state.phase, state.next = Phase.DEPLOYED, "done"
-        return state
-    shifting = state.target is not None and state.target.shifts_traffic
-    last = state.step_index + 1 >= len(state.steps) or (state.promote_now and shifting)
-    testing = isinstance(state.policy.strategy, (AbTest, Shadow)) and state.target is not None
-    if not last:
-        confirm = state.current_step.confirm
-        state.step_index += 1
-        if confirm:
-            return open_gate(state, settings, f"after step {state.step_index}", "shift", now)
-        state.next = "shift"
-    elif testing and not state.promote_now:
-        conclude(state, settings, reason)
-        if state.next == "promote" and state.policy.gates.confirm_before_promotion:
-            return open_gate(state, settings, "before promotion", "promote", now)
-    elif shifting or testing:
-        if state.policy.gates.confirm_before_promotion and not state.promote_now:
-            return open_gate(state, settings, "before promotion", "promote", now)
-        state.next = "promote"
-    else:
-        state.phase, state.next = Phase.DEPLOYED, "done"
+def step_done(state: RolloutState, settings: Settings, now: datetime, reason: str) -> RolloutState:
+    """The step passed: next step, the end of a test, promotion, or done - through a gate where the policy asks for
+    one (the transition decides; the end of a test is measured and concluded first)."""
+    change = transition(state, StepDone())
+    if change.conclude:
+        return _follow(state, settings, now, conclude(state, settings, reason))
+    apply(state, change, now)
+    announce_transition(state, change, settings)
     return state
 
 
-def open_gate(
-    state: RolloutState, settings: Settings, name: str, then: Literal["start", "shift", "promote"], now: datetime
-) -> RolloutState:
-    """Wait for a person. Health checks go on at every check interval, and alarms are watched throughout."""
-    gates = state.policy.gates
-    state.gate = GateState(
-        name=name,
-        opened_at=now,
-        deadline=now + timedelta(seconds=gates.timeout_seconds),
-        then=then,
-    )
-    state.bake.next_check_seconds = _gate_check_seconds(state, now)
-    state.next = "gate"
-    state.message = f"waiting for approval at gate '{name}' (rollout approve {state.endpoint_name})"
-    announce(state, EventKind.WAITING_FOR_APPROVAL, settings, gate=name)
+def _follow(state: RolloutState, settings: Settings, now: datetime, seen: Observation) -> RolloutState:
+    change = transition(state, seen)
+    apply(state, change, now)
+    announce_transition(state, change, settings)
     return state
-
-
-def _gate_check_seconds(state: RolloutState, now: datetime) -> int:
-    assert state.gate is not None
-    remaining = int((state.gate.deadline - now).total_seconds())
-    interval = check_interval(state.judging, state.policy.gates.timeout_seconds)
-    return max(1, min(interval, remaining))
 
 
 def _at_gate(
@@ -406,71 +368,26 @@ def _at_gate(
     gate = state.gate
     assert gate is not None
     if signal is not None and signal.Error == "Approved":
-        state.gate = None
-        state.next = "promote" if state.promote_now and state.target and state.target.shifts_traffic else gate.then
+        change = transition(state, GateApproved(signal.Cause))
+        apply(state, change, now)
         state.message = f"gate '{gate.name}' {signal.Cause or 'approved'}"
-        announce(state, EventKind.APPROVED, settings, gate=gate.name, by=signal.Cause)
+        announce_transition(state, change, settings, gate=gate.name, by=signal.Cause)
         return state
     if verdict.verdict is Verdict.FAIL:  # a gate never blocks a rollback
         served = state.step_index if gate.then == "shift" else state.step_index + 1  # the step whose traffic is on
         weight = state.steps[served - 1].weight_percent if gate.then != "start" and served else 0.0
         _record(state, served or 1, weight, now, verdict, verdict.reason, observed)
-        return _roll_back(state, f"{label} failed while waiting at gate '{gate.name}': {verdict.reason}")
+        reason = check_failed_at_gate(label, gate.name, verdict.reason)
+        return _roll_back(state, transition(state, GateFailed()), reason)
     if now >= gate.deadline:
         timeout = state.policy.gates.timeout_seconds
-        if state.policy.gates.on_timeout == "roll_back":
-            raise GateTimedOutError(f"nobody approved gate '{gate.name}' within {timeout} s (on_timeout=roll_back)")
-        state.gate = None
-        state.next = gate.then
+        change = transition(state, GateTimedOut())
+        if change.fails is not None:
+            raise failure(change, f"nobody approved gate '{gate.name}' within {timeout} s (on_timeout=roll_back)")
+        apply(state, change, now)
         state.message = f"gate '{gate.name}' timed out after {timeout} s; proceeding (on_timeout=proceed)"
         return state
-    state.bake.next_check_seconds = _gate_check_seconds(state, now)
-    state.next = "gate"
+    state.bake.next_check_seconds = gate_check_seconds(state, now)
+    apply(state, transition(state, GateWaiting()), now)
     state.message = f"still waiting for approval at gate '{gate.name}' ({verdict.verdict.value}: {verdict.reason})"
     return state
-
-
-def heed_requests(state: RolloutState, settings: Settings) -> None:
-    """What people and the registry asked of this rollout: a revoked approval and an abort (roll back now), a
-    newer version superseding it (on_busy supersede), promote (skip the remaining steps), and the approval or
-    rejection of the gate it waits at. Requests are durable: a person's word is never lost to a
-    task token that timed out in the same second."""
-    timed = table.timed_requests(settings.table_name, state.endpoint_name, state.rollout_id)
-    asked = {action: (by, reason) for action, (by, reason, _at) in timed.items()}
-    _heed_pause(state, timed)
-    if "revoke" in asked:
-        _by, reason = asked["revoke"]
-        raise ApprovalRevokedError(reason)
-    if "abort" in asked:
-        by, reason = asked["abort"]
-        raise AbortedError(f"aborted by {by}: {reason}")
-    if "supersede" in asked:
-        _by, reason = asked["supersede"]
-        raise SupersededError(reason)
-    if "promote" in asked:
-        state.promote_now = True
-    gate = state.gate
-    if gate is not None and f"reject:{gate.name}" in asked:
-        by, reason = asked[f"reject:{gate.name}"]
-        raise GateRejectedError(f"rejected by {by}" + (f": {reason}" if reason else ""))
-    alarmed = state.signal is not None and state.signal.Error == "AlarmFiredError"
-    if gate is not None and f"approve:{gate.name}" in asked and not alarmed:  # an approval never masks an alarm
-        by, reason = asked[f"approve:{gate.name}"]
-        state.signal = TaskError(Error="Approved", Cause=f"approved by {by}" + (f": {reason}" if reason else ""))
-
-
-def _heed_pause(state: RolloutState, timed: dict[str, tuple[str, str, str]]) -> None:
-    """Pause and resume: the later of the two requests stands. Pausing keeps what is left of the bake;
-    resuming gives it back, counted from now."""
-    pause, resume = timed.get("pause"), timed.get("resume")
-    paused = pause is not None and (resume is None or pause[2] > resume[2])
-    now = clock.now()
-    if paused and state.pause is None and pause is not None:
-        ends = state.bake.ends_at
-        left = max(0, int((ends - now).total_seconds())) if ends is not None and state.phase is Phase.BAKING else None
-        state.pause = PauseState(at=now, by=pause[0], reason=pause[1], bake_seconds_left=left)
-    elif not paused and state.pause is not None:
-        if state.pause.bake_seconds_left is not None and state.phase is Phase.BAKING:
-            state.bake.ends_at = now + timedelta(seconds=state.pause.bake_seconds_left)
-            state.bake.next_check_seconds = max(next_check_seconds(state.judging, state.bake, now), 1)
-        state.pause = None

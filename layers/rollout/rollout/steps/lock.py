@@ -8,19 +8,20 @@ over: no rollout is ever refused by one that has finished.
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 
-from rollout import clock, continuation
+from rollout import clock, continuation, reasons
 from rollout.aws import registry, stepfunctions, table
 from rollout.config import Settings
-from rollout.decide import failure_reason, final_outcome
+from rollout.decide import final_outcome
 from rollout.errors import SupersededError
-from rollout.models.progress import LockStatus, Outcome, Phase, RolloutState
+from rollout.leftovers import unconfirmed
+from rollout.models.progress import LockStatus, Outcome, RolloutState
 from rollout.models.request import StartSource
-from rollout.notifications import EventKind
-from rollout.steps.announce import announce
-from rollout.steps.cleanup import unconfirmed
+from rollout.notifications.announcing import announce, announce_transition
+from rollout.notifications.kinds import EventKind
+from rollout.records import record_fields
+from rollout.transition import LockBusy, LockRefused, LockTaken, apply, transition
 
 
 def approval_key(state: RolloutState) -> str:
@@ -54,8 +55,8 @@ def acquire_lock(state: RolloutState, settings: Settings) -> RolloutState:
             settings.dedupe_window_seconds,
         )
         if owner != state.rollout_id:
-            state.lock.status, state.lock.holder = LockStatus.DUPLICATE, owner
-            state.outcome = Outcome.DUPLICATE
+            apply(state, transition(state, LockRefused("duplicate")), now)
+            state.lock.holder = owner
             state.reason = (
                 f"duplicate approval event: rollout {owner} already handles {state.package.arn} on {endpoint}"
             )
@@ -126,7 +127,7 @@ def acquire_lock(state: RolloutState, settings: Settings) -> RolloutState:
         _supersede_holder(state, settings, holder)
     if waited >= state.policy.queue_timeout_seconds:
         return _refuse(state, settings, f"{busy}; gave up after queueing {waited} s (queue_timeout_seconds)")
-    state.lock.status, state.phase = LockStatus.BUSY, Phase.WAITING_FOR_LOCK
+    apply(state, transition(state, LockBusy()), now)
     state.message = f"{busy}; queued for {waited} s, next try in {state.policy.lock_poll_seconds} s"
     continuation.offer(state, "lock", settings.continue_after_events)
     return state
@@ -148,7 +149,7 @@ def _wait_for_release(
         return _refuse(state, settings, f"{busy}; policy on_busy=reject")
     if waited >= state.policy.queue_timeout_seconds:
         return _refuse(state, settings, f"{busy}; gave up after waiting {waited} s (queue_timeout_seconds)")
-    state.lock.status, state.phase = LockStatus.BUSY, Phase.WAITING_FOR_LOCK
+    apply(state, transition(state, LockBusy()), now)
     state.message = f"{busy}; waited {waited} s, next look in {state.policy.lock_poll_seconds} s"
     if not state.lock.told_held:
         announce(state, EventKind.WAITING_FOR_RELEASE, settings, held_by=held.rollout_id, reason=busy)
@@ -186,7 +187,9 @@ def _newer_of_same_group(entry: table.QueueEntry, mine: table.QueueEntry) -> boo
 
 def _acquired(state: RolloutState, settings: Settings, now: datetime, how: str) -> RolloutState:
     endpoint = state.endpoint_name
-    state.lock.status, state.lock.holder, state.phase = LockStatus.ACQUIRED, state.rollout_id, Phase.LOCKED
+    change = transition(state, LockTaken())
+    apply(state, change, now)
+    state.lock.holder = state.rollout_id
     table.dequeue(settings.table_name, endpoint, state.rollout_id)
     table.index_package(
         settings.table_name, state.package.arn, state.rollout_id, endpoint, now, settings.lock_lease_seconds
@@ -196,7 +199,7 @@ def _acquired(state: RolloutState, settings: Settings, now: datetime, how: str) 
     state.inherited_from = sorted(earlier)
     state.inherited_leftovers = sorted({entry for entries in earlier.values() for entry in entries})
     state.message = f"locked endpoint {endpoint}{how}"
-    announce(state, EventKind.STARTED, settings)
+    announce_transition(state, change, settings)
     return state
 
 
@@ -207,8 +210,9 @@ def _superseded(state: RolloutState, settings: Settings, newer: table.QueueEntry
         f"{state.package.group_name} v{state.package.version} for endpoint {state.endpoint_name}; the newest "
         "approved version is rolled out"
     )
-    state.lock.status, state.lock.holder = LockStatus.SUPERSEDED, newer.rollout_id
-    state.outcome, state.reason, state.message = Outcome.SUPERSEDED, reason, reason
+    apply(state, transition(state, LockRefused("superseded")), clock.now())
+    state.lock.holder = newer.rollout_id
+    state.reason = state.message = reason
     return state
 
 
@@ -232,7 +236,8 @@ def _supersede_holder(state: RolloutState, settings: Settings, holder: table.Loc
 
 def _refuse(state: RolloutState, settings: Settings, reason: str) -> RolloutState:
     table.dequeue(settings.table_name, state.endpoint_name, state.rollout_id)
-    state.lock.status, state.outcome, state.reason, state.message = LockStatus.REFUSED, Outcome.REJECTED, reason, reason
+    apply(state, transition(state, LockRefused("refused")), clock.now())
+    state.reason = state.message = reason
     return state
 
 
@@ -248,7 +253,7 @@ def release_lock(state: RolloutState, settings: Settings) -> RolloutState:
             endpoint,
             state.rollout_id,
             state.package.arn,
-            state.reason or failure_reason(state.error),
+            reasons.rollback_reason(state),
             clock.now(),
             state.started_at,
         )
@@ -270,25 +275,3 @@ def release_lock(state: RolloutState, settings: Settings) -> RolloutState:
     if final_outcome(state) is Outcome.REJECTED and state.request.source is StartSource.EVENT:
         table.release_claim(settings.table_name, endpoint, state.package.arn, approval_key(state), state.rollout_id)
     return state
-
-
-def record_fields(state: RolloutState, outcome: str) -> dict[str, str | None]:
-    """The rollout record's attributes (the table module adds the keys)."""
-    return {
-        "outcome": outcome,
-        "reason": state.reason,
-        "package_arn": state.package.arn,
-        "package_group": state.package.group_name,
-        "package_version": str(state.package.version) if state.package.version is not None else None,
-        "strategy": state.policy.strategy.type,
-        "source": state.request.source.value,
-        "requested_by": state.request.requested_by,
-        "execution_arn": state.execution_arn,
-        "started_at": state.started_at.isoformat(),
-        "baseline_config": state.baseline.config_name if state.baseline else None,
-        "target_config": state.target.config_name if state.target else None,
-        "steps": json.dumps([r.model_dump(mode="json") for r in state.history]) if state.history else None,
-        "experiment": state.experiment.model_dump_json() if state.experiment else None,
-        "leftovers": ", ".join(state.leftovers) if state.leftovers else None,
-        "verification": state.verification.model_dump_json() if state.verification else None,
-    }

@@ -8,14 +8,16 @@ from typing import Any
 from rollout import clock
 from rollout.aws import registry, ssm, table
 from rollout.config import Settings
-from rollout.decide import failure_reason, final_outcome
+from rollout.decide import final_outcome
 from rollout.errors import RolloutError
 from rollout.inputs import parse_start_input, parse_time
-from rollout.models.progress import Outcome, Phase, RolloutState, TaskError
-from rollout.notifications import EventKind
+from rollout.models.progress import Outcome, RolloutState, TaskError
+from rollout.notifications.announcing import announce, publish, retry_unsent
+from rollout.notifications.kinds import EventKind
 from rollout.policy import merge_layers, standard_layers
-from rollout.steps.announce import announce, publish, retry_unsent
-from rollout.steps.lock import record_fields
+from rollout.reasons import failure_reason
+from rollout.records import record_fields
+from rollout.transition import Recorded, apply, transition
 
 UNKNOWN_ENDPOINT = "-"
 OUTCOME_EVENTS = {
@@ -61,7 +63,7 @@ def record_outcome(state: RolloutState, settings: Settings) -> RolloutState:
         fields["announcements_failed"] = str(state.announcements_failed)
         fields["announcements_unsent"] = str(len(state.unsent))
     table.put_record(settings.table_name, state.endpoint_name, state.started_at, state.rollout_id, fields)
-    state.phase = Phase.FINISHED
+    apply(state, transition(state, Recorded()), clock.now())
     state.message = f"{outcome.value}: {state.reason}"
     if state.announcements_failed:
         state.message += f" ({state.announcements_failed} announcement(s) failed, {len(state.unsent)} never sent)"

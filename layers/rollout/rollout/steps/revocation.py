@@ -15,7 +15,6 @@ from typing import Any
 from rollout.aws import registry, stepfunctions, table
 from rollout.config import Settings
 from rollout.errors import ApprovalRevokedError
-from rollout.models.progress import RolloutState
 
 
 def on_package_change(event: Mapping[str, Any], settings: Settings) -> dict[str, Any]:
@@ -39,12 +38,3 @@ def on_package_change(event: Mapping[str, Any], settings: Settings) -> dict[str,
             stepfunctions.fail_task(waiting.token, ApprovalRevokedError.__name__, reason)
         revoked.append(rollout_id)
     return {"package": arn, "revoked": revoked}
-
-
-def require_approval(state: RolloutState) -> None:
-    """Before the new model gets (all) traffic: the package must still be Approved."""
-    package = registry.describe_model_package(state.package.arn)
-    if package.approval_status != "Approved":
-        raise ApprovalRevokedError(
-            f"the approval of {state.package.arn} was revoked in the model registry: {package.changed()}"
-        )

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from rollout import clock, continuation
+from rollout import clock, continuation, reasons
 from rollout.aws import autoscaling, sagemaker
 from rollout.config import Settings
-from rollout.decide import RollbackAction, error_message, failure_reason, rollback_action
+from rollout.decide import RollbackAction, fallback_seconds, rollback_action
 from rollout.errors import AwsServiceError, EndpointConfigNotFoundError, TransientError
 from rollout.models.endpoint import EndpointSnapshot
 from rollout.models.progress import Phase, RolloutState, TaskError
+from rollout.names import resource_tags
 from rollout.plan.configs import baseline_weights, live_capacities
-from rollout.steps.endpoint_wait import fallback_seconds
-from rollout.steps.target import resource_tags
+from rollout.transition import RollbackBegun, RollbackDone, RollbackMoving, RollbackStopped, apply, transition
 
 ROLLBACK_RETRY_MAX_SECONDS = 300  # the longest wait between two tries of a rollback step that met an AWS error
 
@@ -28,8 +28,9 @@ def roll_back(state: RolloutState) -> RolloutState:
     moving toward the new model."""
     now = clock.now()
     if state.phase is not Phase.ROLLING_BACK:
-        state.phase, state.rollback_started_at = Phase.ROLLING_BACK, now
-        state.reason = state.reason or failure_reason(state.error)
+        apply(state, transition(state, RollbackBegun()), now)
+        state.rollback_started_at = now
+        state.reason = reasons.rollback_reason(state)
         state.rollback_errors = 0
     try:
         _roll_back_once(state, now)
@@ -43,6 +44,7 @@ def roll_back(state: RolloutState) -> RolloutState:
             f"of this rollback; it keeps trying for {max(left, 0)} s more, rollback_deadline_seconds)"
         )
         state.rollback_error = f"{type(exc).__name__}: {exc}"
+        apply(state, transition(state, RollbackMoving()), now)  # tried again after the backoff
     return state
 
 
@@ -57,7 +59,7 @@ def _roll_back_once(state: RolloutState, now: datetime) -> None:
         state.touched = True
     if decision.action is RollbackAction.DONE:
         restore_baseline_scaling(state)
-        state.phase = Phase.ROLLED_BACK
+        apply(state, transition(state, RollbackDone()), now)
     elif decision.action is RollbackAction.CUT_TRAFFIC and state.target and state.target.variant_name:
         sagemaker.update_weights(endpoint, baseline_weights(state.require_baseline(), state.target.variant_name))
     elif decision.action is RollbackAction.RESTORE_LIVE:
@@ -66,11 +68,13 @@ def _roll_back_once(state: RolloutState, now: datetime) -> None:
         release_blocking_scaling(state, observed)
         sagemaker.update_endpoint(endpoint, baseline_config)
     elif decision.action is RollbackAction.RECREATE_BASELINE and baseline_config:
-        sagemaker.create_endpoint(endpoint, baseline_config, resource_tags(state))
+        sagemaker.create_endpoint(endpoint, baseline_config, resource_tags(state.rollout_id, state.endpoint_name))
     elif decision.action is RollbackAction.DELETE:
         sagemaker.delete_endpoint(endpoint)
     elif decision.action in (RollbackAction.GIVE_UP, RollbackAction.STOP):
-        stop(state, "RollbackFailedError", decision.reason)
+        stop(state, "RollbackFailedError", decision.reason, now)
+    if decision.action not in (RollbackAction.DONE, RollbackAction.GIVE_UP, RollbackAction.STOP):
+        apply(state, transition(state, RollbackMoving()), now)  # Wait For Rollback, then one more look
     state.rollback_errors = 0
     state.rollback_error = None
 
@@ -96,19 +100,13 @@ def wait_seconds(state: RolloutState, action: RollbackAction, observed: Endpoint
     return state.policy.poll_interval_seconds
 
 
-def stop(state: RolloutState, kind: str, said: str) -> None:
+def stop(state: RolloutState, kind: str, said: str, now: datetime) -> None:
     """The rollout stops and leaves the endpoint exactly as it is; a person must look (outcome needs_attention).
     ``kind`` names why, as an error class does (the record's reason starts with it)."""
-    said = said if said.endswith(".") else f"{said}."
-    if state.error is not None and state.error.Error == "DriftError":  # what changed, then what the rollout did
-        kind, cause = "DriftError", f"{error_message(state.error)}; {said}"
-    else:
-        cause = f"{said} The rollout was rolling back because: {state.reason}" if state.reason else said
-    if state.rollback_error:
-        cause += f" The last AWS error of the rollback: {state.rollback_error}"
+    kind, cause = reasons.stopped(kind, said, state)
     state.error = TaskError(Error=kind, Cause=cause)
     state.reason = f"{kind}: {cause}"
-    state.phase, state.next = Phase.STOPPED, "done"
+    apply(state, transition(state, RollbackStopped()), now)
     state.message = state.reason
 
 

@@ -7,7 +7,9 @@ from rollout.aws import cloudwatch, sagemaker
 from rollout.config import Settings
 from rollout.errors import EndpointConfigNotFoundError
 from rollout.models.policy import BlueGreen, Shadow
-from rollout.models.progress import Phase, RolloutState, Target
+from rollout.models.progress import RolloutState, Target
+from rollout.names import resource_tags
+from rollout.notifications.announcing import announce_transition
 from rollout.plan.configs import (
     ConfigRequest,
     promote_config,
@@ -17,14 +19,7 @@ from rollout.plan.configs import (
     without_shadows,
 )
 from rollout.plan.steps import shifts_traffic
-
-
-def resource_tags(state: RolloutState) -> list[dict[str, str]]:
-    """Tags on everything a rollout creates, so people (and IAM conditions) can tell whose it is."""
-    return [
-        {"Key": "sagemaker-rollout:rollout-id", "Value": state.rollout_id},
-        {"Key": "sagemaker-rollout:endpoint", "Value": state.endpoint_name},
-    ]
+from rollout.transition import Prepared, apply, transition
 
 
 def prepare_target(state: RolloutState, settings: Settings) -> RolloutState:
@@ -54,7 +49,7 @@ def prepare_target(state: RolloutState, settings: Settings) -> RolloutState:
             model_name=model_name, config_name=config_name, creates_endpoint=not baseline.exists, guardrails=guardrails
         )
         how = f"created model {model_name} and endpoint config {config_name}"
-    tags = resource_tags(state)
+    tags = resource_tags(state.rollout_id, state.endpoint_name)
     sagemaker.ensure_model(model_name, package.arn, settings.execution_role_arn, tags)
     for request in requests:
         sagemaker.ensure_endpoint_config(request, tags)
@@ -64,14 +59,9 @@ def prepare_target(state: RolloutState, settings: Settings) -> RolloutState:
             names.alarm_prefix(state.rollout_id), endpoint, target.variant_name, state.judging, tags
         )
     state.message = how + (f"; alarms {', '.join(state.service_alarms)}" if state.service_alarms else "")
-    state.phase = Phase.PREPARED
-    if state.policy.gates.confirm_before_start:
-        # imported here: Roll Back imports this module for resource_tags, and the health step's imports (the
-        # statistics, the experiments) would be a third of its cold start
-        from rollout.steps.health import open_gate
-
-        return open_gate(state, settings, "before start", "start", clock.now())
-    state.next = "start"
+    change = transition(state, Prepared())  # start, or wait at the start gate (gates.confirm_before_start)
+    apply(state, change, clock.now())
+    announce_transition(state, change, settings)
     return state
 
 

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from rollout import clock
 from rollout.aws import autoscaling, sagemaker
+from rollout.baking import begin_post_promotion_bake
 from rollout.config import Settings
+from rollout.guards import require_approval, require_drift_free
 from rollout.models.progress import Phase, RolloutState
-from rollout.notifications import EventKind
+from rollout.notifications.announcing import announce_transition
 from rollout.plan.configs import promotion_scaling, step_weights
-from rollout.steps.announce import announce
-from rollout.steps.deploy import after_promotion
-from rollout.steps.drift import require_drift_free
-from rollout.steps.revocation import require_approval
+from rollout.transition import PromotionSent, PromotionSettled, ShiftSent, apply, transition
 
 
 def shift_traffic(state: RolloutState, settings: Settings) -> RolloutState:
@@ -28,10 +27,11 @@ def shift_traffic(state: RolloutState, settings: Settings) -> RolloutState:
         require_drift_free(state, observed)
         sagemaker.update_weights(endpoint, weights)
     state.update_started_at = clock.now()
-    state.phase, state.next = Phase.SHIFTING, "wait"
+    change = transition(state, ShiftSent())
+    apply(state, change, state.update_started_at)
     shown = ", ".join(f"{w['VariantName']}={w['DesiredWeight']:g}" for w in weights)
     state.message = f"step {state.step_index + 1}/{len(state.steps)}: shifting {endpoint} to {shown}"
-    announce(state, EventKind.STEP_SHIFTED, settings, weights={w["VariantName"]: w["DesiredWeight"] for w in weights})
+    announce_transition(state, change, settings, weights={w["VariantName"]: w["DesiredWeight"] for w in weights})
     return state
 
 
@@ -46,7 +46,10 @@ def promote(state: RolloutState, settings: Settings) -> RolloutState:
     settled = state.phase is Phase.PROMOTING and observed.status == "InService"
     if settled and observed.config_name == target.config_name:
         give_promoted_variant_its_scaling(state)
-        after_promotion(state, now)
+        change = transition(state, PromotionSettled())
+        begin_post_promotion_bake(state, now)
+        apply(state, change, now)
+        announce_transition(state, change, settings)
         return state
     if target.config_name not in {observed.config_name, observed.pending_config_name}:
         require_drift_free(state, observed)
@@ -54,9 +57,10 @@ def promote(state: RolloutState, settings: Settings) -> RolloutState:
         release_scaling_for_promotion(state)
         sagemaker.update_endpoint(state.endpoint_name, target.config_name)
     state.update_started_at = now
-    state.phase, state.next = Phase.PROMOTING, "wait"
+    change = transition(state, PromotionSent())
+    apply(state, change, now)
     state.message = f"promoting: updating {state.endpoint_name} to {target.config_name}"
-    announce(state, EventKind.PROMOTED, settings)
+    announce_transition(state, change, settings)
     return state
 
 

@@ -9,10 +9,11 @@ from datetime import timedelta
 from rollout import clock
 from rollout.aws import runtime, s3, sagemaker
 from rollout.config import Settings
-from rollout.errors import PreTrafficVerificationError, VerificationSampleError
+from rollout.errors import VerificationSampleError
 from rollout.models.progress import RolloutState
-from rollout.notifications import EventKind
-from rollout.steps.announce import announce
+from rollout.notifications.announcing import announce
+from rollout.notifications.kinds import EventKind
+from rollout.transition import VerificationFailed, VerificationPassed, apply, failure, transition
 from rollout.verification import Replayed, judge_replay
 
 
@@ -61,8 +62,8 @@ def verify_new_variant(state: RolloutState, settings: Settings) -> RolloutState:
         verification=result.model_dump(mode="json"),
     )
     state.message = result.reason
-    if not result.passed:
+    change = transition(state, VerificationPassed() if result.passed else VerificationFailed())
+    if change.fails is not None:
         state.reason = result.reason
-        raise PreTrafficVerificationError(result.reason)
-    state.next = "shift"
-    return state
+        raise failure(change, result.reason)
+    return apply(state, change, clock.now())

@@ -1,4 +1,5 @@
-"""Announcing a rollout event: the EventBridge event and the SNS message, from one detail.
+"""Announcing a rollout event: the EventBridge event and the SNS message, from one detail (the boto3 calls are
+``rollout.aws.notify``'s: only adapters import boto3).
 
 Announcements are side calls: they never fail a step, and never roll back or reject a model. A channel that fails
 (after the SDK's own retries) is counted, and its announcement is kept in the state (at most ``UNSENT_MAX``) and
@@ -15,7 +16,9 @@ from rollout.aws import notify
 from rollout.config import Settings
 from rollout.errors import RolloutError
 from rollout.models.progress import RolloutState
-from rollout.notifications import EventKind, event_detail, human_message
+from rollout.notifications.kinds import EventKind, event_detail
+from rollout.notifications.messages import human_message
+from rollout.transition import Transition, announcements
 
 UNSENT_MAX = 20  # announcements kept for a retry (the state stays far below Step Functions' 256 KiB)
 Channel = Literal["events", "sns"]
@@ -32,6 +35,12 @@ def announce(state: RolloutState, kind: EventKind, settings: Settings, **extra: 
             state.announcements_failed += 1
             if len(state.unsent) < UNSENT_MAX:
                 state.unsent.append({"channel": channel, "detail": detail})
+
+
+def announce_transition(state: RolloutState, change: Transition, settings: Settings, **extra: Any) -> None:
+    """Announce the events a transition names (with the step's ``extra`` detail, e.g. a shift's weights)."""
+    for kind, detail in announcements(state, change, **extra):
+        announce(state, kind, settings, **detail)
 
 
 def retry_unsent(state: RolloutState, settings: Settings) -> None:

@@ -1,5 +1,7 @@
-"""The end of an A/B or shadow test: both sides' figures over the whole test, the winner, and what follows -
-promotion, keeping the test's configuration, or the endpoint back on its baseline."""
+"""The end of an A/B or shadow test: both sides' figures over the whole test (CloudWatch, the data capture), the
+winner, and the decision - told as a ``Rollout Experiment Concluded`` event and handed to ``rollout.transition`` as an
+``ExperimentConcluded`` observation (promotion, keeping the test's configuration, or the endpoint back on its
+baseline). Also the sequential test an A/B test with ``stop_early`` asks at every check."""
 
 from __future__ import annotations
 
@@ -11,11 +13,12 @@ from rollout.aws import cloudwatch, s3, sagemaker
 from rollout.config import Settings
 from rollout.experiment import AbVerdict, ab_decision, ab_sequential_winner, ab_winner, shadow_decision
 from rollout.models.policy import AbTest, Shadow, Verification
-from rollout.models.progress import ExperimentResult, Outcome, Phase, RolloutState, SideFigures, VerificationResult
-from rollout.notifications import EventKind
+from rollout.models.progress import ExperimentResult, RolloutState, SideFigures, VerificationResult
+from rollout.notifications.announcing import announce
+from rollout.notifications.kinds import EventKind
 from rollout.stats.core import Counts
 from rollout.stats.sequential import Period, SequentialResult, sequential_error_rates, sequential_means
-from rollout.steps.announce import announce
+from rollout.transition import ExperimentConcluded
 from rollout.verification import judge_replay, judged_from
 
 
@@ -127,9 +130,9 @@ def compare_shadow_answers(state: RolloutState, strategy: Shadow) -> Verificatio
     return judge_replay(thresholds, pairs, f"{destination} (captured pairs)", production)
 
 
-def conclude(state: RolloutState, settings: Settings, verdict_reason: str, early: bool = False) -> RolloutState:
-    """The test ran its course (its last check passed) or a sequential test ended it ``early``: decide and set
-    what comes next."""
+def conclude(state: RolloutState, settings: Settings, verdict_reason: str, early: bool = False) -> ExperimentConcluded:
+    """The test ran its course (its last check passed) or a sequential test ended it ``early``: measure, decide,
+    record and tell it; what follows is the transition's (``ExperimentConcluded``)."""
     strategy = state.policy.strategy
     assert isinstance(strategy, (AbTest, Shadow))
     now = clock.now()
@@ -184,16 +187,12 @@ def conclude(state: RolloutState, settings: Settings, verdict_reason: str, early
     )
     label = "A/B test" if isinstance(strategy, AbTest) else "shadow test"
     if decision == "promote":
-        state.next = "promote"
         state.message = f"{label}: {reason}; promoting the new model"
         state.reason = f"{label}: {reason}; the new model was promoted"
     elif decision in ("keep", "keep_both"):
-        state.phase, state.next, state.outcome = Phase.DEPLOYED, "done", Outcome.SUCCEEDED
         kept = "both models keep serving at the test weights" if decision == "keep_both" else "the shadow keeps running"
         state.reason = state.message = f"{label}: {reason}; {kept} (decision {decision})"
     else:
-        state.outcome = Outcome.SUCCEEDED if planned_restore else Outcome.ROLLED_BACK
         back = f"endpoint {state.endpoint_name} goes back to {state.require_baseline().config_name}"
         state.reason = state.message = f"{label}: {reason}; {back} (decision {decision})"
-        state.next = "restore"
-    return state
+    return ExperimentConcluded(decision=decision, planned_restore=planned_restore)

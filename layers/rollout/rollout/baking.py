@@ -1,0 +1,54 @@
+"""A bake's clock and what a person reads while it runs: the window of the step being judged (or of the promoted
+model's post-promotion bake), when it is first checked, and the message. Pure: time comes in as ``now``; the phase
+and the next action come from ``rollout.transition``."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from rollout.analysis import next_check_seconds, stops_early
+from rollout.models.policy import BlueGreen, Shadow
+from rollout.models.progress import BakeState, RolloutState
+
+
+def begin_bake(state: RolloutState, now: datetime, seconds: int | None = None) -> None:
+    """Begin judging the current step (or ``seconds`` of the promoted model): at least one check, then every check
+    interval until the bake ends."""
+    step = state.current_step
+    bake_seconds = step.bake_seconds if seconds is None else seconds
+    state.bake = BakeState(started_at=now, ends_at=now + timedelta(seconds=bake_seconds))
+    # a test's own bake (not the promoted model's) that may stop early is looked at sooner while it is young
+    early = seconds is None and stops_early(state.policy.strategy)
+    state.bake.next_check_seconds = max(1, next_check_seconds(state.judging, state.bake, now, early_looks=early))
+    if isinstance(state.policy.strategy, Shadow):  # a copy of the requests: callers never see the shadow
+        state.message = (
+            f"shadow test: {step.weight_percent:g}% of requests copied to the new model (callers are answered by "
+            f"the live model), for {step.bake_seconds} s"
+        )
+        return
+    if isinstance(state.policy.strategy, BlueGreen) and bake_seconds == 0:  # SageMaker shifted and baked already
+        state.message = (
+            "SageMaker's blue/green update is done (its guardrails shifted all the traffic and baked it with their "
+            "alarms): one check of the new model"
+        )
+        return
+    state.message = (
+        f"step {state.step_index + 1}/{len(state.steps)}: {step.weight_percent:g}% of traffic on the new model, "
+        f"baking {bake_seconds} s"
+    )
+
+
+def begin_post_promotion_bake(state: RolloutState, now: datetime) -> None:
+    """The new model serves alone: judge it once more, for ``post_promotion_bake_seconds`` (at least one check),
+    with the same alarms and checks; a failure rolls back to the pre-rollout config."""
+    seconds = state.policy.post_promotion_bake_seconds
+    begin_bake(state, now, seconds)
+    state.message = (
+        f"promoted: endpoint {state.endpoint_name} serves the new model alone; judging it for {seconds} s more "
+        "(post_promotion_bake_seconds)"
+    )
+
+
+def begin_empty_bake(state: RolloutState, now: datetime) -> None:
+    """A step with no bake (0 s): an empty window, which is never judged - the step is done once it is served."""
+    state.bake = BakeState(started_at=now, ends_at=now)
