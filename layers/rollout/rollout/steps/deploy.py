@@ -3,8 +3,8 @@ InService, then say what comes next (shift, bake, promote, done)."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from datetime import datetime
+from typing import TYPE_CHECKING
 
 from rollout import clock, continuation, reasons
 from rollout.aws import cloudwatch, sagemaker
