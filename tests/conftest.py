@@ -1,0 +1,25 @@
+"""Suite-wide ordering for xdist: the longest tests start first, the many short unit tests fill in at the end.
+
+``-n auto`` hands tests to the workers in collection order; a long test collected last would start when the other
+worker has nothing left, and the run would wait for it alone. The order of tests changes nothing else: every test
+builds its own world.
+"""
+
+import pytest
+
+# the heaviest directories first: a workflow test runs a whole rollout, a unit test a function
+_WEIGHT = {"workflow": 0, "functional": 1, "unit": 2}
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "long: a test that simulates days (runs first, so it never ends a run alone)")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Long tests first, then workflow, functional and unit tests (a stable sort: files keep their order)."""
+
+    def weight(item: pytest.Item) -> tuple[int, int]:
+        suite = item.path.parent.name
+        return (0 if item.get_closest_marker("long") else 1, _WEIGHT.get(suite, 1))
+
+    items.sort(key=weight)
