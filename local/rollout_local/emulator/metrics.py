@@ -259,14 +259,17 @@ class MetricStore:
             metric = stat_query["Metric"]
             delta = timedelta(seconds=int(stat_query["Period"]))
             stat = stat_query["Stat"]
-            values, timestamps = self._buckets(
-                (metric["Namespace"], metric["MetricName"], _dimensions(metric.get("Dimensions") or [])),
-                start_time,
-                end_time,
-                delta,
-                stat,
-                stat_query.get("Unit"),
-            )
+            values: list[float | None] = []  # a Period too fine for the StartTime's age: AWS returns no datapoints
+            timestamps: list[datetime] = []
+            if period_allowed(int(stat_query["Period"]), start_time, self.now()):
+                values, timestamps = self._buckets(
+                    (metric["Namespace"], metric["MetricName"], _dimensions(metric.get("Dimensions") or [])),
+                    start_time,
+                    end_time,
+                    delta,
+                    stat,
+                    stat_query.get("Unit"),
+                )
             if scan_by == "TimestampDescending":
                 values.reverse()
                 timestamps.reverse()
@@ -329,6 +332,8 @@ class MetricStore:
     ) -> list[Any]:
         """GetMetricStatistics' datapoints (moto's buckets: every ``period`` from the first datapoint)."""
         start_time, end_time = _aware(start_time).replace(microsecond=0), _aware(end_time).replace(microsecond=0)
+        if not period_allowed(period, start_time, self.now()):
+            return []  # AWS: "no data points in that time range is returned"
         dims = [(d["Name"], d["Value"]) for d in dimensions or []]
         points = self.window(namespace, metric_name, dims, start_time, end_time, unit)
         delta = timedelta(seconds=period)
@@ -341,6 +346,20 @@ class MetricStore:
                 index += 1
             buckets.append(_statistics_of(stats, bucket_start, points[first:index]))
         return buckets
+
+
+# CloudWatch keeps 1-minute datapoints for 15 days, 5-minute ones for 63 days, then hourly ones; a query whose
+# StartTime is older than that must ask for a Period of the coarser resolution, "or no data points in that time
+# range is returned" (GetMetricData's MetricStat.Period, GetMetricStatistics' Period; AWS CloudWatch API Reference).
+RESOLUTIONS = ((timedelta(days=63), 3600), (timedelta(days=15), 300), (timedelta(hours=3), 60))
+
+
+def period_allowed(period: int, start: datetime, now: datetime) -> bool:
+    """Does CloudWatch answer a query of ``period`` seconds starting at ``start`` (as of ``now``)?"""
+    for age, multiple in RESOLUTIONS:
+        if start < now - age:
+            return period % multiple == 0
+    return True
 
 
 def _dimensions(dimensions: Iterable[tuple[str, str]] | list[dict[str, str]]) -> frozenset[tuple[str, str]]:
