@@ -131,3 +131,105 @@ def test_the_world_s_minute_is_invisible_until_cloudwatch_publishes_it(world):
     assert invocations() == []
     world.clock.advance(1)
     assert invocations() == [5.0]
+
+
+def _reference(pairs, stat):
+    """A statistic computed the plain way, from every sample (what the store's block summaries must equal)."""
+    if not pairs:
+        return None
+    count = sum(c for _, c in pairs)
+    if stat == "Sum":
+        return sum(v * c for v, c in pairs)
+    if stat == "SampleCount":
+        return count
+    if stat == "Average":
+        return sum(v * c for v, c in pairs) / count
+    if stat == "Minimum":
+        return min(v for v, _ in pairs)
+    if stat == "Maximum":
+        return max(v for v, _ in pairs)
+    ranked, seen = sorted(pairs), 0
+    rank = min(max(1, -(-round(float(stat[1:]) * count) // 100)), count)
+    for value, c in ranked:
+        seen += c
+        if seen >= rank:
+            return value
+    return ranked[-1][0]
+
+
+@pytest.mark.parametrize("period", [3600, 30_000])
+@pytest.mark.parametrize("stat", ["Sum", "SampleCount", "Average", "Minimum", "Maximum", "p50", "p99"])
+def test_a_long_window_is_answered_from_block_summaries_exactly_as_from_every_sample(world, stat, period):
+    """Hundreds of datapoints (several summary blocks), one arriving late into an old block, one in another unit,
+    and some not yet published (the newest, and one in an old block): each bucket - hourly, or one for the whole
+    window - equals the statistic over exactly the samples it holds."""
+    store = world.world.store
+    now = world.clock.now().replace(second=0, microsecond=0)
+    dims = [("EndpointName", "e"), ("VariantName", "v")]
+    start = now - timedelta(minutes=500)
+    points = []
+    for minute in range(500):
+        samples = [(float(1000 + (minute * 37) % 101), float(1 + minute % 7)), (float(5000 + minute % 3), 2.0)]
+        unit = "Seconds" if minute == 321 else "Microseconds"
+        visible = now + timedelta(minutes=5) if minute >= 497 or minute == 200 else now
+        points.append((start + timedelta(minutes=minute), samples, unit, visible))
+    late = points.pop(70)
+    for at, samples, unit, visible in [*points, late]:  # minute 70 arrives last: its block is summed again
+        store.put("AWS/SageMaker", "ModelLatency", dims, at, samples, unit, visible_at=visible)
+    query = {
+        "Id": "lat",
+        "MetricStat": {
+            "Metric": {
+                "Namespace": "AWS/SageMaker",
+                "MetricName": "ModelLatency",
+                "Dimensions": [{"Name": n, "Value": v} for n, v in dims],
+            },
+            "Period": period,
+            "Stat": stat,
+            "Unit": "Microseconds",
+        },
+    }
+    (result,) = store.get_metric_data([query], start, now, "TimestampAscending")
+    expected_values, expected_times = [], []
+    bucket = start
+    while bucket < now:
+        pairs = [
+            pair
+            for at, samples, unit, visible in [*points, late]
+            if bucket <= at < bucket + timedelta(seconds=period) and unit == "Microseconds" and visible <= now
+            for pair in samples
+        ]
+        if pairs:
+            expected_values.append(_reference(pairs, stat))
+            expected_times.append(bucket)
+        bucket += timedelta(seconds=period)
+    assert result["timestamps"] == expected_times and len(expected_times) == -(-500 * 60 // period)
+    assert result["values"] == pytest.approx(expected_values, rel=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("days_ago", "period", "answered"),
+    [(14, 60, True), (16, 60, False), (16, 300, True), (64, 300, False), (64, 3600, True)],
+)
+def test_an_old_start_needs_a_period_of_the_resolution_cloudwatch_still_keeps(world, days_ago, period, answered):
+    """1-minute data is kept 15 days, 5-minute data 63 days: an older StartTime with a finer Period gets no
+    datapoints (AWS CloudWatch API Reference, MetricStat.Period), from GetMetricData and GetMetricStatistics."""
+    cloudwatch = world.session.client("cloudwatch")
+    now = world.clock.now().replace(second=0, microsecond=0)
+    start = now - timedelta(days=days_ago)
+    at = now - timedelta(hours=1)
+    cloudwatch.put_metric_data(
+        Namespace="AWS/SageMaker",
+        MetricData=[{"MetricName": "Invocations", "Dimensions": DIMENSIONS, "Timestamp": at, "Value": 7}],
+    )
+    metric = {"Namespace": "AWS/SageMaker", "MetricName": "Invocations", "Dimensions": DIMENSIONS}
+    (result,) = cloudwatch.get_metric_data(
+        MetricDataQueries=[{"Id": "q", "MetricStat": {"Metric": metric, "Period": period, "Stat": "Sum"}}],
+        StartTime=start,
+        EndTime=now,
+    )["MetricDataResults"]
+    statistics = cloudwatch.get_metric_statistics(
+        **metric, StartTime=start, EndTime=now, Period=period, Statistics=["Sum"]
+    )["Datapoints"]
+    assert (result["Values"] == [7.0]) is answered
+    assert ([d["Sum"] for d in statistics] == [7.0]) is answered

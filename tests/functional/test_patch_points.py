@@ -51,6 +51,7 @@ PATCH_POINTS = {
     ("Execution", "__deepcopy__"): ABSENT,
     ("ExecutionWorker", "_get_evaluation_entrypoint"): ["self"],
     ("botocore.session", "create_loader"): ["search_path_string"],
+    ("ClientCreator", "_create_client_class"): ["self", "service_name", "service_model"],
     ("json_path", "parse"): ["path", "debug"],
     ("boto_client", "boto3"): MODULE,
     ("CallbackEndpoint", "wait"): ["self", "timeout"],

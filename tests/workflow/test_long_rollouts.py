@@ -1,6 +1,8 @@
 """Long rollouts in local mode (issue 9): a 7-day gate and a 30-day A/B test run to their end within the history
 quota - in one execution or a continued chain - and end as their policy says."""
 
+import pytest
+
 from tests.helpers import scenario
 
 HISTORY_QUOTA = 25_000
@@ -29,6 +31,7 @@ def assert_within_the_quota(report, sim):
     assert all(e.status == "SUCCEEDED" for e in report.executions)
 
 
+@pytest.mark.long
 def test_a_7_day_gate_waits_its_whole_timeout_then_does_what_the_policy_says(run):
     gates = {"confirm_before_promotion": True, "timeout_seconds": 7 * DAY, "on_timeout": "proceed"}
     report, sim = run(
@@ -48,6 +51,7 @@ def test_a_7_day_gate_waits_its_whole_timeout_then_does_what_the_policy_says(run
     assert 7 * DAY < promote.t < 7 * DAY + 3600, "promoted once the gate's week was over, not before"
 
 
+@pytest.mark.long
 def test_a_30_day_ab_test_runs_its_month_and_promotes_the_winner(run):
     report, sim = run(
         scenario(

@@ -34,37 +34,56 @@ class Datapoint:
     visible_at: datetime
 
 
-@dataclass
-class _Series:
-    times: list[datetime] = field(default_factory=list)  # sorted timestamps (datapoints arrive mostly in order)
-    points: list[Datapoint] = field(default_factory=list)
-
-    def add(self, point: Datapoint) -> None:
-        index = bisect.bisect_right(self.times, point.timestamp)
-        self.times.insert(index, point.timestamp)
-        self.points.insert(index, point)
-
-    def window(self, start: datetime, end: datetime) -> list[Datapoint]:
-        """Datapoints with ``start <= timestamp < end``, in time order."""
-        return self.points[bisect.bisect_left(self.times, start) : bisect.bisect_left(self.times, end)]
+BLOCK = 64  # datapoints per precomputed summary: a window costs its length / BLOCK plus two partial blocks
 
 
 class Samples:
-    """The samples of some datapoints, with CloudWatch's statistics over them."""
+    """Samples as (value, count) pairs, kept as their summary: count, total, extremes and the merged histogram
+    (value -> count), with CloudWatch's statistics over them. Summaries merge, so a long window is answered from
+    per-block summaries (``_Series``) instead of every datapoint's samples."""
 
-    def __init__(self, points: Iterable[Datapoint]) -> None:
-        self.pairs = [pair for point in points for pair in point.samples]
+    __slots__ = ("count", "hist", "maximum", "minimum", "pairs", "total")
+
+    def __init__(self, points: Iterable[Datapoint] = ()) -> None:
+        self.pairs = 0  # how many (value, count) pairs (a datapoint with no samples adds none)
+        self.count = 0.0
+        self.total = 0.0
+        self.minimum: float | None = None
+        self.maximum: float | None = None
+        self.hist: dict[float, float] = {}
+        for point in points:
+            self.add(point.samples)
 
     def __bool__(self) -> bool:
-        return bool(self.pairs)
+        return self.pairs > 0
 
-    @property
-    def count(self) -> float:
-        return float(sum(c for _, c in self.pairs))
+    def add(self, samples: list[tuple[float, float]]) -> None:
+        """Add one datapoint's samples."""
+        hist = self.hist
+        for value, count in samples:
+            self.pairs += 1
+            self.count += count
+            self.total += value * count
+            hist[value] = hist.get(value, 0) + count
+            if self.minimum is None or value < self.minimum:
+                self.minimum = value
+            if self.maximum is None or value > self.maximum:
+                self.maximum = value
 
-    @property
-    def total(self) -> float:
-        return float(sum(v * c for v, c in self.pairs))
+    def merge(self, other: Samples) -> None:
+        """Add every sample of ``other``."""
+        if not other.pairs:
+            return
+        self.pairs += other.pairs
+        self.count += other.count
+        self.total += other.total
+        hist = self.hist
+        for value, count in other.hist.items():
+            hist[value] = hist.get(value, 0) + count
+        if other.minimum is not None and (self.minimum is None or other.minimum < self.minimum):
+            self.minimum = other.minimum
+        if other.maximum is not None and (self.maximum is None or other.maximum > self.maximum):
+            self.maximum = other.maximum
 
     def statistic(self, stat: str) -> float | None:
         """Sum, SampleCount, Average, Minimum, Maximum or pNN (nearest rank, as CloudWatch on raw samples)."""
@@ -77,18 +96,15 @@ class Samples:
         if stat == "Average":
             return self.total / self.count if self.count else None
         if stat == "Minimum":
-            return min(v for v, _ in self.pairs)
+            return self.minimum
         if stat == "Maximum":
-            return max(v for v, _ in self.pairs)
+            return self.maximum
         if stat.startswith("p") and stat[1:].replace(".", "", 1).isdigit():
             return self.percentile(float(stat[1:]))
         return None
 
     def percentile(self, p: float) -> float:
-        merged: dict[float, float] = {}
-        for value, count in self.pairs:
-            merged[value] = merged.get(value, 0) + count
-        ranked = sorted(merged.items())
+        ranked = sorted(self.hist.items())
         total = sum(c for _, c in ranked)
         rank = min(max(1, -(-round(p * total) // 100)), total)
         seen = 0.0
@@ -97,6 +113,67 @@ class Samples:
             if seen >= rank:
                 return value
         return ranked[-1][0]
+
+
+@dataclass
+class _Block:
+    """The summary of BLOCK consecutive datapoints, and what decides whether it may stand for them in a query."""
+
+    samples: Samples
+    last_visible: datetime  # the latest visible_at among them: before that instant some are still unpublished
+    units: frozenset[str | None]
+
+
+@dataclass
+class _Series:
+    times: list[datetime] = field(default_factory=list)  # sorted timestamps (datapoints arrive mostly in order)
+    points: list[Datapoint] = field(default_factory=list)
+    blocks: list[_Block] = field(default_factory=list)  # summaries of points[k*BLOCK:(k+1)*BLOCK], built lazily
+
+    def add(self, point: Datapoint) -> None:
+        index = bisect.bisect_right(self.times, point.timestamp)
+        self.times.insert(index, point.timestamp)
+        self.points.insert(index, point)
+        del self.blocks[index // BLOCK :]  # a datapoint arriving late: the summaries from its block on are stale
+
+    def window(self, start: datetime, end: datetime) -> list[Datapoint]:
+        """Datapoints with ``start <= timestamp < end``, in time order."""
+        return self.points[bisect.bisect_left(self.times, start) : bisect.bisect_left(self.times, end)]
+
+    def span(self, start: datetime, end: datetime) -> tuple[int, int]:
+        """The indexes [first, last) of the datapoints with ``start <= timestamp < end``."""
+        return bisect.bisect_left(self.times, start), bisect.bisect_left(self.times, end)
+
+    def summary(self, first: int, last: int, now: datetime, unit: str | None) -> Samples:
+        """The samples of points[first:last] visible at ``now`` (and of ``unit`` if given): whole blocks from
+        their summaries, the rest point by point - the same samples a scan of every datapoint would find."""
+        result = Samples()
+        index = first
+        while index < last:
+            block_index = index // BLOCK
+            if index % BLOCK == 0 and index + BLOCK <= last:
+                block = self._block(block_index)
+                if block.last_visible <= now and (not unit or block.units == {unit}):
+                    result.merge(block.samples)
+                    index += BLOCK
+                    continue
+                if unit and unit not in block.units:
+                    index += BLOCK
+                    continue
+            stop = min(last, (block_index + 1) * BLOCK)
+            for point in self.points[index:stop]:
+                if point.visible_at <= now and (not unit or point.unit == unit):
+                    result.add(point.samples)
+            index = stop
+        return result
+
+    def _block(self, index: int) -> _Block:
+        while len(self.blocks) <= index:
+            points = self.points[len(self.blocks) * BLOCK : (len(self.blocks) + 1) * BLOCK]
+            self.blocks.append(
+                _Block(Samples(points), max(p.visible_at for p in points), frozenset(p.unit for p in points))
+            )
+        return self.blocks[index]
 
 
 class MetricStore:
@@ -125,7 +202,7 @@ class MetricStore:
         visible_at: datetime | None = None,
     ) -> None:
         """Store one datapoint; it is visible from ``visible_at`` (default: at once)."""
-        key = (namespace, metric, frozenset(dimensions))
+        key = (namespace, metric, _dimensions(dimensions))
         point = Datapoint(timestamp, samples, unit, visible_at or self.now())
         with self._lock:
             self._series.setdefault(key, _Series()).add(point)
@@ -162,7 +239,7 @@ class MetricStore:
         """The visible datapoints of one series in [start, end)."""
         start, end, now = _aware(start), _aware(end), self.now()
         with self._lock:
-            series = self._series.get((namespace, metric, frozenset(dimensions)))
+            series = self._series.get((namespace, metric, _dimensions(dimensions)))
             points = series.window(start, end) if series is not None else []
         return [p for p in points if p.visible_at <= now and (not unit or p.unit == unit)]
 
@@ -182,26 +259,17 @@ class MetricStore:
             metric = stat_query["Metric"]
             delta = timedelta(seconds=int(stat_query["Period"]))
             stat = stat_query["Stat"]
-            points = self.window(
-                metric["Namespace"],
-                metric["MetricName"],
-                [(d["Name"], d["Value"]) for d in metric.get("Dimensions") or []],
-                start_time,
-                end_time,
-                stat_query.get("Unit"),
-            )
-            values: list[float | None] = []
+            values: list[float | None] = []  # a Period too fine for the StartTime's age: AWS returns no datapoints
             timestamps: list[datetime] = []
-            period_start, index = start_time, 0
-            while period_start <= end_time and index < len(points):
-                period_end = period_start + delta
-                first = index
-                while index < len(points) and points[index].timestamp < period_end:
-                    index += 1
-                if index > first:
-                    values.append(Samples(points[first:index]).statistic(stat))
-                    timestamps.append(period_start)
-                period_start = period_end
+            if period_allowed(int(stat_query["Period"]), start_time, self.now()):
+                values, timestamps = self._buckets(
+                    (metric["Namespace"], metric["MetricName"], _dimensions(metric.get("Dimensions") or [])),
+                    start_time,
+                    end_time,
+                    delta,
+                    stat,
+                    stat_query.get("Unit"),
+                )
             if scan_by == "TimestampDescending":
                 values.reverse()
                 timestamps.reverse()
@@ -228,6 +296,29 @@ class MetricStore:
             )
         return returned
 
+    def _buckets(
+        self, key: SeriesKey, start: datetime, end: datetime, delta: timedelta, stat: str, unit: str | None
+    ) -> tuple[list[float | None], list[datetime]]:
+        """GetMetricData's buckets of one series: every ``delta`` from ``start``, a value for each bucket with
+        visible data in [start, end). Only buckets holding datapoints are visited, each summed from blocks."""
+        now = self.now()
+        values: list[float | None] = []
+        timestamps: list[datetime] = []
+        with self._lock:
+            series = self._series.get(key)
+            if series is None:
+                return values, timestamps
+            index, last = series.span(start, end)
+            while index < last:
+                period_start = start + delta * ((series.times[index] - start) // delta)
+                stop = bisect.bisect_left(series.times, period_start + delta, index, last)
+                samples = series.summary(index, stop, now, unit)
+                if samples:
+                    values.append(samples.statistic(stat))
+                    timestamps.append(period_start)
+                index = stop
+        return values, timestamps
+
     def get_metric_statistics(
         self,
         namespace: str,
@@ -241,6 +332,8 @@ class MetricStore:
     ) -> list[Any]:
         """GetMetricStatistics' datapoints (moto's buckets: every ``period`` from the first datapoint)."""
         start_time, end_time = _aware(start_time).replace(microsecond=0), _aware(end_time).replace(microsecond=0)
+        if not period_allowed(period, start_time, self.now()):
+            return []  # AWS: "no data points in that time range is returned"
         dims = [(d["Name"], d["Value"]) for d in dimensions or []]
         points = self.window(namespace, metric_name, dims, start_time, end_time, unit)
         delta = timedelta(seconds=period)
@@ -253,6 +346,25 @@ class MetricStore:
                 index += 1
             buckets.append(_statistics_of(stats, bucket_start, points[first:index]))
         return buckets
+
+
+# CloudWatch keeps 1-minute datapoints for 15 days, 5-minute ones for 63 days, then hourly ones; a query whose
+# StartTime is older than that must ask for a Period of the coarser resolution, "or no data points in that time
+# range is returned" (GetMetricData's MetricStat.Period, GetMetricStatistics' Period; AWS CloudWatch API Reference).
+RESOLUTIONS = ((timedelta(days=63), 3600), (timedelta(days=15), 300), (timedelta(hours=3), 60))
+
+
+def period_allowed(period: int, start: datetime, now: datetime) -> bool:
+    """Does CloudWatch answer a query of ``period`` seconds starting at ``start`` (as of ``now``)?"""
+    for age, multiple in RESOLUTIONS:
+        if start < now - age:
+            return period % multiple == 0
+    return True
+
+
+def _dimensions(dimensions: Iterable[tuple[str, str]] | list[dict[str, str]]) -> frozenset[tuple[str, str]]:
+    """A series' dimensions as a set of (name, value), from pairs or from the API's Name/Value members."""
+    return frozenset((d["Name"], d["Value"]) if isinstance(d, dict) else d for d in dimensions)
 
 
 def _aware(at: datetime) -> datetime:

@@ -23,7 +23,10 @@ moto runs the real ASL and stores DynamoDB, SSM, SNS, IAM, Lambda and Step Funct
   the parsed program is read-only, every execution keeps its state in its own ``Environment``; a JSONPath
   compiled once per expression (``json_path.parse``), and the interpreter's boto3 client for a service made
   once per simulation, not once per task (``boto_client.boto3``; boto3's clients are thread-safe); botocore's
-  service models read from disk once per process, not once per session (``botocore.session.create_loader``);
+  service models read from disk once per process, not once per session (``botocore.session.create_loader``),
+  and a client class built once per process and service (``ClientCreator._create_client_class``: botocore builds
+  a class with a method for every operation at every client, 20 ms for SageMaker's; the class holds no state,
+  every client its own);
 - the ``states:startExecution`` integration's parameter names (``StateTaskServiceSfn._normalise_parameters``);
 - the SageMaker emulator, scenario faults (``faults.py``), per-operation call counts, one request at a time into
   moto's DynamoDB, and IAM (each call judged against the caller's role from template.yaml), at moto's one request
@@ -64,6 +67,7 @@ import boto3
 import botocore.endpoint
 import botocore.session
 from botocore.awsrequest import AWSResponse
+from botocore.client import ClientCreator
 from botocore.retries.standard import ExponentialBackoff
 from botocore.validate import ParamValidationDecorator
 from moto import mock_aws
@@ -288,6 +292,9 @@ class LocalAws:
             )
         )
         stack.enter_context(mock.patch.object(botocore.session, "create_loader", _shared_loader))
+        stack.enter_context(
+            mock.patch.object(ClientCreator, "_create_client_class", _shared_client_class(_CREATE_CLIENT_CLASS))
+        )
         stack.enter_context(mock.patch.object(json_path, "parse", _compiled_json_path))
         interpreter_clients = _ClientCache(boto3)
         stack.enter_context(
@@ -854,6 +861,46 @@ def _shared_loader(search_path_string: str | None = None) -> Any:
         if search_path_string not in _LOADERS:
             _LOADERS[search_path_string] = _CREATE_LOADER(search_path_string)
         return _LOADERS[search_path_string]
+
+
+_CREATE_CLIENT_CLASS = ClientCreator._create_client_class
+_CLIENT_CLASSES: dict[tuple[Any, ...], type] = {}
+
+
+def _handler_identity(handler: Any) -> tuple[Any, ...]:
+    """What a ``creating-client-class`` handler is, across sessions: its function and what it closes over (boto3's
+    ``lazy_call`` closes over the name of the function it calls), and its object if it is a bound method."""
+    function = getattr(handler, "__func__", handler)
+    cells = tuple(repr(c.cell_contents) for c in getattr(function, "__closure__", None) or ())
+    owner = getattr(handler, "__self__", None)
+    return (getattr(function, "__module__", None), getattr(function, "__qualname__", repr(handler)), cells, id(owner))
+
+
+def _shared_client_class(original: Callable[..., type]) -> Callable[..., type]:
+    """botocore's client class for a service, built once per process for the same model and the same handlers
+    that shape it (boto3's sessions add S3's transfer methods; a bare botocore session does not)."""
+
+    def create(creator: ClientCreator, service_name: str, service_model: Any) -> type:
+        event = f"creating-client-class.{service_model.service_id.hyphenize()}"
+        emitter = creator._event_emitter
+        handlers = getattr(getattr(emitter, "_emitter", emitter), "_handlers", None)
+        if handlers is None:  # an emitter this cache cannot read: build the class as botocore does
+            return original(creator, service_name, service_model)
+        key = (
+            service_name,
+            service_model.api_version,
+            id(service_model._service_description),  # the shared loader's parsed model: one per process and data
+            tuple(_handler_identity(h) for h in handlers.prefix_search(event)),
+        )
+        with _PROGRAMS_LOCK:
+            found = _CLIENT_CLASSES.get(key)
+        if found is None:
+            found = original(creator, service_name, service_model)
+            with _PROGRAMS_LOCK:
+                found = _CLIENT_CLASSES.setdefault(key, found)
+        return found
+
+    return create
 
 
 @functools.lru_cache(maxsize=1024)

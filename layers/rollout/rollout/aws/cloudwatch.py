@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from rollout import clock
 from rollout.analysis import MinuteFigures, VariantFigures
 from rollout.aws.clients import client, translated
 from rollout.models.policy import Analysis
@@ -64,11 +65,29 @@ def _first_alarm(name: str, since: datetime, until: datetime) -> tuple[str, date
     return None
 
 
+# CloudWatch keeps 1-minute datapoints for 15 days and 5-minute ones for 63 days: a query whose StartTime is older
+# must ask for a Period that is a multiple of 300 s (3600 s), "or no data points in that time range is returned"
+# (CloudWatch API Reference, MetricStat.Period).
+RESOLUTIONS = ((timedelta(days=63), 3600), (timedelta(days=15), 300))
+
+
+def whole_period(start: datetime, end: datetime) -> int:
+    """One Period covering [start, end) that CloudWatch answers: whole minutes, rounded up; for a window older
+    than 15 (63) days, whole 5 minutes (hours), rounded down - the window then starts a few minutes later,
+    never before ``start`` (never on minutes the caller left out, such as a replay's)."""
+    seconds = max(60, math.ceil((end - start).total_seconds() / 60) * 60)
+    age = clock.now() - start
+    for older, multiple in RESOLUTIONS:
+        if age > older:
+            return max(multiple, seconds // multiple * multiple)
+    return seconds
+
+
 def variant_figures(
     endpoint: str, variants: Sequence[str], start: datetime, end: datetime, latency_statistic: str
 ) -> VariantFigures:
     """Invocations, 5XX errors and ModelLatency (converted to ms) of ``variants`` together over [start, end)."""
-    seconds = max(60, math.ceil((end - start).total_seconds() / 60) * 60)
+    seconds = whole_period(start, end)
     start = end - timedelta(seconds=seconds)
     queries: list[MetricDataQueryTypeDef] = []
     for index, variant in enumerate(variants):
@@ -223,7 +242,7 @@ def variant_metric(
 ) -> float | None:
     """One statistic of any per-variant metric (dimensions EndpointName, VariantName) over [start, end):
     summed across ``variants`` for Sum and SampleCount, averaged across them otherwise. None without data."""
-    seconds = max(60, math.ceil((end - start).total_seconds() / 60) * 60)
+    seconds = whole_period(start, end)
     start = end - timedelta(seconds=seconds)
     queries = [
         _variant_query(f"m{index}", namespace, metric, endpoint, variant, seconds, statistic)
