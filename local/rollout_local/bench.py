@@ -252,16 +252,19 @@ BARE = (
     "Logger(); Tracer(); Metrics(namespace='bare')"
 )
 
+# a bare handler that parses its input with Powertools Parser: the same, with pydantic's BaseModel and Field
+BARE_PARSER = BARE + "; from pydantic import BaseModel, Field"
+
 
 def cold_import(python: str, site: Path, code: str, runs: int = 7) -> float:
     """Median CPU seconds of ``code`` in a fresh python3.13 with only the layer (read-only: no bytecode written)."""
     return statistics.median(_cold_run(python, site, code) for _ in range(runs))
 
 
-def cold_ratio(python: str, site: Path, code: str, runs: int = 7) -> tuple[float, float, float]:
-    """``code``'s cold CPU time over the bare baseline's, measured in interleaved pairs (a shared machine's load
+def cold_ratio(python: str, site: Path, code: str, runs: int = 7, bare: str = BARE) -> tuple[float, float, float]:
+    """``code``'s cold CPU time over the ``bare`` baseline's, measured in interleaved pairs (a shared machine's load
     moves both alike): the median of the pairs' ratios, and the median seconds of each."""
-    pairs = [(_cold_run(python, site, code), _cold_run(python, site, BARE)) for _ in range(runs)]
+    pairs = [(_cold_run(python, site, code), _cold_run(python, site, bare)) for _ in range(runs)]
     ratio = statistics.median(a / b for a, b in pairs)
     return ratio, statistics.median(a for a, _ in pairs), statistics.median(b for _, b in pairs)
 
@@ -393,6 +396,16 @@ def main(argv: list[str] | None = None) -> int:
             "<= 1.3x",
         )
         figures["first_parse_ratio"] = first
+        # the same worst handler against a bare handler that validates its input the Powertools way (the Parser is
+        # pydantic): what the service's own code costs on top of the libraries such a handler needs anyway
+        parser_ratio = cold_ratio(python, site, handler_import(worst), bare=BARE_PARSER)
+        row(
+            f"the worst handler ({worst}) vs bare boto3 + Powertools Logger/Tracer/Metrics + pydantic (what a "
+            "Powertools Parser handler imports)",
+            f"{parser_ratio[0]:.2f}x ({parser_ratio[1]:.2f} s CPU vs {parser_ratio[2]:.2f} s)",
+            "what the service adds to its libraries",
+        )
+        figures["parser_baseline_ratio"] = parser_ratio[0]
         # fewer, broader functions: each environment would load every step's code, and a rollout would need as
         # many environments as invocations ever overlap, instead of one (at least) per function it calls
         one = measured["evaluate_health"][1]
