@@ -233,3 +233,33 @@ def test_an_old_start_needs_a_period_of_the_resolution_cloudwatch_still_keeps(wo
     )["Datapoints"]
     assert (result["Values"] == [7.0]) is answered
     assert ([d["Sum"] for d in statistics] == [7.0]) is answered
+
+
+@pytest.mark.parametrize(
+    ("age", "seconds_past"),
+    [(timedelta(days=1), 34), (timedelta(days=20), 154), (timedelta(days=70), 1954)],  # within the grid's step
+)
+def test_cloudwatch_rounds_the_start_time_down_by_its_age(world, age, seconds_past):
+    """StartTime 12:32:34 is read as 12:32:00 within 15 days, 12:30:00 within 63, 12:00:00 beyond (GetMetricData's
+    and GetMetricStatistics' StartTime): a datapoint just before the given start is in the answer."""
+    cloudwatch = world.session.client("cloudwatch")
+    now = world.clock.now().replace(minute=0, second=0, microsecond=0)
+    mark = now - age  # on every grid: a whole hour
+    start = mark + timedelta(seconds=seconds_past)
+    cloudwatch.put_metric_data(
+        Namespace="AWS/SageMaker",
+        MetricData=[{"MetricName": "Invocations", "Dimensions": DIMENSIONS, "Timestamp": mark, "Value": 3}],
+    )
+    metric = {"Namespace": "AWS/SageMaker", "MetricName": "Invocations", "Dimensions": DIMENSIONS}
+    end = start + timedelta(hours=2)
+    (result,) = cloudwatch.get_metric_data(
+        MetricDataQueries=[{"Id": "q", "MetricStat": {"Metric": metric, "Period": 3600, "Stat": "Sum"}}],
+        StartTime=start,
+        EndTime=end,
+        ScanBy="TimestampAscending",
+    )["MetricDataResults"]
+    assert result["Values"][:1] == [3.0] and result["Timestamps"][0] == mark
+    statistics = cloudwatch.get_metric_statistics(
+        **metric, StartTime=start, EndTime=end, Period=3600, Statistics=["Sum"]
+    )["Datapoints"]
+    assert sum(d["Sum"] for d in statistics) == 3.0

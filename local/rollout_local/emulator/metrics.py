@@ -251,6 +251,7 @@ class MetricStore:
         from moto.cloudwatch.metric_data_expression_parser import parse_expression
 
         start_time, end_time = _aware(start_time).replace(microsecond=0), _aware(end_time).replace(microsecond=0)
+        start_time = rounded_start(start_time, self.now())
         results: list[dict[str, Any]] = []
         returned: list[dict[str, Any]] = []
         for query in (q for q in queries if "MetricStat" in q):
@@ -332,6 +333,7 @@ class MetricStore:
     ) -> list[Any]:
         """GetMetricStatistics' datapoints (moto's buckets: every ``period`` from the first datapoint)."""
         start_time, end_time = _aware(start_time).replace(microsecond=0), _aware(end_time).replace(microsecond=0)
+        start_time = rounded_start(start_time, self.now())
         if not period_allowed(period, start_time, self.now()):
             return []  # AWS: "no data points in that time range is returned"
         dims = [(d["Name"], d["Value"]) for d in dimensions or []]
@@ -360,6 +362,16 @@ def period_allowed(period: int, start: datetime, now: datetime) -> bool:
         if start < now - age:
             return period % multiple == 0
     return True
+
+
+def rounded_start(start: datetime, now: datetime) -> datetime:
+    """StartTime as CloudWatch reads it: rounded down to the whole minute when less than 15 days old, to the 5-minute
+    clock interval up to 63 days, to the hour beyond (GetMetricData and GetMetricStatistics, StartTime; the 5-, 10-,
+    20- and 30-second roundings of high-resolution periods are not modelled: no metric here is high-resolution)."""
+    age = now - start
+    grid = 3600 if age > timedelta(days=63) else 300 if age > timedelta(days=15) else 60
+    epoch = int(start.timestamp())
+    return datetime.fromtimestamp(epoch - epoch % grid, tz=start.tzinfo)
 
 
 def _dimensions(dimensions: Iterable[tuple[str, str]] | list[dict[str, str]]) -> frozenset[tuple[str, str]]:

@@ -67,28 +67,42 @@ def _first_alarm(name: str, since: datetime, until: datetime) -> tuple[str, date
 
 # CloudWatch keeps 1-minute datapoints for 15 days and 5-minute ones for 63 days: a query whose StartTime is older
 # must ask for a Period that is a multiple of 300 s (3600 s), "or no data points in that time range is returned"
-# (CloudWatch API Reference, MetricStat.Period).
+# (CloudWatch API Reference, MetricStat.Period). It also rounds StartTime down: to the whole minute within 15 days,
+# to the 5-minute clock interval within 63 days, to the hour beyond (GetMetricData, StartTime).
 RESOLUTIONS = ((timedelta(days=63), 3600), (timedelta(days=15), 300))
+AGE_MARGIN = timedelta(minutes=1)  # the age is CloudWatch's to measure, when the request arrives: err on the old side
 
 
-def whole_period(start: datetime, end: datetime) -> int:
-    """One Period covering [start, end) that CloudWatch answers: whole minutes, rounded up; for a window older
-    than 15 (63) days, whole 5 minutes (hours), rounded down - the window then starts a few minutes later,
-    never before ``start`` (never on minutes the caller left out, such as a replay's)."""
-    seconds = max(60, math.ceil((end - start).total_seconds() / 60) * 60)
-    age = clock.now() - start
+def whole_window(start: datetime, end: datetime) -> tuple[datetime, int] | None:
+    """The StartTime and the one Period of a whole-window query over [start, end) that CloudWatch answers as one
+    bucket, or None when the window holds no whole interval yet.
+
+    The StartTime is on CloudWatch's own grid, so its rounding changes nothing: within 15 days, the minute holding
+    ``start`` (as the per-minute series read it); older, the next 5-minute (hourly) mark, never before ``start``
+    (never on minutes the caller left out, such as a replay's). The Period reaches from there past ``end``, so the
+    answer is one value, not a whole bucket and a partial one (EndTime stops it at ``end``)."""
+    first = start.replace(second=0, microsecond=0)
+    grid = 60
     for older, multiple in RESOLUTIONS:
-        if age > older:
-            return max(multiple, seconds // multiple * multiple)
-    return seconds
+        if clock.now() - first > older - AGE_MARGIN:
+            grid = multiple
+            break
+    if grid > 60:  # the next mark of the coarser grid at or after the start itself
+        epoch = math.ceil(start.timestamp())
+        first = datetime.fromtimestamp(-(-epoch // grid) * grid, tz=start.tzinfo)
+    if end <= first:
+        return None
+    return first, max(grid, math.ceil((end - first).total_seconds() / grid) * grid)
 
 
 def variant_figures(
     endpoint: str, variants: Sequence[str], start: datetime, end: datetime, latency_statistic: str
 ) -> VariantFigures:
     """Invocations, 5XX errors and ModelLatency (converted to ms) of ``variants`` together over [start, end)."""
-    seconds = whole_period(start, end)
-    start = end - timedelta(seconds=seconds)
+    window = whole_window(start, end)
+    if window is None:
+        return VariantFigures(invocations=0, errors=0, latency_ms=None)
+    start, seconds = window
     queries: list[MetricDataQueryTypeDef] = []
     for index, variant in enumerate(variants):
         dims: list[DimensionTypeDef] = [
@@ -242,8 +256,10 @@ def variant_metric(
 ) -> float | None:
     """One statistic of any per-variant metric (dimensions EndpointName, VariantName) over [start, end):
     summed across ``variants`` for Sum and SampleCount, averaged across them otherwise. None without data."""
-    seconds = whole_period(start, end)
-    start = end - timedelta(seconds=seconds)
+    window = whole_window(start, end)
+    if window is None:
+        return None
+    start, seconds = window
     queries = [
         _variant_query(f"m{index}", namespace, metric, endpoint, variant, seconds, statistic)
         for index, variant in enumerate(variants)
