@@ -58,3 +58,19 @@ def test_a_window_with_no_whole_interval_yet_is_no_query():
     """Older than 15 days and shorter than the wait for the next 5-minute mark: nothing to ask."""
     start = datetime(2026, 2, 10, 12, 1, tzinfo=UTC)
     assert whole_window(start, start + timedelta(minutes=2)) is None
+
+
+@pytest.mark.parametrize(
+    ("age", "period"),
+    [(timedelta(days=2), 60), (timedelta(days=20), 300), (timedelta(days=70), 3600)],
+)
+def test_the_statistical_judge_s_series_is_of_periods_cloudwatch_still_keeps(age, period):
+    """Per-minute series over a window older than 15 (63) days would get no datapoints at all: its periods are 5
+    minutes (an hour) instead, from the next mark, never before the start."""
+    from rollout.aws.cloudwatch import _whole_minutes
+
+    start = NOW - age + timedelta(seconds=7)
+    first, last, got = _whole_minutes(start, NOW)
+    assert got == period
+    assert first.timestamp() % period == 0 and last.timestamp() % period == 0 and last <= NOW
+    assert first >= start or period == 60  # a minute series starts at the minute holding the start, as before

@@ -1,6 +1,6 @@
 """Pure judging of an experiment's end: which side of an A/B test won, and what a test's policy does next.
 
-No AWS, no clock. The figures are read by ``steps.experiment``; the guard rails during a test (alarms,
+No AWS, no clock. The figures are read by ``rollout.conclusion``; the guard rails during a test (alarms,
 built-in checks, a shadow's comparison limits at every check) are ``analysis``'s, as for any bake.
 """
 

@@ -3,8 +3,10 @@
 Every workflow step observes the endpoint, the metrics or people's requests through the adapters, describes what it
 saw as a small frozen *observation*, and asks ``transition(state, observation)`` what follows: the new phase, the
 next action (``RolloutState.next``, which the state machine's Choice states route on), an outcome decided on the way,
-a gate to open or close, the step to move to, and the events to announce. ``apply`` writes that into the state; the
-step then acts (an update, a bake's clock) and announces what the transition named. No step assigns
+a gate to open or close, the step to move to, and the events to announce. ``apply`` writes that into the state (a
+step that sends an update, a shift or a promotion sends it first, so a failed call leaves the state as it was for
+the retry; Roll Back applies its first transition before it acts), and the step announces what the transition
+named. No step assigns
 ``state.next`` or ``state.phase`` itself (a test reads the step modules' syntax trees for it).
 
 The table (``TABLE``) is the flow, as data: one row per (ASL state, observation, condition), naming the next action,
@@ -613,8 +615,8 @@ def failure(change: Transition, message: str) -> DeploymentError:
 
 
 def apply(state: RolloutState, change: Transition, now: datetime) -> RolloutState:
-    """Write a transition into the state (the step acts and announces afterwards): phase, next action, outcome, lock
-    status, the step index, and a gate opened (its deadline and first check from ``now``) or closed."""
+    """Write a transition into the state (the step announces afterwards): phase, next action, outcome, lock status,
+    the step index, and a gate opened (its deadline and first check from ``now``) or closed."""
     state.phase, state.next = change.phase, change.next
     if change.outcome is not None:
         state.outcome = change.outcome

@@ -867,13 +867,15 @@ _CREATE_CLIENT_CLASS = ClientCreator._create_client_class
 _CLIENT_CLASSES: dict[tuple[Any, ...], type] = {}
 
 
-def _handler_identity(handler: Any) -> tuple[Any, ...]:
+def _handler_identity(handler: Any) -> tuple[Any, ...] | None:
     """What a ``creating-client-class`` handler is, across sessions: its function and what it closes over (boto3's
-    ``lazy_call`` closes over the name of the function it calls), and its object if it is a bound method."""
+    ``lazy_call`` closes over the name of the function it calls). None for a bound method: what it does depends on
+    its object, which no key can name safely (an ``id`` is reused once the object is gone)."""
+    if getattr(handler, "__self__", None) is not None:
+        return None
     function = getattr(handler, "__func__", handler)
     cells = tuple(repr(c.cell_contents) for c in getattr(function, "__closure__", None) or ())
-    owner = getattr(handler, "__self__", None)
-    return (getattr(function, "__module__", None), getattr(function, "__qualname__", repr(handler)), cells, id(owner))
+    return (getattr(function, "__module__", None), getattr(function, "__qualname__", repr(handler)), cells)
 
 
 def _shared_client_class(original: Callable[..., type]) -> Callable[..., type]:
@@ -886,11 +888,14 @@ def _shared_client_class(original: Callable[..., type]) -> Callable[..., type]:
         handlers = getattr(getattr(emitter, "_emitter", emitter), "_handlers", None)
         if handlers is None:  # an emitter this cache cannot read: build the class as botocore does
             return original(creator, service_name, service_model)
+        identities = tuple(_handler_identity(h) for h in handlers.prefix_search(event))
+        if None in identities:  # a handler bound to an object: build the class as botocore does
+            return original(creator, service_name, service_model)
         key = (
             service_name,
             service_model.api_version,
             id(service_model._service_description),  # the shared loader's parsed model: one per process and data
-            tuple(_handler_identity(h) for h in handlers.prefix_search(event)),
+            identities,
         )
         with _PROGRAMS_LOCK:
             found = _CLIENT_CLASSES.get(key)

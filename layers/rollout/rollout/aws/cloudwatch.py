@@ -165,11 +165,11 @@ def _variant_query(
 
 
 def _minute_queries(
-    namespace: str, endpoint: str, variants: Sequence[str], metrics: Sequence[tuple[str, str, str]]
+    namespace: str, endpoint: str, variants: Sequence[str], metrics: Sequence[tuple[str, str, str]], period: int
 ) -> list[MetricDataQueryTypeDef]:
-    """One per-minute query per variant and (id prefix, metric, statistic)."""
+    """One query per variant and (id prefix, metric, statistic), of one figure per ``period``."""
     return [
-        _variant_query(f"{key}{index}", namespace, metric, endpoint, variant, MINUTE, stat)
+        _variant_query(f"{key}{index}", namespace, metric, endpoint, variant, period, stat)
         for index, variant in enumerate(variants)
         for key, metric, stat in metrics
     ]
@@ -200,26 +200,36 @@ def _minute_series(
     return found
 
 
-def _whole_minutes(start: datetime, end: datetime) -> tuple[datetime, datetime]:
-    """[start, end) on minute boundaries, at least one minute long (CloudWatch aligns periods to them)."""
+def _whole_minutes(start: datetime, end: datetime) -> tuple[datetime, datetime, int]:
+    """[start, end) on CloudWatch's grid, at least one period long, and the period of the series: minutes within
+    15 days; older, CloudWatch keeps only 5-minute (hourly) data, so the series is of 5-minute (hourly) periods from
+    the next mark after ``start`` (never before it: a replay's minute stays out)."""
     first = start.replace(second=0, microsecond=0)
-    last = end.replace(second=0, microsecond=0)
-    return first, max(last, first + timedelta(seconds=MINUTE))
+    period = MINUTE
+    for older, multiple in RESOLUTIONS:
+        if clock.now() - first > older - AGE_MARGIN:
+            period = multiple
+            epoch = math.ceil(start.timestamp())
+            first = datetime.fromtimestamp(-(-epoch // multiple) * multiple, tz=start.tzinfo)
+            break
+    last = datetime.fromtimestamp(int(end.timestamp()) // period * period, tz=end.tzinfo)
+    return first, max(last, first + timedelta(seconds=period)), period
 
 
 def variant_minutes(
     endpoint: str, variants: Sequence[str], start: datetime, end: datetime, latency_statistic: str
 ) -> tuple[MinuteFigures, ...]:
     """Invocations, 5XX errors and ModelLatency (ms) of ``variants`` together, minute by minute over [start, end),
-    oldest first; only minutes with invocations. Several variants' latencies are averaged, weighted by traffic
+    oldest first (5-minute, then hourly, periods once the window is older than CloudWatch keeps minutes: see
+    _whole_minutes); only minutes with invocations. Several variants' latencies are averaged, weighted by traffic
     (a p99 of two fleets cannot be combined exactly; the weighted average is close when they are alike)."""
-    first, last = _whole_minutes(start, end)
+    first, last, period = _whole_minutes(start, end)
     metrics = (
         ("inv", "Invocations", "Sum"),
         ("err", "Invocation5XXErrors", "Sum"),
         ("lat", "ModelLatency", latency_statistic),
     )
-    series = _minute_series(_minute_queries(NAMESPACE, endpoint, variants, metrics), first, last)
+    series = _minute_series(_minute_queries(NAMESPACE, endpoint, variants, metrics, period), first, last)
     minutes: list[MinuteFigures] = []
     for when in sorted({t for i in range(len(variants)) for t in series.get(f"inv{i}", {})}):
         invocations = errors = weighted = weight = 0.0
@@ -240,10 +250,12 @@ def variant_minutes(
 def metric_minutes(
     namespace: str, metric: str, statistic: str, endpoint: str, variants: Sequence[str], start: datetime, end: datetime
 ) -> list[float]:
-    """One figure per minute of any per-variant metric over [start, end), oldest first: summed across ``variants``
+    """One figure per minute (per 5 minutes or hour for an old window) of any per-variant metric over [start, end),
+    oldest first: summed across ``variants``
     for Sum and SampleCount, averaged across them otherwise; minutes without data are left out."""
-    first, last = _whole_minutes(start, end)
-    series = _minute_series(_minute_queries(namespace, endpoint, variants, (("m", metric, statistic),)), first, last)
+    first, last, period = _whole_minutes(start, end)
+    queries = _minute_queries(namespace, endpoint, variants, (("m", metric, statistic),), period)
+    series = _minute_series(queries, first, last)
     figures: list[float] = []
     for when in sorted({t for values in series.values() for t in values}):
         values = [series[f"m{i}"][when] for i in range(len(variants)) if when in series.get(f"m{i}", {})]
