@@ -15,6 +15,7 @@ from typing import Any
 
 from rollout import console
 from rollout.aws import sagemaker
+from rollout.baking import time_left
 from rollout.models.policy import Shadow
 from rollout.models.progress import Phase, RolloutState
 from rollout.reasons import rollback_reason
@@ -172,22 +173,8 @@ def summary(session: Any, arn: str, state: RolloutState, now: datetime, events: 
     """A rollout's status from its latest state and the endpoint's live weights."""
     step = state.steps[state.step_index] if state.steps and state.step_index < len(state.steps) else None
     rolling_back = state.phase in (Phase.ROLLING_BACK, Phase.ROLLED_BACK)
-    bake_seconds = left = None
     gate = state.gate.name if state.gate else None
-    if state.gate is not None:
-        bake_seconds = int((state.gate.deadline - state.gate.opened_at).total_seconds())
-        left = max(0, int((state.gate.deadline - now).total_seconds()))
-    elif (
-        state.phase in (Phase.BAKING, Phase.VERIFYING)
-        and state.bake.ends_at is not None
-        and state.bake.started_at is not None
-    ):
-        bake_seconds = int((state.bake.ends_at - state.bake.started_at).total_seconds())
-        left = max(0, int((state.bake.ends_at - now).total_seconds()))
-    paused = None
-    if state.pause is not None:
-        paused = state.pause.by + (f": {state.pause.reason}" if state.pause.reason else "")
-        left = state.pause.bake_seconds_left  # the bake's clock stands still while paused
+    bake_seconds, left, paused = time_left(state, now)
     reason = None
     if rolling_back:
         reason = rollback_reason(state)

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 
 from rollout.analysis import next_check_seconds, stops_early
 from rollout.models.policy import BlueGreen, Shadow
-from rollout.models.progress import BakeState, RolloutState
+from rollout.models.progress import BakeState, Phase, RolloutState
 
 
 def begin_bake(state: RolloutState, now: datetime, seconds: int | None = None) -> None:
@@ -52,3 +52,21 @@ def begin_post_promotion_bake(state: RolloutState, now: datetime) -> None:
 def begin_empty_bake(state: RolloutState, now: datetime) -> None:
     """A step with no bake (0 s): an empty window, which is never judged - the step is done once it is served."""
     state.bake = BakeState(started_at=now, ends_at=now)
+
+
+def time_left(state: RolloutState, now: datetime) -> tuple[int | None, int | None, str | None]:
+    """What a person reads of the wait the rollout is in: the gate's or the bake's length and the seconds left
+    (None outside a gate or bake), and who paused it (the bake's clock stands still while paused). `rollout status`
+    and the dashboard widget both show it."""
+    total = left = None
+    if state.gate is not None:
+        total = int((state.gate.deadline - state.gate.opened_at).total_seconds())
+        left = max(0, int((state.gate.deadline - now).total_seconds()))
+    elif state.phase in (Phase.BAKING, Phase.VERIFYING) and state.bake.ends_at and state.bake.started_at:
+        total = int((state.bake.ends_at - state.bake.started_at).total_seconds())
+        left = max(0, int((state.bake.ends_at - now).total_seconds()))
+    paused = None
+    if state.pause is not None:
+        paused = state.pause.by + (f": {state.pause.reason}" if state.pause.reason else "")
+        left = state.pause.bake_seconds_left
+    return total, left, paused

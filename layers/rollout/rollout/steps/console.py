@@ -18,6 +18,7 @@ from pydantic import ValidationError
 
 from rollout import clock
 from rollout.aws import sagemaker, stepfunctions, table
+from rollout.baking import time_left
 from rollout.config import Settings
 from rollout.console import (
     DESCRIBE,
@@ -74,17 +75,7 @@ def verdict_of(record: StepRecord | Mapping[str, Any]) -> Verdict:
 def running_of(state: RolloutState, arn: str, shares: dict[str, float], now: datetime) -> Running:
     """What the widget shows of a running rollout's newest state (the same truths as `rollout status`)."""
     step = state.steps[state.step_index] if state.steps and state.step_index < len(state.steps) else None
-    bake_seconds = left = None
-    if state.gate is not None:
-        bake_seconds = int((state.gate.deadline - state.gate.opened_at).total_seconds())
-        left = max(0, int((state.gate.deadline - now).total_seconds()))
-    elif state.phase in (Phase.BAKING, Phase.VERIFYING) and state.bake.ends_at and state.bake.started_at:
-        bake_seconds = int((state.bake.ends_at - state.bake.started_at).total_seconds())
-        left = max(0, int((state.bake.ends_at - now).total_seconds()))
-    paused = None
-    if state.pause is not None:
-        paused = state.pause.by + (f": {state.pause.reason}" if state.pause.reason else "")
-        left = state.pause.bake_seconds_left  # the bake's clock stands still while paused
+    bake_seconds, left, paused = time_left(state, now)
     rolling_back = state.phase in (Phase.ROLLING_BACK, Phase.ROLLED_BACK)
     return Running(
         endpoint=state.endpoint_name,
