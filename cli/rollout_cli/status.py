@@ -249,15 +249,6 @@ def bar(fraction: float, width: int = 24) -> str:
     return "[" + "#" * filled + "-" * (width - filled) + "]"
 
 
-def duration(seconds: int) -> str:
-    """``754`` -> ``12m34s``: how a person reads a time left."""
-    hours, rest = divmod(max(0, seconds), 3600)
-    minutes, secs = divmod(rest, 60)
-    if hours:
-        return f"{hours}h{minutes:02d}m"
-    return f"{minutes}m{secs:02d}s" if minutes else f"{secs}s"
-
-
 def render(r: RolloutStatus) -> str:
     """The text `rollout status` prints for one rollout."""
     head = f"{r.endpoint}: {r.package} ({r.strategy})"
@@ -284,10 +275,11 @@ def render(r: RolloutStatus) -> str:
         lines.append(f"  PAUSED by {r.paused} (rollout resume {r.endpoint})")
     if r.gate is not None and r.bake_seconds_left is not None:
         lines.append(
-            f"  waiting at gate '{r.gate}': times out in {duration(r.bake_seconds_left)} (rollout approve {r.endpoint})"
+            f"  waiting at gate '{r.gate}': times out in {console.duration(r.bake_seconds_left)} "
+            f"(rollout approve {r.endpoint})"
         )
     elif r.bake_seconds_left is not None and r.bake_seconds is not None:
-        lines.append(f"  bake: {duration(r.bake_seconds_left)} left of {duration(r.bake_seconds)}")
+        lines.append(f"  bake: {console.duration(r.bake_seconds_left)} left of {console.duration(r.bake_seconds)}")
     if r.verification is not None:
         lines.append(f"  pre-traffic verification: {r.verification}")
     lines.append(f"  latest verdict: {_checks_line(r)}")
@@ -348,7 +340,7 @@ def progress_line(r: RolloutStatus, now: datetime | None = None) -> str:
     if r.outcome is not None:
         return f"{at} {r.endpoint} {bar(r.progress)} {r.outcome.upper()}: {r.reason}"
     step = f"step {r.step}/{r.steps}" if r.steps else "-"
-    left = f", {duration(r.bake_seconds_left)} left" if r.bake_seconds_left is not None else ""
+    left = f", {console.duration(r.bake_seconds_left)} left" if r.bake_seconds_left is not None else ""
     verdict = f", latest verdict {r.last_verdict}" if r.last_verdict else ""
     new = f", new model {r.shares.get(r.new_variant, 0):g}%" if r.new_variant and r.shares else ""
     phase = "PAUSED" if r.paused else PHASE_WORDS.get(r.phase, r.phase)
