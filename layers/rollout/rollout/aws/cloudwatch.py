@@ -69,8 +69,21 @@ def _first_alarm(name: str, since: datetime, until: datetime) -> tuple[str, date
 # must ask for a Period that is a multiple of 300 s (3600 s), "or no data points in that time range is returned"
 # (CloudWatch API Reference, MetricStat.Period). It also rounds StartTime down: to the whole minute within 15 days,
 # to the 5-minute clock interval within 63 days, to the hour beyond (GetMetricData, StartTime).
+MINUTE = 60
 RESOLUTIONS = ((timedelta(days=63), 3600), (timedelta(days=15), 300))
 AGE_MARGIN = timedelta(minutes=1)  # the age is CloudWatch's to measure, when the request arrives: err on the old side
+
+
+def grid_start(start: datetime) -> tuple[datetime, int]:
+    """Where a query of data from ``start`` begins on CloudWatch's grid, and the grid's step: within 15 days the
+    minute holding ``start``; older, the next 5-minute (hourly) mark at or after it, never before (never on minutes a
+    caller left out, such as a replay's)."""
+    first = start.replace(second=0, microsecond=0)
+    for older, step in RESOLUTIONS:
+        if clock.now() - first > older - AGE_MARGIN:
+            epoch = math.ceil(start.timestamp())
+            return datetime.fromtimestamp(-(-epoch // step) * step, tz=start.tzinfo), step
+    return first, MINUTE
 
 
 def whole_window(start: datetime, end: datetime) -> tuple[datetime, int] | None:
@@ -81,15 +94,7 @@ def whole_window(start: datetime, end: datetime) -> tuple[datetime, int] | None:
     ``start`` (as the per-minute series read it); older, the next 5-minute (hourly) mark, never before ``start``
     (never on minutes the caller left out, such as a replay's). The Period reaches from there past ``end``, so the
     answer is one value, not a whole bucket and a partial one (EndTime stops it at ``end``)."""
-    first = start.replace(second=0, microsecond=0)
-    grid = 60
-    for older, multiple in RESOLUTIONS:
-        if clock.now() - first > older - AGE_MARGIN:
-            grid = multiple
-            break
-    if grid > 60:  # the next mark of the coarser grid at or after the start itself
-        epoch = math.ceil(start.timestamp())
-        first = datetime.fromtimestamp(-(-epoch // grid) * grid, tz=start.tzinfo)
+    first, grid = grid_start(start)
     if end <= first:
         return None
     return first, max(grid, math.ceil((end - first).total_seconds() / grid) * grid)
@@ -137,9 +142,6 @@ def variant_figures(
         weight = sum(w for _, w in latencies) or len(latencies)
         latency = sum(v * (w or 1) for v, w in latencies) / weight / MICROSECONDS_PER_MS
     return VariantFigures(invocations=total, errors=errors, latency_ms=latency)
-
-
-MINUTE = 60
 
 
 def _variant_query(
@@ -201,17 +203,9 @@ def _minute_series(
 
 
 def _whole_minutes(start: datetime, end: datetime) -> tuple[datetime, datetime, int]:
-    """[start, end) on CloudWatch's grid, at least one period long, and the period of the series: minutes within
-    15 days; older, CloudWatch keeps only 5-minute (hourly) data, so the series is of 5-minute (hourly) periods from
-    the next mark after ``start`` (never before it: a replay's minute stays out)."""
-    first = start.replace(second=0, microsecond=0)
-    period = MINUTE
-    for older, multiple in RESOLUTIONS:
-        if clock.now() - first > older - AGE_MARGIN:
-            period = multiple
-            epoch = math.ceil(start.timestamp())
-            first = datetime.fromtimestamp(-(-epoch // multiple) * multiple, tz=start.tzinfo)
-            break
+    """[start, end) on CloudWatch's grid (``grid_start``), at least one period long, and the period of the series:
+    minutes within 15 days; older, CloudWatch keeps only 5-minute (hourly) data, so 5-minute (hourly) periods."""
+    first, period = grid_start(start)
     last = datetime.fromtimestamp(int(end.timestamp()) // period * period, tz=end.tzinfo)
     return first, max(last, first + timedelta(seconds=period)), period
 
