@@ -66,3 +66,18 @@ class IamAccount:
 
     def kms_key_arn(self, key_id):
         return key_id if key_id.startswith("arn:") else f"arn:aws:kms:us-east-1:123456789012:key/{key_id}"
+
+
+# an endpoint that captures its requests (DataCaptureConfig): what pre-traffic verification replays
+CAPTURE = {
+    "EnableCapture": True,
+    "InitialSamplingPercentage": 20,
+    "DestinationS3Uri": "s3://churn-captures/datacapture",
+    "CaptureOptions": [{"CaptureMode": "InputAndOutput"}],
+    "CaptureContentTypeHeader": {"CsvContentTypes": ["text/csv"]},
+}
+CAPTURING_ENDPOINT = {
+    "name": "churn-prod",
+    "variants": [{"name": "blue", "instance_type": "ml.m5.xlarge", "instance_count": 2, "weight": 1}],
+    "config_extras": {"DataCaptureConfig": CAPTURE},
+}

@@ -5,7 +5,7 @@ import re
 from rollout_cli.cli import main
 from rollout_local.plot import plot
 
-from tests.helpers import ROOT, scenario
+from tests.helpers import CAPTURING_ENDPOINT, ROOT, scenario
 
 PNG = b"\x89PNG\r\n\x1a\n"
 
@@ -81,24 +81,12 @@ def test_the_cli_writes_the_plot(tmp_path, capsys):
     assert capsys.readouterr().out.lstrip().startswith("{"), "--json prints only the report"
 
 
-CAPTURE = {
-    "EnableCapture": True,
-    "InitialSamplingPercentage": 20,
-    "DestinationS3Uri": "s3://churn-captures/datacapture",
-    "CaptureOptions": [{"CaptureMode": "InputAndOutput"}],
-    "CaptureContentTypeHeader": {"CsvContentTypes": ["text/csv"]},
-}
-CAPTURING = {
-    "name": "churn-prod",
-    "variants": [{"name": "blue", "instance_type": "ml.m5.xlarge", "instance_count": 2, "weight": 1}],
-    "config_extras": {"DataCaptureConfig": CAPTURE},
-}
 GOOD = {"error_rate": 0.001, "latency_ms": 40, "p99_latency_ms": 120}
 
 
 def verified_canary(new, **traffic):
     return scenario(
-        endpoint=CAPTURING,
+        endpoint=CAPTURING_ENDPOINT,
         stack={"CaptureBucketName": "churn-captures"},
         policy={
             "endpoint_name": "churn-prod",

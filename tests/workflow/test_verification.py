@@ -1,20 +1,9 @@
 """Pre-traffic verification end to end: requests the endpoint captured are replayed to the new variant (weight 0)
 and the baseline with TargetVariant; a new model that fails or answers differently never serves a caller."""
 
+from tests.helpers import CAPTURING_ENDPOINT as ENDPOINT
 from tests.helpers import scenario
 
-CAPTURE = {
-    "EnableCapture": True,
-    "InitialSamplingPercentage": 20,
-    "DestinationS3Uri": "s3://churn-captures/datacapture",
-    "CaptureOptions": [{"CaptureMode": "InputAndOutput"}],
-    "CaptureContentTypeHeader": {"CsvContentTypes": ["text/csv"]},
-}
-ENDPOINT = {
-    "name": "churn-prod",
-    "variants": [{"name": "blue", "instance_type": "ml.m5.xlarge", "instance_count": 2, "weight": 1}],
-    "config_extras": {"DataCaptureConfig": CAPTURE},
-}
 GOOD = {"error_rate": 0.0, "latency_ms": 40}
 
 
