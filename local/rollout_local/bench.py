@@ -454,8 +454,14 @@ def main(argv: list[str] | None = None) -> int:
     if not args.skip_pytest:
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
         started = time.monotonic()
+        # as `make test` runs it: bytecode cached (the Makefile's PYTEST)
+        environment = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
         tests = subprocess.run(
-            [str(Path(sys.executable).parent / "pytest"), "-q"], cwd=ROOT, check=False, capture_output=True
+            [str(Path(sys.executable).parent / "pytest"), "-q"],
+            cwd=ROOT,
+            check=False,
+            capture_output=True,
+            env=environment,
         )
         after = resource.getrusage(resource.RUSAGE_CHILDREN)
         wall = time.monotonic() - started

@@ -26,7 +26,7 @@ import yaml
 from rollout_local.emulator.apigateway import LocalRestApi, rest_apis_from_template
 from rollout_local.emulator.iam import role_name, roles_from_template
 from rollout_local.emulator.iam_policy import Role
-from rollout_local.emulator.patches import LambdaHandler, LocalAws
+from rollout_local.emulator.patches import LambdaHandler, LocalAws, provision_function, provision_role
 from rollout_local.home import project_home
 
 ROOT = project_home()  # a checkout, the installed data files, or $ROLLOUT_HOME (rollout_local.home)
@@ -211,6 +211,9 @@ def _zip() -> bytes:
     return buffer.getvalue()
 
 
+_ZIP = _zip()  # every function's code package in moto (local mode runs the real handler in-process instead)
+
+
 TemplateTransform = Callable[[dict[str, Any]], dict[str, Any]]
 
 
@@ -219,21 +222,19 @@ def deploy(
     parameters: dict[str, str] | None = None,
     template_path: Path = TEMPLATE,
     transform: TemplateTransform | None = None,
+    session: Any = None,
 ) -> Stack:
     """Create the template's resources in the emulated account and register the real handlers.
 
-    ``transform`` changes the loaded template first (a test that removes one grant, for example).
+    ``transform`` changes the loaded template first (a test that removes one grant, for example); ``session`` is the
+    boto3 session to deploy with (a new one when None).
     """
     template = load_template(template_path)
     if transform is not None:
         template = transform(template)
     resources: dict[str, Any] = template["Resources"]
-    session = boto3.Session(region_name=REGION)
-    iam = session.client("iam")
-    sagemaker_role = iam.create_role(
-        RoleName="sagemaker-execution-local",
-        AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": []}),
-    )["Role"]["Arn"]
+    session = session or boto3.Session(region_name=REGION)
+    sagemaker_role = provision_role("sagemaker-execution-local", json.dumps({"Version": "2012-10-17", "Statement": []}))
     refs: dict[str, str] = {
         "AWS::Region": REGION,
         "AWS::AccountId": "123456789012",
@@ -286,7 +287,6 @@ def deploy(
     functions: dict[str, str] = {}
     rules: list[RuleSpec] = []
     async_configs: dict[str, AsyncInvokeConfig] = {}
-    lambda_client = session.client("lambda")
     names = {k: k for k, r in resources.items() if r["Type"] == "AWS::Serverless::Function"}
     for logical_id, resource in resources.items():
         if resource["Type"] != "AWS::Serverless::Function":
@@ -297,15 +297,17 @@ def deploy(
         # The function's own Timeout, else the Globals one, else Lambda's default (3 s): local mode stops a
         # handler there, as Lambda does.
         timeout = int(props.get("Timeout", globals_function.get("Timeout", LAMBDA_DEFAULT_TIMEOUT)))
-        arn = lambda_client.create_function(
-            FunctionName=logical_id,
-            Runtime=props.get("Runtime", globals_function.get("Runtime", "python3.13")),
-            Role=_create_role(iam, logical_id, "lambda.amazonaws.com"),
-            Handler=props["Handler"],
-            Code={"ZipFile": _zip()},
-            Timeout=timeout,
-            MemorySize=int(props.get("MemorySize", globals_function.get("MemorySize", 128))),
-        )["FunctionArn"]
+        arn = provision_function(
+            {
+                "FunctionName": logical_id,
+                "Runtime": props.get("Runtime", globals_function.get("Runtime", "python3.13")),
+                "Role": _create_role(logical_id, "lambda.amazonaws.com"),
+                "Handler": props["Handler"],
+                "Code": {"ZipFile": _ZIP},
+                "Timeout": timeout,
+                "MemorySize": int(props.get("MemorySize", globals_function.get("MemorySize", 128))),
+            }
+        )
         aws.register(arn, load_handler(props["CodeUri"], props["Handler"], logical_id), timeout)
         functions[logical_id] = arn
         for event_id, event in props.get("Events", {}).items():
@@ -334,7 +336,7 @@ def deploy(
     state_machine_arn = session.client("stepfunctions").create_state_machine(
         name=str(resolve(props["Name"], refs)) if "Name" in props else f"sagemaker-rollout-{machine_id}",
         definition=definition,
-        roleArn=_create_role(iam, machine_id, "states.amazonaws.com"),
+        roleArn=_create_role(machine_id, "states.amazonaws.com"),
         type=props.get("Type", "STANDARD"),
     )["stateMachineArn"]
     event_id, rule = next((k, e) for k, e in props.get("Events", {}).items() if e["Type"] == "EventBridgeRule")
@@ -379,13 +381,10 @@ def _api_id(logical_id: str) -> str:
     return "".join(c for c in digest if c.isalnum())[:10]
 
 
-def _create_role(iam: Any, logical_id: str, service: str) -> str:
+def _create_role(logical_id: str, service: str) -> str:
     """The execution role SAM creates for a function or state machine (its name as CloudFormation names it)."""
     trust = {
         "Version": "2012-10-17",
         "Statement": [{"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}],
     }
-    arn: str = iam.create_role(RoleName=role_name(STACK_NAME, logical_id), AssumeRolePolicyDocument=json.dumps(trust))[
-        "Role"
-    ]["Arn"]
-    return arn
+    return provision_role(role_name(STACK_NAME, logical_id), json.dumps(trust))

@@ -10,10 +10,12 @@ import types
 
 import botocore.endpoint
 import moto
+from botocore.hooks import EventAliaser
 from botocore.retries.standard import ExponentialBackoff
 from moto.awslambda_simple.models import LambdaSimpleBackend
 from moto.cloudwatch.models import Alarm as FakeAlarm
 from moto.cloudwatch.models import CloudWatchBackend, Statistics
+from moto.core import responses as moto_responses
 from moto.core.botocore_stubber import BotocoreStubber
 from moto.stepfunctions.parser.asl.component.common.error_name.error_equals_decl import ErrorEqualsDecl
 from moto.stepfunctions.parser.asl.component.common.retry import jitter_strategy_decl, retrier_decl
@@ -106,6 +108,9 @@ PATCH_POINTS = {
     ("ExponentialBackoff", "delay_amount"): ["self", "context"],
     ("threading", "excepthook"): HOOK,
     ("StepFunctionsParserBackend", "_validate_definition"): ["definition"],
+    ("EventAliaser", "_alias_event_name"): ["self", "event_name"],
+    ("botocore.useragent", "sanitize_user_agent_string_component"): ["raw_str", "allow_hash"],
+    ("moto_responses", "method_names_from_class"): ["clazz"],
 }
 
 
@@ -198,6 +203,9 @@ def test_every_patch_point_still_has_the_shape_local_mode_expects():
     assert "random.uniform(" in inspect.getsource(jitter_strategy_decl), "moto moved its jitter draw"
     assert params(ExponentialBackoff.delay_amount) == ["self", "context"]
     assert "self._random()" in inspect.getsource(ExponentialBackoff.delay_amount), "botocore moved its jitter draw"
+    # local mode answers moto's one question of the member list (``action in names``) without listing them
+    assert "if action in method_names:" in inspect.getsource(moto_responses.BaseResponse.call_action)
+    assert "self._alias_name_cache" in inspect.getsource(EventAliaser._alias_event_name)
     assert hasattr(retrier_decl, "time") and "time.sleep(interval_seconds)" in inspect.getsource(retrier_decl)
     assert isinstance(inspect.getattr_static(EventManager, "_get_current_timestamp"), staticmethod)
     assert params(Execution.start) == ["self"] and "start_date" in inspect.getsource(

@@ -44,7 +44,9 @@ moto runs the real ASL and stores DynamoDB, SSM, SNS, IAM, Lambda and Step Funct
 
 from __future__ import annotations
 
+import base64
 import functools
+import inspect
 import json
 import random as _random
 import re
@@ -66,18 +68,25 @@ from urllib.parse import quote, unquote, urlsplit
 import boto3
 import botocore.endpoint
 import botocore.session
+import botocore.useragent
 from botocore.awsrequest import AWSResponse
 from botocore.client import ClientCreator
+from botocore.hooks import EventAliaser
 from botocore.retries.standard import ExponentialBackoff
-from botocore.validate import ParamValidationDecorator
+from botocore.utils import EVENT_ALIASES
+from botocore.validate import ParamValidationDecorator, validate_parameters
 from moto import mock_aws
+from moto.awslambda.exceptions import FunctionAlreadyExists, UnknownFunctionException
+from moto.awslambda.utils import get_backend as lambda_backend
 from moto.awslambda_simple.models import LambdaSimpleBackend
 from moto.cloudwatch.models import Alarm as FakeAlarm
 from moto.cloudwatch.models import CloudWatchBackend, Statistics
 from moto.cloudwatch.responses import CloudWatchResponse
+from moto.core import responses as moto_responses
 from moto.core.botocore_stubber import BotocoreStubber, MockRawResponse
 from moto.core.exceptions import JsonRESTError
 from moto.core.responses import ActionResult, EmptyResult
+from moto.iam.models import iam_backends
 from moto.stepfunctions.exceptions import InvalidToken, ValidationException
 from moto.stepfunctions.parser.api import ExecutionFailedEventDetails, HistoryEventType, TaskFailedEventDetails
 from moto.stepfunctions.parser.asl.component.common.error_name.error_equals_decl import ErrorEqualsDecl
@@ -118,7 +127,7 @@ from rollout_local.emulator.limits import (
     RunningInvocation,
 )
 from rollout_local.emulator.metrics import MetricStore
-from rollout_local.emulator.sagemaker import ApiError, SageMakerEmulator
+from rollout_local.emulator.sagemaker import ACCOUNT, REGION, ApiError, SageMakerEmulator
 from rollout_local.emulator.world import percentile
 
 MOTO_VERSION = "5.2.1"
@@ -295,6 +304,11 @@ class LocalAws:
         stack.enter_context(
             mock.patch.object(ClientCreator, "_create_client_class", _shared_client_class(_CREATE_CLIENT_CLASS))
         )
+        stack.enter_context(mock.patch.object(EventAliaser, "_alias_event_name", _shared_aliases))
+        stack.enter_context(
+            mock.patch.object(botocore.useragent, "sanitize_user_agent_string_component", _sanitized_once)
+        )
+        stack.enter_context(mock.patch.object(moto_responses, "method_names_from_class", _FunctionNames))
         stack.enter_context(mock.patch.object(json_path, "parse", _compiled_json_path))
         interpreter_clients = _ClientCache(boto3)
         stack.enter_context(
@@ -666,6 +680,44 @@ def _text(value: Any) -> str | None:
 HISTORY_PAGE_DEFAULT, HISTORY_PAGE_MAX = 100, 1000  # GetExecutionHistory's maxResults (0: the default)
 
 
+# --- provisioning: the roles and functions of a deployed stack, straight into moto's stores ------------------
+# A deployed stack has a role and a function for each of its ~20 functions. CloudFormation creates them through
+# IAM's and Lambda's APIs; through boto3 and moto's request layer that was ~50 requests, about half of a
+# simulation's set-up. The request each would send is checked as botocore checks it (its shape), then the
+# resource is made by the very backend method moto's handler calls with it.
+
+_VALIDATED_SHAPES: dict[tuple[str, str], Any] = {}
+
+
+def _validated(service: str, operation: str, params: dict[str, Any]) -> None:
+    """Refuse ``params`` as botocore would refuse the request (ParamValidationError), before anything is made."""
+    key = (service, operation)
+    if key not in _VALIDATED_SHAPES:
+        model = botocore.session.get_session().get_service_model(service)
+        _VALIDATED_SHAPES[key] = model.operation_model(operation).input_shape
+    validate_parameters(params, _VALIDATED_SHAPES[key])
+
+
+def provision_role(name: str, trust_policy: str) -> str:
+    """IAM CreateRole (name and trust policy, as CloudFormation creates an execution role): the role's ARN."""
+    _validated("iam", "CreateRole", {"RoleName": name, "AssumeRolePolicyDocument": trust_policy})
+    role = iam_backends[ACCOUNT]["aws"].create_role(name, trust_policy, "/", None, "", [], "3600")
+    return str(role.arn)
+
+
+def provision_function(request: dict[str, Any]) -> str:
+    """Lambda CreateFunction with ``request`` as boto3 takes it (``Code.ZipFile`` as bytes): the function's ARN.
+    Refused as Lambda refuses it: a request botocore rejects, a role that is not there, a name already taken."""
+    _validated("lambda", "CreateFunction", request)
+    body = {**request, "Code": {**request["Code"], "ZipFile": base64.b64encode(request["Code"]["ZipFile"]).decode()}}
+    backend = lambda_backend(ACCOUNT, REGION)
+    try:
+        backend.get_function(request["FunctionName"], None)
+    except UnknownFunctionException:
+        return str(backend.create_function(body).function_arn)
+    raise FunctionAlreadyExists(request["FunctionName"])
+
+
 def _execution_history(response: StepFunctionResponse) -> str:
     """GetExecutionHistory as the JSON protocol writes it (timestamps as epoch seconds, written directly: moto's
     serializer is slow for long histories), paged as AWS pages it. moto returns every event at once, oldest first,
@@ -912,6 +964,47 @@ def _shared_client_class(original: Callable[..., type]) -> Callable[..., type]:
 def _compiled_json_path(path: str) -> Any:
     """jsonpath_ng builds its whole parser for every expression it parses; a parsed expression is immutable."""
     return _JSON_PATH_PARSE(path)
+
+
+_ALIAS_EVENT_NAME = EventAliaser._alias_event_name
+_DEFAULT_ALIASES: dict[str, str] = {}  # event name -> its name under botocore's EVENT_ALIASES, for every session
+
+
+def _shared_aliases(aliaser: EventAliaser, event_name: str) -> str:
+    """``EventAliaser._alias_event_name`` with one cache per process: botocore caches the aliased names per aliaser,
+    and every session and client has a new one, so each of the ~200 handlers a session registers, and each event of
+    a client's first calls, walked the alias table again (the answer depends only on the name and the table)."""
+    own: dict[str, str] = aliaser._alias_name_cache
+    found = own.get(event_name)
+    if found is None:
+        if aliaser._event_aliases != EVENT_ALIASES:  # a table of its own
+            return str(_ALIAS_EVENT_NAME(aliaser, event_name))
+        found = _DEFAULT_ALIASES.get(event_name)
+        if found is None:
+            found = _DEFAULT_ALIASES[event_name] = str(_ALIAS_EVENT_NAME(aliaser, event_name))
+        own[event_name] = found
+    return found
+
+
+@functools.lru_cache(maxsize=4096)
+def _sanitized_once(raw_str: str, allow_hash: bool) -> str:
+    """botocore's user-agent sanitizing, a pure function of its arguments, once per string (botocore redoes it for
+    every component of the header at every request)."""
+    return str(_SANITIZE(raw_str, allow_hash))
+
+
+_SANITIZE = botocore.useragent.sanitize_user_agent_string_component
+
+
+class _FunctionNames:
+    """moto's ``method_names_from_class`` answers only ``action in names``: this answers it for the one name asked,
+    where moto lists every member of the response class (``inspect.getmembers``) at every request."""
+
+    def __init__(self, clazz: type) -> None:
+        self._clazz = clazz
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and inspect.isfunction(getattr(self._clazz, name, None))
 
 
 _JSON_PATH_PARSE = json_path.parse  # type: ignore[attr-defined]
