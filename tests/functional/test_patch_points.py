@@ -9,6 +9,7 @@ import inspect
 import types
 
 import botocore.endpoint
+import botocore.loaders
 import moto
 from botocore.hooks import EventAliaser
 from botocore.retries.standard import ExponentialBackoff
@@ -111,6 +112,7 @@ PATCH_POINTS = {
     ("EventAliaser", "_alias_event_name"): ["self", "event_name"],
     ("botocore.useragent", "sanitize_user_agent_string_component"): ["raw_str", "allow_hash"],
     ("moto_responses", "method_names_from_class"): ["clazz"],
+    ("URLLib3Session", "_get_ssl_context"): ["self"],
 }
 
 
@@ -206,6 +208,7 @@ def test_every_patch_point_still_has_the_shape_local_mode_expects():
     # local mode answers moto's one question of the member list (``action in names``) without listing them
     assert "if action in method_names:" in inspect.getsource(moto_responses.BaseResponse.call_action)
     assert "self._alias_name_cache" in inspect.getsource(EventAliaser._alias_event_name)
+    assert "self._search_paths = " in inspect.getsource(botocore.loaders.Loader.__init__)
     assert hasattr(retrier_decl, "time") and "time.sleep(interval_seconds)" in inspect.getsource(retrier_decl)
     assert isinstance(inspect.getattr_static(EventManager, "_get_current_timestamp"), staticmethod)
     assert params(Execution.start) == ["self"] and "start_date" in inspect.getsource(

@@ -72,6 +72,7 @@ import botocore.useragent
 from botocore.awsrequest import AWSResponse
 from botocore.client import ClientCreator
 from botocore.hooks import EventAliaser
+from botocore.httpsession import URLLib3Session
 from botocore.retries.standard import ExponentialBackoff
 from botocore.utils import EVENT_ALIASES
 from botocore.validate import ParamValidationDecorator, validate_parameters
@@ -301,6 +302,7 @@ class LocalAws:
             )
         )
         stack.enter_context(mock.patch.object(botocore.session, "create_loader", _shared_loader))
+        stack.enter_context(mock.patch.object(URLLib3Session, "_get_ssl_context", _shared_ssl_context))
         stack.enter_context(
             mock.patch.object(ClientCreator, "_create_client_class", _shared_client_class(_CREATE_CLIENT_CLASS))
         )
@@ -907,12 +909,36 @@ _LOADERS: dict[str | None, Any] = {}
 _CREATE_LOADER = botocore.session.create_loader
 
 
+class _SearchPaths(list[str]):
+    """A shared loader's search paths: every boto3 session appends boto3's data directory to its loader's list, so
+    the one loader every session shares would list it once per session ever made (and look in each)."""
+
+    def append(self, path: str) -> None:
+        if path not in self:
+            super().append(path)
+
+
 def _shared_loader(search_path_string: str | None = None) -> Any:
     """One botocore Loader (and its cache of parsed service models) per data path, for every session."""
     with _PROGRAMS_LOCK:
         if search_path_string not in _LOADERS:
-            _LOADERS[search_path_string] = _CREATE_LOADER(search_path_string)
+            loader = _CREATE_LOADER(search_path_string)
+            loader._search_paths = _SearchPaths(loader._search_paths)
+            _LOADERS[search_path_string] = loader
         return _LOADERS[search_path_string]
+
+
+_SSL_CONTEXTS: list[Any] = []
+_GET_SSL_CONTEXT = URLLib3Session._get_ssl_context
+
+
+def _shared_ssl_context(session: URLLib3Session) -> Any:
+    """One TLS context for every client's HTTP session (botocore makes one per client, ~0.3 ms of OpenSSL each; no
+    request of local mode ever leaves the process, so none is ever used to connect)."""
+    with _PROGRAMS_LOCK:
+        if not _SSL_CONTEXTS:
+            _SSL_CONTEXTS.append(_GET_SSL_CONTEXT(session))
+        return _SSL_CONTEXTS[0]
 
 
 _CREATE_CLIENT_CLASS = ClientCreator._create_client_class
