@@ -26,7 +26,15 @@ moto runs the real ASL and stores DynamoDB, SSM, SNS, IAM, Lambda and Step Funct
   service models read from disk once per process, not once per session (``botocore.session.create_loader``),
   and a client class built once per process and service (``ClientCreator._create_client_class``: botocore builds
   a class with a method for every operation at every client, 20 ms for SageMaker's; the class holds no state,
-  every client its own);
+  every client its own); and the per-request work botocore and moto redo with the same answer: an event name's
+  alias (``EventAliaser._alias_event_name``, cached per process instead of per client), a user-agent component's
+  sanitizing (``botocore.useragent.sanitize_user_agent_string_component``), the response class's member list
+  (``moto.core.responses.method_names_from_class``), a TLS context per client (``URLLib3Session._get_ssl_context``:
+  no request leaves the process), and the deep copies of JSON in moto's interpreter (``copy`` of its ``states``,
+  ``string_expression`` and ``execute_state`` modules: ``json_copy``) and of botocore's request context
+  (``botocore.context.deepcopy``);
+- the deployed stack's roles and functions made by the backend methods moto's own handlers call
+  (``provision_role``, ``provision_function``), each request checked first as botocore and the entry point check it;
 - the ``states:startExecution`` integration's parameter names (``StateTaskServiceSfn._normalise_parameters``);
 - the SageMaker emulator, scenario faults (``faults.py``), per-operation call counts, one request at a time into
   moto's DynamoDB, and IAM (each call judged against the caller's role from template.yaml), at moto's one request
@@ -75,6 +83,7 @@ import botocore.useragent
 from botocore.awsrequest import AWSResponse
 from botocore.client import ClientCreator
 from botocore.context import ClientContext
+from botocore.exceptions import ClientError
 from botocore.hooks import EventAliaser
 from botocore.httpsession import URLLib3Session
 from botocore.retries.standard import ExponentialBackoff
@@ -698,16 +707,20 @@ HISTORY_PAGE_DEFAULT, HISTORY_PAGE_MAX = 100, 1000  # GetExecutionHistory's maxR
 # simulation's set-up. The request each would send is checked as botocore checks it (its shape), then the
 # resource is made by the very backend method moto's handler calls with it.
 
-_VALIDATED_SHAPES: dict[tuple[str, str], Any] = {}
+_OPERATIONS: dict[tuple[str, str], Any] = {}
 
 
 def _validated(service: str, operation: str, params: dict[str, Any]) -> None:
-    """Refuse ``params`` as botocore would refuse the request (ParamValidationError), before anything is made."""
+    """Refuse ``params`` as the request would be refused, before anything is made: by botocore
+    (ParamValidationError), or by the service's own checks local mode applies at its entry point (ClientError)."""
     key = (service, operation)
-    if key not in _VALIDATED_SHAPES:
-        model = botocore.session.get_session().get_service_model(service)
-        _VALIDATED_SHAPES[key] = model.operation_model(operation).input_shape
-    validate_parameters(params, _VALIDATED_SHAPES[key])
+    if key not in _OPERATIONS:
+        _OPERATIONS[key] = botocore.session.get_session().get_service_model(service).operation_model(operation)
+    model = _OPERATIONS[key]
+    validate_parameters(params, model.input_shape)
+    refusal = requests.model_refusal(model, params) or requests.service_refusal(service, operation, params)
+    if refusal is not None:
+        raise ClientError({"Error": {"Code": refusal.code, "Message": refusal.message}}, operation)
 
 
 def provision_role(name: str, trust_policy: str) -> str:
