@@ -157,22 +157,25 @@ def _reference(pairs, stat):
     return ranked[-1][0]
 
 
-@pytest.mark.parametrize("period", [3600, 30_000])
+@pytest.mark.parametrize(
+    ("minutes", "period"),
+    [(500, 3600), (500, 30_000), (10_000, 3600), (10_000, 600_000)],  # 10,000: two spans of 64 blocks, and edges
+)
 @pytest.mark.parametrize("stat", ["Sum", "SampleCount", "Average", "Minimum", "Maximum", "p50", "p99"])
-def test_a_long_window_is_answered_from_block_summaries_exactly_as_from_every_sample(world, stat, period):
-    """Hundreds of datapoints (several summary blocks), one arriving late into an old block, one in another unit,
-    and some not yet published (the newest, and one in an old block): each bucket - hourly, or one for the whole
-    window - equals the statistic over exactly the samples it holds."""
+def test_a_long_window_is_answered_from_block_summaries_exactly_as_from_every_sample(world, stat, minutes, period):
+    """Hundreds or thousands of datapoints (summary blocks, and spans of blocks), one arriving late into an old
+    block, some in another unit, and some not yet published (the newest, and ones in old blocks and spans): each
+    bucket - hourly, or one for the whole window - equals the statistic over exactly the samples it holds."""
     store = world.world.store
     now = world.clock.now().replace(second=0, microsecond=0)
     dims = [("EndpointName", "e"), ("VariantName", "v")]
-    start = now - timedelta(minutes=500)
+    start = now - timedelta(minutes=minutes)
     points = []
-    for minute in range(500):
+    for minute in range(minutes):
         samples = [(float(1000 + (minute * 37) % 101), float(1 + minute % 7)), (float(5000 + minute % 3), 2.0)]
-        unit = "Seconds" if minute == 321 else "Microseconds"
-        visible = now + timedelta(minutes=5) if minute >= 497 or minute == 200 else now
-        points.append((start + timedelta(minutes=minute), samples, unit, visible))
+        unit = "Seconds" if minute in (321, 6000) else "Microseconds"
+        hidden = minute >= minutes - 3 or minute in (200, 4500)
+        points.append((start + timedelta(minutes=minute), samples, unit, now + timedelta(minutes=5) if hidden else now))
     late = points.pop(70)
     for at, samples, unit, visible in [*points, late]:  # minute 70 arrives last: its block is summed again
         store.put("AWS/SageMaker", "ModelLatency", dims, at, samples, unit, visible_at=visible)
@@ -190,20 +193,13 @@ def test_a_long_window_is_answered_from_block_summaries_exactly_as_from_every_sa
         },
     }
     (result,) = store.get_metric_data([query], start, now, "TimestampAscending")
-    expected_values, expected_times = [], []
-    bucket = start
-    while bucket < now:
-        pairs = [
-            pair
-            for at, samples, unit, visible in [*points, late]
-            if bucket <= at < bucket + timedelta(seconds=period) and unit == "Microseconds" and visible <= now
-            for pair in samples
-        ]
-        if pairs:
-            expected_values.append(_reference(pairs, stat))
-            expected_times.append(bucket)
-        bucket += timedelta(seconds=period)
-    assert result["timestamps"] == expected_times and len(expected_times) == -(-500 * 60 // period)
+    buckets: dict[int, list] = {}
+    for at, samples, unit, visible in [*points, late]:
+        if unit == "Microseconds" and visible <= now:
+            buckets.setdefault(int((at - start).total_seconds()) // period, []).extend(samples)
+    expected_times = [start + timedelta(seconds=k * period) for k in sorted(buckets)]
+    expected_values = [_reference(buckets[k], stat) for k in sorted(buckets)]
+    assert result["timestamps"] == expected_times and len(expected_times) == -(-minutes * 60 // period)
     assert result["values"] == pytest.approx(expected_values, rel=1e-12)
 
 

@@ -23,9 +23,11 @@ from moto.cloudwatch.models import CloudWatchBackend, Statistics
 from moto.core import responses as moto_responses
 from moto.core.botocore_stubber import BotocoreStubber
 from moto.stepfunctions.parser.asl.component.common.error_name.error_equals_decl import ErrorEqualsDecl
+from moto.stepfunctions.parser.asl.component.common.path import result_path
 from moto.stepfunctions.parser.asl.component.common.retry import jitter_strategy_decl, retrier_decl
 from moto.stepfunctions.parser.asl.component.common.string import string_expression
 from moto.stepfunctions.parser.asl.component.state.exec import execute_state
+from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import state_task_service
 from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_sfn import (
     StateTaskServiceSfn,
 )
@@ -33,6 +35,7 @@ from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_funct
 from moto.stepfunctions.parser.asl.eval import states as asl_states
 from moto.stepfunctions.parser.asl.eval.callback.callback import CallbackEndpoint
 from moto.stepfunctions.parser.asl.eval.environment import Environment
+from moto.stepfunctions.parser.asl.eval.event import event_manager
 from moto.stepfunctions.parser.asl.eval.event.event_manager import EventManager
 from moto.stepfunctions.parser.asl.utils.boto_client import boto_client_for
 from moto.stepfunctions.parser.backend.execution import Execution
@@ -122,6 +125,9 @@ PATCH_POINTS = {
     ("asl_states", "copy"): MODULE,
     ("string_expression", "copy"): MODULE,
     ("execute_state", "copy"): MODULE,
+    ("state_task_service", "copy"): MODULE,
+    ("result_path", "copy"): MODULE,
+    ("event_manager", "copy"): MODULE,
     ("botocore.context", "deepcopy"): HOOK,
 }
 
@@ -221,7 +227,7 @@ def test_every_patch_point_still_has_the_shape_local_mode_expects():
     assert "self._search_paths = " in inspect.getsource(botocore.loaders.Loader.__init__)
     # the modules whose copies json_copy makes use only copy.deepcopy, and only on JSON data; botocore's context
     # is a dataclass with one set
-    for module in (asl_states, string_expression, execute_state):
+    for module in (asl_states, string_expression, execute_state, state_task_service, result_path, event_manager):
         uses = set(re.findall(r"\bcopy\.(\w+)", inspect.getsource(module)))
         assert uses == {"deepcopy"}, module.__name__
     assert [f.name for f in dataclasses.fields(ClientContext)] == ["features"]

@@ -35,6 +35,7 @@ class Datapoint:
 
 
 BLOCK = 64  # datapoints per precomputed summary: a window costs its length / BLOCK plus two partial blocks
+SPAN = BLOCK * BLOCK  # datapoints per summary of BLOCK summaries: a long window costs its length / SPAN, plus edges
 
 
 class Samples:
@@ -129,12 +130,14 @@ class _Series:
     times: list[datetime] = field(default_factory=list)  # sorted timestamps (datapoints arrive mostly in order)
     points: list[Datapoint] = field(default_factory=list)
     blocks: list[_Block] = field(default_factory=list)  # summaries of points[k*BLOCK:(k+1)*BLOCK], built lazily
+    spans: list[_Block] = field(default_factory=list)  # summaries of BLOCK blocks each (SPAN points), built lazily
 
     def add(self, point: Datapoint) -> None:
         index = bisect.bisect_right(self.times, point.timestamp)
         self.times.insert(index, point.timestamp)
         self.points.insert(index, point)
         del self.blocks[index // BLOCK :]  # a datapoint arriving late: the summaries from its block on are stale
+        del self.spans[index // SPAN :]
 
     def window(self, start: datetime, end: datetime) -> list[Datapoint]:
         """Datapoints with ``start <= timestamp < end``, in time order."""
@@ -150,6 +153,15 @@ class _Series:
         result = Samples()
         index = first
         while index < last:
+            if index % SPAN == 0 and index + SPAN <= last:  # a month of minutes: ~10 spans, not ~700 blocks
+                span = self._span(index // SPAN)
+                if span.last_visible <= now and (not unit or span.units == {unit}):
+                    result.merge(span.samples)
+                    index += SPAN
+                    continue
+                if unit and unit not in span.units:
+                    index += SPAN
+                    continue
             block_index = index // BLOCK
             if index % BLOCK == 0 and index + BLOCK <= last:
                 block = self._block(block_index)
@@ -166,6 +178,17 @@ class _Series:
                     result.add(point.samples)
             index = stop
         return result
+
+    def _span(self, index: int) -> _Block:
+        while len(self.spans) <= index:
+            first = len(self.spans) * BLOCK
+            blocks = [self._block(k) for k in range(first, first + BLOCK)]
+            samples = Samples()
+            for block in blocks:
+                samples.merge(block.samples)
+            last_visible = max(b.last_visible for b in blocks)
+            self.spans.append(_Block(samples, last_visible, frozenset().union(*(b.units for b in blocks))))
+        return self.spans[index]
 
     def _block(self, index: int) -> _Block:
         while len(self.blocks) <= index:

@@ -31,7 +31,8 @@ moto runs the real ASL and stores DynamoDB, SSM, SNS, IAM, Lambda and Step Funct
   sanitizing (``botocore.useragent.sanitize_user_agent_string_component``), the response class's member list
   (``moto.core.responses.method_names_from_class``), a TLS context per client (``URLLib3Session._get_ssl_context``:
   no request leaves the process), and the deep copies of JSON in moto's interpreter (``copy`` of its ``states``,
-  ``string_expression`` and ``execute_state`` modules: ``json_copy``) and of botocore's request context
+  ``string_expression``, ``execute_state``, ``state_task_service``, ``result_path`` and ``event_manager`` modules:
+  ``json_copy``; the history is copied whole for every page GetExecutionHistory reads) and of botocore's request context
   (``botocore.context.deepcopy``);
 - the deployed stack's roles and functions made by the backend methods moto's own handlers call
   (``provision_role``, ``provision_function``), each request checked first as botocore and the entry point check it;
@@ -107,9 +108,11 @@ from moto.stepfunctions.parser.asl.component.common.error_name.error_equals_decl
 from moto.stepfunctions.parser.asl.component.common.error_name.failure_event import FailureEvent, FailureEventException
 from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name import StatesErrorName
 from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name_type import StatesErrorNameType
+from moto.stepfunctions.parser.asl.component.common.path import result_path
 from moto.stepfunctions.parser.asl.component.common.retry import jitter_strategy_decl, retrier_decl
 from moto.stepfunctions.parser.asl.component.common.string import string_expression
 from moto.stepfunctions.parser.asl.component.state.exec import execute_state
+from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import state_task_service
 from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service import StateTaskService
 from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_sfn import (
     StateTaskServiceSfn,
@@ -118,6 +121,7 @@ from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_funct
 from moto.stepfunctions.parser.asl.eval import states as asl_states
 from moto.stepfunctions.parser.asl.eval.callback.callback import CallbackEndpoint
 from moto.stepfunctions.parser.asl.eval.environment import Environment
+from moto.stepfunctions.parser.asl.eval.event import event_manager
 from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails
 from moto.stepfunctions.parser.asl.eval.event.event_manager import EventManager
 from moto.stepfunctions.parser.asl.utils import boto_client, json_path
@@ -330,6 +334,9 @@ class LocalAws:
         stack.enter_context(mock.patch.object(asl_states, "copy", _JSON_COPYING))
         stack.enter_context(mock.patch.object(string_expression, "copy", _JSON_COPYING))
         stack.enter_context(mock.patch.object(execute_state, "copy", _JSON_COPYING))
+        stack.enter_context(mock.patch.object(state_task_service, "copy", _JSON_COPYING))
+        stack.enter_context(mock.patch.object(result_path, "copy", _JSON_COPYING))
+        stack.enter_context(mock.patch.object(event_manager, "copy", _JSON_COPYING))
         stack.enter_context(mock.patch.object(botocore.context, "deepcopy", _context_copy))
         interpreter_clients = _ClientCache(boto3)
         stack.enter_context(
