@@ -127,6 +127,7 @@ PATCH_POINTS = {
     ("execute_state", "copy"): MODULE,
     ("state_task_service", "copy"): MODULE,
     ("result_path", "copy"): MODULE,
+    ("result_path", "parse"): ["string"],
     ("event_manager", "copy"): MODULE,
     ("botocore.context", "deepcopy"): HOOK,
 }

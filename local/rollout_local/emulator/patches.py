@@ -19,23 +19,24 @@ moto runs the real ASL and stores DynamoDB, SSM, SNS, IAM, Lambda and Step Funct
 - a definition validated once per process, not at every CreateStateMachine (``StepFunctionsParserBackend.
   _validate_definition``: moto parses the whole ASL to validate it, a second a simulation): a definition moto
   accepted is accepted again, one it refused is parsed (and refused) every time;
-- the ASL parsed once per definition, not once per execution (``ExecutionWorker._get_evaluation_entrypoint``):
-  the parsed program is read-only, every execution keeps its state in its own ``Environment``; a JSONPath
-  compiled once per expression (``json_path.parse``), and the interpreter's boto3 client for a service made
-  once per simulation, not once per task (``boto_client.boto3``; boto3's clients are thread-safe); botocore's
-  service models read from disk once per process, not once per session (``botocore.session.create_loader``),
-  and a client class built once per process and service (``ClientCreator._create_client_class``: botocore builds
-  a class with a method for every operation at every client, 20 ms for SageMaker's; the class holds no state,
-  every client its own); and the per-request work botocore and moto redo with the same answer: an event name's
-  alias (``EventAliaser._alias_event_name``, cached per process instead of per client), a user-agent component's
-  sanitizing (``botocore.useragent.sanitize_user_agent_string_component``), the response class's member list
+- the ASL parsed once per definition, not once per execution (``ExecutionWorker._get_evaluation_entrypoint``): the
+  parsed program is read-only, every execution keeps its state in its own ``Environment``; a JSONPath compiled once
+  per expression (``json_path.parse``, and ResultPath's ``result_path.parse``), and the interpreter's boto3 client
+  for a service made once per simulation, not once per task (``boto_client.boto3``; boto3's clients are thread-
+  safe); botocore's service models read from disk once per process, not once per session
+  (``botocore.session.create_loader``), and a client class built once per process and service
+  (``ClientCreator._create_client_class``: botocore builds a class with a method for every operation at every
+  client, 20 ms for SageMaker's; the class holds no state, every client its own); and the per-request work botocore
+  and moto redo with the same answer: an event name's alias (``EventAliaser._alias_event_name``, cached per process
+  instead of per client), a user-agent component's sanitizing
+  (``botocore.useragent.sanitize_user_agent_string_component``), the response class's member list
   (``moto.core.responses.method_names_from_class``), a TLS context per client (``URLLib3Session._get_ssl_context``:
   no request leaves the process), and the deep copies of JSON in moto's interpreter (``copy`` of its ``states``,
   ``string_expression``, ``execute_state``, ``state_task_service``, ``result_path`` and ``event_manager`` modules:
-  ``json_copy``; the history is copied whole for every page GetExecutionHistory reads) and of botocore's request context
-  (``botocore.context.deepcopy``);
-- the deployed stack's roles and functions made by the backend methods moto's own handlers call
-  (``provision_role``, ``provision_function``), each request checked first as botocore and the entry point check it;
+  ``json_copy``; the history is copied whole for every page GetExecutionHistory reads) and of botocore's request
+  context (``botocore.context.deepcopy``);
+- the deployed stack's roles and functions made by the backend methods moto's own handlers call (``provision_role``,
+  ``provision_function``), each request checked first as botocore and the entry point check it;
 - the ``states:startExecution`` integration's parameter names (``StateTaskServiceSfn._normalise_parameters``);
 - the SageMaker emulator, scenario faults (``faults.py``), per-operation call counts, one request at a time into
   moto's DynamoDB, and IAM (each call judged against the caller's role from template.yaml), at moto's one request
@@ -331,6 +332,7 @@ class LocalAws:
         )
         stack.enter_context(mock.patch.object(moto_responses, "method_names_from_class", _FunctionNames))
         stack.enter_context(mock.patch.object(json_path, "parse", _compiled_json_path))
+        stack.enter_context(mock.patch.object(result_path, "parse", _compiled_result_path))
         stack.enter_context(mock.patch.object(asl_states, "copy", _JSON_COPYING))
         stack.enter_context(mock.patch.object(string_expression, "copy", _JSON_COPYING))
         stack.enter_context(mock.patch.object(execute_state, "copy", _JSON_COPYING))
@@ -1020,6 +1022,15 @@ def _shared_client_class(original: Callable[..., type]) -> Callable[..., type]:
 def _compiled_json_path(path: str) -> Any:
     """jsonpath_ng builds its whole parser for every expression it parses; a parsed expression is immutable."""
     return _JSON_PATH_PARSE(path)
+
+
+_RESULT_PATH_PARSE = result_path.parse
+
+
+@functools.lru_cache(maxsize=1024)
+def _compiled_result_path(path: str) -> Any:
+    """The same for a ResultPath, which moto parses with jsonpath_ng's own ``parse`` at every state it leaves."""
+    return _RESULT_PATH_PARSE(path)
 
 
 _ATOMS = frozenset({str, int, float, bool, type(None), datetime, Decimal})
