@@ -1,8 +1,9 @@
 """Suite-wide settings of every test process.
 
-Ordering for xdist: the longest tests start first, the many short unit tests fill in at the end. ``-n auto`` hands
-tests to the workers in collection order; a long test collected last would start when the other worker has nothing
-left, and the run would wait for it alone. The order of tests changes nothing else: every test builds its own world.
+Ordering for xdist: the longest tests start first, the many short unit tests fill in at the end. xdist hands tests to
+the workers in collection order (and with ``--dist worksteal`` a worker that runs out takes the rest of another's
+queue); a long test collected last would start when the other worker has nothing left, and the run would wait for
+it alone. The order of tests changes nothing else: every test builds its own world.
 
 The cyclic garbage collector: a simulation allocates millions of short-lived objects (moto's responses, botocore's
 parsed requests, pydantic models), and with the default thresholds the collector scanned the whole heap - every
