@@ -4,8 +4,6 @@ A room because a request is neither policy nor progress: it names which package 
 checked against the operator's policy before anything else happens.
 """
 
-from __future__ import annotations
-
 from datetime import datetime
 from enum import StrEnum
 
