@@ -7,10 +7,11 @@ threshold and inconclusive limit.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
 from datetime import datetime
 from enum import StrEnum
 
+from rollout.frozen import frozen
 from rollout.models.policy import AbTest, Analysis, Strategy
 from rollout.models.progress import BakeState, JudgeFigures, Verdict
 from rollout.stats.core import Counts, Outcome, StatsInputError
@@ -19,7 +20,7 @@ from rollout.stats.ranks import judge_latency
 from rollout.stats.rates import Margin
 
 
-@dataclass(frozen=True)
+@frozen
 class VariantFigures:
     """One variant's traffic over the judged window (from AWS/SageMaker metrics; latency in milliseconds)."""
 
@@ -32,7 +33,7 @@ class VariantFigures:
         return self.errors / self.invocations if self.invocations else None
 
 
-@dataclass(frozen=True)
+@frozen
 class MinuteFigures:
     """One variant's (or one side's) traffic in one minute: the statistical judge's unit of evidence."""
 
@@ -42,7 +43,7 @@ class MinuteFigures:
     latency_ms: float | None
 
 
-@dataclass(frozen=True)
+@frozen
 class HealthObservation:
     alarms: dict[str, str]  # alarm name -> OK | ALARM | INSUFFICIENT_DATA
     new: VariantFigures | None = None
@@ -53,7 +54,7 @@ class HealthObservation:
     baseline_minutes: tuple[MinuteFigures, ...] | None = None
 
 
-@dataclass(frozen=True)
+@frozen
 class HealthVerdict:
     verdict: Verdict
     reason: str
@@ -223,7 +224,7 @@ class BakeAction(StrEnum):
     ROLL_BACK = "roll_back"
 
 
-@dataclass(frozen=True)
+@frozen
 class BakeDecision:
     action: BakeAction
     reason: str

@@ -23,7 +23,6 @@ Pure: no boto3, no clock (time comes in as an argument), no I/O.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal, get_args
 
@@ -39,6 +38,7 @@ from rollout.errors import (
     UpdateTimedOutError,
     VerificationFailedError,
 )
+from rollout.frozen import frozen
 from rollout.models.policy import AbTest, Shadow
 from rollout.models.progress import GateState, LockStatus, Outcome, Phase, RolloutState
 from rollout.notifications.kinds import EventKind
@@ -87,7 +87,7 @@ class LockBusy(_Seen):
     __slots__ = ()
 
 
-@dataclass(frozen=True)
+@frozen
 class LockRefused:
     """Acquire Endpoint Lock ends the rollout with nothing touched: a second delivery of an approval it already
     handles (``duplicate``), a newer version of the same group waiting behind it (``superseded``), or the policy's
@@ -132,7 +132,7 @@ class EndpointSettled(_Seen):
     __slots__ = ()
 
 
-@dataclass(frozen=True)
+@frozen
 class EndpointFailed:
     """Check Endpoint: the change did not reach what the phase asked for (``progress``: failed, timed out, reverted,
     or InService without serving the target)."""
@@ -170,7 +170,7 @@ class PromotionSettled(_Seen):
     __slots__ = ()
 
 
-@dataclass(frozen=True)
+@frozen
 class Checked:
     """Evaluate Health: one check's verdict, as ``analysis.after_check`` weighed it for the bake."""
 
@@ -183,7 +183,7 @@ class Unreadable(_Seen):
     __slots__ = ()
 
 
-@dataclass(frozen=True)
+@frozen
 class GateApproved:
     """A person approved the gate the rollout waits at."""
 
@@ -214,7 +214,7 @@ class StepDone(_Seen):
     __slots__ = ()
 
 
-@dataclass(frozen=True)
+@frozen
 class ExperimentConcluded:
     """An A/B or shadow test ended: the winner's decision (``promote``, ``keep``, ``keep_both``, ``rollback``,
     ``discard``) and whether going back was what the policy asked for (then the rollout still succeeded)."""
@@ -290,7 +290,7 @@ Observation = (
 Bake = Literal["step", "post_promotion", "empty"]
 
 
-@dataclass(frozen=True)
+@frozen
 class Row:
     """One line of the flow: in ASL state ``at``, observation ``seen`` under condition ``when`` leads to ``next``
     and ``phase`` (None: unchanged) and on to ASL state ``goes_to``. A row with ``then`` is resolved further by
@@ -428,7 +428,7 @@ TABLE: Mapping[str, Row] = _rows(
 # --- The function ---------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@frozen
 class Transition:
     """What follows an observation: the rows taken (a row with ``then`` is followed by the row it led to), and the
     merged effect - the last row's next action, the last phase any row set, and everything the rows ask for."""
