@@ -1,10 +1,14 @@
-"""The simulator's own boto3 session: one client per service for the whole simulation.
+"""The simulator's own boto3 sessions: one client per service, made once per process.
 
 Local mode's setup and its world (deploying the stack, creating endpoints and buckets, putting policies and
-metrics, reading the record for the report) asked boto3 for a new client at each of these steps; a client costs a
-copy of the session's event handlers and an endpoint resolver, about as much as a call. boto3's clients are
-thread-safe, so the simulator's threads share one per service. The service's own code keeps its clients
-(``rollout.aws.clients``), made as it makes them on AWS.
+metrics, reading the record for the report), the tests' look at the account, and the outside world's people and
+teams asked boto3 for new clients at every step and every simulation; a client costs a copy of its session's event
+handlers and an endpoint resolver (2-4 ms, more than most calls). These clients hold nothing of a simulation:
+default (legacy) retries keep no retry quota, the credentials are moto's fixed ones, every request goes through
+moto's one entry point into whichever account is open, and local mode registers no handler on a client. So one
+set serves every simulation of the process (boto3's clients are thread-safe). The service's own code keeps its
+clients (``rollout.aws.clients``), made as it makes them on AWS, anew in every simulation: their standard-mode
+retry quota is state.
 """
 
 from __future__ import annotations
@@ -34,3 +38,16 @@ class SharedSession:
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.session, name)
+
+
+_SESSIONS: dict[tuple[str, str], SharedSession] = {}
+_LOCK = threading.Lock()
+
+
+def shared_session(who: str, region_name: str) -> SharedSession:
+    """The process's session for ``who`` (the simulator, or the outside world) in ``region_name``."""
+    with _LOCK:
+        key = (who, region_name)
+        if key not in _SESSIONS:
+            _SESSIONS[key] = SharedSession(region_name=region_name)
+        return _SESSIONS[key]

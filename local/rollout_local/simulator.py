@@ -40,7 +40,7 @@ from rollout_local.emulator.world import World
 from rollout_local.registry import Registry
 from rollout_local.report import Report, build_report
 from rollout_local.scenario import EndpointSpec, Scenario
-from rollout_local.sessions import SharedSession
+from rollout_local.sessions import shared_session
 from rollout_local.specs import PERSON_POLICIES
 from rollout_local.stack import ROOT, STACK_NAME, Stack, TemplateTransform, deploy
 from rollout_local.timeline import Timeline
@@ -149,7 +149,7 @@ class Simulation:
         self._env = _environment(quiet)
         self._env.__enter__()
         self.aws.__enter__()
-        self.session = SharedSession(region_name=REGION)  # the simulator's own calls: setup, world, report
+        self.session = shared_session("simulator", REGION)  # the simulator's own calls: setup, world, report
         try:
             self.stack: Stack = deploy(
                 self.aws, dict(self.scenario.stack), transform=self.template_transform, session=self.session
@@ -165,7 +165,7 @@ class Simulation:
         self._stack_env.__enter__()
         self.sfn = self.session.client("stepfunctions")
         self.sm = self.session.client("sagemaker")
-        outside = SharedSession(region_name=REGION)  # people and other teams: their calls are not the service's
+        outside = shared_session("outside", REGION)  # people and other teams: their calls are not the service's
         self.outside = Outside(outside, outside.client("sagemaker"), outside.client("stepfunctions"))
         self.bus = EventBus(
             rules_of(self.stack),

@@ -7,7 +7,6 @@ and the ASL file, so local mode runs what production runs.
 
 from __future__ import annotations
 
-import copy
 import hashlib
 import importlib.util
 import io
@@ -26,7 +25,7 @@ import yaml
 from rollout_local.emulator.apigateway import LocalRestApi, rest_apis_from_template
 from rollout_local.emulator.iam import role_name, roles_from_template
 from rollout_local.emulator.iam_policy import Role
-from rollout_local.emulator.patches import LambdaHandler, LocalAws, provision_function, provision_role
+from rollout_local.emulator.patches import LambdaHandler, LocalAws, json_copy, provision_function, provision_role
 from rollout_local.home import project_home
 
 ROOT = project_home()  # a checkout, the installed data files, or $ROLLOUT_HOME (rollout_local.home)
@@ -74,7 +73,8 @@ def load_template(path: Path = TEMPLATE) -> dict[str, Any]:
     if key not in _PARSED:
         with path.open() as handle:
             _PARSED[key] = yaml.load(handle, Loader=_CfnLoader)  # noqa: S506 - SafeLoader subclass
-    return copy.deepcopy(_PARSED[key])
+    template: dict[str, Any] = json_copy(_PARSED[key])
+    return template
 
 
 _SUB_VARIABLE = re.compile(r"\$\{([^}!][^}]*)\}")

@@ -8,10 +8,12 @@ import sys
 from pathlib import Path
 
 import boto3
+import botocore.session
 import pytest
 from moto import mock_aws
 from rollout_cli.cli import main
 from rollout_cli.operate import StackInfo
+from rollout_local.emulator.patches import _shared_loader
 from rollout_local.simulator import Simulation
 
 from tests.helpers import scenario
@@ -75,6 +77,9 @@ def deployed(monkeypatch):
     """A deployed stack as the CLI sees it: CloudFormation outputs and parameters, a table, a state machine."""
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
     monkeypatch.setenv("ROLLOUT_STACK", "sagemaker-rollout")  # how a person points the command at a stack
+    # every command makes its own boto3 session; they share one botocore loader, as local mode's sessions do, so
+    # the service models are read from disk once per process, not at every command (speed only)
+    monkeypatch.setattr(botocore.session, "create_loader", _shared_loader)
     with mock_aws():
         session = boto3.Session(region_name="us-east-1")
         role = session.client("iam").create_role(RoleName="r", AssumeRolePolicyDocument="{}")["Role"]["Arn"]

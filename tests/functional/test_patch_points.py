@@ -5,11 +5,16 @@ shape it expects there, and no other module of local mode patches anything: a ne
 patch elsewhere, fails here."""
 
 import ast
+import dataclasses
 import inspect
+import re
 import types
 
+import botocore.context
 import botocore.endpoint
+import botocore.loaders
 import moto
+from botocore.context import ClientContext
 from botocore.hooks import EventAliaser
 from botocore.retries.standard import ExponentialBackoff
 from moto.awslambda_simple.models import LambdaSimpleBackend
@@ -19,11 +24,13 @@ from moto.core import responses as moto_responses
 from moto.core.botocore_stubber import BotocoreStubber
 from moto.stepfunctions.parser.asl.component.common.error_name.error_equals_decl import ErrorEqualsDecl
 from moto.stepfunctions.parser.asl.component.common.retry import jitter_strategy_decl, retrier_decl
+from moto.stepfunctions.parser.asl.component.common.string import string_expression
 from moto.stepfunctions.parser.asl.component.state.exec import execute_state
 from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_sfn import (
     StateTaskServiceSfn,
 )
 from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function import WaitFunction
+from moto.stepfunctions.parser.asl.eval import states as asl_states
 from moto.stepfunctions.parser.asl.eval.callback.callback import CallbackEndpoint
 from moto.stepfunctions.parser.asl.eval.environment import Environment
 from moto.stepfunctions.parser.asl.eval.event.event_manager import EventManager
@@ -111,6 +118,11 @@ PATCH_POINTS = {
     ("EventAliaser", "_alias_event_name"): ["self", "event_name"],
     ("botocore.useragent", "sanitize_user_agent_string_component"): ["raw_str", "allow_hash"],
     ("moto_responses", "method_names_from_class"): ["clazz"],
+    ("URLLib3Session", "_get_ssl_context"): ["self"],
+    ("asl_states", "copy"): MODULE,
+    ("string_expression", "copy"): MODULE,
+    ("execute_state", "copy"): MODULE,
+    ("botocore.context", "deepcopy"): HOOK,
 }
 
 
@@ -206,6 +218,13 @@ def test_every_patch_point_still_has_the_shape_local_mode_expects():
     # local mode answers moto's one question of the member list (``action in names``) without listing them
     assert "if action in method_names:" in inspect.getsource(moto_responses.BaseResponse.call_action)
     assert "self._alias_name_cache" in inspect.getsource(EventAliaser._alias_event_name)
+    assert "self._search_paths = " in inspect.getsource(botocore.loaders.Loader.__init__)
+    # the modules whose copies json_copy makes use only copy.deepcopy, and only on JSON data; botocore's context
+    # is a dataclass with one set
+    for module in (asl_states, string_expression, execute_state):
+        uses = set(re.findall(r"\bcopy\.(\w+)", inspect.getsource(module)))
+        assert uses == {"deepcopy"}, module.__name__
+    assert [f.name for f in dataclasses.fields(ClientContext)] == ["features"]
     assert hasattr(retrier_decl, "time") and "time.sleep(interval_seconds)" in inspect.getsource(retrier_decl)
     assert isinstance(inspect.getattr_static(EventManager, "_get_current_timestamp"), staticmethod)
     assert params(Execution.start) == ["self"] and "start_date" in inspect.getsource(

@@ -34,3 +34,25 @@ def test_local_mode_refuses_a_pattern_cloudformation_would_refuse():
     bad: Scenario = scenario(stack={"EndpointNamePattern": "*"})
     with pytest.raises(ValueError, match="EndpointNamePattern='\\*'"), Simulation(bad):
         pass
+
+
+@pytest.mark.parametrize(
+    ("change", "refusal"),
+    [
+        ({"MemorySize": 40_000}, "memorySize' failed to satisfy constraint: Member must have value less than"),
+        ({"Runtime": "python2.1"}, "runtime' failed to satisfy constraint: Member must satisfy enum value set"),
+        ({"Timeout": 0}, "Invalid value for parameter Timeout, value: 0, valid min value: 1"),
+    ],
+)
+def test_local_mode_refuses_a_function_lambda_would_refuse(change, refusal):
+    """The stack's functions are made straight in moto's store, each request checked first as Lambda checks it."""
+    from rollout_local.simulator import Simulation
+
+    from tests.helpers import scenario
+
+    def transform(template):
+        template["Resources"]["ShiftTrafficFunction"]["Properties"].update(change)
+        return template
+
+    with pytest.raises(Exception, match=re.escape(refusal)), Simulation(scenario(), template_transform=transform):
+        pass

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 
 from rollout_local.emulator.iam_needs import Need
@@ -154,10 +154,12 @@ def _glob(pattern: str, ignore_case: bool, segment_bound: bool) -> re.Pattern[st
     return re.compile("".join(parts), re.IGNORECASE if ignore_case else 0)
 
 
+@lru_cache(maxsize=1 << 16)  # a pure function of two strings, asked for every statement of every call judged
 def _action_matches(pattern: str, action: str) -> bool:
     return _glob(pattern, True, False).fullmatch(action) is not None
 
 
+@lru_cache(maxsize=1 << 16)
 def _resource_matches(pattern: str, resource: str) -> bool:
     if pattern == "*":
         return True

@@ -26,7 +26,15 @@ moto runs the real ASL and stores DynamoDB, SSM, SNS, IAM, Lambda and Step Funct
   service models read from disk once per process, not once per session (``botocore.session.create_loader``),
   and a client class built once per process and service (``ClientCreator._create_client_class``: botocore builds
   a class with a method for every operation at every client, 20 ms for SageMaker's; the class holds no state,
-  every client its own);
+  every client its own); and the per-request work botocore and moto redo with the same answer: an event name's
+  alias (``EventAliaser._alias_event_name``, cached per process instead of per client), a user-agent component's
+  sanitizing (``botocore.useragent.sanitize_user_agent_string_component``), the response class's member list
+  (``moto.core.responses.method_names_from_class``), a TLS context per client (``URLLib3Session._get_ssl_context``:
+  no request leaves the process), and the deep copies of JSON in moto's interpreter (``copy`` of its ``states``,
+  ``string_expression`` and ``execute_state`` modules: ``json_copy``) and of botocore's request context
+  (``botocore.context.deepcopy``);
+- the deployed stack's roles and functions made by the backend methods moto's own handlers call
+  (``provision_role``, ``provision_function``), each request checked first as botocore and the entry point check it;
 - the ``states:startExecution`` integration's parameter names (``StateTaskServiceSfn._normalise_parameters``);
 - the SageMaker emulator, scenario faults (``faults.py``), per-operation call counts, one request at a time into
   moto's DynamoDB, and IAM (each call judged against the caller's role from template.yaml), at moto's one request
@@ -45,6 +53,7 @@ moto runs the real ASL and stores DynamoDB, SSM, SNS, IAM, Lambda and Step Funct
 from __future__ import annotations
 
 import base64
+import copy
 import functools
 import inspect
 import json
@@ -60,18 +69,23 @@ from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 from unittest import mock
 from urllib.parse import quote, unquote, urlsplit
 
 import boto3
+import botocore.context
 import botocore.endpoint
 import botocore.session
 import botocore.useragent
 from botocore.awsrequest import AWSResponse
 from botocore.client import ClientCreator
+from botocore.context import ClientContext
+from botocore.exceptions import ClientError
 from botocore.hooks import EventAliaser
+from botocore.httpsession import URLLib3Session
 from botocore.retries.standard import ExponentialBackoff
 from botocore.utils import EVENT_ALIASES
 from botocore.validate import ParamValidationDecorator, validate_parameters
@@ -94,12 +108,14 @@ from moto.stepfunctions.parser.asl.component.common.error_name.failure_event imp
 from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name import StatesErrorName
 from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name_type import StatesErrorNameType
 from moto.stepfunctions.parser.asl.component.common.retry import jitter_strategy_decl, retrier_decl
+from moto.stepfunctions.parser.asl.component.common.string import string_expression
 from moto.stepfunctions.parser.asl.component.state.exec import execute_state
 from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service import StateTaskService
 from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_sfn import (
     StateTaskServiceSfn,
 )
 from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function import WaitFunction
+from moto.stepfunctions.parser.asl.eval import states as asl_states
 from moto.stepfunctions.parser.asl.eval.callback.callback import CallbackEndpoint
 from moto.stepfunctions.parser.asl.eval.environment import Environment
 from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails
@@ -301,6 +317,7 @@ class LocalAws:
             )
         )
         stack.enter_context(mock.patch.object(botocore.session, "create_loader", _shared_loader))
+        stack.enter_context(mock.patch.object(URLLib3Session, "_get_ssl_context", _shared_ssl_context))
         stack.enter_context(
             mock.patch.object(ClientCreator, "_create_client_class", _shared_client_class(_CREATE_CLIENT_CLASS))
         )
@@ -310,6 +327,10 @@ class LocalAws:
         )
         stack.enter_context(mock.patch.object(moto_responses, "method_names_from_class", _FunctionNames))
         stack.enter_context(mock.patch.object(json_path, "parse", _compiled_json_path))
+        stack.enter_context(mock.patch.object(asl_states, "copy", _JSON_COPYING))
+        stack.enter_context(mock.patch.object(string_expression, "copy", _JSON_COPYING))
+        stack.enter_context(mock.patch.object(execute_state, "copy", _JSON_COPYING))
+        stack.enter_context(mock.patch.object(botocore.context, "deepcopy", _context_copy))
         interpreter_clients = _ClientCache(boto3)
         stack.enter_context(
             mock.patch.object(boto_client, "boto3", types.SimpleNamespace(client=interpreter_clients.client))
@@ -686,16 +707,20 @@ HISTORY_PAGE_DEFAULT, HISTORY_PAGE_MAX = 100, 1000  # GetExecutionHistory's maxR
 # simulation's set-up. The request each would send is checked as botocore checks it (its shape), then the
 # resource is made by the very backend method moto's handler calls with it.
 
-_VALIDATED_SHAPES: dict[tuple[str, str], Any] = {}
+_OPERATIONS: dict[tuple[str, str], Any] = {}
 
 
 def _validated(service: str, operation: str, params: dict[str, Any]) -> None:
-    """Refuse ``params`` as botocore would refuse the request (ParamValidationError), before anything is made."""
+    """Refuse ``params`` as the request would be refused, before anything is made: by botocore
+    (ParamValidationError), or by the service's own checks local mode applies at its entry point (ClientError)."""
     key = (service, operation)
-    if key not in _VALIDATED_SHAPES:
-        model = botocore.session.get_session().get_service_model(service)
-        _VALIDATED_SHAPES[key] = model.operation_model(operation).input_shape
-    validate_parameters(params, _VALIDATED_SHAPES[key])
+    if key not in _OPERATIONS:
+        _OPERATIONS[key] = botocore.session.get_session().get_service_model(service).operation_model(operation)
+    model = _OPERATIONS[key]
+    validate_parameters(params, model.input_shape)
+    refusal = requests.model_refusal(model, params) or requests.service_refusal(service, operation, params)
+    if refusal is not None:
+        raise ClientError({"Error": {"Code": refusal.code, "Message": refusal.message}}, operation)
 
 
 def provision_role(name: str, trust_policy: str) -> str:
@@ -907,12 +932,36 @@ _LOADERS: dict[str | None, Any] = {}
 _CREATE_LOADER = botocore.session.create_loader
 
 
+class _SearchPaths(list[str]):
+    """A shared loader's search paths: every boto3 session appends boto3's data directory to its loader's list, so
+    the one loader every session shares would list it once per session ever made (and look in each)."""
+
+    def append(self, path: str) -> None:
+        if path not in self:
+            super().append(path)
+
+
 def _shared_loader(search_path_string: str | None = None) -> Any:
     """One botocore Loader (and its cache of parsed service models) per data path, for every session."""
     with _PROGRAMS_LOCK:
         if search_path_string not in _LOADERS:
-            _LOADERS[search_path_string] = _CREATE_LOADER(search_path_string)
+            loader = _CREATE_LOADER(search_path_string)
+            loader._search_paths = _SearchPaths(loader._search_paths)
+            _LOADERS[search_path_string] = loader
         return _LOADERS[search_path_string]
+
+
+_SSL_CONTEXTS: list[Any] = []
+_GET_SSL_CONTEXT = URLLib3Session._get_ssl_context
+
+
+def _shared_ssl_context(session: URLLib3Session) -> Any:
+    """One TLS context for every client's HTTP session (botocore makes one per client, ~0.3 ms of OpenSSL each; no
+    request of local mode ever leaves the process, so none is ever used to connect)."""
+    with _PROGRAMS_LOCK:
+        if not _SSL_CONTEXTS:
+            _SSL_CONTEXTS.append(_GET_SSL_CONTEXT(session))
+        return _SSL_CONTEXTS[0]
 
 
 _CREATE_CLIENT_CLASS = ClientCreator._create_client_class
@@ -964,6 +1013,35 @@ def _shared_client_class(original: Callable[..., type]) -> Callable[..., type]:
 def _compiled_json_path(path: str) -> Any:
     """jsonpath_ng builds its whole parser for every expression it parses; a parsed expression is immutable."""
     return _JSON_PATH_PARSE(path)
+
+
+_ATOMS = frozenset({str, int, float, bool, type(None), datetime, Decimal})
+
+
+def json_copy(value: Any) -> Any:
+    """A deep copy of JSON data (dicts, lists and immutable scalars), ~4x faster than ``copy.deepcopy``; anything
+    else is deep-copied by ``copy.deepcopy``. Two references to one dict become two equal dicts, as JSON values are
+    (``deepcopy`` would keep them one object)."""
+    kind = type(value)
+    if kind is dict:
+        return {key: json_copy(item) for key, item in value.items()}
+    if kind is list:
+        return [json_copy(item) for item in value]
+    if kind in _ATOMS:
+        return value
+    return copy.deepcopy(value)
+
+
+# moto's interpreter deep-copies the state's JSON at every path, parameter and stack frame (a tenth of a workflow
+# test's CPU): the same copies, made by ``json_copy``
+_JSON_COPYING = types.SimpleNamespace(deepcopy=json_copy)
+
+
+def _context_copy(context: Any) -> Any:
+    """botocore's per-request copy of its client context (a dataclass holding one set of feature ids)."""
+    if type(context) is ClientContext:
+        return ClientContext(features=set(context.features))
+    return copy.deepcopy(context)
 
 
 _ALIAS_EVENT_NAME = EventAliaser._alias_event_name
