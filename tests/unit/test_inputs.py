@@ -2,9 +2,11 @@ import json
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 from rollout.errors import MalformedEventError, PackageNotApprovedError
-from rollout.inputs import parse_start_input
-from rollout.models.request import StartSource
+from rollout.eventbridge import PackageStateDetail
+from rollout.inputs import ManualStart, parse_start_input
+from rollout.models.request import RolloutRequest, StartSource
 
 EVENTS = Path(__file__).resolve().parents[2] / "events"
 
@@ -84,3 +86,36 @@ def test_who_asked_comes_only_in_a_manual_start_never_in_an_approval_event():
         parse_start_input({**approval_event(), "requested_by": asked})
     with pytest.raises(MalformedEventError, match="requested_by"):
         parse_start_input({**start, "requested_by": ""})
+
+
+PACKAGE_PREFIX = "arn:aws:sagemaker:us-east-1:123456789012:model-package/"
+
+
+@pytest.mark.parametrize(
+    "arn, accepted",
+    [
+        ("arn:aws:sagemaker:us-east-1:123456789012:model-package/churn/1", True),
+        ("arn:aws-us-gov:sagemaker:us-gov-west-1:123456789012:model-package/g/1", True),
+        (PACKAGE_PREFIX + "x" * (2048 - len(PACKAGE_PREFIX)), True),  # 2048 characters in all
+        (PACKAGE_PREFIX + "x" * (2049 - len(PACKAGE_PREFIX)), False),
+        (PACKAGE_PREFIX + "x" * 2048, False),  # a name of 2048: too long in all (SageMaker's max is the whole ARN's)
+        ("arn:aws:sagemaker:us-east-1:123456789012:model-package/", False),  # no name
+        ("arn:aws:sagemaker:us-east-1:123456789012:model-package/churn 1", False),  # blank inside
+        ("arn:aws:sagemaker:us-east-1:123456789012:model-package/churn/1\n", False),  # trailing newline
+        ("arn:aws:sagemaker:us-east-1:12345678901:model-package/churn/1", False),  # 11-digit account
+    ],
+)
+def test_a_model_package_arn_is_checked_as_sagemaker_checks_it(arn, accepted):
+    """SageMaker's ModelPackageArn: its pattern (the name part non-blank) and at most 2048 characters in all -
+    the same in the request, the manual input and the registry's event."""
+    checks = [
+        lambda: RolloutRequest(model_package_arn=arn, source=StartSource.MANUAL),
+        lambda: ManualStart.model_validate({"model_package_arn": arn}),
+        lambda: PackageStateDetail.model_validate({"ModelPackageArn": arn, "ModelApprovalStatus": "Approved"}),
+    ]
+    for check in checks:
+        if accepted:
+            check()
+        else:
+            with pytest.raises(ValidationError):
+                check()

@@ -7,19 +7,20 @@ threshold and inconclusive limit.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
 from datetime import datetime
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
+from rollout.frozen import frozen
 from rollout.models.policy import AbTest, Analysis, Strategy
 from rollout.models.progress import BakeState, JudgeFigures, Verdict
-from rollout.stats.core import Counts, Outcome, StatsInputError
-from rollout.stats.noninferiority import judge_error_rate
-from rollout.stats.ranks import judge_latency
-from rollout.stats.rates import Margin
+
+if TYPE_CHECKING:  # the statistical judge's modules load when it first judges (see judge_statistically)
+    from rollout.stats.core import Counts
 
 
-@dataclass(frozen=True)
+@frozen
 class VariantFigures:
     """One variant's traffic over the judged window (from AWS/SageMaker metrics; latency in milliseconds)."""
 
@@ -32,7 +33,7 @@ class VariantFigures:
         return self.errors / self.invocations if self.invocations else None
 
 
-@dataclass(frozen=True)
+@frozen
 class MinuteFigures:
     """One variant's (or one side's) traffic in one minute: the statistical judge's unit of evidence."""
 
@@ -42,7 +43,7 @@ class MinuteFigures:
     latency_ms: float | None
 
 
-@dataclass(frozen=True)
+@frozen
 class HealthObservation:
     alarms: dict[str, str]  # alarm name -> OK | ALARM | INSUFFICIENT_DATA
     new: VariantFigures | None = None
@@ -53,7 +54,7 @@ class HealthObservation:
     baseline_minutes: tuple[MinuteFigures, ...] | None = None
 
 
-@dataclass(frozen=True)
+@frozen
 class HealthVerdict:
     verdict: Verdict
     reason: str
@@ -121,6 +122,8 @@ def _has_limits(analysis: Analysis) -> bool:
 
 
 def _counts(minutes: tuple[MinuteFigures, ...]) -> Counts:
+    from rollout.stats.core import Counts  # with the statistical judge alone (see judge_statistically)
+
     invocations = round(sum(m.invocations for m in minutes))
     return Counts(min(invocations, round(sum(m.errors for m in minutes))), invocations)
 
@@ -135,6 +138,13 @@ def judge_statistically(
     (Mann-Whitney U against ``latency_tolerance_ratio`` x the baseline). Any FAIL fails; all PASS passes.
     None when the baseline served nothing in the window (a 100% step): there is nothing to compare with.
     """
+    # imported here: only a policy with the statistical judge needs them, and most handlers import this module
+    # for the threshold judge alone (a cold start pays about 5 ms less)
+    from rollout.stats.core import Outcome, StatsInputError
+    from rollout.stats.noninferiority import judge_error_rate
+    from rollout.stats.ranks import judge_latency
+    from rollout.stats.rates import Margin
+
     new_counts, base_counts = _counts(new), _counts(baseline)
     if base_counts.invocations == 0:
         return None
@@ -223,7 +233,7 @@ class BakeAction(StrEnum):
     ROLL_BACK = "roll_back"
 
 
-@dataclass(frozen=True)
+@frozen
 class BakeDecision:
     action: BakeAction
     reason: str

@@ -14,8 +14,8 @@ Pure: the caller resolves both policies.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 
+from rollout.frozen import frozen
 from rollout.models.policy import (
     OPERATOR_ONLY_FIELDS,
     AbTest,
@@ -38,7 +38,7 @@ WORST_INSTANCE_SHARE = 50.0
 RULE_SAFER = "package metadata and manual starts may only make a rollout more careful"
 
 
-@dataclass(frozen=True)
+@frozen
 class Refusal:
     """One requested field the operator's policy does not let through: which, from where, and the rule."""
 
@@ -53,7 +53,7 @@ class Refusal:
 # --- what a policy exposes: traffic on the new model over judged time ---------------------------------------
 
 
-@dataclass(frozen=True)
+@frozen
 class Exposure:
     """The share of traffic the new model serves over time while it is judged, and after that."""
 

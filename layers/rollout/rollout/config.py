@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 
 from rollout.continuation import DEFAULT_CONTINUE_AFTER
+from rollout.frozen import frozen
 
 
-@dataclass(frozen=True)
+@frozen
 class Settings:
     table_name: str
     topic_arn: str

@@ -17,13 +17,14 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import field
 from datetime import datetime
 from html import escape
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from rollout.frozen import frozen
 from rollout.models.base import SAGEMAKER_NAME
 
 DEFAULT_RECENT = 5  # recent rollouts shown per endpoint
@@ -72,7 +73,7 @@ def parse_params(event: dict[str, Any]) -> WidgetParams:
     return params
 
 
-@dataclass(frozen=True)
+@frozen
 class Verdict:
     """A step's latest check: its verdict, and the figures its reason gives."""
 
@@ -83,7 +84,7 @@ class Verdict:
     figures: dict[str, float | int | str] = field(default_factory=dict)
 
 
-@dataclass(frozen=True)
+@frozen
 class Running:
     """A running rollout as the widget shows it."""
 
@@ -109,7 +110,7 @@ class Running:
     requested_by: str | None = None  # who asked for it (retry, undo), as the steering API authenticated them
 
 
-@dataclass(frozen=True)
+@frozen
 class Recent:
     """An ended (or recorded) rollout, from its record."""
 
@@ -124,7 +125,7 @@ class Recent:
     requested_by: str | None = None
 
 
-@dataclass(frozen=True)
+@frozen
 class ConsoleView:
     """Everything one rendering shows."""
 

@@ -8,11 +8,11 @@ No AWS, no clock: every function takes the observation and ``now`` and returns a
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
 from rollout.errors import is_rejection
+from rollout.frozen import frozen
 from rollout.models.endpoint import EndpointSnapshot, Expectation
 from rollout.models.policy import BlueGreen
 from rollout.models.progress import Outcome, Phase, RolloutState
@@ -49,7 +49,7 @@ def update_timeout_seconds(state: RolloutState) -> int:
     return state.policy.update_timeout_seconds
 
 
-@dataclass(frozen=True)
+@frozen
 class ProgressDecision:
     progress: Progress
     reason: str
@@ -153,7 +153,7 @@ class RollbackAction(StrEnum):
     STOP = "stop"  # the endpoint may serve but accepts no update, or changed under the rollout: leave it, tell a person
 
 
-@dataclass(frozen=True)
+@frozen
 class RollbackDecision:
     action: RollbackAction
     reason: str

@@ -22,7 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from rollout.errors import MalformedEventError
 from rollout.inputs import summarize
-from rollout.models.request import MODEL_PACKAGE_ARN
+from rollout.models.request import MODEL_PACKAGE_ARN, MODEL_PACKAGE_ARN_MAX
 
 SAGEMAKER = "aws.sagemaker"
 PACKAGE_STATE_CHANGE = "SageMaker Model Package State Change"
@@ -48,7 +48,7 @@ class PackageStateDetail(BaseModel):
 
     model_config = ConfigDict(extra="ignore", defer_build=True)  # built on first use
 
-    ModelPackageArn: str = Field(pattern=MODEL_PACKAGE_ARN)
+    ModelPackageArn: str = Field(pattern=MODEL_PACKAGE_ARN, max_length=MODEL_PACKAGE_ARN_MAX)
     ModelPackageGroupName: str | None = None
     ModelPackageVersion: int | None = None
     ModelApprovalStatus: str

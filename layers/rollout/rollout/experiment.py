@@ -6,9 +6,9 @@ built-in checks, a shadow's comparison limits at every check) are ``analysis``'s
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Literal
 
+from rollout.frozen import frozen
 from rollout.models.policy import AbTest, Shadow
 from rollout.models.progress import SideFigures
 from rollout.stats.sequential import SequentialResult
@@ -17,7 +17,7 @@ Winner = Literal["new", "baseline", "none"]
 Decision = Literal["promote", "keep_both", "keep", "rollback", "discard"]
 
 
-@dataclass(frozen=True)
+@frozen
 class AbVerdict:
     winner: Winner
     reason: str

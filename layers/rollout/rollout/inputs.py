@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from rollout.errors import MalformedEventError, PackageNotApprovedError
 from rollout.models.base import SAGEMAKER_NAME
-from rollout.models.request import MODEL_PACKAGE_ARN, RolloutRequest, StartSource
+from rollout.models.request import MODEL_PACKAGE_ARN, MODEL_PACKAGE_ARN_MAX, RolloutRequest, StartSource
 
 
 class ManualStart(BaseModel):
@@ -21,7 +21,7 @@ class ManualStart(BaseModel):
 
     model_config = ConfigDict(extra="forbid", defer_build=True)  # built on first use
 
-    model_package_arn: str = Field(pattern=MODEL_PACKAGE_ARN)
+    model_package_arn: str = Field(pattern=MODEL_PACKAGE_ARN, max_length=MODEL_PACKAGE_ARN_MAX)
     endpoint_name: str | None = Field(default=None, pattern=SAGEMAKER_NAME)
     policy: dict[str, object] | None = None
     allow_downgrade: bool = False

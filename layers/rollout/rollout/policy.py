@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 
 from pydantic import ValidationError
 
 from rollout import authority
 from rollout.errors import EndpointNotAllowedError, InvalidNameError, OverrideRefusedError, PolicyError
+from rollout.frozen import frozen
 from rollout.models.policy import Policy
 from rollout.names import is_valid_name
 
@@ -24,7 +25,7 @@ METADATA_PREFIX = "rollout:"
 Path = tuple[str, ...]
 
 
-@dataclass(frozen=True)
+@frozen
 class PolicyLayer:
     """One source of policy fields: a label a person understands and the fields it sets. ``operator`` False marks
     a request (package metadata, a manual start), which the operator's layers judge."""
@@ -34,7 +35,7 @@ class PolicyLayer:
     operator: bool = True
 
 
-@dataclass(frozen=True)
+@frozen
 class ResolvedPolicy:
     policy: Policy
     sources: dict[str, str] = field(default_factory=dict)  # dotted field path -> source label

@@ -23,7 +23,6 @@ Pure: no boto3, no clock (time comes in as an argument), no I/O.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal, get_args
 
@@ -39,6 +38,7 @@ from rollout.errors import (
     UpdateTimedOutError,
     VerificationFailedError,
 )
+from rollout.frozen import frozen
 from rollout.models.policy import AbTest, Shadow
 from rollout.models.progress import GateState, LockStatus, Outcome, Phase, RolloutState
 from rollout.notifications.kinds import EventKind
@@ -64,12 +64,30 @@ ROUTES: Mapping[Action, str] = {
 # --- Observations: what a step saw ------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class LockBusy:
+class _Seen:
+    """An observation that carries nothing but its kind: immutable (empty slots: no attribute can be set), equal to
+    every other of its class, shown as ``Kind()`` - what a field-less frozen dataclass is, without the dataclass's
+    generated code, which Python compiles afresh at every import (see ``rollout.frozen``)."""
+
+    __slots__ = ()
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is type(self)
+
+    def __hash__(self) -> int:
+        return hash(type(self))
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}()"
+
+
+class LockBusy(_Seen):
     """Acquire Endpoint Lock found the endpoint taken (or held, or others ahead in its queue): wait in line."""
 
+    __slots__ = ()
 
-@dataclass(frozen=True)
+
+@frozen
 class LockRefused:
     """Acquire Endpoint Lock ends the rollout with nothing touched: a second delivery of an approval it already
     handles (``duplicate``), a newer version of the same group waiting behind it (``superseded``), or the policy's
@@ -78,37 +96,43 @@ class LockRefused:
     why: Literal["duplicate", "superseded", "refused"]
 
 
-@dataclass(frozen=True)
-class LockTaken:
+class LockTaken(_Seen):
     """Acquire Endpoint Lock holds the endpoint."""
 
+    __slots__ = ()
 
-@dataclass(frozen=True)
-class Baselined:
+
+class Baselined(_Seen):
     """Snapshot Endpoint recorded the endpoint as it is now (the rollback target)."""
 
+    __slots__ = ()
 
-@dataclass(frozen=True)
-class Prepared:
+
+class Prepared(_Seen):
     """Prepare Target created the model, its config(s) and the rollout's alarms."""
 
+    __slots__ = ()
 
-@dataclass(frozen=True)
-class UpdateSent:
+
+class UpdateSent(_Seen):
     """Start Update sent UpdateEndpoint or CreateEndpoint (or found it already sent)."""
 
+    __slots__ = ()
 
-@dataclass(frozen=True)
-class EndpointChanging:
+
+class EndpointChanging(_Seen):
     """Check Endpoint: the endpoint is still changing toward what the phase asked for."""
 
+    __slots__ = ()
 
-@dataclass(frozen=True)
-class EndpointSettled:
+
+class EndpointSettled(_Seen):
     """Check Endpoint: the endpoint reached what the phase asked for (InService, as the rollout left it)."""
 
+    __slots__ = ()
 
-@dataclass(frozen=True)
+
+@frozen
 class EndpointFailed:
     """Check Endpoint: the change did not reach what the phase asked for (``progress``: failed, timed out, reverted,
     or InService without serving the target)."""
@@ -116,71 +140,81 @@ class EndpointFailed:
     progress: Progress
 
 
-@dataclass(frozen=True)
-class VerificationPassed:
+class VerificationPassed(_Seen):
     """Verify New Variant: the replayed requests judged the new variant fit for traffic."""
 
+    __slots__ = ()
 
-@dataclass(frozen=True)
-class VerificationFailed:
+
+class VerificationFailed(_Seen):
     """Verify New Variant: the replayed requests judged the new variant unfit: no caller is served by it."""
 
+    __slots__ = ()
 
-@dataclass(frozen=True)
-class ShiftSent:
+
+class ShiftSent(_Seen):
     """Shift Traffic sent the current step's weights."""
 
+    __slots__ = ()
 
-@dataclass(frozen=True)
-class PromotionSent:
+
+class PromotionSent(_Seen):
     """Promote sent the update to the config with the new model alone."""
 
+    __slots__ = ()
 
-@dataclass(frozen=True)
-class PromotionSettled:
+
+class PromotionSettled(_Seen):
     """Promote, called again once the promotion settled, gave the promoted variant its autoscaling back."""
 
+    __slots__ = ()
 
-@dataclass(frozen=True)
+
+@frozen
 class Checked:
     """Evaluate Health: one check's verdict, as ``analysis.after_check`` weighed it for the bake."""
 
     action: BakeAction
 
 
-@dataclass(frozen=True)
-class Unreadable:
+class Unreadable(_Seen):
     """Evaluate Health could not read the alarms, metrics or endpoint (``BakeState.read_errors`` counts this one)."""
 
+    __slots__ = ()
 
-@dataclass(frozen=True)
+
+@frozen
 class GateApproved:
     """A person approved the gate the rollout waits at."""
 
     by: str | None = None
 
 
-@dataclass(frozen=True)
-class GateFailed:
+class GateFailed(_Seen):
     """A check failed while the rollout waited at a gate (a gate never blocks a rollback)."""
 
+    __slots__ = ()
 
-@dataclass(frozen=True)
-class GateTimedOut:
+
+class GateTimedOut(_Seen):
     """Nobody approved the gate in time (the policy's on_timeout says what follows)."""
 
+    __slots__ = ()
 
-@dataclass(frozen=True)
-class GateWaiting:
+
+class GateWaiting(_Seen):
     """A check at a gate found nothing wrong and nobody has answered yet."""
 
+    __slots__ = ()
 
-@dataclass(frozen=True)
-class StepDone:
+
+class StepDone(_Seen):
     """The current step is done: its bake passed, or it had no bake to judge."""
 
+    __slots__ = ()
 
-@dataclass(frozen=True)
+
+@frozen
 class ExperimentConcluded:
     """An A/B or shadow test ended: the winner's decision (``promote``, ``keep``, ``keep_both``, ``rollback``,
     ``discard``) and whether going back was what the policy asked for (then the rollout still succeeded)."""
@@ -189,29 +223,34 @@ class ExperimentConcluded:
     planned_restore: bool
 
 
-@dataclass(frozen=True)
-class RollbackBegun:
+class RollbackBegun(_Seen):
     """Roll Back runs for the first time in this rollout."""
 
+    __slots__ = ()
 
-@dataclass(frozen=True)
-class RollbackMoving:
+
+class RollbackMoving(_Seen):
     """Roll Back took one step (or met an AWS error it tries again): wait for the endpoint."""
 
+    __slots__ = ()
 
-@dataclass(frozen=True)
-class RollbackDone:
+
+class RollbackDone(_Seen):
     """The endpoint is back on its baseline."""
 
+    __slots__ = ()
 
-@dataclass(frozen=True)
-class RollbackStopped:
+
+class RollbackStopped(_Seen):
     """The rollback cannot go on: the endpoint is left exactly as it is for a person (needs_attention)."""
 
+    __slots__ = ()
 
-@dataclass(frozen=True)
-class Recorded:
+
+class Recorded(_Seen):
     """Record Outcome wrote the record and told the outcome."""
+
+    __slots__ = ()
 
 
 Observation = (
@@ -251,7 +290,7 @@ Observation = (
 Bake = Literal["step", "post_promotion", "empty"]
 
 
-@dataclass(frozen=True)
+@frozen
 class Row:
     """One line of the flow: in ASL state ``at``, observation ``seen`` under condition ``when`` leads to ``next``
     and ``phase`` (None: unchanged) and on to ASL state ``goes_to``. A row with ``then`` is resolved further by
@@ -389,7 +428,7 @@ TABLE: Mapping[str, Row] = _rows(
 # --- The function ---------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@frozen
 class Transition:
     """What follows an observation: the rows taken (a row with ``then`` is followed by the row it led to), and the
     merged effect - the last row's next action, the last phase any row set, and everything the rows ask for."""

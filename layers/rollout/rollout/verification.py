@@ -7,9 +7,9 @@ module compares errors, latency and the answers themselves (``stats.answers``) w
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from rollout.frozen import frozen
 from rollout.models.policy import Verification
 from rollout.models.progress import ReplayExample, VerificationResult
 from rollout.stats.answers import Answer, AnswerParseError, compare_answers, parse_answers
@@ -18,7 +18,7 @@ from rollout.stats.core import StatsInputError
 SHOWN_CHARS = 200  # an example's request and answers are cut to this many characters in the record
 
 
-@dataclass(frozen=True)
+@frozen
 class Reply:
     """One variant's reply to one request: its body and content type, or the error it gave."""
 
@@ -28,7 +28,7 @@ class Reply:
     error: str | None = None
 
 
-@dataclass(frozen=True)
+@frozen
 class Replayed:
     """One request and both variants' replies."""
 

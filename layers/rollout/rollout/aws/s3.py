@@ -5,14 +5,14 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from dataclasses import dataclass
 
 from rollout.aws.clients import client, translated
 from rollout.errors import VerificationSampleError
+from rollout.frozen import frozen
 from rollout.verification import Replayed, Reply
 
 
-@dataclass(frozen=True)
+@frozen
 class CapturedRequest:
     """One request as SageMaker captured it: the body and the content type the caller sent."""
 

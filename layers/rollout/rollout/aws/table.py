@@ -15,13 +15,13 @@ Items:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
 from botocore.exceptions import ClientError
 
 from rollout.aws.clients import client, error_code, translated
+from rollout.frozen import frozen
 
 if TYPE_CHECKING:  # request and response shapes checked by mypy (mypy-boto3-dynamodb: dev only, not shipped)
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -42,7 +42,7 @@ def _epoch(moment: datetime) -> AttributeValueTypeDef:
     return {"N": str(int(moment.timestamp()))}
 
 
-@dataclass(frozen=True)
+@frozen
 class LockHolder:
     rollout_id: str
     package_arn: str
@@ -189,7 +189,7 @@ def release_lock(table: str, endpoint: str, rollout_id: str) -> bool:
 # --- the queue of an endpoint: rollouts waiting for its lock, in approval order ------------------------------
 
 
-@dataclass(frozen=True)
+@frozen
 class QueueEntry:
     """A rollout waiting for an endpoint. Ordered by approval time, then rollout id."""
 
@@ -365,7 +365,7 @@ def watch_alarms(
             )
 
 
-@dataclass(frozen=True)
+@frozen
 class Watcher:
     rollout_id: str
     endpoint: str
@@ -390,7 +390,7 @@ def alarm_watchers(table: str, alarm: str) -> list[Watcher]:
 # --- people steering a running rollout ---------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@frozen
 class Waiting:
     """The callback task a rollout waits in now (a bake or a gate), so a person can reach it."""
 
@@ -524,7 +524,7 @@ def _who(item: Item) -> str:
 # --- an endpoint held for a person (outcome needs_attention) ------------------------------------------------
 
 
-@dataclass(frozen=True)
+@frozen
 class Hold:
     """Why an endpoint waits for a person: the rollout that stopped on it, when, and its record's key."""
 

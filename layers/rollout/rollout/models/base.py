@@ -4,8 +4,6 @@ A room of its own because policy, request, endpoint and progress all derive from
 import another idea to get it.
 """
 
-from __future__ import annotations
-
 from pydantic import BaseModel, ConfigDict
 
 SAGEMAKER_NAME = r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$"  # endpoint, variant and config names (CreateEndpoint)

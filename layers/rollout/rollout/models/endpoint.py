@@ -5,8 +5,6 @@ A room because these are observations, not intent: the adapters fill them from D
 Auto Scaling, the plan and the refusals read them, and a rollback restores exactly what they recorded.
 """
 
-from __future__ import annotations
-
 from typing import Any
 
 from pydantic import Field

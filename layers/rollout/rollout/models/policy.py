@@ -5,11 +5,9 @@ gates, the analysis every check applies, pre-traffic verification, and which fie
 depends on nothing but the base, so the schema, the CLI's validation and the pure core read it alone.
 """
 
-from __future__ import annotations
-
 import itertools
 import re
-from typing import Annotated, Literal
+from typing import Annotated, Literal, Self
 
 from pydantic import Field, model_validator
 
@@ -31,7 +29,7 @@ class Capacity(Frozen):
     serverless: ServerlessCapacity | None = None
 
     @model_validator(mode="after")
-    def _instances_or_serverless(self) -> Capacity:
+    def _instances_or_serverless(self) -> Self:
         if self.serverless is not None and (self.instance_type or self.instance_count):
             raise ValueError("give either serverless or instance_type/instance_count, not both")
         return self
@@ -115,7 +113,7 @@ class Steps(Frozen):
     steps: tuple[Step, ...] = Field(min_length=1, max_length=100)
 
     @model_validator(mode="after")
-    def _increasing_to_100(self) -> Steps:
+    def _increasing_to_100(self) -> Self:
         weights = [s.weight_percent for s in self.steps]
         if any(b <= a for a, b in itertools.pairwise(weights)):
             raise ValueError(f"step weights must increase strictly, got {weights}")
@@ -143,7 +141,7 @@ class TrafficRouting(Frozen):
     wait_interval_seconds: int = Field(default=300, ge=0, le=3600, description="bake after each shift")
 
     @model_validator(mode="after")
-    def _sizes(self) -> TrafficRouting:
+    def _sizes(self) -> Self:
         if self.type == "CANARY":
             if self.canary_size is None or self.linear_step_size is not None:
                 raise ValueError("CANARY routing takes canary_size (and no linear_step_size)")
@@ -177,7 +175,7 @@ class RollingUpdate(Frozen):
     )
 
     @model_validator(mode="after")
-    def _batches(self) -> RollingUpdate:
+    def _batches(self) -> Self:
         for field_name in ("max_batch_size", "rollback_max_batch_size"):
             size = getattr(self, field_name)
             if size is not None and size.type == "CAPACITY_PERCENT" and not 5 <= size.value <= 50:
@@ -203,7 +201,7 @@ class BlueGreen(Frozen):
     )
 
     @model_validator(mode="after")
-    def _one_policy(self) -> BlueGreen:
+    def _one_policy(self) -> Self:
         if self.traffic_routing is not None and self.rolling is not None:
             raise ValueError("give traffic_routing (blue/green) or rolling, not both")
         if self.rolling is not None and self.termination_wait_seconds is not None:
@@ -246,7 +244,7 @@ class AbMetric(Frozen):
     direction: Literal["lower_is_better", "higher_is_better"] = "lower_is_better"
 
     @model_validator(mode="after")
-    def _named(self) -> AbMetric:
+    def _named(self) -> Self:
         if (self.kind == "cloudwatch") != (self.metric_name is not None):
             raise ValueError("metric_name is required for kind=cloudwatch, and only for it")
         return self
@@ -437,7 +435,7 @@ class Analysis(Frozen):
     )
 
     @model_validator(mode="after")
-    def _tolerance_fits_kind(self) -> Analysis:
+    def _tolerance_fits_kind(self) -> Self:
         if self.error_rate_tolerance_kind == "difference" and self.error_rate_tolerance >= 1:
             raise ValueError(
                 f"error_rate_tolerance {self.error_rate_tolerance:g} is not a difference of rates (0 <= value < 1): "
@@ -536,7 +534,7 @@ class Policy(Frozen):
     )
 
     @model_validator(mode="after")
-    def _within_limits(self) -> Policy:
+    def _within_limits(self) -> Self:
         for entry in self.allow_package_overrides:
             head = entry.split(".", 1)[0]
             if head not in type(self).model_fields or head in OPERATOR_ONLY_FIELDS or not all(entry.split(".")):
@@ -549,7 +547,7 @@ class Policy(Frozen):
         return self
 
     @model_validator(mode="after")
-    def _strategy_fits(self) -> Policy:
+    def _strategy_fits(self) -> Self:
         judging = self.judging
         if judging.alarm_at_start == "fix_forward" and (
             judging.max_error_rate_increase is None and judging.max_latency_ratio is None

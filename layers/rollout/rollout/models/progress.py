@@ -4,8 +4,6 @@ A room because this is the status every step of the state machine receives and r
 request - stays apart and unchanged); its JSON is the execution's state, so its shapes are a contract with the ASL.
 """
 
-from __future__ import annotations
-
 from datetime import datetime
 from enum import StrEnum
 from typing import Any, Literal

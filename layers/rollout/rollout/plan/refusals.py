@@ -6,14 +6,13 @@ Inf1, guardrail batch sizes) - including the way back: a rollout whose rollback 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
+from rollout.frozen import frozen
 from rollout.models.endpoint import EndpointSnapshot, VariantSnapshot
 from rollout.models.policy import AbTest, AllAtOnce, BlueGreen, Capacity, Policy, Shadow, Size, Strategy
 from rollout.plan.steps import shifts_traffic
 
 
-@dataclass(frozen=True)
+@frozen
 class LiveFeatures:
     """What the live config and models use that a shadow test excludes (read only when a shadow test runs)."""
 

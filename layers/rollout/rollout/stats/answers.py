@@ -31,9 +31,9 @@ import csv
 import json
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
+from rollout.frozen import frozen
 from rollout.stats.core import StatsInputError, check_level
 from rollout.stats.distance import ks_2samp, wasserstein_distance, wilson_interval
 
@@ -47,7 +47,7 @@ class AnswerParseError(StatsInputError):
     """A response body that cannot be read as answers; the message says where and why."""
 
 
-@dataclass(frozen=True)
+@frozen
 class Answer:
     """One record of a model's answer: a label, scores, or both."""
 
@@ -205,7 +205,7 @@ def parse_answers(body: bytes | str, content_type: str, numbers_as_labels: bool 
     return records
 
 
-@dataclass(frozen=True)
+@frozen
 class LabelAgreement:
     """How often the two models gave the same label, with a Wilson interval at the comparison's confidence."""
 
@@ -216,7 +216,7 @@ class LabelAgreement:
     high: float
 
 
-@dataclass(frozen=True)
+@frozen
 class ScoreDifference:
     """How far apart the paired scores are."""
 
@@ -229,7 +229,7 @@ class ScoreDifference:
     wasserstein: float  # in the units of the score
 
 
-@dataclass(frozen=True)
+@frozen
 class Disagreement:
     """One record where the answers differ, for the record and the report."""
 
@@ -239,7 +239,7 @@ class Disagreement:
     why: str
 
 
-@dataclass(frozen=True)
+@frozen
 class AnswerComparison:
     records: int
     labels: LabelAgreement | None  # None when neither model answered with labels

@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
-from dataclasses import dataclass
 from enum import StrEnum
 from typing import Literal
+
+from rollout.frozen import frozen
 
 # The alternative hypothesis, always about the NEW variant compared with the baseline:
 # "larger" - the new variant's rate/value is larger; "smaller" - it is smaller; "two-sided" - it differs.
@@ -32,7 +33,7 @@ class Outcome(StrEnum):
     INCONCLUSIVE = "inconclusive"
 
 
-@dataclass(frozen=True)
+@frozen
 class Counts:
     """One variant's traffic over the judged window: how many invocations, how many of them were errors.
 
@@ -56,7 +57,7 @@ class Counts:
         return self.errors / self.invocations if self.invocations else None
 
 
-@dataclass(frozen=True)
+@frozen
 class Significance:
     """The result of one hypothesis test: its statistic (None for exact tests that have none), p-value, method."""
 

@@ -17,7 +17,8 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
+
+from rollout.frozen import frozen
 
 # Stop walking away from the mode once a probability is this far below it: exp(-750) underflows a double anyway.
 _NEGLIGIBLE_LOG = -750.0
@@ -64,7 +65,7 @@ def log_sum_exp(values: list[float]) -> float:
     return top + math.log(math.fsum(math.exp(v - top) for v in values))
 
 
-@dataclass(frozen=True)
+@frozen
 class Lattice:
     """A discrete law on the integers ``start .. start + len(probs) - 1`` (mass outside is below 1e-320)."""
 

@@ -16,8 +16,8 @@ mix of requests over the window (SageMaker splits traffic by weight at random, s
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
 
+from rollout.frozen import frozen, replace
 from rollout.stats.core import Alternative, Counts, Outcome, StatsInputError, check_level
 from rollout.stats.distributions import norm_ppf
 from rollout.stats.rates import Margin, Method, margin_test, restricted_rates
@@ -74,7 +74,7 @@ def invocations_to_decide(
     return ((z_a * s0 + z_b * s1) / effect) ** 2
 
 
-@dataclass(frozen=True)
+@frozen
 class ErrorRateJudgement:
     """The verdict on the new variant's error rate against the baseline's, with the figures behind it."""
 

@@ -29,10 +29,10 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import Literal
 
+from rollout.frozen import frozen, replace
 from rollout.stats.core import (
     Alternative,
     Outcome,
@@ -50,7 +50,7 @@ EXACT_MAX_SIZE = 50
 EXACT_MAX_WORK = 100 * 100 * 100
 
 
-@dataclass(frozen=True)
+@frozen
 class _Ranked:
     u: float  # U of the first sample: pairs (x, y) with x > y, ties counting 1/2
     tie_term: float  # sum over tied groups of t^3 - t
@@ -159,7 +159,7 @@ def minutes_to_decide(
     return z * z / (12.0 * new_share * (1.0 - new_share) * effect * effect)
 
 
-@dataclass(frozen=True)
+@frozen
 class LatencyJudgement:
     """The verdict on the new variant's per-minute latency figures against the baseline's."""
 

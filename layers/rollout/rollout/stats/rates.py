@@ -31,9 +31,9 @@ choosing by the smallest expected error count (exact below 5, Cochran's rule):
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from typing import Literal
 
+from rollout.frozen import frozen
 from rollout.stats.core import (
     Alternative,
     Counts,
@@ -50,7 +50,7 @@ Method = Literal["auto", "exact", "score"]
 _ETEST_NEGLIGIBLE = 1e-17
 
 
-@dataclass(frozen=True)
+@frozen
 class Margin:
     """The tolerance for harmless differences of the new variant's error rate over the baseline's."""
 

@@ -40,9 +40,9 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Literal
 
+from rollout.frozen import frozen
 from rollout.stats.core import Counts, StatsInputError, check_level, finite_sample
 from rollout.stats.distributions import log_sum_exp
 
@@ -53,7 +53,7 @@ _GRID_HALF_WIDTH = 6.0
 _GRID_STEPS_PER_SCALE = 10
 
 
-@dataclass(frozen=True)
+@frozen
 class Period:
     """One period's (say, one minute's) traffic on both variants."""
 
@@ -61,7 +61,7 @@ class Period:
     baseline: Counts
 
 
-@dataclass(frozen=True)
+@frozen
 class SequentialResult:
     """Where a sequential test stands after the looks so far."""
 

@@ -18,7 +18,6 @@ from rollout.analysis import (
     stops_early,
 )
 from rollout.aws import cloudwatch, sagemaker
-from rollout.conclusion import conclude, early_winner
 from rollout.config import Settings
 from rollout.errors import (
     AwsServiceError,
@@ -291,6 +290,10 @@ def _stopped_early(
     strategy = state.policy.strategy
     if not isinstance(strategy, AbTest) or not strategy.stop_early or state.bake.started_at is None:
         return None
+    # imported here, as in step_done: a test's conclusion (its sequential statistics, S3, the answers) is no part of
+    # a canary's or a linear rollout's checks, which are most of this handler's invocations
+    from rollout.conclusion import conclude, early_winner
+
     found = early_winner(state, now)
     if found is None:
         return None
@@ -342,7 +345,9 @@ def step_done(state: RolloutState, settings: Settings, now: datetime, reason: st
     """The step passed: next step, the end of a test, promotion, or done - through a gate where the policy asks for
     one (the transition decides; the end of a test is measured and concluded first)."""
     change = transition(state, StepDone())
-    if change.conclude:
+    if change.conclude:  # the end of an A/B or shadow test (imported here: see _stopped_early)
+        from rollout.conclusion import conclude
+
         return _follow(state, settings, now, conclude(state, settings, reason))
     apply(state, change, now)
     announce_transition(state, change, settings)

@@ -16,7 +16,6 @@ import json
 import re
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -25,6 +24,7 @@ from rollout import clock
 from rollout.aws import stepfunctions, table
 from rollout.config import Settings
 from rollout.errors import AwsServiceError, ThrottledError
+from rollout.frozen import frozen
 from rollout.models.base import SAGEMAKER_NAME
 
 
@@ -45,7 +45,7 @@ class SteeringBody(BaseModel):
     by: str = Field(default="", max_length=1000, description="a comment: the name a person gives (--by)")
 
 
-@dataclass(frozen=True)
+@frozen
 class SteeringRequest:
     endpoint: str
     action: str
@@ -58,7 +58,7 @@ class SteeringRequest:
         return f"{self.principal} (--by {self.comment_by})" if self.comment_by else self.principal
 
 
-@dataclass(frozen=True)
+@frozen
 class Steered:
     """What a steering request did: ``done`` False means there was nothing to act on."""
 
