@@ -91,6 +91,7 @@ from botocore.httpsession import URLLib3Session
 from botocore.retries.standard import ExponentialBackoff
 from botocore.utils import EVENT_ALIASES
 from botocore.validate import ParamValidationDecorator, validate_parameters
+from jsonpath_ng.parser import parse as jsonpath_parse
 from moto import mock_aws
 from moto.awslambda.exceptions import FunctionAlreadyExists, UnknownFunctionException
 from moto.awslambda.utils import get_backend as lambda_backend
@@ -1024,7 +1025,7 @@ def _compiled_json_path(path: str) -> Any:
     return _JSON_PATH_PARSE(path)
 
 
-_RESULT_PATH_PARSE = result_path.parse
+_RESULT_PATH_PARSE = jsonpath_parse  # what result_path imported as its parse
 
 
 @functools.lru_cache(maxsize=1024)
