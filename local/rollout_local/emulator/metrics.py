@@ -125,6 +125,15 @@ class _Block:
     units: frozenset[str | None]
 
 
+def _take(summary: _Block, result: Samples, now: datetime, unit: str | None) -> bool:
+    """Whether ``summary`` answers for its datapoints: merged into ``result`` when every one is visible at ``now``
+    and of ``unit``, or passed over when none is of ``unit``. False: its datapoints must be looked at."""
+    if summary.last_visible <= now and (not unit or summary.units == {unit}):
+        result.merge(summary.samples)
+        return True
+    return bool(unit) and unit not in summary.units
+
+
 @dataclass
 class _Series:
     times: list[datetime] = field(default_factory=list)  # sorted timestamps (datapoints arrive mostly in order)
@@ -153,25 +162,16 @@ class _Series:
         result = Samples()
         index = first
         while index < last:
-            if index % SPAN == 0 and index + SPAN <= last:  # a month of minutes: ~10 spans, not ~700 blocks
-                span = self._span(index // SPAN)
-                if span.last_visible <= now and (not unit or span.units == {unit}):
-                    result.merge(span.samples)
-                    index += SPAN
-                    continue
-                if unit and unit not in span.units:
-                    index += SPAN
-                    continue
             block_index = index // BLOCK
-            if index % BLOCK == 0 and index + BLOCK <= last:
-                block = self._block(block_index)
-                if block.last_visible <= now and (not unit or block.units == {unit}):
-                    result.merge(block.samples)
-                    index += BLOCK
-                    continue
-                if unit and unit not in block.units:
-                    index += BLOCK
-                    continue
+            covered = False
+            for size, summaries in ((SPAN, self._span), (BLOCK, self._block)):  # a month: ~10 spans, not ~700 blocks
+                if index % size == 0 and index + size <= last:
+                    covered = _take(summaries(index // size), result, now, unit)
+                    if covered:
+                        index += size
+                        break
+            if covered:
+                continue
             stop = min(last, (block_index + 1) * BLOCK)
             for point in self.points[index:stop]:
                 if point.visible_at <= now and (not unit or point.unit == unit):
